@@ -1,0 +1,359 @@
+// dlayer: the command-line face of the engine.
+//
+//   dlayer info MODEL [--weights FILE] [--shape NAME=DIMS] [--json]
+//   dlayer run MODEL [--weights FILE] [--shape NAME=DIMS] [--input NAME=FILE.pb] [--iterations N] [--warmup N]
+//                    [--threads N] [--seed N] [--save-outputs DIR] [--json]
+
+#include "core/random.h"
+#include "core/sha256.h"
+#include "model/importer.h"
+#include "runtime/executor.h"
+#include "runtime/modelinfo.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <sys/resource.h>
+#include <vector>
+
+using namespace dl;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+struct Options {
+    std::string command;
+    std::string model;
+    std::string weights;
+    std::map<std::string, Shape> shapes;
+    std::string unnamedShape; // --shape DIMS for a single-input model
+    std::map<std::string, std::string> inputFiles;
+    int iterations = 10;
+    int warmup = 2;
+    int threads = 0;
+    uint64_t seed = 1;
+    std::string saveOutputs;
+    bool json = false;
+};
+
+[[noreturn]] void fail(const std::string& message, int code = 1)
+{
+    std::fprintf(stderr, "dlayer: error: %s\n", message.c_str());
+    std::exit(code);
+}
+
+void usage(FILE* to)
+{
+    std::fprintf(to,
+        "usage:\n"
+        "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--json]\n"
+        "  dlayer run MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--input NAME=FILE.pb]\n"
+        "                   [--iterations N] [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]\n"
+        "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n");
+}
+
+Result<Shape> parseDims(const std::string& text)
+{
+    Shape s;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t x = text.find_first_of("x,", pos);
+        std::string part = text.substr(pos, x == std::string::npos ? std::string::npos : x - pos);
+        if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos)
+            return invalid("bad shape '" + text + "': expected dimensions like 1x3x640x640");
+        s.push_back(std::stoll(part));
+        if (x == std::string::npos)
+            break;
+        pos = x + 1;
+    }
+    return s;
+}
+
+long parseCount(const std::string& flag, const std::string& v, long min)
+{
+    char* end = nullptr;
+    long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end || n < min)
+        fail(flag + " expects a whole number of at least " + std::to_string(min) + ", got '" + v + "'", 2);
+    return n;
+}
+
+Options parseArgs(int argc, char** argv)
+{
+    Options o;
+    if (argc < 2) {
+        usage(stderr);
+        std::exit(2);
+    }
+    o.command = argv[1];
+    if (o.command == "-h" || o.command == "--help" || o.command == "help") {
+        usage(stdout);
+        std::exit(0);
+    }
+    if (o.command != "info" && o.command != "run")
+        fail("unknown command '" + o.command + "' (commands: info, run)", 2);
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc)
+                fail(a + " needs a value", 2);
+            return argv[++i];
+        };
+        if (a == "--json")
+            o.json = true;
+        else if (a == "--weights")
+            o.weights = value();
+        else if (a == "--shape") {
+            std::string v = value();
+            auto eq = v.find('=');
+            if (eq == std::string::npos) {
+                o.unnamedShape = v;
+                continue;
+            }
+            auto s = parseDims(v.substr(eq + 1));
+            if (!s.ok())
+                fail(s.error().message, 2);
+            o.shapes[v.substr(0, eq)] = *s;
+        } else if (a == "--input") {
+            std::string v = value();
+            auto eq = v.find('=');
+            if (eq == std::string::npos)
+                fail("--input expects NAME=FILE.pb, got '" + v + "'", 2);
+            o.inputFiles[v.substr(0, eq)] = v.substr(eq + 1);
+        } else if (a == "--iterations")
+            o.iterations = static_cast<int>(parseCount(a, value(), 1));
+        else if (a == "--warmup")
+            o.warmup = static_cast<int>(parseCount(a, value(), 0));
+        else if (a == "--threads")
+            o.threads = static_cast<int>(parseCount(a, value(), 1));
+        else if (a == "--seed")
+            o.seed = static_cast<uint64_t>(parseCount(a, value(), 0));
+        else if (a == "--save-outputs")
+            o.saveOutputs = value();
+        else if (a == "-h" || a == "--help") {
+            usage(stdout);
+            std::exit(0);
+        } else if (!a.empty() && a[0] == '-')
+            fail("unknown option '" + a + "'", 2);
+        else if (o.model.empty())
+            o.model = a;
+        else
+            fail("unexpected argument '" + a + "'", 2);
+    }
+    if (o.model.empty())
+        fail("no model given", 2);
+    if (o.command == "info" && (!o.inputFiles.empty() || !o.saveOutputs.empty()))
+        fail("--input and --save-outputs belong to 'dlayer run'", 2);
+    return o;
+}
+
+Graph importOrFail(const Options& o)
+{
+    if (!std::filesystem::exists(o.model))
+        fail("'" + o.model + "' does not exist");
+    ImportOptions io;
+    io.darknetWeights = o.weights;
+    auto g = importModel(o.model, io);
+    if (!g.ok())
+        fail(g.error().message);
+    return std::move(g).value();
+}
+
+// Input shapes from --shape and --input files; a bare --shape applies to the only input.
+std::map<std::string, Shape> inputShapes(const Options& o, const Graph& g, std::map<std::string, Tensor>& fileInputs)
+{
+    std::map<std::string, Shape> shapes = o.shapes;
+    if (!o.unnamedShape.empty()) {
+        if (g.inputs.size() != 1)
+            fail("the model has " + std::to_string(g.inputs.size()) + " inputs: name one with --shape NAME=DIMS", 2);
+        auto s = parseDims(o.unnamedShape);
+        if (!s.ok())
+            fail(s.error().message, 2);
+        shapes[g.inputs[0].name] = *s;
+    }
+    for (const auto& [name, file] : o.inputFiles) {
+        auto t = readTensorProtoFile(file);
+        if (!t.ok())
+            fail("--input " + name + ": " + t.error().message);
+        if (shapes.count(name) && shapes[name] != t->shape())
+            fail("--input " + name + " holds shape " + shapeToString(t->shape()) + " but --shape says "
+                + shapeToString(shapes[name]));
+        shapes[name] = t->shape();
+        fileInputs[name] = std::move(t).value();
+    }
+    return shapes;
+}
+
+std::string humanBytes(double b)
+{
+    const char* units[] = { "B", "KiB", "MiB", "GiB" };
+    int u = 0;
+    while (b >= 1024 && u < 3) {
+        b /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", b, units[u]);
+    return buf;
+}
+
+json shapeJson(const Shape& s)
+{
+    json a = json::array();
+    for (int64_t d : s)
+        a.push_back(d);
+    return a;
+}
+
+int cmdInfo(const Options& o)
+{
+    Graph g = importOrFail(o);
+    std::map<std::string, Tensor> unused;
+    auto shapes = inputShapes(o, g, unused);
+    auto s = summarizeModel(g, shapes);
+    if (!s.ok())
+        fail(s.error().message);
+    if (o.json) {
+        json j;
+        j["model"] = o.model;
+        j["format"] = s->format;
+        j["opset"] = s->opset;
+        j["nodes"] = s->nodeCount;
+        j["weight_bytes"] = s->weightBytes;
+        j["parameters"] = s->parameterCount;
+        j["flops"] = s->flops;
+        j["activation_bytes"] = s->activationBytes;
+        for (const auto& in : s->inputs)
+            j["inputs"].push_back({ { "name", in.name }, { "dtype", dtypeName(in.dtype) }, { "shape", shapeJson(in.shape) } });
+        for (const auto& out : s->outputs)
+            j["outputs"].push_back(
+                { { "name", out.name }, { "dtype", dtypeName(out.dtype) }, { "shape", shapeJson(out.shape) } });
+        j["layers"] = json::array();
+        for (const auto& l : s->layers)
+            j["layers"].push_back({ { "index", l.index }, { "name", l.name }, { "ops", l.opTypes },
+                { "weight_bytes", l.weightBytes }, { "output_shape", shapeJson(l.outputShape) }, { "flops", l.flops } });
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("model     %s (%s, opset %lld)\n", o.model.c_str(), s->format.c_str(), static_cast<long long>(s->opset));
+    for (const auto& in : s->inputs)
+        std::printf("input     %s %s %s\n", in.name.c_str(), dtypeName(in.dtype), shapeToString(in.shape).c_str());
+    for (const auto& out : s->outputs)
+        std::printf("output    %s %s %s\n", out.name.c_str(), dtypeName(out.dtype), shapeToString(out.shape).c_str());
+    std::printf("\n%5s  %-28s %-34s %12s  %-18s %10s\n", "layer", "name", "ops", "weights", "output", "MFLOPs");
+    for (const auto& l : s->layers) {
+        std::string ops;
+        for (const auto& op : l.opTypes)
+            ops += (ops.empty() ? "" : "+") + op;
+        if (ops.size() > 34)
+            ops = ops.substr(0, 31) + "...";
+        std::string name = l.name.size() > 28 ? l.name.substr(0, 25) + "..." : l.name;
+        std::printf("%5d  %-28s %-34s %12s  %-18s %10.1f\n", l.index, name.c_str(), ops.c_str(),
+            humanBytes(static_cast<double>(l.weightBytes)).c_str(), shapeToString(l.outputShape).c_str(), l.flops / 1e6);
+    }
+    std::printf("\n%zu layers, %zu nodes, %lld parameters, weights %s (%zu bytes), %.2f GFLOPs, activations %s\n",
+        s->layers.size(), s->nodeCount, static_cast<long long>(s->parameterCount),
+        humanBytes(static_cast<double>(s->weightBytes)).c_str(), s->weightBytes, s->flops / 1e9,
+        humanBytes(static_cast<double>(s->activationBytes)).c_str());
+    return 0;
+}
+
+int cmdRun(const Options& o)
+{
+    Graph g = importOrFail(o);
+    std::map<std::string, Tensor> fileInputs;
+    auto shapes = inputShapes(o, g, fileInputs);
+    ExecutorOptions eo;
+    eo.threads = o.threads;
+    auto exec = Executor::create(g, shapes, eo);
+    if (!exec.ok())
+        fail(exec.error().message);
+    Executor& e = **exec;
+    std::vector<Tensor> inputs;
+    for (size_t i = 0; i < e.graph().inputs.size(); ++i) {
+        const auto& name = e.graph().inputs[i].name;
+        const auto& v = e.values()[e.valueId(name)];
+        auto f = fileInputs.find(name);
+        if (f != fileInputs.end()) {
+            if (f->second.dtype() != v.dtype)
+                fail("--input " + name + " holds " + dtypeName(f->second.dtype()) + ", the model takes " + dtypeName(v.dtype));
+            inputs.push_back(f->second);
+        } else {
+            inputs.push_back(seededTensor(v.dtype, v.shape, o.seed + i));
+        }
+    }
+    std::vector<double> times;
+    std::vector<Tensor> outputs;
+    for (int it = 0; it < o.warmup + o.iterations; ++it) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = e.run(inputs);
+        auto t1 = std::chrono::steady_clock::now();
+        if (!r.ok())
+            fail(r.error().message);
+        if (it >= o.warmup)
+            times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        outputs = std::move(r).value();
+    }
+    std::vector<double> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                            : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    const size_t rssPeak = static_cast<size_t>(ru.ru_maxrss) * 1024;
+
+    if (!o.saveOutputs.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(o.saveOutputs, ec);
+        if (ec)
+            fail("cannot create '" + o.saveOutputs + "': " + ec.message());
+        for (size_t i = 0; i < outputs.size(); ++i) {
+            auto st = writeTensorProtoFile(o.saveOutputs + "/output_" + std::to_string(i) + ".pb", outputs[i],
+                e.graph().outputs[i].name);
+            if (!st.ok())
+                fail(st.error().message);
+        }
+    }
+    json j;
+    j["model"] = o.model;
+    j["arch"] = "preload";
+    j["threads"] = o.threads;
+    j["iterations"] = o.iterations;
+    j["warmup"] = o.warmup;
+    j["latency_ms"] = { { "median", median }, { "min", sorted.front() }, { "max", sorted.back() } };
+    j["memory"] = { { "weights_bytes", e.weightBytes() }, { "activations_bytes", e.activationBytes() },
+        { "peak_bytes", e.weightBytes() + e.activationBytes() }, { "rss_peak_bytes", rssPeak } };
+    j["outputs"] = json::array();
+    for (size_t i = 0; i < outputs.size(); ++i)
+        j["outputs"].push_back({ { "name", e.graph().outputs[i].name }, { "dtype", dtypeName(outputs[i].dtype()) },
+            { "shape", shapeJson(outputs[i].shape()) },
+            { "sha256", Sha256::hexOf(outputs[i].data(), outputs[i].bytes()) } });
+    if (o.json) {
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("model     %s\narch      preload\nlatency   median %.3f ms, min %.3f ms, max %.3f ms over %d runs\n",
+        o.model.c_str(), median, sorted.front(), sorted.back(), o.iterations);
+    std::printf("memory    weights %s, activations %s, RSS peak %s\n",
+        humanBytes(static_cast<double>(e.weightBytes())).c_str(),
+        humanBytes(static_cast<double>(e.activationBytes())).c_str(), humanBytes(static_cast<double>(rssPeak)).c_str());
+    for (size_t i = 0; i < outputs.size(); ++i)
+        std::printf("output    %s %s %s sha256 %s\n", e.graph().outputs[i].name.c_str(), dtypeName(outputs[i].dtype()),
+            shapeToString(outputs[i].shape()).c_str(),
+            Sha256::hexOf(outputs[i].data(), outputs[i].bytes()).substr(0, 16).c_str());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Options o = parseArgs(argc, argv);
+    return o.command == "info" ? cmdInfo(o) : cmdRun(o);
+}

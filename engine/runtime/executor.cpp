@@ -1,0 +1,254 @@
+#include "runtime/executor.h"
+
+#include "backend/cpu/cpucontext.h"
+#include "backend/cpu/kernel.h"
+#include "model/fuse.h"
+
+#include <set>
+
+namespace dl {
+
+Result<std::map<std::string, Shape>> resolveInputShapes(const Graph& g, const std::map<std::string, Shape>& given)
+{
+    std::set<std::string> names;
+    for (const auto& in : g.inputs)
+        names.insert(in.name);
+    for (const auto& [name, shape] : given)
+        if (!names.count(name)) {
+            std::string list;
+            for (const auto& n : names)
+                list += (list.empty() ? "" : ", ") + n;
+            return invalid("the model has no input named '" + name + "' (its inputs: " + list + ")");
+        }
+    std::map<std::string, Shape> out;
+    for (const auto& in : g.inputs) {
+        auto it = given.find(in.name);
+        if (it != given.end()) {
+            const Shape& s = it->second;
+            if (in.hasShape) {
+                if (s.size() != in.dims.size())
+                    return invalid("input '" + in.name + "' has rank " + std::to_string(in.dims.size())
+                        + " in the model, but the shape given is " + shapeToString(s));
+                for (size_t d = 0; d < s.size(); ++d)
+                    if (in.dims[d].value >= 0 && in.dims[d].value != s[d])
+                        return invalid("input '" + in.name + "' dimension " + std::to_string(d) + " is fixed at "
+                            + std::to_string(in.dims[d].value) + " by the model, but the shape given is "
+                            + shapeToString(s));
+            }
+            for (int64_t d : s)
+                if (d < 0)
+                    return invalid("input '" + in.name + "': negative dimension in " + shapeToString(s));
+            out[in.name] = s;
+            continue;
+        }
+        if (!in.hasShape)
+            return invalid("input '" + in.name + "' has no declared shape: give one with --shape " + in.name
+                + "=1x3x224x224");
+        Shape s;
+        for (size_t d = 0; d < in.dims.size(); ++d) {
+            if (in.dims[d].value >= 0)
+                s.push_back(in.dims[d].value);
+            else if (d == 0)
+                s.push_back(1);
+            else
+                return invalid("input '" + in.name + "' dimension " + std::to_string(d) + " ('"
+                    + in.dims[d].param + "') is dynamic: give a shape with --shape " + in.name + "=...");
+        }
+        out[in.name] = s;
+    }
+    return out;
+}
+
+Executor::Executor(Graph graph)
+    : m_graph(std::move(graph))
+{
+}
+
+Executor::~Executor() = default;
+
+Result<std::unique_ptr<Executor>> Executor::create(
+    const Graph& graph, const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options)
+{
+    std::unique_ptr<Executor> e(new Executor(graph));
+    DL_TRY(fuseGraph(e->m_graph));
+    DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));
+    DL_TRY(e->plan(shapes, options));
+    return e;
+}
+
+int Executor::valueId(const std::string& name) const
+{
+    auto it = m_ids.find(name);
+    return it == m_ids.end() ? -1 : it->second;
+}
+
+Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options)
+{
+    m_ctx = std::make_unique<cpu::CpuContext>(options.threads);
+    auto addValue = [&](const std::string& name, DType dt, Shape shape, bool constant) {
+        const int id = static_cast<int>(m_values.size());
+        m_values.push_back(ValuePlan { name, dt, std::move(shape), constant });
+        m_buffers.emplace_back();
+        m_ids[name] = id;
+        return id;
+    };
+    for (const auto& in : m_graph.inputs) {
+        DType dt = in.dtype == DType::Undefined ? DType::F32 : in.dtype;
+        m_inputIds.push_back(addValue(in.name, dt, inputShapes.at(in.name), false));
+    }
+    std::set<std::string> weightsHeld;
+    m_nodeFirstOutput.assign(m_graph.nodes.size(), -1);
+    for (size_t ni = 0; ni < m_graph.nodes.size(); ++ni) {
+        const Node& node = m_graph.nodes[ni];
+        cpu::KernelArgs args { node, {}, m_graph.opset, *m_ctx };
+        std::vector<int> inIds;
+        bool allConstant = true;
+        for (const auto& inName : node.inputs) {
+            if (inName.empty()) {
+                inIds.push_back(-1);
+                args.inputs.emplace_back();
+                continue;
+            }
+            int id = valueId(inName);
+            if (id < 0) {
+                auto w = m_graph.weights.find(inName);
+                if (w == m_graph.weights.end())
+                    return invalid(node.describe() + ": input '" + inName + "' is not produced by any earlier node");
+                id = addValue(inName, w->second.dtype(), w->second.shape(), true);
+                m_buffers[id] = w->second;
+            }
+            inIds.push_back(id);
+            const ValuePlan& v = m_values[id];
+            args.inputs.push_back(cpu::ValueDesc { v.dtype, v.shape, v.constant ? &m_buffers[id] : nullptr });
+            allConstant = allConstant && v.constant;
+        }
+        DL_ASSIGN(std::unique_ptr<cpu::Kernel> kernel, cpu::createKernel(args));
+        if (kernel->outputs.size() < node.outputs.size()) {
+            // Trailing optional outputs a kernel does not produce must be unused.
+            for (size_t o = kernel->outputs.size(); o < node.outputs.size(); ++o)
+                if (!node.outputs[o].empty())
+                    return unsupported(node.describe() + ": optional output " + std::to_string(o) + " ('"
+                        + node.outputs[o] + "') is not supported");
+        }
+        std::vector<int> outIds;
+        for (size_t o = 0; o < node.outputs.size(); ++o) {
+            if (node.outputs[o].empty() || o >= kernel->outputs.size()) {
+                outIds.push_back(-1);
+                continue;
+            }
+            if (m_ids.count(node.outputs[o]))
+                return invalid(node.describe() + ": value '" + node.outputs[o] + "' is produced twice");
+            const auto& od = kernel->outputs[o];
+            for (int64_t d : od.shape)
+                if (d < 0)
+                    return makeError(ErrorCode::Internal, node.describe() + ": negative output dimension");
+            const int id = addValue(node.outputs[o], od.dtype, od.shape, allConstant);
+            m_buffers[id] = Tensor(od.dtype, od.shape);
+            outIds.push_back(id);
+        }
+        if (!outIds.empty())
+            m_nodeFirstOutput[ni] = outIds[0];
+
+        std::vector<const Tensor*> inPtrs;
+        for (int id : inIds)
+            inPtrs.push_back(id < 0 ? nullptr : &m_buffers[id]);
+        std::vector<Tensor*> outPtrs;
+        for (int id : outIds)
+            outPtrs.push_back(id < 0 ? nullptr : &m_buffers[id]);
+        if (allConstant) {
+            // Folded now: shape arithmetic and weight transforms never run per inference.
+            auto st = kernel->run(inPtrs, outPtrs);
+            if (!st.ok())
+                return st.error();
+            continue;
+        }
+        for (size_t k = 0; k < inIds.size(); ++k) {
+            if (inIds[k] < 0 || !m_values[inIds[k]].constant)
+                continue;
+            if (kernel->packed.empty() && weightsHeld.insert(m_values[inIds[k]].name).second)
+                m_weightBytes += m_buffers[inIds[k]].bytes();
+        }
+        for (const auto& p : kernel->packed)
+            m_weightBytes += p.bytes();
+        for (int id : outIds)
+            if (id >= 0)
+                m_activationBytes += m_buffers[id].bytes();
+        NodePlan np;
+        np.node = ni;
+        np.inputs = std::move(inIds);
+        np.outputs = std::move(outIds);
+        np.flops = kernel->flops();
+        np.kernel = std::move(kernel);
+        m_nodes.push_back(std::move(np));
+    }
+    for (const auto& out : m_graph.outputs) {
+        int id = valueId(out.name);
+        if (id < 0) {
+            auto w = m_graph.weights.find(out.name);
+            if (w == m_graph.weights.end())
+                return invalid("graph output '" + out.name + "' is produced by no node");
+            id = addValue(out.name, w->second.dtype(), w->second.shape(), true);
+            m_buffers[id] = w->second;
+        }
+        m_outputIds.push_back(id);
+    }
+    return {};
+}
+
+Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
+{
+    m_cancel = false;
+    if (inputs.size() != m_inputIds.size())
+        return invalid("the model takes " + std::to_string(m_inputIds.size()) + " inputs, " + std::to_string(inputs.size())
+            + " were given");
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        const ValuePlan& v = m_values[m_inputIds[i]];
+        if (inputs[i].dtype() != v.dtype)
+            return invalid("input '" + v.name + "' must be " + dtypeName(v.dtype) + ", got " + dtypeName(inputs[i].dtype()));
+        if (inputs[i].shape() != v.shape)
+            return invalid("input '" + v.name + "' was planned for shape " + shapeToString(v.shape) + ", got "
+                + shapeToString(inputs[i].shape()));
+        m_buffers[m_inputIds[i]] = inputs[i];
+    }
+    std::vector<const Tensor*> in;
+    std::vector<Tensor*> out;
+    for (auto& np : m_nodes) {
+        if (m_cancel.load(std::memory_order_relaxed))
+            return makeError(ErrorCode::Cancelled, "run cancelled");
+        in.clear();
+        out.clear();
+        for (int id : np.inputs)
+            in.push_back(id < 0 ? nullptr : &m_buffers[id]);
+        for (int id : np.outputs)
+            out.push_back(id < 0 ? nullptr : &m_buffers[id]);
+        auto st = np.kernel->run(in, out);
+        if (!st.ok())
+            return st.error();
+    }
+    std::vector<Tensor> results;
+    for (int id : m_outputIds)
+        results.push_back(m_buffers[id]);
+    // Drop the views of the caller's inputs.
+    for (int id : m_inputIds)
+        m_buffers[id] = Tensor();
+    return results;
+}
+
+std::vector<double> Executor::nodeFlops() const
+{
+    std::vector<double> f(m_graph.nodes.size(), 0.0);
+    for (const auto& np : m_nodes)
+        f[np.node] = np.flops;
+    return f;
+}
+
+std::vector<Shape> Executor::nodeOutputShapes() const
+{
+    std::vector<Shape> s(m_graph.nodes.size());
+    for (size_t i = 0; i < m_nodeFirstOutput.size(); ++i)
+        if (m_nodeFirstOutput[i] >= 0)
+            s[i] = m_values[m_nodeFirstOutput[i]].shape;
+    return s;
+}
+
+} // namespace dl

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what is missing on Debian 12 (as root, or through sudo) and configures + builds into build/.
+#   scripts/setup.sh [--no-studio] [--no-build]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+packages=(
+    build-essential cmake ninja-build pkg-config git
+    qt6-base-dev libqt6sql6-sqlite qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqcustomplot-dev
+    xvfb xauth
+    libdnnl-dev ocl-icd-opencl-dev
+    libonnx-dev libprotobuf-dev protobuf-compiler
+    liburing-dev nlohmann-json3-dev libsqlite3-dev
+    libonnx-testdata darknet
+    nodejs npm
+)
+
+studio=ON
+build=1
+for a in "$@"; do
+    case "$a" in
+        --no-studio) studio=OFF ;;
+        --no-build) build=0 ;;
+        *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing Debian packages: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$build" -eq 1 ]; then
+    echo "== configuring and building into build/"
+    cmake -S . -B build -G Ninja -DDL_BUILD_STUDIO="$studio" >build.configure.log 2>&1 || { cat build.configure.log; exit 1; }
+    rm -f build.configure.log
+    jobs=$(nproc)
+    ninja -C build -j "$jobs"
+fi

@@ -1,0 +1,230 @@
+// dlayer end to end: real model files in, exit codes and messages out. Bad input must give a clear message
+// and a non-zero exit, never a crash (a crash shows as QProcess::CrashExit or a signal exit code).
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+
+struct Outcome {
+    int code = -1;
+    bool crashed = false;
+    QString out;
+    QString err;
+};
+
+Outcome dlayer(const QStringList& args)
+{
+    QProcess p;
+    p.start(QStringLiteral(DL_DLAYER), args);
+    p.waitForFinished(300000);
+    Outcome o;
+    o.crashed = p.exitStatus() != QProcess::NormalExit;
+    o.code = p.exitCode();
+    o.out = QString::fromUtf8(p.readAllStandardOutput());
+    o.err = QString::fromUtf8(p.readAllStandardError());
+    return o;
+}
+
+QString testdata(const char* rel)
+{
+    return QStringLiteral(DL_ONNX_TESTDATA "/") + QString::fromUtf8(rel);
+}
+
+QByteArray readFile(const QString& path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return f.readAll();
+}
+
+void writeFile(const QString& path, const QByteArray& bytes)
+{
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(bytes);
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private slots:
+    void runJsonHasTheReportFields()
+    {
+        QTemporaryDir dir;
+        const QString model = testdata("node/test_relu/model.onnx");
+        Outcome o = dlayer({ QStringLiteral("run"), model, QStringLiteral("--iterations"), QStringLiteral("3"),
+            QStringLiteral("--json"), QStringLiteral("--save-outputs"), dir.path() });
+        QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
+        const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        QCOMPARE(j.value(QStringLiteral("arch")).toString(), QStringLiteral("preload"));
+        QCOMPARE(j.value(QStringLiteral("iterations")).toInt(), 3);
+        const QJsonObject lat = j.value(QStringLiteral("latency_ms")).toObject();
+        QVERIFY(lat.value(QStringLiteral("min")).toDouble() <= lat.value(QStringLiteral("median")).toDouble());
+        QVERIFY(lat.value(QStringLiteral("median")).toDouble() <= lat.value(QStringLiteral("max")).toDouble());
+        const QJsonObject mem = j.value(QStringLiteral("memory")).toObject();
+        QVERIFY(mem.value(QStringLiteral("rss_peak_bytes")).toDouble() > 0);
+        QVERIFY(mem.value(QStringLiteral("peak_bytes")).toDouble() >= mem.value(QStringLiteral("activations_bytes")).toDouble());
+        const QJsonArray outs = j.value(QStringLiteral("outputs")).toArray();
+        QCOMPARE(outs.size(), 1);
+        QCOMPARE(outs[0].toObject().value(QStringLiteral("sha256")).toString().size(), 64);
+        QVERIFY(QFile::exists(dir.filePath(QStringLiteral("output_0.pb"))));
+    }
+
+    void savedOutputsMatchAnInputFileRun()
+    {
+        // Feeding the conformance input gives the conformance output, byte for byte through the .pb writer.
+        QTemporaryDir dir;
+        const QString caseDir = testdata("node/test_relu");
+        Outcome o = dlayer({ QStringLiteral("run"), caseDir + QStringLiteral("/model.onnx"), QStringLiteral("--input"),
+            QStringLiteral("x=") + caseDir + QStringLiteral("/test_data_set_0/input_0.pb"), QStringLiteral("--iterations"),
+            QStringLiteral("1"), QStringLiteral("--save-outputs"), dir.path(), QStringLiteral("--json") });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QByteArray got = readFile(dir.filePath(QStringLiteral("output_0.pb")));
+        QVERIFY(!got.isEmpty());
+        Outcome again = dlayer({ QStringLiteral("run"), caseDir + QStringLiteral("/model.onnx"), QStringLiteral("--input"),
+            QStringLiteral("x=") + dir.filePath(QStringLiteral("output_0.pb")), QStringLiteral("--iterations"),
+            QStringLiteral("1"), QStringLiteral("--json") });
+        // relu(relu(x)) == relu(x): the saved output read back as input gives the same hash again.
+        QVERIFY2(again.code == 0, qPrintable(again.err));
+        auto hash = [](const QString& out) {
+            return QJsonDocument::fromJson(out.toUtf8())
+                .object()
+                .value(QStringLiteral("outputs"))
+                .toArray()[0]
+                .toObject()
+                .value(QStringLiteral("sha256"))
+                .toString();
+        };
+        QVERIFY(!hash(o.out).isEmpty());
+        QCOMPARE(hash(again.out), hash(o.out));
+    }
+
+    void infoJsonListsLayersAndTotal()
+    {
+        Outcome o = dlayer({ QStringLiteral("info"), testdata("node/test_conv_with_strides_padding/model.onnx"),
+            QStringLiteral("--json") });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        const QJsonArray layers = j.value(QStringLiteral("layers")).toArray();
+        QVERIFY(!layers.isEmpty());
+        double sum = 0;
+        for (const auto& l : layers)
+            sum += l.toObject().value(QStringLiteral("weight_bytes")).toDouble();
+        QCOMPARE(sum, j.value(QStringLiteral("weight_bytes")).toDouble());
+    }
+
+    void missingFile()
+    {
+        Outcome o = dlayer({ QStringLiteral("run"), QStringLiteral("/nonexistent/model.onnx") });
+        QVERIFY(!o.crashed);
+        QVERIFY(o.code != 0);
+        QVERIFY2(o.err.contains(QStringLiteral("does not exist")), qPrintable(o.err));
+    }
+
+    void truncatedOnnx()
+    {
+        QTemporaryDir dir;
+        const QByteArray bytes = readFile(testdata("node/test_conv_with_strides_padding/model.onnx"));
+        QVERIFY(bytes.size() > 40);
+        const QString path = dir.filePath(QStringLiteral("truncated.onnx"));
+        writeFile(path, bytes.left(bytes.size() / 2));
+        Outcome o = dlayer({ QStringLiteral("info"), path });
+        QVERIFY(!o.crashed);
+        QVERIFY(o.code != 0);
+        QVERIFY2(o.err.contains(QStringLiteral("not a valid ONNX model")), qPrintable(o.err));
+    }
+
+    void garbageOnnx()
+    {
+        QTemporaryDir dir;
+        QByteArray junk;
+        quint32 x = 12345;
+        for (int i = 0; i < 4096; ++i) {
+            x = x * 1664525u + 1013904223u;
+            junk.append(static_cast<char>(x >> 24));
+        }
+        const QString path = dir.filePath(QStringLiteral("garbage.onnx"));
+        writeFile(path, junk);
+        Outcome o = dlayer({ QStringLiteral("run"), path });
+        QVERIFY(!o.crashed);
+        QVERIFY(o.code != 0);
+        QVERIFY2(o.err.contains(QStringLiteral("ONNX")), qPrintable(o.err));
+    }
+
+    void unknownOpIsNamedWithItsNode()
+    {
+        QTemporaryDir dir;
+        QByteArray bytes = readFile(testdata("node/test_relu/model.onnx"));
+        const int at = bytes.indexOf("Relu");
+        QVERIFY(at >= 0);
+        bytes.replace(at, 4, "Rexx"); // same length keeps the protobuf valid
+        const QString path = dir.filePath(QStringLiteral("unknown.onnx"));
+        writeFile(path, bytes);
+        Outcome o = dlayer({ QStringLiteral("run"), path });
+        QVERIFY(!o.crashed);
+        QVERIFY(o.code != 0);
+        QVERIFY2(o.err.contains(QStringLiteral("'Rexx'")) && o.err.contains(QStringLiteral("node")), qPrintable(o.err));
+    }
+
+    void shapeMismatch()
+    {
+        // test_conv_with_strides_padding declares fixed input shapes; a different rank is refused with the input named.
+        Outcome o = dlayer({ QStringLiteral("run"), testdata("node/test_conv_with_strides_padding/model.onnx"),
+            QStringLiteral("--shape"), QStringLiteral("x=1x1x7")});
+        QVERIFY(!o.crashed);
+        QVERIFY(o.code != 0);
+        QVERIFY2(o.err.contains(QStringLiteral("'x'")), qPrintable(o.err));
+    }
+
+    void badShapeSyntax()
+    {
+        Outcome o = dlayer({ QStringLiteral("run"), testdata("node/test_relu/model.onnx"), QStringLiteral("--shape"),
+            QStringLiteral("x=3xfoo") });
+        QVERIFY(!o.crashed);
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("bad shape")), qPrintable(o.err));
+    }
+
+    void cfgSyntaxErrorNamesTheLine()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("broken.cfg"));
+        writeFile(path, "[net]\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters=8\nsize 3\n");
+        Outcome o = dlayer({ QStringLiteral("info"), path });
+        QVERIFY(!o.crashed);
+        QVERIFY(o.code != 0);
+        QVERIFY2(o.err.contains(QStringLiteral(":8")), qPrintable(o.err));
+    }
+
+    void weightsOfTheWrongSize()
+    {
+        QTemporaryDir dir;
+        const QString cfg = dir.filePath(QStringLiteral("tiny.cfg"));
+        writeFile(cfg, "[net]\nwidth=16\nheight=16\nchannels=3\n\n[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\n"
+                       "activation=leaky\n");
+        const QString weights = dir.filePath(QStringLiteral("tiny.weights"));
+        writeFile(weights, QByteArray(20 + 7 * 4, '\0'));
+        Outcome o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--weights"), weights });
+        QVERIFY(!o.crashed);
+        QVERIFY(o.code != 0);
+        QVERIFY2(o.err.contains(QStringLiteral("bytes")), qPrintable(o.err));
+    }
+
+    void unknownOption()
+    {
+        Outcome o = dlayer({ QStringLiteral("run"), testdata("node/test_relu/model.onnx"), QStringLiteral("--frobnicate") });
+        QCOMPARE(o.code, 2);
+        QVERIFY(o.err.contains(QStringLiteral("--frobnicate")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"
