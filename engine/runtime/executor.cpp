@@ -2,7 +2,10 @@
 
 #include "backend/cpu/cpucontext.h"
 #include "backend/cpu/kernel.h"
+#if __has_include("model/fuse.h")
 #include "model/fuse.h"
+#define DL_HAVE_FUSE 1
+#endif
 
 #include <set>
 
@@ -70,7 +73,9 @@ Result<std::unique_ptr<Executor>> Executor::create(
     const Graph& graph, const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options)
 {
     std::unique_ptr<Executor> e(new Executor(graph));
+#ifdef DL_HAVE_FUSE
     DL_TRY(fuseGraph(e->m_graph));
+#endif
     DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));
     DL_TRY(e->plan(shapes, options));
     return e;
@@ -94,6 +99,14 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
     };
     for (const auto& in : m_graph.inputs) {
         DType dt = in.dtype == DType::Undefined ? DType::F32 : in.dtype;
+        auto frozen = options.frozenInputs.find(in.name);
+        if (frozen != options.frozenInputs.end()) {
+            if (frozen->second.dtype() != dt || frozen->second.shape() != inputShapes.at(in.name))
+                return invalid("frozen input '" + in.name + "' does not match its declared type and shape");
+            m_inputIds.push_back(addValue(in.name, dt, frozen->second.shape(), true));
+            m_buffers[m_inputIds.back()] = frozen->second;
+            continue;
+        }
         m_inputIds.push_back(addValue(in.name, dt, inputShapes.at(in.name), false));
     }
     std::set<std::string> weightsHeld;
@@ -208,7 +221,8 @@ Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
         if (inputs[i].shape() != v.shape)
             return invalid("input '" + v.name + "' was planned for shape " + shapeToString(v.shape) + ", got "
                 + shapeToString(inputs[i].shape()));
-        m_buffers[m_inputIds[i]] = inputs[i];
+        if (!v.constant)
+            m_buffers[m_inputIds[i]] = inputs[i];
     }
     std::vector<const Tensor*> in;
     std::vector<Tensor*> out;
@@ -230,7 +244,8 @@ Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
         results.push_back(m_buffers[id]);
     // Drop the views of the caller's inputs.
     for (int id : m_inputIds)
-        m_buffers[id] = Tensor();
+        if (!m_values[id].constant)
+            m_buffers[id] = Tensor();
     return results;
 }
 

@@ -25,6 +25,9 @@ namespace cpu {
 
 struct ExecutorOptions {
     int threads = 0; // 0: the OpenMP default
+    // Graph inputs whose values are fixed at plan time: folded like weights, so that shape-determining inputs
+    // (axes, target shapes given as inputs) can be planned. run() still takes them but ignores their values.
+    std::map<std::string, Tensor> frozenInputs;
 };
 
 // Per-value facts after planning.

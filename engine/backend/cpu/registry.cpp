@@ -17,10 +17,18 @@ const OpRegistry& OpRegistry::instance()
 {
     static const OpRegistry registry = [] {
         OpRegistry r;
+#ifdef DL_HAVE_ELEMENTWISE
         registerElementwiseOps(r);
+#endif
+#ifdef DL_HAVE_TENSOROPS
         registerTensorOps(r);
+#endif
+#ifdef DL_HAVE_REDUCE
         registerReduceOps(r);
+#endif
+#ifdef DL_HAVE_DNNLOPS
         registerDnnlOps(r);
+#endif
         return r;
     }();
     return registry;
