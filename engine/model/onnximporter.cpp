@@ -360,10 +360,8 @@ Result<Graph> importModel(const std::string& path, const ImportOptions& options)
     const std::string ext = lowerExtension(path);
     if (ext == "onnx")
         return importOnnx(path, options);
-#ifdef DL_HAVE_DARKNET
     if (ext == "cfg")
         return importDarknet(path, options);
-#endif
     return invalid("'" + path + "': unknown model format (expected .onnx or a Darknet .cfg)");
 }
 

@@ -2,10 +2,7 @@
 
 #include "backend/cpu/cpucontext.h"
 #include "backend/cpu/kernel.h"
-#if __has_include("model/fuse.h")
 #include "model/fuse.h"
-#define DL_HAVE_FUSE 1
-#endif
 
 #include <set>
 
@@ -73,9 +70,7 @@ Result<std::unique_ptr<Executor>> Executor::create(
     const Graph& graph, const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options)
 {
     std::unique_ptr<Executor> e(new Executor(graph));
-#ifdef DL_HAVE_FUSE
     DL_TRY(fuseGraph(e->m_graph));
-#endif
     DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));
     DL_TRY(e->plan(shapes, options));
     return e;
@@ -132,9 +127,17 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
             }
             inIds.push_back(id);
             const ValuePlan& v = m_values[id];
-            args.inputs.push_back(cpu::ValueDesc { v.dtype, v.shape, v.constant ? &m_buffers[id] : nullptr });
+            // The constant pointer is filled in below: addValue() may still grow m_buffers in this loop.
+            args.inputs.push_back(cpu::ValueDesc { v.dtype, v.shape, nullptr });
             allConstant = allConstant && v.constant;
         }
+        for (size_t k = 0; k < inIds.size(); ++k)
+            if (inIds[k] >= 0 && m_values[inIds[k]].constant)
+                args.inputs[k].constant = &m_buffers[inIds[k]];
+        // Shape and Size read only their input's shape, which planning knows: their outputs are constants.
+        const bool shapeOnly = (node.opType == "Shape" || node.opType == "Size") && (node.domain.empty() || node.domain == "ai.onnx");
+        if (shapeOnly)
+            allConstant = true;
         DL_ASSIGN(std::unique_ptr<cpu::Kernel> kernel, cpu::createKernel(args));
         if (kernel->outputs.size() < node.outputs.size()) {
             // Trailing optional outputs a kernel does not produce must be unused.
@@ -211,6 +214,8 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
 Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
 {
     m_cancel = false;
+    // OpenMP's thread count is per calling thread; runs may come from any thread (the studio's workers).
+    m_ctx->applyThreads();
     if (inputs.size() != m_inputIds.size())
         return invalid("the model takes " + std::to_string(m_inputIds.size()) + " inputs, " + std::to_string(inputs.size())
             + " were given");

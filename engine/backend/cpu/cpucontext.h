@@ -14,6 +14,8 @@ public:
     dnnl::engine& engine() { return m_engine; }
     dnnl::stream& stream() { return m_stream; }
     int threads() const { return m_threads; }
+    // Sets the OpenMP thread count of the calling thread (the setting is per thread).
+    void applyThreads() const;
 
 private:
     int m_threads;

@@ -10,6 +10,11 @@ CpuContext::CpuContext(int threads)
     , m_engine(dnnl::engine::kind::cpu, 0)
     , m_stream(m_engine)
 {
+    applyThreads();
+}
+
+void CpuContext::applyThreads() const
+{
     omp_set_num_threads(m_threads);
 }
 
@@ -17,18 +22,10 @@ const OpRegistry& OpRegistry::instance()
 {
     static const OpRegistry registry = [] {
         OpRegistry r;
-#ifdef DL_HAVE_ELEMENTWISE
         registerElementwiseOps(r);
-#endif
-#ifdef DL_HAVE_TENSOROPS
         registerTensorOps(r);
-#endif
-#ifdef DL_HAVE_REDUCE
         registerReduceOps(r);
-#endif
-#ifdef DL_HAVE_DNNLOPS
         registerDnnlOps(r);
-#endif
         return r;
     }();
     return registry;
