@@ -1,0 +1,43 @@
+#pragma once
+
+// Model files the UI tests open: real ones, from the project's shared models and Debian's ONNX test data.
+
+#include <QDir>
+#include <QFile>
+#include <QString>
+
+namespace dl::ui::test {
+
+inline QString darknetModel(const char* name)
+{
+    return QDir::cleanPath(QStringLiteral(DL_SHARED_DIR "/models/darknet/") + QLatin1String(name));
+}
+
+// Small (a handful of layers), loads in well under a second.
+inline QString smallOnnxModel()
+{
+    return QStringLiteral("/usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d/model.onnx");
+}
+
+// A real network (tens of layers, seeded weights) that still loads in seconds.
+inline QString mediumModel()
+{
+    return darknetModel("yolov4-tiny.cfg");
+}
+
+// 245 MB of seeded weights: long enough to cancel in the middle.
+inline QString largeModel()
+{
+    return darknetModel("yolov4.cfg");
+}
+
+// Writes bytes that are no model at all into `path`; returns false when it cannot.
+inline bool writeGarbage(const QString& path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly)) return false;
+    const QByteArray junk = QByteArrayLiteral("\x08\x07 this is not a protobuf \xff\xff\xff\xff\x0f garbage");
+    return file.write(junk.repeated(40)) > 0;
+}
+
+} // namespace dl::ui::test

@@ -1,0 +1,113 @@
+#pragma once
+
+// The studio's main window: opens a model (File → Open, Open Recent, command line, drag and drop) through a
+// ModelLoader, shows its summary and layer table, and reports progress with a Cancel button in the status bar.
+
+#include "modelloader.h"
+
+#include <QMainWindow>
+#include <QStringList>
+
+class QAction;
+class QLabel;
+class QLineEdit;
+class QMenu;
+class QProgressBar;
+class QSortFilterProxyModel;
+class QSplitter;
+class QStackedWidget;
+class QTableView;
+class QToolButton;
+
+namespace dl::ui {
+
+class LayerTableModel;
+class ModelSummaryView;
+
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+    // False keeps errors off the screen (tests, --screenshot); errorOccurred() is emitted either way.
+    Q_PROPERTY(bool errorDialogsEnabled READ errorDialogsEnabled WRITE setErrorDialogsEnabled)
+    Q_PROPERTY(bool loading READ isLoading NOTIFY loadingChanged)
+public:
+    static constexpr int MaxRecentFiles = 10;
+
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // What File → Open does once the user picked a file; also the command line, recent files and drops.
+    void openFile(const QString& path);
+    // Cancels the load in progress, as the status bar's Cancel button does.
+    void cancelLoading();
+
+    bool isLoading() const;
+    bool errorDialogsEnabled() const { return m_errorDialogs; }
+    void setErrorDialogsEnabled(bool enabled) { m_errorDialogs = enabled; }
+
+    // Most recent first, at most MaxRecentFiles, kept in QSettings ("DemandLayering", "Studio").
+    QStringList recentFiles() const;
+    void clearRecentFiles();
+    // Whether a drop of this path would be opened: .onnx and .cfg files.
+    static bool isModelFile(const QString& path);
+
+    std::shared_ptr<const ModelSummary> summary() const { return m_summary; }
+    QString currentFile() const { return m_currentFile; }
+    LayerTableModel* layerModel() const { return m_layerModel; }
+    QSortFilterProxyModel* layerProxy() const { return m_proxy; }
+    QTableView* layerView() const { return m_layerView; }
+    QLineEdit* filterEdit() const { return m_filter; }
+    ModelSummaryView* summaryView() const { return m_summaryView; }
+    ModelLoader* loader() const { return m_loader; }
+    QMenu* recentMenu() const { return m_recentMenu; }
+    QToolButton* cancelButton() const { return m_cancelButton; }
+    QProgressBar* progressBar() const { return m_progress; }
+
+Q_SIGNALS:
+    void modelLoaded(const QString& path);
+    void errorOccurred(const QString& message);
+    void loadCancelled(const QString& path);
+    void loadingChanged(bool loading);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void createActions();
+    void createCentralWidget();
+    void createStatusBar();
+    void showOpenDialog();
+    void showAbout();
+    void onLoadStarted(const QString& path);
+    void onLoadFinished(const LoadResultPtr& result);
+    void onLoadCancelled(const QString& path);
+    void onBusyChanged(bool busy);
+    void reportError(const QString& path, const QString& message);
+    void addRecentFile(const QString& path);
+    void updateRecentMenu();
+    void updateTitle();
+    void updateLayerCount();
+    void saveWindowState() const;
+    void restoreWindowState();
+
+    ModelLoader* m_loader = nullptr;
+    LayerTableModel* m_layerModel = nullptr;
+    QSortFilterProxyModel* m_proxy = nullptr;
+    QStackedWidget* m_stack = nullptr;
+    QSplitter* m_splitter = nullptr;
+    ModelSummaryView* m_summaryView = nullptr;
+    QTableView* m_layerView = nullptr;
+    QLineEdit* m_filter = nullptr;
+    QLabel* m_layerCount = nullptr;
+    QProgressBar* m_progress = nullptr;
+    QToolButton* m_cancelButton = nullptr;
+    QAction* m_cancelAction = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    std::shared_ptr<const ModelSummary> m_summary;
+    QString m_currentFile;
+    bool m_errorDialogs = true;
+};
+
+} // namespace dl::ui
