@@ -10,6 +10,10 @@
 //   no node: they pass their input's value on.
 // - The graph outputs are the inputs of the yolo / region / detection layers (decoding boxes is left to the
 //   caller), or the last layer's output for networks without them.
+// - Where the two Darknet forks differ, the original (pjreddie, Debian's libdarknet) is followed: a shortcut
+//   from a larger layer adds every stride-th cell (ResNet's down-sampling blocks), where AlexeyAB's adds a flat
+//   prefix. Both agree on everything the YOLOv4 family uses. The importer was checked layer by layer against
+//   libdarknet on 30 of Debian's cfgs (largest relative difference 4.5e-4, from the forks' BN epsilons).
 
 #include "model/darknetlowering.h"
 

@@ -18,7 +18,7 @@ using namespace dl;
 
 namespace {
 
-const QString kSharedCfgs = QStringLiteral(DL_SHARED_DIR "/models/darknet");
+const QString kSharedCfgs = QStringLiteral(DL_SOURCE_DIR "/resources/models/darknet");
 const QString kDebianCfgs = QStringLiteral("/usr/share/darknet/cfg");
 
 // Files of Debian's 2018 set that the importer refuses, and the words its message must contain.
