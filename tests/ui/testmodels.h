@@ -1,6 +1,6 @@
 #pragma once
 
-// Model files the UI tests open: real ones, from the project's shared models and Debian's ONNX test data.
+// Model files the UI tests open: real ones, from the Darknet cfgs the repository carries and Debian's ONNX test data.
 
 #include <QDir>
 #include <QFile>
@@ -10,7 +10,7 @@ namespace dl::ui::test {
 
 inline QString darknetModel(const char* name)
 {
-    return QDir::cleanPath(QStringLiteral(DL_SHARED_DIR "/models/darknet/") + QLatin1String(name));
+    return QDir::cleanPath(QStringLiteral(DL_DARKNET_DIR "/") + QLatin1String(name));
 }
 
 // Small (a handful of layers), loads in well under a second.
