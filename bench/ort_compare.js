@@ -59,7 +59,11 @@ for (const c of cases) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-const cpu = (os.cpus()[0] || {}).model || 'unknown CPU';
+let cpu = (os.cpus()[0] || {}).model || 'unknown CPU';
+try {
+  if (/\bavx512f\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'))) cpu += ' (AVX-512)';
+  else cpu += ' (no AVX-512)';
+} catch (e) { /* not Linux */ }
 const lines = [];
 lines.push(`Machine: ${cpu}, ${os.cpus().length} cores; ${threads} threads each; median of ${iterations} runs after ${warmup} warm-up.`);
 lines.push(`Command: \`node bench/ort_compare.js --threads ${threads} --iterations ${iterations} --warmup ${warmup}\``);
