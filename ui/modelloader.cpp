@@ -17,6 +17,7 @@ namespace {
 
 // Import dominates (parsing, weight conversion); the summary plans the graph, which is quicker but not free.
 constexpr double ImportShare = 0.9;
+constexpr int64_t kDynamicDimDefault = 640;
 
 QString darknetWeightsFor(const QString& cfgPath)
 {
@@ -61,7 +62,8 @@ std::shared_ptr<LoadResult> runLoad(
     if (cancel) return cancelled();
     report(ImportShare);
 
-    auto summary = summarizeModel(graph.value());
+    // Dynamic image sizes (PaddleOCR's N x 3 x H x W) are shown at 640, the size these models are usually run at.
+    auto summary = summarizeModel(graph.value(), {}, kDynamicDimDefault);
     result->summarizeMs = timer.elapsed();
     if (!summary) return failed(summary.error());
     result->summary = std::make_shared<const ModelSummary>(std::move(summary).value());

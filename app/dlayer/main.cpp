@@ -226,6 +226,7 @@ int cmdInfo(const Options& o)
         j["opset"] = s->opset;
         j["nodes"] = s->nodeCount;
         j["weight_bytes"] = s->weightBytes;
+        j["model_weight_bytes"] = s->sourceWeightBytes;
         j["parameters"] = s->parameterCount;
         j["flops"] = s->flops;
         j["activation_bytes"] = s->activationBytes;
@@ -257,9 +258,10 @@ int cmdInfo(const Options& o)
         std::printf("%5d  %-28s %-34s %12s  %-18s %10.1f\n", l.index, name.c_str(), ops.c_str(),
             humanBytes(static_cast<double>(l.weightBytes)).c_str(), shapeToString(l.outputShape).c_str(), l.flops / 1e6);
     }
-    std::printf("\n%zu layers, %zu nodes, %lld parameters, weights %s (%zu bytes), %.2f GFLOPs, activations %s\n",
+    std::printf("\n%zu layers, %zu nodes, %lld parameters, weights %s (%zu bytes; %zu in the model file before "
+                "fusion), %.2f GFLOPs, activations %s\n",
         s->layers.size(), s->nodeCount, static_cast<long long>(s->parameterCount),
-        humanBytes(static_cast<double>(s->weightBytes)).c_str(), s->weightBytes, s->flops / 1e9,
+        humanBytes(static_cast<double>(s->weightBytes)).c_str(), s->weightBytes, s->sourceWeightBytes, s->flops / 1e9,
         humanBytes(static_cast<double>(s->activationBytes)).c_str());
     return 0;
 }

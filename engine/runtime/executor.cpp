@@ -8,7 +8,8 @@
 
 namespace dl {
 
-Result<std::map<std::string, Shape>> resolveInputShapes(const Graph& g, const std::map<std::string, Shape>& given)
+Result<std::map<std::string, Shape>> resolveInputShapes(
+    const Graph& g, const std::map<std::string, Shape>& given, int64_t dynamicDefault)
 {
     std::set<std::string> names;
     for (const auto& in : g.inputs)
@@ -50,6 +51,8 @@ Result<std::map<std::string, Shape>> resolveInputShapes(const Graph& g, const st
                 s.push_back(in.dims[d].value);
             else if (d == 0)
                 s.push_back(1);
+            else if (dynamicDefault > 0)
+                s.push_back(dynamicDefault);
             else
                 return invalid("input '" + in.name + "' dimension " + std::to_string(d) + " ('"
                     + in.dims[d].param + "') is dynamic: give a shape with --shape " + in.name + "=...");

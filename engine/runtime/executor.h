@@ -47,9 +47,11 @@ struct NodePlan {
     std::unique_ptr<cpu::Kernel> kernel;
 };
 
-// Binds symbolic and missing input dimensions: from `given` where present, else dimension 0 becomes 1;
-// fails naming the input and the dimension when a shape cannot be determined.
-Result<std::map<std::string, Shape>> resolveInputShapes(const Graph& g, const std::map<std::string, Shape>& given);
+// Binds symbolic and missing input dimensions: from `given` where present, else dimension 0 becomes 1 and other
+// dynamic dimensions become `dynamicDefault` when it is positive; fails naming the input and the dimension when a
+// shape cannot be determined.
+Result<std::map<std::string, Shape>> resolveInputShapes(
+    const Graph& g, const std::map<std::string, Shape>& given, int64_t dynamicDefault = 0);
 
 class Executor {
 public:

@@ -5,9 +5,11 @@
 
 namespace dl {
 
-Result<ModelSummary> summarizeModel(const Graph& graph, const std::map<std::string, Shape>& inputShapes)
+Result<ModelSummary> summarizeModel(
+    const Graph& graph, const std::map<std::string, Shape>& inputShapes, int64_t dynamicDefault)
 {
-    DL_ASSIGN(auto exec, Executor::create(graph, inputShapes));
+    DL_ASSIGN(auto bound, resolveInputShapes(graph, inputShapes, dynamicDefault));
+    DL_ASSIGN(auto exec, Executor::create(graph, bound));
     const Graph& g = exec->graph();
     ModelSummary s;
     s.path = graph.sourcePath;
@@ -19,6 +21,7 @@ Result<ModelSummary> summarizeModel(const Graph& graph, const std::map<std::stri
         s.weightBytes += t.bytes();
         s.parameterCount += t.numel();
     }
+    s.sourceWeightBytes = graph.weightBytes();
     s.activationBytes = exec->activationBytes();
     for (const auto& in : g.inputs) {
         const int id = exec->valueId(in.name);

@@ -35,8 +35,9 @@ struct ModelSummary {
     std::string format; // "onnx" or "darknet"
     int64_t opset = 0;
     size_t nodeCount = 0;
-    size_t weightBytes = 0;
-    int64_t parameterCount = 0; // elements of all weight tensors
+    size_t weightBytes = 0; // as executed: after fusion folded BatchNorm and friends into the layers' weights
+    size_t sourceWeightBytes = 0; // as imported from the model file
+    int64_t parameterCount = 0; // elements of all weight tensors, as executed
     double flops = 0.0;
     size_t activationBytes = 0;
     std::vector<InputSummary> inputs;
@@ -44,8 +45,10 @@ struct ModelSummary {
     std::vector<LayerSummary> layers;
 };
 
-// Plans the graph (fused as the executor runs it) at the given input shapes (see resolveInputShapes) and
-// summarises it. Fails with the planner's error (unknown op, bad shape) for models the engine cannot run.
-Result<ModelSummary> summarizeModel(const Graph& graph, const std::map<std::string, Shape>& inputShapes = {});
+// Plans the graph (fused as the executor runs it) at the given input shapes (see resolveInputShapes, which binds
+// other dynamic dimensions to `dynamicDefault` when positive) and summarises it. Fails with the planner's error
+// (unknown op, bad shape) for models the engine cannot run.
+Result<ModelSummary> summarizeModel(
+    const Graph& graph, const std::map<std::string, Shape>& inputShapes = {}, int64_t dynamicDefault = 0);
 
 } // namespace dl
