@@ -27,7 +27,8 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-struct Options {
+struct Options
+{
     std::string command;
     std::string model;
     std::string weights;
@@ -68,8 +69,7 @@ Result<Shape> parseDims(const std::string& text)
         if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos)
             return invalid("bad shape '" + text + "': expected dimensions like 1x3x640x640");
         s.push_back(std::stoll(part));
-        if (x == std::string::npos)
-            break;
+        if (x == std::string::npos) break;
         pos = x + 1;
     }
     return s;
@@ -96,13 +96,11 @@ Options parseArgs(int argc, char** argv)
         usage(stdout);
         std::exit(0);
     }
-    if (o.command != "info" && o.command != "run")
-        fail("unknown command '" + o.command + "' (commands: info, run)", 2);
+    if (o.command != "info" && o.command != "run") fail("unknown command '" + o.command + "' (commands: info, run)", 2);
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string {
-            if (i + 1 >= argc)
-                fail(a + " needs a value", 2);
+            if (i + 1 >= argc) fail(a + " needs a value", 2);
             return argv[++i];
         };
         if (a == "--json")
@@ -117,14 +115,12 @@ Options parseArgs(int argc, char** argv)
                 continue;
             }
             auto s = parseDims(v.substr(eq + 1));
-            if (!s.ok())
-                fail(s.error().message, 2);
+            if (!s.ok()) fail(s.error().message, 2);
             o.shapes[v.substr(0, eq)] = *s;
         } else if (a == "--input") {
             std::string v = value();
             auto eq = v.find('=');
-            if (eq == std::string::npos)
-                fail("--input expects NAME=FILE.pb, got '" + v + "'", 2);
+            if (eq == std::string::npos) fail("--input expects NAME=FILE.pb, got '" + v + "'", 2);
             o.inputFiles[v.substr(0, eq)] = v.substr(eq + 1);
         } else if (a == "--iterations")
             o.iterations = static_cast<int>(parseCount(a, value(), 1));
@@ -146,8 +142,7 @@ Options parseArgs(int argc, char** argv)
         else
             fail("unexpected argument '" + a + "'", 2);
     }
-    if (o.model.empty())
-        fail("no model given", 2);
+    if (o.model.empty()) fail("no model given", 2);
     if (o.command == "info" && (!o.inputFiles.empty() || !o.saveOutputs.empty()))
         fail("--input and --save-outputs belong to 'dlayer run'", 2);
     return o;
@@ -155,13 +150,11 @@ Options parseArgs(int argc, char** argv)
 
 Graph importOrFail(const Options& o)
 {
-    if (!std::filesystem::exists(o.model))
-        fail("'" + o.model + "' does not exist");
+    if (!std::filesystem::exists(o.model)) fail("'" + o.model + "' does not exist");
     ImportOptions io;
     io.darknetWeights = o.weights;
     auto g = importModel(o.model, io);
-    if (!g.ok())
-        fail(g.error().message);
+    if (!g.ok()) fail(g.error().message);
     return std::move(g).value();
 }
 
@@ -173,14 +166,12 @@ std::map<std::string, Shape> inputShapes(const Options& o, const Graph& g, std::
         if (g.inputs.size() != 1)
             fail("the model has " + std::to_string(g.inputs.size()) + " inputs: name one with --shape NAME=DIMS", 2);
         auto s = parseDims(o.unnamedShape);
-        if (!s.ok())
-            fail(s.error().message, 2);
+        if (!s.ok()) fail(s.error().message, 2);
         shapes[g.inputs[0].name] = *s;
     }
     for (const auto& [name, file] : o.inputFiles) {
         auto t = readTensorProtoFile(file);
-        if (!t.ok())
-            fail("--input " + name + ": " + t.error().message);
+        if (!t.ok()) fail("--input " + name + ": " + t.error().message);
         if (shapes.count(name) && shapes[name] != t->shape())
             fail("--input " + name + " holds shape " + shapeToString(t->shape()) + " but --shape says "
                 + shapeToString(shapes[name]));
@@ -217,8 +208,7 @@ int cmdInfo(const Options& o)
     std::map<std::string, Tensor> unused;
     auto shapes = inputShapes(o, g, unused);
     auto s = summarizeModel(g, shapes);
-    if (!s.ok())
-        fail(s.error().message);
+    if (!s.ok()) fail(s.error().message);
     if (o.json) {
         json j;
         j["model"] = o.model;
@@ -231,18 +221,21 @@ int cmdInfo(const Options& o)
         j["flops"] = s->flops;
         j["activation_bytes"] = s->activationBytes;
         for (const auto& in : s->inputs)
-            j["inputs"].push_back({ { "name", in.name }, { "dtype", dtypeName(in.dtype) }, { "shape", shapeJson(in.shape) } });
+            j["inputs"].push_back(
+                { { "name", in.name }, { "dtype", dtypeName(in.dtype) }, { "shape", shapeJson(in.shape) } });
         for (const auto& out : s->outputs)
             j["outputs"].push_back(
                 { { "name", out.name }, { "dtype", dtypeName(out.dtype) }, { "shape", shapeJson(out.shape) } });
         j["layers"] = json::array();
         for (const auto& l : s->layers)
-            j["layers"].push_back({ { "index", l.index }, { "name", l.name }, { "ops", l.opTypes },
-                { "weight_bytes", l.weightBytes }, { "output_shape", shapeJson(l.outputShape) }, { "flops", l.flops } });
+            j["layers"].push_back(
+                { { "index", l.index }, { "name", l.name }, { "ops", l.opTypes }, { "weight_bytes", l.weightBytes },
+                    { "output_shape", shapeJson(l.outputShape) }, { "flops", l.flops } });
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
-    std::printf("model     %s (%s, opset %lld)\n", o.model.c_str(), s->format.c_str(), static_cast<long long>(s->opset));
+    std::printf(
+        "model     %s (%s, opset %lld)\n", o.model.c_str(), s->format.c_str(), static_cast<long long>(s->opset));
     for (const auto& in : s->inputs)
         std::printf("input     %s %s %s\n", in.name.c_str(), dtypeName(in.dtype), shapeToString(in.shape).c_str());
     for (const auto& out : s->outputs)
@@ -252,11 +245,11 @@ int cmdInfo(const Options& o)
         std::string ops;
         for (const auto& op : l.opTypes)
             ops += (ops.empty() ? "" : "+") + op;
-        if (ops.size() > 34)
-            ops = ops.substr(0, 31) + "...";
+        if (ops.size() > 34) ops = ops.substr(0, 31) + "...";
         std::string name = l.name.size() > 28 ? l.name.substr(0, 25) + "..." : l.name;
         std::printf("%5d  %-28s %-34s %12s  %-18s %10.1f\n", l.index, name.c_str(), ops.c_str(),
-            humanBytes(static_cast<double>(l.weightBytes)).c_str(), shapeToString(l.outputShape).c_str(), l.flops / 1e6);
+            humanBytes(static_cast<double>(l.weightBytes)).c_str(), shapeToString(l.outputShape).c_str(),
+            l.flops / 1e6);
     }
     std::printf("\n%zu layers, %zu nodes, %lld parameters, weights %s (%zu bytes; %zu in the model file before "
                 "fusion), %.2f GFLOPs, activations %s\n",
@@ -274,8 +267,7 @@ int cmdRun(const Options& o)
     ExecutorOptions eo;
     eo.threads = o.threads;
     auto exec = Executor::create(g, shapes, eo);
-    if (!exec.ok())
-        fail(exec.error().message);
+    if (!exec.ok()) fail(exec.error().message);
     Executor& e = **exec;
     std::vector<Tensor> inputs;
     for (size_t i = 0; i < e.graph().inputs.size(); ++i) {
@@ -284,7 +276,8 @@ int cmdRun(const Options& o)
         auto f = fileInputs.find(name);
         if (f != fileInputs.end()) {
             if (f->second.dtype() != v.dtype)
-                fail("--input " + name + " holds " + dtypeName(f->second.dtype()) + ", the model takes " + dtypeName(v.dtype));
+                fail("--input " + name + " holds " + dtypeName(f->second.dtype()) + ", the model takes "
+                    + dtypeName(v.dtype));
             inputs.push_back(f->second);
         } else {
             inputs.push_back(seededTensor(v.dtype, v.shape, o.seed + i));
@@ -296,30 +289,28 @@ int cmdRun(const Options& o)
         auto t0 = std::chrono::steady_clock::now();
         auto r = e.run(inputs);
         auto t1 = std::chrono::steady_clock::now();
-        if (!r.ok())
-            fail(r.error().message);
-        if (it >= o.warmup)
-            times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        if (!r.ok()) fail(r.error().message);
+        if (it >= o.warmup) times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
         outputs = std::move(r).value();
     }
     std::vector<double> sorted = times;
     std::sort(sorted.begin(), sorted.end());
     const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
                                             : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
-    struct rusage ru {};
+    struct rusage ru
+    {
+    };
     getrusage(RUSAGE_SELF, &ru);
     const size_t rssPeak = static_cast<size_t>(ru.ru_maxrss) * 1024;
 
     if (!o.saveOutputs.empty()) {
         std::error_code ec;
         std::filesystem::create_directories(o.saveOutputs, ec);
-        if (ec)
-            fail("cannot create '" + o.saveOutputs + "': " + ec.message());
+        if (ec) fail("cannot create '" + o.saveOutputs + "': " + ec.message());
         for (size_t i = 0; i < outputs.size(); ++i) {
-            auto st = writeTensorProtoFile(o.saveOutputs + "/output_" + std::to_string(i) + ".pb", outputs[i],
-                e.graph().outputs[i].name);
-            if (!st.ok())
-                fail(st.error().message);
+            auto st = writeTensorProtoFile(
+                o.saveOutputs + "/output_" + std::to_string(i) + ".pb", outputs[i], e.graph().outputs[i].name);
+            if (!st.ok()) fail(st.error().message);
         }
     }
     json j;

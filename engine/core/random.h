@@ -8,12 +8,12 @@
 
 namespace dl {
 
-class SplitMix64 {
+class SplitMix64
+{
 public:
     explicit SplitMix64(uint64_t seed)
         : m_state(seed)
-    {
-    }
+    { }
     uint64_t next()
     {
         uint64_t z = (m_state += 0x9e3779b97f4a7c15ull);

@@ -21,7 +21,8 @@ enum class ErrorCode {
 
 const char* errorCodeName(ErrorCode code);
 
-struct Error {
+struct Error
+{
     ErrorCode code = ErrorCode::Invalid;
     std::string message;
 };
@@ -39,17 +40,15 @@ inline Error unsupported(std::string message)
     return Error { ErrorCode::Unsupported, std::move(message) };
 }
 
-template<typename T>
-class [[nodiscard]] Result {
+template <typename T> class [[nodiscard]] Result
+{
 public:
     Result(T value)
         : m_v(std::in_place_index<0>, std::move(value))
-    {
-    }
+    { }
     Result(Error error)
         : m_v(std::in_place_index<1>, std::move(error))
-    {
-    }
+    { }
 
     bool ok() const { return m_v.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -83,15 +82,14 @@ private:
     std::variant<T, Error> m_v;
 };
 
-template<>
-class [[nodiscard]] Result<void> {
+template <> class [[nodiscard]] Result<void>
+{
 public:
     Result() = default;
     Result(Error error)
         : m_error(std::move(error))
         , m_ok(false)
-    {
-    }
+    { }
     bool ok() const { return m_ok; }
     explicit operator bool() const { return m_ok; }
     const Error& error() const
@@ -113,8 +111,7 @@ using Status = Result<void>;
 #define DL_TRY(expr)                                                                                                   \
     do {                                                                                                               \
         auto dl_try_r_ = (expr);                                                                                       \
-        if (!dl_try_r_.ok())                                                                                           \
-            return dl_try_r_.error();                                                                                  \
+        if (!dl_try_r_.ok()) return dl_try_r_.error();                                                                 \
     } while (0)
 
 #define DL_CONCAT_INNER(a, b) a##b
@@ -123,6 +120,5 @@ using Status = Result<void>;
 #define DL_ASSIGN(lhs, expr) DL_ASSIGN_IMPL(DL_CONCAT(dl_assign_r_, __LINE__), lhs, expr)
 #define DL_ASSIGN_IMPL(tmp, lhs, expr)                                                                                 \
     auto tmp = (expr);                                                                                                 \
-    if (!tmp.ok())                                                                                                     \
-        return tmp.error();                                                                                            \
+    if (!tmp.ok()) return tmp.error();                                                                                 \
     lhs = std::move(tmp).value()

@@ -9,7 +9,8 @@
 
 namespace dl {
 
-class Sha256 {
+class Sha256
+{
 public:
     Sha256();
     void update(const void* data, size_t size);

@@ -79,12 +79,10 @@ int64_t numElements(const Shape& s)
 
 std::string shapeToString(const Shape& s)
 {
-    if (s.empty())
-        return "scalar";
+    if (s.empty()) return "scalar";
     std::string out;
     for (size_t i = 0; i < s.size(); ++i) {
-        if (i)
-            out += 'x';
+        if (i) out += 'x';
         out += std::to_string(s[i]);
     }
     return out;
@@ -132,74 +130,72 @@ uint16_t floatToHalf(float f)
 }
 
 namespace {
-    std::shared_ptr<std::byte> allocateAligned(size_t bytes)
-    {
-        const size_t size = (bytes + 63) / 64 * 64;
-        void* p = ::operator new(size == 0 ? 64 : size, std::align_val_t(64));
-        std::memset(p, 0, size == 0 ? 64 : size);
-        return std::shared_ptr<std::byte>(static_cast<std::byte*>(p),
-            [](std::byte* q) { ::operator delete(q, std::align_val_t(64)); });
-    }
+std::shared_ptr<std::byte> allocateAligned(size_t bytes)
+{
+    const size_t size = (bytes + 63) / 64 * 64;
+    void* p = ::operator new(size == 0 ? 64 : size, std::align_val_t(64));
+    std::memset(p, 0, size == 0 ? 64 : size);
+    return std::shared_ptr<std::byte>(
+        static_cast<std::byte*>(p), [](std::byte* q) { ::operator delete(q, std::align_val_t(64)); });
+}
 
-    template<typename T>
-    void readAll(const void* src, DType t, int64_t n, T* dst)
-    {
-        auto go = [&](auto* p) {
-            for (int64_t i = 0; i < n; ++i)
-                dst[i] = static_cast<T>(p[i]);
-        };
-        switch (t) {
-        case DType::F32:
-            go(static_cast<const float*>(src));
-            break;
-        case DType::F64:
-            go(static_cast<const double*>(src));
-            break;
-        case DType::F16: {
-            auto* p = static_cast<const uint16_t*>(src);
-            for (int64_t i = 0; i < n; ++i)
-                dst[i] = static_cast<T>(halfToFloat(p[i]));
-            break;
-        }
-        case DType::U8:
-            go(static_cast<const uint8_t*>(src));
-            break;
-        case DType::I8:
-            go(static_cast<const int8_t*>(src));
-            break;
-        case DType::U16:
-            go(static_cast<const uint16_t*>(src));
-            break;
-        case DType::I16:
-            go(static_cast<const int16_t*>(src));
-            break;
-        case DType::I32:
-            go(static_cast<const int32_t*>(src));
-            break;
-        case DType::I64:
-            go(static_cast<const int64_t*>(src));
-            break;
-        case DType::U32:
-            go(static_cast<const uint32_t*>(src));
-            break;
-        case DType::U64:
-            go(static_cast<const uint64_t*>(src));
-            break;
-        case DType::Bool:
-            go(static_cast<const uint8_t*>(src));
-            break;
-        case DType::Undefined:
-        case DType::String:
-            break;
-        }
-    }
-
-    template<typename T>
-    void writeAll(const double* src, int64_t n, T* dst)
-    {
+template <typename T> void readAll(const void* src, DType t, int64_t n, T* dst)
+{
+    auto go = [&](auto* p) {
         for (int64_t i = 0; i < n; ++i)
-            dst[i] = static_cast<T>(src[i]);
+            dst[i] = static_cast<T>(p[i]);
+    };
+    switch (t) {
+    case DType::F32:
+        go(static_cast<const float*>(src));
+        break;
+    case DType::F64:
+        go(static_cast<const double*>(src));
+        break;
+    case DType::F16: {
+        auto* p = static_cast<const uint16_t*>(src);
+        for (int64_t i = 0; i < n; ++i)
+            dst[i] = static_cast<T>(halfToFloat(p[i]));
+        break;
     }
+    case DType::U8:
+        go(static_cast<const uint8_t*>(src));
+        break;
+    case DType::I8:
+        go(static_cast<const int8_t*>(src));
+        break;
+    case DType::U16:
+        go(static_cast<const uint16_t*>(src));
+        break;
+    case DType::I16:
+        go(static_cast<const int16_t*>(src));
+        break;
+    case DType::I32:
+        go(static_cast<const int32_t*>(src));
+        break;
+    case DType::I64:
+        go(static_cast<const int64_t*>(src));
+        break;
+    case DType::U32:
+        go(static_cast<const uint32_t*>(src));
+        break;
+    case DType::U64:
+        go(static_cast<const uint64_t*>(src));
+        break;
+    case DType::Bool:
+        go(static_cast<const uint8_t*>(src));
+        break;
+    case DType::Undefined:
+    case DType::String:
+        break;
+    }
+}
+
+template <typename T> void writeAll(const double* src, int64_t n, T* dst)
+{
+    for (int64_t i = 0; i < n; ++i)
+        dst[i] = static_cast<T>(src[i]);
+}
 } // namespace
 
 Tensor::Tensor(DType dtype, Shape shape)
@@ -229,8 +225,7 @@ Tensor Tensor::reshaped(Shape shape) const
 Tensor Tensor::clone() const
 {
     Tensor t(m_dtype, m_shape);
-    if (bytes())
-        std::memcpy(t.m_data, m_data, bytes());
+    if (bytes()) std::memcpy(t.m_data, m_data, bytes());
     return t;
 }
 
@@ -262,8 +257,7 @@ Tensor Tensor::cast(DType to) const
     Tensor t(to, m_shape);
     const int64_t n = numel();
     if (to == m_dtype) {
-        if (bytes())
-            std::memcpy(t.m_data, m_data, bytes());
+        if (bytes()) std::memcpy(t.m_data, m_data, bytes());
         return t;
     }
     // Integer to integer goes through int64 so that large values stay exact.

@@ -44,7 +44,8 @@ std::string shapeToString(const Shape& s);
 float halfToFloat(uint16_t h);
 uint16_t floatToHalf(float f);
 
-class Tensor {
+class Tensor
+{
 public:
     Tensor() = default;
     // Allocates zeroed, 64-byte aligned storage for the shape.
@@ -62,21 +63,9 @@ public:
 
     void* data() { return m_data; }
     const void* data() const { return m_data; }
-    template<typename T>
-    T* ptr()
-    {
-        return reinterpret_cast<T*>(m_data);
-    }
-    template<typename T>
-    const T* ptr() const
-    {
-        return reinterpret_cast<const T*>(m_data);
-    }
-    template<typename T>
-    std::span<const T> values() const
-    {
-        return { ptr<T>(), static_cast<size_t>(numel()) };
-    }
+    template <typename T> T* ptr() { return reinterpret_cast<T*>(m_data); }
+    template <typename T> const T* ptr() const { return reinterpret_cast<const T*>(m_data); }
+    template <typename T> std::span<const T> values() const { return { ptr<T>(), static_cast<size_t>(numel()) }; }
 
     // Same storage, another shape of the same element count.
     Tensor reshaped(Shape shape) const;

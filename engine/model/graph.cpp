@@ -56,8 +56,7 @@ Status topologicalSort(Graph& g)
     std::unordered_map<std::string, size_t> producer;
     for (size_t i = 0; i < g.nodes.size(); ++i)
         for (const auto& out : g.nodes[i].outputs)
-            if (!out.empty())
-                producer[out] = i;
+            if (!out.empty()) producer[out] = i;
     std::unordered_set<std::string> available;
     for (const auto& in : g.inputs)
         available.insert(in.name);
@@ -69,11 +68,11 @@ Status topologicalSort(Graph& g)
     for (size_t i = 0; i < g.nodes.size(); ++i) {
         std::unordered_set<size_t> deps;
         for (const auto& in : g.nodes[i].inputs) {
-            if (in.empty() || available.count(in))
-                continue;
+            if (in.empty() || available.count(in)) continue;
             auto it = producer.find(in);
             if (it == producer.end())
-                return invalid(g.nodes[i].describe() + ": input '" + in + "' is produced by no node and is not a graph input or weight");
+                return invalid(g.nodes[i].describe() + ": input '" + in
+                    + "' is produced by no node and is not a graph input or weight");
             if (deps.insert(it->second).second) {
                 consumers[it->second].push_back(i);
                 ++pending[i];
@@ -82,8 +81,7 @@ Status topologicalSort(Graph& g)
     }
     std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
     for (size_t i = 0; i < g.nodes.size(); ++i)
-        if (pending[i] == 0)
-            ready.push(i);
+        if (pending[i] == 0) ready.push(i);
     std::vector<Node> sorted;
     sorted.reserve(g.nodes.size());
     while (!ready.empty()) {
@@ -91,13 +89,11 @@ Status topologicalSort(Graph& g)
         ready.pop();
         sorted.push_back(std::move(g.nodes[i]));
         for (size_t c : consumers[i])
-            if (--pending[c] == 0)
-                ready.push(c);
+            if (--pending[c] == 0) ready.push(c);
     }
     if (sorted.size() != g.nodes.size()) {
         for (size_t i = 0; i < g.nodes.size(); ++i)
-            if (pending[i] > 0)
-                return invalid(g.nodes[i].describe() + " is part of a cycle");
+            if (pending[i] > 0) return invalid(g.nodes[i].describe() + " is part of a cycle");
     }
     g.nodes = std::move(sorted);
     return {};

@@ -15,7 +15,8 @@
 
 namespace dl {
 
-struct Attribute {
+struct Attribute
+{
     enum class Kind { Float, Int, String, Tensor, Floats, Ints, Strings, Graph };
     Kind kind = Kind::Int;
     float f = 0.0f;
@@ -27,7 +28,8 @@ struct Attribute {
     std::vector<std::string> strings;
 };
 
-struct Node {
+struct Node
+{
     std::string name;
     std::string opType;
     std::string domain; // "" or "ai.onnx" for the default domain
@@ -46,19 +48,22 @@ struct Node {
 };
 
 // A dimension is either known (value >= 0) or symbolic (value -1, with the parameter's name if it has one).
-struct Dim {
+struct Dim
+{
     int64_t value = -1;
     std::string param;
 };
 
-struct ValueInfo {
+struct ValueInfo
+{
     std::string name;
     DType dtype = DType::Undefined;
     std::vector<Dim> dims;
     bool hasShape = false; // false when the model does not declare a shape at all
 };
 
-struct Graph {
+struct Graph
+{
     std::string name;
     std::string producer;
     std::string sourcePath;

@@ -12,7 +12,8 @@
 
 namespace dl {
 
-struct ImportOptions {
+struct ImportOptions
+{
     // Darknet: the trained weights file; empty for seeded random weights of the right shapes.
     std::string darknetWeights;
     uint64_t seed = 0x5eed;

@@ -16,8 +16,7 @@ std::vector<Layer> groupLayers(const Graph& g)
             if (!in.empty() && g.isWeight(in) && !claimed.count(in)) {
                 // Small shape-like tensors (Reshape targets, Slice bounds) do not make a layer of their own.
                 const Tensor& t = g.weights.at(in);
-                if (t.dtype() == DType::F32 && t.numel() > 1)
-                    fresh.push_back(in);
+                if (t.dtype() == DType::F32 && t.numel() > 1) fresh.push_back(in);
             }
         if (!fresh.empty()) {
             Layer l;

@@ -11,7 +11,8 @@
 
 namespace dl {
 
-struct Layer {
+struct Layer
+{
     int index = 0;
     std::string name; // the weight-bearing node's name (or its first output's)
     std::vector<size_t> nodes; // indices into Graph::nodes, in execution order

@@ -16,72 +16,67 @@ namespace dl {
 
 namespace {
 
-    std::string lowerExtension(const std::string& path)
-    {
-        const auto dot = path.find_last_of('.');
-        const auto slash = path.find_last_of('/');
-        if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
-            return {};
-        std::string ext = path.substr(dot + 1);
-        for (char& c : ext)
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return ext;
-    }
+std::string lowerExtension(const std::string& path)
+{
+    const auto dot = path.find_last_of('.');
+    const auto slash = path.find_last_of('/');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return {};
+    std::string ext = path.substr(dot + 1);
+    for (char& c : ext)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return ext;
+}
 
-    Result<std::string> readWholeFile(const std::string& path)
-    {
-        std::ifstream in(path, std::ios::binary);
-        if (!in)
-            return makeError(ErrorCode::Io, "cannot open '" + path + "': " + std::strerror(errno));
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        if (in.bad())
-            return makeError(ErrorCode::Io, "cannot read '" + path + "'");
-        return ss.str();
-    }
+Result<std::string> readWholeFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(ErrorCode::Io, "cannot open '" + path + "': " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return makeError(ErrorCode::Io, "cannot read '" + path + "'");
+    return ss.str();
+}
 
-    bool parseMessage(google::protobuf::MessageLite& msg, const void* data, size_t size)
-    {
-        if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
-            return false;
-        google::protobuf::io::ArrayInputStream raw(data, static_cast<int>(size));
-        google::protobuf::io::CodedInputStream coded(&raw);
-        coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
-        return msg.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
-    }
+bool parseMessage(google::protobuf::MessageLite& msg, const void* data, size_t size)
+{
+    if (size > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
+    google::protobuf::io::ArrayInputStream raw(data, static_cast<int>(size));
+    google::protobuf::io::CodedInputStream coded(&raw);
+    coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
+    return msg.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+}
 
-    bool knownType(int t)
-    {
-        switch (static_cast<DType>(t)) {
-        case DType::F32:
-        case DType::U8:
-        case DType::I8:
-        case DType::U16:
-        case DType::I16:
-        case DType::I32:
-        case DType::I64:
-        case DType::Bool:
-        case DType::F16:
-        case DType::F64:
-        case DType::U32:
-        case DType::U64:
-            return true;
-        default:
-            return false;
-        }
+bool knownType(int t)
+{
+    switch (static_cast<DType>(t)) {
+    case DType::F32:
+    case DType::U8:
+    case DType::I8:
+    case DType::U16:
+    case DType::I16:
+    case DType::I32:
+    case DType::I64:
+    case DType::Bool:
+    case DType::F16:
+    case DType::F64:
+    case DType::U32:
+    case DType::U64:
+        return true;
+    default:
+        return false;
     }
+}
 
-    template<typename Dst, typename Src>
-    Status copyField(Tensor& t, const Src& field, const std::string& what)
-    {
-        if (static_cast<int64_t>(field.size()) != t.numel())
-            return makeError(ErrorCode::Corrupt,
-                what + ": holds " + std::to_string(field.size()) + " values for shape " + shapeToString(t.shape()));
-        Dst* d = t.ptr<Dst>();
-        for (int i = 0; i < field.size(); ++i)
-            d[i] = static_cast<Dst>(field.Get(i));
-        return {};
-    }
+template <typename Dst, typename Src> Status copyField(Tensor& t, const Src& field, const std::string& what)
+{
+    if (static_cast<int64_t>(field.size()) != t.numel())
+        return makeError(ErrorCode::Corrupt,
+            what + ": holds " + std::to_string(field.size()) + " values for shape " + shapeToString(t.shape()));
+    Dst* d = t.ptr<Dst>();
+    for (int i = 0; i < field.size(); ++i)
+        d[i] = static_cast<Dst>(field.Get(i));
+    return {};
+}
 
 } // namespace
 
@@ -90,14 +85,12 @@ Result<Tensor> tensorFromProto(const onnx::TensorProto& p, const std::string& wh
 {
     if (p.data_location() == onnx::TensorProto::EXTERNAL)
         return unsupported(what + ": external tensor data is not supported; save the model with its weights inside");
-    if (p.data_type() == onnx::TensorProto::STRING)
-        return unsupported(what + ": string tensors are not supported");
+    if (p.data_type() == onnx::TensorProto::STRING) return unsupported(what + ": string tensors are not supported");
     if (!knownType(p.data_type()))
         return unsupported(what + ": tensor element type " + std::to_string(p.data_type()) + " is not supported");
     Shape shape;
     for (int64_t d : p.dims()) {
-        if (d < 0)
-            return makeError(ErrorCode::Corrupt, what + ": negative dimension " + std::to_string(d));
+        if (d < 0) return makeError(ErrorCode::Corrupt, what + ": negative dimension " + std::to_string(d));
         shape.push_back(d);
     }
     const DType dt = static_cast<DType>(p.data_type());
@@ -113,8 +106,7 @@ Result<Tensor> tensorFromProto(const onnx::TensorProto& p, const std::string& wh
             return makeError(ErrorCode::Corrupt,
                 what + ": raw data has " + std::to_string(p.raw_data().size()) + " bytes, shape " + shapeToString(shape)
                     + " of " + dtypeName(dt) + " needs " + std::to_string(t.bytes()));
-        if (t.bytes())
-            std::memcpy(t.data(), p.raw_data().data(), t.bytes());
+        if (t.bytes()) std::memcpy(t.data(), p.raw_data().data(), t.bytes());
         return t;
     }
     switch (dt) {
@@ -160,130 +152,129 @@ Result<Tensor> tensorFromProto(const onnx::TensorProto& p, const std::string& wh
 
 namespace {
 
-    ValueInfo valueInfoFromProto(const onnx::ValueInfoProto& v)
-    {
-        ValueInfo info;
-        info.name = v.name();
-        if (v.type().has_tensor_type()) {
-            const auto& tt = v.type().tensor_type();
-            info.dtype = static_cast<DType>(tt.elem_type());
-            if (tt.has_shape()) {
-                info.hasShape = true;
-                for (const auto& d : tt.shape().dim()) {
-                    Dim dim;
-                    if (d.has_dim_value())
-                        dim.value = d.dim_value();
-                    else
-                        dim.param = d.dim_param();
-                    info.dims.push_back(dim);
-                }
+ValueInfo valueInfoFromProto(const onnx::ValueInfoProto& v)
+{
+    ValueInfo info;
+    info.name = v.name();
+    if (v.type().has_tensor_type()) {
+        const auto& tt = v.type().tensor_type();
+        info.dtype = static_cast<DType>(tt.elem_type());
+        if (tt.has_shape()) {
+            info.hasShape = true;
+            for (const auto& d : tt.shape().dim()) {
+                Dim dim;
+                if (d.has_dim_value())
+                    dim.value = d.dim_value();
+                else
+                    dim.param = d.dim_param();
+                info.dims.push_back(dim);
             }
         }
-        return info;
     }
+    return info;
+}
 
-    Result<Attribute> attributeFromProto(const onnx::AttributeProto& a, const std::string& where)
-    {
-        Attribute out;
-        using A = onnx::AttributeProto;
-        switch (a.type()) {
-        case A::FLOAT:
+Result<Attribute> attributeFromProto(const onnx::AttributeProto& a, const std::string& where)
+{
+    Attribute out;
+    using A = onnx::AttributeProto;
+    switch (a.type()) {
+    case A::FLOAT:
+        out.kind = Attribute::Kind::Float;
+        out.f = a.f();
+        break;
+    case A::INT:
+        out.kind = Attribute::Kind::Int;
+        out.i = a.i();
+        break;
+    case A::STRING:
+        out.kind = Attribute::Kind::String;
+        out.s = a.s();
+        break;
+    case A::TENSOR: {
+        out.kind = Attribute::Kind::Tensor;
+        DL_ASSIGN(out.t, tensorFromProto(a.t(), where + " attribute '" + a.name() + "'"));
+        break;
+    }
+    case A::FLOATS:
+        out.kind = Attribute::Kind::Floats;
+        out.floats.assign(a.floats().begin(), a.floats().end());
+        break;
+    case A::INTS:
+        out.kind = Attribute::Kind::Ints;
+        out.ints.assign(a.ints().begin(), a.ints().end());
+        break;
+    case A::STRINGS:
+        out.kind = Attribute::Kind::Strings;
+        out.strings.assign(a.strings().begin(), a.strings().end());
+        break;
+    case A::GRAPH:
+    case A::GRAPHS:
+        out.kind = Attribute::Kind::Graph; // subgraphs (If, Loop, Scan) are not executed
+        break;
+    default:
+        // Older writers leave `type` unset; infer it from the populated field.
+        if (a.has_f()) {
             out.kind = Attribute::Kind::Float;
             out.f = a.f();
-            break;
-        case A::INT:
+        } else if (a.has_i()) {
             out.kind = Attribute::Kind::Int;
             out.i = a.i();
-            break;
-        case A::STRING:
+        } else if (a.has_s()) {
             out.kind = Attribute::Kind::String;
             out.s = a.s();
-            break;
-        case A::TENSOR: {
-            out.kind = Attribute::Kind::Tensor;
-            DL_ASSIGN(out.t, tensorFromProto(a.t(), where + " attribute '" + a.name() + "'"));
-            break;
-        }
-        case A::FLOATS:
-            out.kind = Attribute::Kind::Floats;
-            out.floats.assign(a.floats().begin(), a.floats().end());
-            break;
-        case A::INTS:
+        } else if (a.ints_size()) {
             out.kind = Attribute::Kind::Ints;
             out.ints.assign(a.ints().begin(), a.ints().end());
-            break;
-        case A::STRINGS:
-            out.kind = Attribute::Kind::Strings;
-            out.strings.assign(a.strings().begin(), a.strings().end());
-            break;
-        case A::GRAPH:
-        case A::GRAPHS:
-            out.kind = Attribute::Kind::Graph; // subgraphs (If, Loop, Scan) are not executed
-            break;
-        default:
-            // Older writers leave `type` unset; infer it from the populated field.
-            if (a.has_f()) {
-                out.kind = Attribute::Kind::Float;
-                out.f = a.f();
-            } else if (a.has_i()) {
-                out.kind = Attribute::Kind::Int;
-                out.i = a.i();
-            } else if (a.has_s()) {
-                out.kind = Attribute::Kind::String;
-                out.s = a.s();
-            } else if (a.ints_size()) {
-                out.kind = Attribute::Kind::Ints;
-                out.ints.assign(a.ints().begin(), a.ints().end());
-            } else if (a.floats_size()) {
-                out.kind = Attribute::Kind::Floats;
-                out.floats.assign(a.floats().begin(), a.floats().end());
-            } else {
-                return unsupported(where + ": attribute '" + a.name() + "' has an unsupported type");
-            }
+        } else if (a.floats_size()) {
+            out.kind = Attribute::Kind::Floats;
+            out.floats.assign(a.floats().begin(), a.floats().end());
+        } else {
+            return unsupported(where + ": attribute '" + a.name() + "' has an unsupported type");
         }
-        return out;
     }
+    return out;
+}
 
-    // A Constant node's value as a tensor (value, value_float, value_floats, value_int, value_ints).
-    Result<Tensor> constantValue(const Node& n)
-    {
-        if (n.has("value"))
-            return n.attrs.at("value").t;
-        if (n.has("value_float")) {
-            Tensor t(DType::F32, {});
-            *t.ptr<float>() = n.attrFloat("value_float", 0);
-            return t;
-        }
-        if (n.has("value_floats")) {
-            auto v = n.attrFloats("value_floats");
-            Tensor t(DType::F32, { static_cast<int64_t>(v.size()) });
-            std::copy(v.begin(), v.end(), t.ptr<float>());
-            return t;
-        }
-        if (n.has("value_int")) {
-            Tensor t(DType::I64, {});
-            *t.ptr<int64_t>() = n.attrInt("value_int", 0);
-            return t;
-        }
-        if (n.has("value_ints")) {
-            auto v = n.attrInts("value_ints");
-            Tensor t(DType::I64, { static_cast<int64_t>(v.size()) });
-            std::copy(v.begin(), v.end(), t.ptr<int64_t>());
-            return t;
-        }
-        return unsupported(n.describe() + ": Constant without a supported value attribute");
+// A Constant node's value as a tensor (value, value_float, value_floats, value_int, value_ints).
+Result<Tensor> constantValue(const Node& n)
+{
+    if (n.has("value")) return n.attrs.at("value").t;
+    if (n.has("value_float")) {
+        Tensor t(DType::F32, {});
+        *t.ptr<float>() = n.attrFloat("value_float", 0);
+        return t;
     }
+    if (n.has("value_floats")) {
+        auto v = n.attrFloats("value_floats");
+        Tensor t(DType::F32, { static_cast<int64_t>(v.size()) });
+        std::copy(v.begin(), v.end(), t.ptr<float>());
+        return t;
+    }
+    if (n.has("value_int")) {
+        Tensor t(DType::I64, {});
+        *t.ptr<int64_t>() = n.attrInt("value_int", 0);
+        return t;
+    }
+    if (n.has("value_ints")) {
+        auto v = n.attrInts("value_ints");
+        Tensor t(DType::I64, { static_cast<int64_t>(v.size()) });
+        std::copy(v.begin(), v.end(), t.ptr<int64_t>());
+        return t;
+    }
+    return unsupported(n.describe() + ": Constant without a supported value attribute");
+}
 
 } // namespace
 
 Result<Graph> importOnnxBytes(const void* data, size_t size, const std::string& sourceName)
 {
     onnx::ModelProto model;
-    if (size == 0)
-        return makeError(ErrorCode::Corrupt, "'" + sourceName + "' is empty, not an ONNX model");
+    if (size == 0) return makeError(ErrorCode::Corrupt, "'" + sourceName + "' is empty, not an ONNX model");
     if (!parseMessage(model, data, size))
         return makeError(ErrorCode::Corrupt,
-            "'" + sourceName + "' is not a valid ONNX model (protobuf parse failed: the file is truncated or not ONNX)");
+            "'" + sourceName
+                + "' is not a valid ONNX model (protobuf parse failed: the file is truncated or not ONNX)");
     if (!model.has_graph())
         return makeError(ErrorCode::Corrupt, "'" + sourceName + "' has no graph: not an ONNX model");
 
@@ -292,26 +283,21 @@ Result<Graph> importOnnxBytes(const void* data, size_t size, const std::string& 
     g.format = "onnx";
     g.producer = model.producer_name();
     for (const auto& op : model.opset_import())
-        if (op.domain().empty() || op.domain() == "ai.onnx")
-            g.opset = op.version();
-    if (g.opset == 0)
-        g.opset = model.ir_version() >= 3 ? 7 : 1;
+        if (op.domain().empty() || op.domain() == "ai.onnx") g.opset = op.version();
+    if (g.opset == 0) g.opset = model.ir_version() >= 3 ? 7 : 1;
 
     const auto& pg = model.graph();
     g.name = pg.name();
     for (const auto& init : pg.initializer()) {
         DL_ASSIGN(Tensor t, tensorFromProto(init, "initializer '" + init.name() + "'"));
-        if (t.dtype() == DType::F16)
-            t = t.cast(DType::F32);
+        if (t.dtype() == DType::F16) t = t.cast(DType::F32);
         g.weights[init.name()] = std::move(t);
     }
     for (const auto& in : pg.input())
-        if (!g.isWeight(in.name()))
-            g.inputs.push_back(valueInfoFromProto(in));
+        if (!g.isWeight(in.name())) g.inputs.push_back(valueInfoFromProto(in));
     for (const auto& out : pg.output())
         g.outputs.push_back(valueInfoFromProto(out));
-    if (g.outputs.empty())
-        return makeError(ErrorCode::Corrupt, "'" + sourceName + "' declares no graph outputs");
+    if (g.outputs.empty()) return makeError(ErrorCode::Corrupt, "'" + sourceName + "' declares no graph outputs");
 
     int index = 0;
     for (const auto& pn : pg.node()) {
@@ -330,8 +316,7 @@ Result<Graph> importOnnxBytes(const void* data, size_t size, const std::string& 
         // Constant nodes carry weights (PaddleOCR keeps all its weights this way): make them weights.
         if (n.opType == "Constant" && (n.domain.empty() || n.domain == "ai.onnx") && n.outputs.size() == 1) {
             DL_ASSIGN(Tensor t, constantValue(n));
-            if (t.dtype() == DType::F16)
-                t = t.cast(DType::F32);
+            if (t.dtype() == DType::F16) t = t.cast(DType::F32);
             g.weights[n.outputs[0]] = std::move(t);
             continue;
         }
@@ -344,24 +329,19 @@ Result<Graph> importOnnxBytes(const void* data, size_t size, const std::string& 
 
 Result<Graph> importOnnx(const std::string& path, const ImportOptions& options)
 {
-    if (options.progress && !options.progress(0.0))
-        return makeError(ErrorCode::Cancelled, "import cancelled");
+    if (options.progress && !options.progress(0.0)) return makeError(ErrorCode::Cancelled, "import cancelled");
     DL_ASSIGN(std::string bytes, readWholeFile(path));
-    if (options.progress && !options.progress(0.5))
-        return makeError(ErrorCode::Cancelled, "import cancelled");
+    if (options.progress && !options.progress(0.5)) return makeError(ErrorCode::Cancelled, "import cancelled");
     auto g = importOnnxBytes(bytes.data(), bytes.size(), path);
-    if (g.ok() && options.progress)
-        options.progress(1.0);
+    if (g.ok() && options.progress) options.progress(1.0);
     return g;
 }
 
 Result<Graph> importModel(const std::string& path, const ImportOptions& options)
 {
     const std::string ext = lowerExtension(path);
-    if (ext == "onnx")
-        return importOnnx(path, options);
-    if (ext == "cfg")
-        return importDarknet(path, options);
+    if (ext == "onnx") return importOnnx(path, options);
+    if (ext == "cfg") return importDarknet(path, options);
     return invalid("'" + path + "': unknown model format (expected .onnx or a Darknet .cfg)");
 }
 
@@ -371,8 +351,7 @@ Result<Tensor> readTensorProtoFile(const std::string& path, std::string* name)
     onnx::TensorProto p;
     if (!parseMessage(p, bytes.data(), bytes.size()))
         return makeError(ErrorCode::Corrupt, "'" + path + "' is not an ONNX TensorProto");
-    if (name)
-        *name = p.name();
+    if (name) *name = p.name();
     return tensorFromProto(p, "'" + path + "'");
 }
 
@@ -385,10 +364,8 @@ Status writeTensorProtoFile(const std::string& path, const Tensor& t, const std:
         p.add_dims(d);
     p.set_raw_data(std::string(static_cast<const char*>(t.data()), t.bytes()));
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out)
-        return makeError(ErrorCode::Io, "cannot write '" + path + "': " + std::strerror(errno));
-    if (!p.SerializeToOstream(&out))
-        return makeError(ErrorCode::Io, "cannot write '" + path + "'");
+    if (!out) return makeError(ErrorCode::Io, "cannot write '" + path + "': " + std::strerror(errno));
+    if (!p.SerializeToOstream(&out)) return makeError(ErrorCode::Io, "cannot write '" + path + "'");
     return {};
 }
 

@@ -37,14 +37,13 @@ Result<std::map<std::string, Shape>> resolveInputShapes(
                             + shapeToString(s));
             }
             for (int64_t d : s)
-                if (d < 0)
-                    return invalid("input '" + in.name + "': negative dimension in " + shapeToString(s));
+                if (d < 0) return invalid("input '" + in.name + "': negative dimension in " + shapeToString(s));
             out[in.name] = s;
             continue;
         }
         if (!in.hasShape)
-            return invalid("input '" + in.name + "' has no declared shape: give one with --shape " + in.name
-                + "=1x3x224x224");
+            return invalid(
+                "input '" + in.name + "' has no declared shape: give one with --shape " + in.name + "=1x3x224x224");
         Shape s;
         for (size_t d = 0; d < in.dims.size(); ++d) {
             if (in.dims[d].value >= 0)
@@ -54,8 +53,8 @@ Result<std::map<std::string, Shape>> resolveInputShapes(
             else if (dynamicDefault > 0)
                 s.push_back(dynamicDefault);
             else
-                return invalid("input '" + in.name + "' dimension " + std::to_string(d) + " ('"
-                    + in.dims[d].param + "') is dynamic: give a shape with --shape " + in.name + "=...");
+                return invalid("input '" + in.name + "' dimension " + std::to_string(d) + " ('" + in.dims[d].param
+                    + "') is dynamic: give a shape with --shape " + in.name + "=...");
         }
         out[in.name] = s;
     }
@@ -64,8 +63,7 @@ Result<std::map<std::string, Shape>> resolveInputShapes(
 
 Executor::Executor(Graph graph)
     : m_graph(std::move(graph))
-{
-}
+{ }
 
 Executor::~Executor() = default;
 
@@ -135,12 +133,11 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
             allConstant = allConstant && v.constant;
         }
         for (size_t k = 0; k < inIds.size(); ++k)
-            if (inIds[k] >= 0 && m_values[inIds[k]].constant)
-                args.inputs[k].constant = &m_buffers[inIds[k]];
+            if (inIds[k] >= 0 && m_values[inIds[k]].constant) args.inputs[k].constant = &m_buffers[inIds[k]];
         // Shape and Size read only their input's shape, which planning knows: their outputs are constants.
-        const bool shapeOnly = (node.opType == "Shape" || node.opType == "Size") && (node.domain.empty() || node.domain == "ai.onnx");
-        if (shapeOnly)
-            allConstant = true;
+        const bool shapeOnly
+            = (node.opType == "Shape" || node.opType == "Size") && (node.domain.empty() || node.domain == "ai.onnx");
+        if (shapeOnly) allConstant = true;
         DL_ASSIGN(std::unique_ptr<cpu::Kernel> kernel, cpu::createKernel(args));
         if (kernel->outputs.size() < node.outputs.size()) {
             // Trailing optional outputs a kernel does not produce must be unused.
@@ -159,14 +156,12 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
                 return invalid(node.describe() + ": value '" + node.outputs[o] + "' is produced twice");
             const auto& od = kernel->outputs[o];
             for (int64_t d : od.shape)
-                if (d < 0)
-                    return makeError(ErrorCode::Internal, node.describe() + ": negative output dimension");
+                if (d < 0) return makeError(ErrorCode::Internal, node.describe() + ": negative output dimension");
             const int id = addValue(node.outputs[o], od.dtype, od.shape, allConstant);
             m_buffers[id] = Tensor(od.dtype, od.shape);
             outIds.push_back(id);
         }
-        if (!outIds.empty())
-            m_nodeFirstOutput[ni] = outIds[0];
+        if (!outIds.empty()) m_nodeFirstOutput[ni] = outIds[0];
 
         std::vector<const Tensor*> inPtrs;
         for (int id : inIds)
@@ -177,21 +172,18 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
         if (allConstant) {
             // Folded now: shape arithmetic and weight transforms never run per inference.
             auto st = kernel->run(inPtrs, outPtrs);
-            if (!st.ok())
-                return st.error();
+            if (!st.ok()) return st.error();
             continue;
         }
         for (size_t k = 0; k < inIds.size(); ++k) {
-            if (inIds[k] < 0 || !m_values[inIds[k]].constant)
-                continue;
+            if (inIds[k] < 0 || !m_values[inIds[k]].constant) continue;
             if (kernel->packed.empty() && weightsHeld.insert(m_values[inIds[k]].name).second)
                 m_weightBytes += m_buffers[inIds[k]].bytes();
         }
         for (const auto& p : kernel->packed)
             m_weightBytes += p.bytes();
         for (int id : outIds)
-            if (id >= 0)
-                m_activationBytes += m_buffers[id].bytes();
+            if (id >= 0) m_activationBytes += m_buffers[id].bytes();
         NodePlan np;
         np.node = ni;
         np.inputs = std::move(inIds);
@@ -204,8 +196,7 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
         int id = valueId(out.name);
         if (id < 0) {
             auto w = m_graph.weights.find(out.name);
-            if (w == m_graph.weights.end())
-                return invalid("graph output '" + out.name + "' is produced by no node");
+            if (w == m_graph.weights.end()) return invalid("graph output '" + out.name + "' is produced by no node");
             id = addValue(out.name, w->second.dtype(), w->second.shape(), true);
             m_buffers[id] = w->second;
         }
@@ -220,23 +211,22 @@ Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
     // OpenMP's thread count is per calling thread; runs may come from any thread (the studio's workers).
     m_ctx->applyThreads();
     if (inputs.size() != m_inputIds.size())
-        return invalid("the model takes " + std::to_string(m_inputIds.size()) + " inputs, " + std::to_string(inputs.size())
-            + " were given");
+        return invalid("the model takes " + std::to_string(m_inputIds.size()) + " inputs, "
+            + std::to_string(inputs.size()) + " were given");
     for (size_t i = 0; i < inputs.size(); ++i) {
         const ValuePlan& v = m_values[m_inputIds[i]];
         if (inputs[i].dtype() != v.dtype)
-            return invalid("input '" + v.name + "' must be " + dtypeName(v.dtype) + ", got " + dtypeName(inputs[i].dtype()));
+            return invalid(
+                "input '" + v.name + "' must be " + dtypeName(v.dtype) + ", got " + dtypeName(inputs[i].dtype()));
         if (inputs[i].shape() != v.shape)
             return invalid("input '" + v.name + "' was planned for shape " + shapeToString(v.shape) + ", got "
                 + shapeToString(inputs[i].shape()));
-        if (!v.constant)
-            m_buffers[m_inputIds[i]] = inputs[i];
+        if (!v.constant) m_buffers[m_inputIds[i]] = inputs[i];
     }
     std::vector<const Tensor*> in;
     std::vector<Tensor*> out;
     for (auto& np : m_nodes) {
-        if (m_cancel.load(std::memory_order_relaxed))
-            return makeError(ErrorCode::Cancelled, "run cancelled");
+        if (m_cancel.load(std::memory_order_relaxed)) return makeError(ErrorCode::Cancelled, "run cancelled");
         in.clear();
         out.clear();
         for (int id : np.inputs)
@@ -244,16 +234,14 @@ Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
         for (int id : np.outputs)
             out.push_back(id < 0 ? nullptr : &m_buffers[id]);
         auto st = np.kernel->run(in, out);
-        if (!st.ok())
-            return st.error();
+        if (!st.ok()) return st.error();
     }
     std::vector<Tensor> results;
     for (int id : m_outputIds)
         results.push_back(m_buffers[id]);
     // Drop the views of the caller's inputs.
     for (int id : m_inputIds)
-        if (!m_values[id].constant)
-            m_buffers[id] = Tensor();
+        if (!m_values[id].constant) m_buffers[id] = Tensor();
     return results;
 }
 
@@ -269,8 +257,7 @@ std::vector<Shape> Executor::nodeOutputShapes() const
 {
     std::vector<Shape> s(m_graph.nodes.size());
     for (size_t i = 0; i < m_nodeFirstOutput.size(); ++i)
-        if (m_nodeFirstOutput[i] >= 0)
-            s[i] = m_values[m_nodeFirstOutput[i]].shape;
+        if (m_nodeFirstOutput[i] >= 0) s[i] = m_values[m_nodeFirstOutput[i]].shape;
     return s;
 }
 

@@ -19,11 +19,12 @@
 namespace dl {
 
 namespace cpu {
-    class CpuContext;
-    class Kernel;
+class CpuContext;
+class Kernel;
 } // namespace cpu
 
-struct ExecutorOptions {
+struct ExecutorOptions
+{
     int threads = 0; // 0: the OpenMP default
     // Graph inputs whose values are fixed at plan time: folded like weights, so that shape-determining inputs
     // (axes, target shapes given as inputs) can be planned. run() still takes them but ignores their values.
@@ -31,7 +32,8 @@ struct ExecutorOptions {
 };
 
 // Per-value facts after planning.
-struct ValuePlan {
+struct ValuePlan
+{
     std::string name;
     DType dtype = DType::Undefined;
     Shape shape;
@@ -39,7 +41,8 @@ struct ValuePlan {
 };
 
 // One kernel-bearing node of the plan.
-struct NodePlan {
+struct NodePlan
+{
     size_t node = 0; // index into Graph::nodes
     std::vector<int> inputs; // value ids, -1 for omitted optional inputs
     std::vector<int> outputs;
@@ -53,7 +56,8 @@ struct NodePlan {
 Result<std::map<std::string, Shape>> resolveInputShapes(
     const Graph& g, const std::map<std::string, Shape>& given, int64_t dynamicDefault = 0);
 
-class Executor {
+class Executor
+{
 public:
     ~Executor();
     Executor(const Executor&) = delete;
@@ -61,8 +65,8 @@ public:
 
     // Plans a copy of `graph` (weights are shared, not copied), fused by fuseGraph(), for the given input shapes
     // (see resolveInputShapes).
-    static Result<std::unique_ptr<Executor>> create(const Graph& graph, const std::map<std::string, Shape>& inputShapes,
-        const ExecutorOptions& options = {});
+    static Result<std::unique_ptr<Executor>> create(
+        const Graph& graph, const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options = {});
 
     // Runs once. `inputs` follow Graph::inputs in order with matching dtype and shape (else Invalid, naming the
     // input). Returns the graph outputs in Graph::outputs order; the tensors view executor memory that the next

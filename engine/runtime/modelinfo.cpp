@@ -29,8 +29,7 @@ Result<ModelSummary> summarizeModel(
     }
     for (const auto& out : g.outputs) {
         const int id = exec->valueId(out.name);
-        if (id >= 0)
-            s.outputs.push_back({ out.name, exec->values()[id].dtype, exec->values()[id].shape });
+        if (id >= 0) s.outputs.push_back({ out.name, exec->values()[id].dtype, exec->values()[id].shape });
     }
     const auto flops = exec->nodeFlops();
     const auto shapes = exec->nodeOutputShapes();
@@ -44,8 +43,7 @@ Result<ModelSummary> summarizeModel(
             ls.opTypes.push_back(g.nodes[n].opType);
             ls.flops += flops[n];
         }
-        if (!l.nodes.empty())
-            ls.outputShape = shapes[l.nodes.back()];
+        if (!l.nodes.empty()) ls.outputShape = shapes[l.nodes.back()];
         s.flops += ls.flops;
         s.layers.push_back(std::move(ls));
     }

@@ -13,7 +13,8 @@
 
 namespace dl {
 
-struct LayerSummary {
+struct LayerSummary
+{
     int index = 0;
     std::string name;
     std::vector<std::string> opTypes; // op type of each node in the layer, in order
@@ -23,13 +24,15 @@ struct LayerSummary {
     double flops = 0.0;
 };
 
-struct InputSummary {
+struct InputSummary
+{
     std::string name;
     DType dtype = DType::Undefined;
     Shape shape; // as bound for the plan
 };
 
-struct ModelSummary {
+struct ModelSummary
+{
     std::string path;
     std::string name;
     std::string format; // "onnx" or "darknet"

@@ -10,7 +10,8 @@
 
 namespace {
 
-struct Outcome {
+struct Outcome
+{
     int code = -1;
     bool crashed = false;
     QString out;
@@ -38,8 +39,7 @@ QString testdata(const char* rel)
 QByteArray readFile(const QString& path)
 {
     QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
+    if (!f.open(QIODevice::ReadOnly)) return {};
     return f.readAll();
 }
 
@@ -52,7 +52,8 @@ void writeFile(const QString& path, const QByteArray& bytes)
 
 } // namespace
 
-class TestCli : public QObject {
+class TestCli : public QObject
+{
     Q_OBJECT
 
 private slots:
@@ -71,7 +72,8 @@ private slots:
         QVERIFY(lat.value(QStringLiteral("median")).toDouble() <= lat.value(QStringLiteral("max")).toDouble());
         const QJsonObject mem = j.value(QStringLiteral("memory")).toObject();
         QVERIFY(mem.value(QStringLiteral("rss_peak_bytes")).toDouble() > 0);
-        QVERIFY(mem.value(QStringLiteral("peak_bytes")).toDouble() >= mem.value(QStringLiteral("activations_bytes")).toDouble());
+        QVERIFY(mem.value(QStringLiteral("peak_bytes")).toDouble()
+            >= mem.value(QStringLiteral("activations_bytes")).toDouble());
         const QJsonArray outs = j.value(QStringLiteral("outputs")).toArray();
         QCOMPARE(outs.size(), 1);
         QCOMPARE(outs[0].toObject().value(QStringLiteral("sha256")).toString().size(), 64);
@@ -84,14 +86,15 @@ private slots:
         QTemporaryDir dir;
         const QString caseDir = testdata("node/test_relu");
         Outcome o = dlayer({ QStringLiteral("run"), caseDir + QStringLiteral("/model.onnx"), QStringLiteral("--input"),
-            QStringLiteral("x=") + caseDir + QStringLiteral("/test_data_set_0/input_0.pb"), QStringLiteral("--iterations"),
-            QStringLiteral("1"), QStringLiteral("--save-outputs"), dir.path(), QStringLiteral("--json") });
+            QStringLiteral("x=") + caseDir + QStringLiteral("/test_data_set_0/input_0.pb"),
+            QStringLiteral("--iterations"), QStringLiteral("1"), QStringLiteral("--save-outputs"), dir.path(),
+            QStringLiteral("--json") });
         QVERIFY2(o.code == 0, qPrintable(o.err));
         const QByteArray got = readFile(dir.filePath(QStringLiteral("output_0.pb")));
         QVERIFY(!got.isEmpty());
-        Outcome again = dlayer({ QStringLiteral("run"), caseDir + QStringLiteral("/model.onnx"), QStringLiteral("--input"),
-            QStringLiteral("x=") + dir.filePath(QStringLiteral("output_0.pb")), QStringLiteral("--iterations"),
-            QStringLiteral("1"), QStringLiteral("--json") });
+        Outcome again = dlayer({ QStringLiteral("run"), caseDir + QStringLiteral("/model.onnx"),
+            QStringLiteral("--input"), QStringLiteral("x=") + dir.filePath(QStringLiteral("output_0.pb")),
+            QStringLiteral("--iterations"), QStringLiteral("1"), QStringLiteral("--json") });
         // relu(relu(x)) == relu(x): the saved output read back as input gives the same hash again.
         QVERIFY2(again.code == 0, qPrintable(again.err));
         auto hash = [](const QString& out) {
@@ -178,7 +181,7 @@ private slots:
     {
         // test_conv_with_strides_padding declares fixed input shapes; a different rank is refused with the input named.
         Outcome o = dlayer({ QStringLiteral("run"), testdata("node/test_conv_with_strides_padding/model.onnx"),
-            QStringLiteral("--shape"), QStringLiteral("x=1x1x7")});
+            QStringLiteral("--shape"), QStringLiteral("x=1x1x7") });
         QVERIFY(!o.crashed);
         QVERIFY(o.code != 0);
         QVERIFY2(o.err.contains(QStringLiteral("'x'")), qPrintable(o.err));
@@ -208,8 +211,9 @@ private slots:
     {
         QTemporaryDir dir;
         const QString cfg = dir.filePath(QStringLiteral("tiny.cfg"));
-        writeFile(cfg, "[net]\nwidth=16\nheight=16\nchannels=3\n\n[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\n"
-                       "activation=leaky\n");
+        writeFile(cfg,
+            "[net]\nwidth=16\nheight=16\nchannels=3\n\n[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\n"
+            "activation=leaky\n");
         const QString weights = dir.filePath(QStringLiteral("tiny.weights"));
         writeFile(weights, QByteArray(20 + 7 * 4, '\0'));
         Outcome o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--weights"), weights });
@@ -220,7 +224,8 @@ private slots:
 
     void unknownOption()
     {
-        Outcome o = dlayer({ QStringLiteral("run"), testdata("node/test_relu/model.onnx"), QStringLiteral("--frobnicate") });
+        Outcome o
+            = dlayer({ QStringLiteral("run"), testdata("node/test_relu/model.onnx"), QStringLiteral("--frobnicate") });
         QCOMPARE(o.code, 2);
         QVERIFY(o.err.contains(QStringLiteral("--frobnicate")));
     }

@@ -29,7 +29,8 @@ namespace {
 
 enum class Outcome { Pass = 0, Fail = 1, Skip = 2 };
 
-struct CaseResult {
+struct CaseResult
+{
     Outcome outcome = Outcome::Fail;
     std::string reason;
 };
@@ -45,16 +46,15 @@ bool isFloat(DType t)
 std::string compare(const Tensor& got, const Tensor& want, const std::string& name)
 {
     if (got.shape() != want.shape())
-        return "output '" + name + "': shape " + shapeToString(got.shape()) + ", expected " + shapeToString(want.shape());
+        return "output '" + name + "': shape " + shapeToString(got.shape()) + ", expected "
+            + shapeToString(want.shape());
     if (isFloat(want.dtype()) != isFloat(got.dtype()) || (!isFloat(want.dtype()) && got.dtype() != want.dtype()))
         return "output '" + name + "': type " + dtypeName(got.dtype()) + ", expected " + dtypeName(want.dtype());
     const auto a = got.toDouble();
     const auto b = want.toDouble();
     for (size_t i = 0; i < a.size(); ++i) {
-        if (std::isnan(b[i]) && std::isnan(a[i]))
-            continue;
-        if (std::isinf(b[i]) && a[i] == b[i])
-            continue;
+        if (std::isnan(b[i]) && std::isnan(a[i])) continue;
+        if (std::isinf(b[i]) && a[i] == b[i]) continue;
         const double tol = isFloat(want.dtype()) ? kAtol + kRtol * std::fabs(b[i]) : 0.0;
         if (!(std::fabs(a[i] - b[i]) <= tol)) {
             char buf[200];
@@ -69,7 +69,8 @@ CaseResult runCase(const fs::path& dir)
 {
     auto g = importOnnx((dir / "model.onnx").string());
     if (!g.ok())
-        return { g.error().code == ErrorCode::Unsupported ? Outcome::Skip : Outcome::Fail, "import: " + g.error().message };
+        return { g.error().code == ErrorCode::Unsupported ? Outcome::Skip : Outcome::Fail,
+            "import: " + g.error().message };
     for (const auto& n : g->nodes)
         if ((!n.domain.empty() && n.domain != "ai.onnx") || !cpu::OpRegistry::instance().find(n.opType))
             return { Outcome::Skip, "op " + n.opType + (n.domain.empty() ? "" : " (" + n.domain + ")") };
@@ -82,18 +83,15 @@ CaseResult runCase(const fs::path& dir)
             return { Outcome::Skip, "type: output '" + v.name + "' has element type " + std::to_string(int(v.dtype)) };
     std::vector<fs::path> sets;
     for (const auto& e : fs::directory_iterator(dir))
-        if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0)
-            sets.push_back(e.path());
+        if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0) sets.push_back(e.path());
     std::sort(sets.begin(), sets.end());
-    if (sets.empty())
-        return { Outcome::Skip, "no test data set" };
+    if (sets.empty()) return { Outcome::Skip, "no test data set" };
     for (const auto& set : sets) {
         std::vector<Tensor> inputs;
         std::map<std::string, Shape> shapes;
         for (size_t i = 0; i < g->inputs.size(); ++i) {
             auto t = readTensorProtoFile((set / ("input_" + std::to_string(i) + ".pb")).string());
-            if (!t.ok())
-                return { Outcome::Skip, "type: input " + std::to_string(i) + ": " + t.error().message };
+            if (!t.ok()) return { Outcome::Skip, "type: input " + std::to_string(i) + ": " + t.error().message };
             shapes[g->inputs[i].name] = t->shape();
             inputs.push_back(std::move(t).value());
         }
@@ -105,8 +103,7 @@ CaseResult runCase(const fs::path& dir)
             for (size_t i = 0; i < inputs.size(); ++i)
                 if (!inputs[i].toInt64().empty() && inputs[i].dtype() != DType::Bool)
                     frozen.frozenInputs[g->inputs[i].name] = inputs[i];
-            if (!frozen.frozenInputs.empty())
-                exec = Executor::create(*g, shapes, frozen);
+            if (!frozen.frozenInputs.empty()) exec = Executor::create(*g, shapes, frozen);
             // Resize scales, Range bounds and the like are float inputs: freeze every input as a last resort
             // (the kernels then run at plan time, still compared with the shipped outputs).
             if (!exec.ok() && exec.error().code == ErrorCode::Unsupported) {
@@ -121,8 +118,7 @@ CaseResult runCase(const fs::path& dir)
         // Inputs declared with another type than the data file (rare) are converted to the planned type.
         for (size_t i = 0; i < inputs.size(); ++i) {
             const auto& v = (*exec)->values()[(*exec)->valueId(g->inputs[i].name)];
-            if (inputs[i].dtype() != v.dtype)
-                inputs[i] = inputs[i].cast(v.dtype);
+            if (inputs[i].dtype() != v.dtype) inputs[i] = inputs[i].cast(v.dtype);
         }
         auto outs = (*exec)->run(inputs);
         if (!outs.ok())
@@ -130,11 +126,9 @@ CaseResult runCase(const fs::path& dir)
                 "run: " + outs.error().message };
         for (size_t o = 0; o < g->outputs.size(); ++o) {
             auto want = readTensorProtoFile((set / ("output_" + std::to_string(o) + ".pb")).string());
-            if (!want.ok())
-                return { Outcome::Skip, "type: output " + std::to_string(o) + ": " + want.error().message };
+            if (!want.ok()) return { Outcome::Skip, "type: output " + std::to_string(o) + ": " + want.error().message };
             std::string diff = compare((*outs)[o], *want, g->outputs[o].name);
-            if (!diff.empty())
-                return { Outcome::Fail, set.filename().string() + ": " + diff };
+            if (!diff.empty()) return { Outcome::Fail, set.filename().string() + ": " + diff };
         }
     }
     return { Outcome::Pass, {} };
@@ -144,8 +138,7 @@ CaseResult runCase(const fs::path& dir)
 CaseResult runIsolated(const fs::path& dir)
 {
     int fds[2];
-    if (pipe(fds) != 0)
-        return { Outcome::Fail, "pipe failed" };
+    if (pipe(fds) != 0) return { Outcome::Fail, "pipe failed" };
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
@@ -155,8 +148,7 @@ CaseResult runIsolated(const fs::path& dir)
         size_t off = 0;
         while (off < msg.size()) {
             ssize_t w = write(fds[1], msg.data() + off, msg.size() - off);
-            if (w <= 0)
-                break;
+            if (w <= 0) break;
             off += static_cast<size_t>(w);
         }
         close(fds[1]);
@@ -171,11 +163,9 @@ CaseResult runIsolated(const fs::path& dir)
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status))
-        return { Outcome::Fail, std::string("crashed: ") + strsignal(WTERMSIG(status)) };
+    if (WIFSIGNALED(status)) return { Outcome::Fail, std::string("crashed: ") + strsignal(WTERMSIG(status)) };
     const auto nl = msg.find('\n');
-    if (nl == std::string::npos)
-        return { Outcome::Fail, "no result from the child process" };
+    if (nl == std::string::npos) return { Outcome::Fail, "no result from the child process" };
     return { static_cast<Outcome>(std::stoi(msg.substr(0, nl))), msg.substr(nl + 1) };
 }
 
@@ -201,7 +191,8 @@ int main(int argc, char** argv)
         else if (a == "--list-skipped")
             listSkipped = true;
         else {
-            std::fprintf(stderr, "usage: %s [--root DIR] [--filter SUBSTRING] [--verbose] [--list-skipped] [--min-pass N]\n", argv[0]);
+            std::fprintf(stderr,
+                "usage: %s [--root DIR] [--filter SUBSTRING] [--verbose] [--list-skipped] [--min-pass N]\n", argv[0]);
             return 2;
         }
     }
@@ -228,8 +219,7 @@ int main(int argc, char** argv)
         switch (r.outcome) {
         case Outcome::Pass:
             ++passed;
-            if (verbose)
-                std::printf("PASS %s\n", name.c_str());
+            if (verbose) std::printf("PASS %s\n", name.c_str());
             break;
         case Outcome::Fail:
             ++failed;
@@ -241,8 +231,7 @@ int main(int argc, char** argv)
             // Group unimplemented ops by name; other reasons (types, attribute variants) by their message.
             std::string key = r.reason.rfind("op ", 0) == 0 ? r.reason : "unsupported variant";
             skipsByReason[key].push_back(name + (key == r.reason ? "" : ": " + r.reason));
-            if (verbose)
-                std::printf("SKIP %s: %s\n", name.c_str(), r.reason.c_str());
+            if (verbose) std::printf("SKIP %s: %s\n", name.c_str(), r.reason.c_str());
             break;
         }
         }
@@ -261,8 +250,7 @@ int main(int argc, char** argv)
             std::printf("  %s\n", f.c_str());
     }
     std::printf("\n%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-    if (failed > 0)
-        return 1;
+    if (failed > 0) return 1;
     if (passed < minPass) {
         std::printf("fewer than the required %ld cases passed\n", minPass);
         return 1;

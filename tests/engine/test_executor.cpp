@@ -68,7 +68,8 @@ Graph smallCnn(int channels = 8, int blocks = 2)
 
 } // namespace
 
-class TestExecutor : public QObject {
+class TestExecutor : public QObject
+{
     Q_OBJECT
 
 private slots:

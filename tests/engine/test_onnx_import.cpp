@@ -6,8 +6,8 @@
 
 #include <onnx/onnx_pb.h>
 
-#include <QTest>
 #include <QTemporaryDir>
+#include <QTest>
 
 #include <cmath>
 
@@ -42,7 +42,8 @@ void addInput(onnx::GraphProto* g, const std::string& name, const std::vector<st
     }
 }
 
-onnx::NodeProto* addNode(onnx::GraphProto* g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out)
+onnx::NodeProto* addNode(
+    onnx::GraphProto* g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out)
 {
     auto* n = g->add_node();
     n->set_op_type(op);
@@ -70,28 +71,26 @@ Graph importProto(const onnx::ModelProto& m)
     std::string bytes;
     m.SerializeToString(&bytes);
     auto g = importOnnxBytes(bytes.data(), bytes.size(), "built.onnx");
-    if (!g.ok())
-        qFatal("import failed: %s", g.error().message.c_str());
+    if (!g.ok()) qFatal("import failed: %s", g.error().message.c_str());
     return std::move(g).value();
 }
 
 std::vector<float> runOnce(const Graph& g, const Shape& inShape, const std::vector<float>& x)
 {
     auto exec = Executor::create(g, { { g.inputs[0].name, inShape } });
-    if (!exec.ok())
-        qFatal("plan failed: %s", exec.error().message.c_str());
+    if (!exec.ok()) qFatal("plan failed: %s", exec.error().message.c_str());
     Tensor in(DType::F32, inShape);
     std::copy(x.begin(), x.end(), in.ptr<float>());
     auto out = (*exec)->run({ in });
-    if (!out.ok())
-        qFatal("run failed: %s", out.error().message.c_str());
+    if (!out.ok()) qFatal("run failed: %s", out.error().message.c_str());
     auto v = (*out)[0].values<float>();
     return { v.begin(), v.end() };
 }
 
 } // namespace
 
-class TestOnnxImport : public QObject {
+class TestOnnxImport : public QObject
+{
     Q_OBJECT
 
 private slots:

@@ -7,7 +7,8 @@
 
 namespace dl::cpu {
 
-class CpuContext {
+class CpuContext
+{
 public:
     explicit CpuContext(int threads);
 

@@ -26,7 +26,8 @@ namespace dl::cpu {
 class CpuContext;
 
 // What the planner knows about one input of a node when the kernel is created.
-struct ValueDesc {
+struct ValueDesc
+{
     DType dtype = DType::Undefined; // Undefined: the optional input was omitted
     Shape shape;
     const Tensor* constant = nullptr; // set when the value is known at plan time (a weight or a folded constant)
@@ -34,19 +35,22 @@ struct ValueDesc {
     bool present() const { return dtype != DType::Undefined; }
 };
 
-struct OutputDesc {
+struct OutputDesc
+{
     DType dtype = DType::Undefined;
     Shape shape;
 };
 
-struct KernelArgs {
+struct KernelArgs
+{
     const Node& node;
     std::vector<ValueDesc> inputs; // one per node input, in order; omitted optional inputs are not present()
     int64_t opset = 0;
     CpuContext& ctx;
 };
 
-class Kernel {
+class Kernel
+{
 public:
     virtual ~Kernel() = default;
     // `in` has one entry per node input (nullptr for an omitted optional input); `out` one per node output,
@@ -63,7 +67,8 @@ public:
 
 using KernelFactory = std::function<Result<std::unique_ptr<Kernel>>(const KernelArgs&)>;
 
-class OpRegistry {
+class OpRegistry
+{
 public:
     // The registry holding every operator the CPU backend implements.
     static const OpRegistry& instance();

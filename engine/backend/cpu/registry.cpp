@@ -56,8 +56,7 @@ Result<std::unique_ptr<Kernel>> createKernel(const KernelArgs& args)
     if (!node.domain.empty() && node.domain != "ai.onnx")
         return nodeUnsupported(node, "operator domain '" + node.domain + "' is not supported");
     const KernelFactory* f = OpRegistry::instance().find(node.opType);
-    if (!f)
-        return nodeUnsupported(node, "operator '" + node.opType + "' is not supported by the CPU backend");
+    if (!f) return nodeUnsupported(node, "operator '" + node.opType + "' is not supported by the CPU backend");
     return (*f)(args);
 }
 
