@@ -13,7 +13,6 @@ packages=(
     libonnx-dev libprotobuf-dev protobuf-compiler
     liburing-dev nlohmann-json3-dev libsqlite3-dev
     libonnx-testdata darknet
-    nodejs npm
 )
 
 studio=ON
@@ -30,6 +29,9 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js may come from elsewhere than Debian (with its own npm); Debian's npm would conflict with it.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing Debian packages: ${missing[*]}"
     sudo=""

@@ -1,5 +1,7 @@
 #include "model/darknetweights.h"
 
+#include "core/random.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -10,27 +12,11 @@ namespace dl::darknet {
 
 namespace {
 
-// splitmix64: tiny, fast, and specified down to the bit, so every platform draws the same numbers.
-class SplitMix64
+// splitmix64 (core/random.h) is specified down to the bit, so every platform draws the same numbers.
+float uniformIn(SplitMix64& rng, float lo, float hi)
 {
-public:
-    explicit SplitMix64(uint64_t seed)
-        : m_state(seed)
-    { }
-    uint64_t next()
-    {
-        uint64_t z = (m_state += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [0, 1) with 24 bits, exactly representable as float.
-    float unit() { return static_cast<float>(next() >> 40) * (1.0f / 16777216.0f); }
-    float uniform(float lo, float hi) { return lo + (hi - lo) * unit(); }
-
-private:
-    uint64_t m_state;
-};
+    return lo + (hi - lo) * rng.uniform();
+}
 
 void fillSlot(ParamSlot& slot, uint64_t seed, size_t index)
 {
@@ -60,7 +46,7 @@ void fillSlot(ParamSlot& slot, uint64_t seed, size_t index)
         break;
     }
     for (int64_t i = 0; i < n; ++i)
-        p[i] = rng.uniform(lo, hi);
+        p[i] = uniformIn(rng, lo, hi);
 }
 
 std::string plural(uint64_t n, const char* what)
