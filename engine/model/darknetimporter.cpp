@@ -14,6 +14,9 @@
 //   from a larger layer adds every stride-th cell (ResNet's down-sampling blocks), where AlexeyAB's adds a flat
 //   prefix. Both agree on everything the YOLOv4 family uses. The importer was checked layer by layer against
 //   libdarknet on 30 of Debian's cfgs (largest relative difference 4.5e-4, from the forks' BN epsilons).
+// - Recurrent layers ([rnn], [gru], [crnn]) run one time step from a zero state, which is what Darknet's
+//   network_predict computes on a freshly loaded network. Checked against libdarknet as well (rnn, gru, go,
+//   darknet9000 and small crnn cfgs: relative differences at most 1e-4).
 
 #include "model/darknetlowering.h"
 
@@ -60,8 +63,8 @@ Kind classify(const std::string& type)
     static const std::set<std::string> supported = { "convolutional", "conv", "connected", "conn", "maxpool", "max",
         "avgpool", "avg", "route", "shortcut", "upsample", "softmax", "soft", "dropout", "cost", "yolo",
         "Gaussian_yolo", "gaussian_yolo", "region", "detection", "local", "crop", "reorg", "sam", "scale_channels",
-        "batchnorm", "activation", "logistic", "empty" };
-    static const std::set<std::string> recurrent = { "rnn", "gru", "crnn", "lstm", "conv_lstm", "history" };
+        "batchnorm", "activation", "logistic", "empty", "rnn", "gru", "crnn" };
+    static const std::set<std::string> recurrent = { "lstm", "conv_lstm", "history" };
     static const std::set<std::string> other = { "deconvolutional", "deconv", "normalization", "lrn", "l2norm", "iseg",
         "reorg3d", "reorg_old", "implicit_add", "implicit_mul", "contrastive", "local_avgpool", "silence", "xnor" };
     if (supported.count(type)) return Kind::Supported;
@@ -285,6 +288,9 @@ Status Lowering::lowerLayer(int i, const CfgSection& s)
     if (t == "reorg") return reorg(i, r);
     if (t == "sam" || t == "scale_channels") return multiply(i, r, t == "scale_channels");
     if (t == "batchnorm") return batchnorm(i, r);
+    if (t == "rnn") return rnn(i, r);
+    if (t == "gru") return gru(i, r);
+    if (t == "crnn") return crnn(i, r);
     if (t == "avgpool" || t == "avg") {
         const std::string base = "avgpool_" + std::to_string(i);
         setOutput(i, node(base, "GlobalAveragePool", { to4d(base, in) }), { 1, in.c(), 1, 1 });
@@ -339,6 +345,7 @@ Result<Graph> Lowering::run(const std::string& cfgPath)
             m_cfg.name + ":" + std::to_string(net.line) + ": the first section must be [net], not [" + net.type + "]");
     if (m_cfg.sections.size() < 2) return invalid(m_cfg.name + ": the network has no layers");
     DL_TRY(checkTypes());
+    m_cfgPath = cfgPath;
     DL_TRY(lowerNet(net));
 
     const size_t count = m_cfg.sections.size() - 1;

@@ -3,8 +3,40 @@
 #include "model/darknetlowering.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace dl::darknet {
+
+namespace {
+
+// Darknet's read_tree: one "name parent" line per class; a softmax group is a run of consecutive lines with the
+// same parent. Returns the sizes of the groups, empty when the file cannot be read.
+std::vector<int64_t> readTreeGroups(const std::string& path)
+{
+    std::ifstream in(path);
+    std::vector<int64_t> sizes;
+    std::string line;
+    int64_t lastParent = -1;
+    int64_t run = 0;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string id;
+        int64_t parent = -1;
+        fields >> id >> parent;
+        if (parent != lastParent) {
+            if (run > 0) sizes.push_back(run);
+            run = 0;
+            lastParent = parent;
+        }
+        ++run;
+    }
+    if (run > 0) sizes.push_back(run);
+    return sizes;
+}
+
+} // namespace
 
 Status Lowering::convolutional(int i, SectionReader& r)
 {
@@ -63,17 +95,9 @@ Status Lowering::convolutional(int i, SectionReader& r)
     return {};
 }
 
-Status Lowering::connected(int i, SectionReader& r)
+Result<std::string> Lowering::dense(const std::string& base, const std::string& x, int64_t inputs, int64_t outputs,
+    bool bn, const std::string& act, SectionReader& r)
 {
-    const DnValue& in = inputOf(i);
-    const int64_t outputs = r.getInt("output", 1);
-    const bool bn = r.getInt("batch_normalize", 0) != 0;
-    const std::string act = r.getString("activation", "logistic");
-    DL_TRY(r.status());
-    if (outputs < 1) return r.error("output must be positive", "output");
-    const std::string base = "connected_" + std::to_string(i);
-    const int64_t inputs = numElements(in.shape);
-    const std::string x = to2d(base, in);
     const std::string bias = param(base + ".bias", { outputs }, ParamKind::Bias);
     const std::string weight = param(base + ".weight", { outputs, inputs }, ParamKind::Weight, inputs);
     m_slots.back().connectedWeight = true;
@@ -89,8 +113,144 @@ Status Lowering::connected(int i, SectionReader& r)
         out = node(
             base + "_bn", "BatchNormalization", { out, scale, bias, mean, var }, { { "epsilon", attrFloat(1e-5f) } });
     }
-    DL_ASSIGN(out, activation(base, out, act, r));
+    return activation(base, out, act, r);
+}
+
+std::string Lowering::zeros(const std::string& name, int64_t n)
+{
+    m_g.weights[name] = Tensor(DType::F32, { 1, n });
+    return name;
+}
+
+Status Lowering::connected(int i, SectionReader& r)
+{
+    const DnValue& in = inputOf(i);
+    const int64_t outputs = r.getInt("output", 1);
+    const bool bn = r.getInt("batch_normalize", 0) != 0;
+    const std::string act = r.getString("activation", "logistic");
+    DL_TRY(r.status());
+    if (outputs < 1) return r.error("output must be positive", "output");
+    const std::string base = "connected_" + std::to_string(i);
+    DL_ASSIGN(const std::string out, dense(base, to2d(base, in), numElements(in.shape), outputs, bn, act, r));
     setOutput(i, out, { 1, outputs });
+    return {};
+}
+
+// Recurrent layers run one time step from a zero state: inference on one input, as network_predict does on a
+// freshly loaded network. Each gate is a full Darknet connected layer (own bias, BN and activation), so the
+// parts that read the zero state are still emitted: with BN or a bias they are not zero.
+
+Status Lowering::rnn(int i, SectionReader& r)
+{
+    const DnValue& in = inputOf(i);
+    const int64_t outputs = r.getInt("output", 1);
+    const bool bn = r.getInt("batch_normalize", 0) != 0;
+    const std::string act = r.getString("activation", "logistic");
+    DL_TRY(r.status());
+    if (outputs < 1) return r.error("output must be positive", "output");
+    // Darknet (pjreddie) ignores hidden=: the state has `output` cells. shortcut= adds the previous state,
+    // which is zero for the one step run here.
+    const std::string base = "rnn_" + std::to_string(i);
+    const int64_t inputs = numElements(in.shape);
+    const std::string x = to2d(base, in);
+    // .weights order: input layer, self layer, output layer.
+    DL_ASSIGN(const std::string fromInput, dense(base + "_input", x, inputs, outputs, bn, act, r));
+    DL_ASSIGN(const std::string fromState,
+        dense(base + "_self", zeros(base + ".state0", outputs), outputs, outputs, bn, act, r));
+    const std::string state = node(base + "_state", "Add", { fromInput, fromState });
+    DL_ASSIGN(const std::string out, dense(base + "_output", state, outputs, outputs, bn, act, r));
+    setOutput(i, out, { 1, outputs });
+    return {};
+}
+
+Result<std::string> Lowering::sameConv(const std::string& base, const std::string& x, int64_t c, int64_t n, bool bn,
+    const std::string& act, SectionReader& r)
+{
+    // Darknet's convolutional order in .weights: biases, BN scales, means, variances, then the filters.
+    const std::string bias = param(base + ".bias", { n }, ParamKind::Bias);
+    std::string scale, mean, var;
+    if (bn) {
+        scale = param(base + ".bn_scale", { n }, ParamKind::Scale);
+        mean = param(base + ".bn_mean", { n }, ParamKind::Mean);
+        var = param(base + ".bn_var", { n }, ParamKind::Variance);
+    }
+    const std::string weight = param(base + ".weight", { n, c, 3, 3 }, ParamKind::Weight, c * 9);
+    std::vector<std::string> inputs = { x, weight };
+    if (!bn) inputs.push_back(bias);
+    std::string out = node(base, "Conv", inputs,
+        { { "kernel_shape", attrInts({ 3, 3 }) }, { "strides", attrInts({ 1, 1 }) },
+            { "pads", attrInts({ 1, 1, 1, 1 }) } });
+    if (bn)
+        out = node(
+            base + "_bn", "BatchNormalization", { out, scale, bias, mean, var }, { { "epsilon", attrFloat(1e-5f) } });
+    return activation(base, out, act, r);
+}
+
+Status Lowering::crnn(int i, SectionReader& r)
+{
+    const DnValue& in = inputOf(i);
+    // pjreddie's parse_crnn reads output_filters= and hidden_filters= (output= and hidden= are other forks').
+    const int64_t outputs = r.getInt("output_filters", 1);
+    const int64_t hidden = r.getInt("hidden_filters", 1);
+    const bool bn = r.getInt("batch_normalize", 0) != 0;
+    const std::string act = r.getString("activation", "logistic");
+    DL_TRY(r.status());
+    if (outputs < 1 || hidden < 1) return r.error("output_filters and hidden_filters must be positive");
+    DL_TRY(reportUnsupportedKeys(r, { "output", "hidden" }));
+    // Like [rnn] with 3x3 same-size convolutions: input (c -> hidden), self (hidden -> hidden), output
+    // (hidden -> output), in that .weights order.
+    // Darknet's parse_crnn passes width and height to make_crnn_layer in swapped order, so the layer reads its
+    // input buffer as a w x h map (rows of h cells) and hands on an out x w x h map: a reinterpretation of the
+    // buffer, not a transpose. Square inputs are unaffected.
+    const std::string base = "crnn_" + std::to_string(i);
+    std::string x = to4d(base, in);
+    if (in.h() != in.w())
+        x = node(base + "_swap", "Reshape", { x, constInts(base + "_swap.shape", { 1, in.c(), in.w(), in.h() }) });
+    DL_ASSIGN(const std::string fromInput, sameConv(base + "_input", x, in.c(), hidden, bn, act, r));
+    Tensor zero(DType::F32, { 1, hidden, in.w(), in.h() });
+    m_g.weights[base + ".state0"] = zero;
+    DL_ASSIGN(const std::string fromState, sameConv(base + "_self", base + ".state0", hidden, hidden, bn, act, r));
+    const std::string state = node(base + "_state", "Add", { fromInput, fromState });
+    DL_ASSIGN(const std::string out, sameConv(base + "_output", state, hidden, outputs, bn, act, r));
+    setOutput(i, out, { 1, outputs, in.w(), in.h() });
+    return {};
+}
+
+Status Lowering::gru(int i, SectionReader& r)
+{
+    const DnValue& in = inputOf(i);
+    const int64_t outputs = r.getInt("output", 1);
+    const bool bn = r.getInt("batch_normalize", 0) != 0;
+    const bool useTanh = r.getInt("tanh", 0) != 0;
+    DL_TRY(r.status());
+    if (outputs < 1) return r.error("output must be positive", "output");
+    const std::string base = "gru_" + std::to_string(i);
+    const int64_t inputs = numElements(in.shape);
+    const std::string x = to2d(base, in);
+    // .weights order: wz, wr, wh (on the state), then uz, ur, uh (on the input); all linear.
+    // With a zero state, r * state is zero too, so wh also reads zeros.
+    const std::string state0 = zeros(base + ".state0", outputs);
+    DL_ASSIGN(const std::string wz, dense(base + "_wz", state0, outputs, outputs, bn, "linear", r));
+    // The reset gate only scales the (zero) state: its parameters are read and left unused.
+    auto unused = [&](const std::string& name, int64_t fanIn) {
+        param(name + ".bias", { outputs }, ParamKind::Bias);
+        param(name + ".weight", { outputs, fanIn }, ParamKind::Weight, fanIn);
+        if (!bn) return;
+        param(name + ".bn_scale", { outputs }, ParamKind::Scale);
+        param(name + ".bn_mean", { outputs }, ParamKind::Mean);
+        param(name + ".bn_var", { outputs }, ParamKind::Variance);
+    };
+    unused(base + "_wr", outputs);
+    DL_ASSIGN(const std::string wh, dense(base + "_wh", state0, outputs, outputs, bn, "linear", r));
+    DL_ASSIGN(const std::string uz, dense(base + "_uz", x, inputs, outputs, bn, "linear", r));
+    unused(base + "_ur", inputs);
+    DL_ASSIGN(const std::string uh, dense(base + "_uh", x, inputs, outputs, bn, "linear", r));
+    const std::string z = node(base + "_z", "Sigmoid", { node(base + "_zsum", "Add", { uz, wz }) });
+    const std::string hsum = node(base + "_hsum", "Add", { uh, wh });
+    const std::string h = node(base + "_h", useTanh ? "Tanh" : "Sigmoid", { hsum });
+    // output = z * state + (1 - z) * h, with state = 0.
+    const std::string keep = node(base + "_1mz", "Sub", { constFloat(base + ".one", 1.0f), z });
+    setOutput(i, node(base, "Mul", { keep, h }), { 1, outputs });
     return {};
 }
 
@@ -257,8 +417,8 @@ Status Lowering::softmax(int i, SectionReader& r)
     const float temperature = r.getFloat("temperature", 1.0f);
     const bool spatial = r.getInt("spatial", 0) != 0;
     DL_TRY(r.status());
-    if (r.has("tree")) return r.unsupportedError("hierarchical softmax (tree=) is not supported", "tree");
     const int64_t n = numElements(in.shape);
+    if (r.has("tree")) return treeSoftmax(i, r, temperature);
     if (groups < 1 || n % groups)
         return r.error(
             "groups=" + std::to_string(groups) + " does not divide the " + std::to_string(n) + " inputs", "groups");
@@ -279,6 +439,68 @@ Status Lowering::softmax(int i, SectionReader& r)
         = node(base + "_groups", "Reshape", { x, constInts(base + "_groups.shape", { 1, groups, n / groups }) });
     const std::string sm = node(base + "_grouped", "Softmax", { grouped }, { { "axis", attrInt(2) } });
     setOutput(i, node(base, "Reshape", { sm, constInts(base + ".shape", { 1, n }) }), { 1, n });
+    return {};
+}
+
+Status Lowering::treeSoftmax(int i, SectionReader& r, float temperature)
+{
+    // Darknet resolves the path against its working directory; the cfg's directory is tried as well.
+    std::string path = r.getString("tree", "");
+    DL_TRY(r.status());
+    if (r.getInt("spatial", 0)) return r.unsupportedError("a spatial softmax with tree= is not supported", "tree");
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec) && std::filesystem::path(path).is_relative())
+        path = (std::filesystem::path(m_cfgPath).parent_path() / path).string();
+    const std::vector<int64_t> groups = readTreeGroups(path);
+    if (groups.empty()) return r.error("cannot read the tree file '" + r.getString("tree", "") + "'", "tree");
+    const DnValue& in = inputOf(i);
+    const int64_t n = numElements(in.shape);
+    int64_t classes = 0, widest = 0;
+    for (int64_t g : groups) {
+        classes += g;
+        widest = std::max(widest, g);
+    }
+    if (classes > n)
+        return r.error(
+            "the tree has " + std::to_string(classes) + " classes, more than the " + std::to_string(n) + " inputs",
+            "tree");
+    // Each group gets a softmax of its own (one per set of siblings in the hierarchy). The groups are gathered
+    // into the rows of a [groups, widest] table, padded with a very negative logit that weighs nothing, and
+    // gathered back; inputs past the tree's classes stay zero, as in Darknet's never-written output.
+    const auto rows = static_cast<int64_t>(groups.size());
+    const std::string base = "softmax_" + std::to_string(i);
+    std::string x = to2d(base, in);
+    if (temperature != 1.0f)
+        x = node(base + "_temperature", "Mul", { x, constFloat(base + ".inv_temperature", 1.0f / temperature) });
+    Tensor pad(DType::F32, { 1, 1 });
+    *pad.ptr<float>() = -1e30f;
+    m_g.weights[base + ".pad"] = pad;
+    const std::string padded = node(base + "_padded", "Concat", { x, base + ".pad" }, { { "axis", attrInt(1) } });
+    Tensor table(DType::I64, { rows, widest });
+    Tensor back(DType::I64, { n });
+    int64_t* t = table.ptr<int64_t>();
+    int64_t* b = back.ptr<int64_t>();
+    std::fill(b, b + n, rows * widest);
+    int64_t offset = 0;
+    for (int64_t g = 0; g < rows; ++g) {
+        const int64_t size = groups[static_cast<size_t>(g)];
+        for (int64_t k = 0; k < widest; ++k) {
+            t[g * widest + k] = k < size ? offset + k : n;
+            if (k < size) b[offset + k] = g * widest + k;
+        }
+        offset += size;
+    }
+    m_g.weights[base + ".groups"] = table;
+    m_g.weights[base + ".back"] = back;
+    const std::string grouped
+        = node(base + "_grouped", "Gather", { padded, base + ".groups" }, { { "axis", attrInt(1) } });
+    const std::string sm = node(base + "_groupwise", "Softmax", { grouped }, { { "axis", attrInt(2) } });
+    const std::string flat
+        = node(base + "_flat", "Reshape", { sm, constInts(base + "_flat.shape", { 1, rows * widest }) });
+    Tensor zero(DType::F32, { 1, 1 });
+    m_g.weights[base + ".zero"] = zero;
+    const std::string withZero = node(base + "_tail", "Concat", { flat, base + ".zero" }, { { "axis", attrInt(1) } });
+    setOutput(i, node(base, "Gather", { withZero, base + ".back" }, { { "axis", attrInt(1) } }), { 1, n });
     return {};
 }
 
@@ -310,8 +532,20 @@ Status Lowering::reorg(int i, SectionReader& r)
 {
     const DnValue& in = inputOf(i);
     const int64_t s = r.getInt("stride", 1);
+    const int64_t extra = r.getInt("extra", 0);
     DL_TRY(r.status());
-    DL_TRY(reportUnsupportedKeys(r, { "reverse", "flatten", "extra" }));
+    DL_TRY(reportUnsupportedKeys(r, { "reverse", "flatten" }));
+    if (extra < 0) return r.error("extra must not be negative", "extra");
+    if (extra > 0) {
+        // Darknet then ignores the stride: it copies its input to a flat buffer `extra` floats longer, whose
+        // tail is never written and stays zero (go.cfg's "pass" move, next to the board's 361 cells).
+        const std::string base = "reorg_" + std::to_string(i);
+        const int64_t n = numElements(in.shape);
+        setOutput(i,
+            node(base, "Concat", { to2d(base, in), zeros(base + ".extra", extra) }, { { "axis", attrInt(1) } }),
+            { 1, n + extra });
+        return {};
+    }
     const int64_t c = in.c(), h = in.h(), w = in.w();
     if (s < 1 || h % s || w % s || c % (s * s))
         return r.error("stride=" + std::to_string(s) + " does not divide the input " + shapeToString(in.shape));

@@ -59,11 +59,25 @@ private:
     Status shortcut(int i, SectionReader& r);
     Status upsample(int i, SectionReader& r);
     Status softmax(int i, SectionReader& r);
+    Status treeSoftmax(int i, SectionReader& r, float temperature);
     Status local(int i, SectionReader& r);
     Status crop(int i, SectionReader& r);
     Status reorg(int i, SectionReader& r);
     Status multiply(int i, SectionReader& r, bool channels);
     Status batchnorm(int i, SectionReader& r);
+    Status rnn(int i, SectionReader& r);
+    Status gru(int i, SectionReader& r);
+    Status crnn(int i, SectionReader& r);
+    // A 3x3, stride 1, pad 1 Darknet convolutional layer (the parts of [crnn]), parameters in .weights order.
+    Result<std::string> sameConv(const std::string& base, const std::string& x, int64_t c, int64_t n, bool bn,
+        const std::string& act, SectionReader& r);
+
+    // A Darknet connected layer on the flat value `x` ([1, inputs]): declares its parameters in .weights order
+    // (biases, weights, then BN scales, means, variances) and emits Gemm [+ BatchNormalization] + activation.
+    Result<std::string> dense(const std::string& base, const std::string& x, int64_t inputs, int64_t outputs, bool bn,
+        const std::string& act, SectionReader& r);
+    // A [1, n] zero vector: the state a recurrent layer starts from.
+    std::string zeros(const std::string& name, int64_t n);
 
     // Emits a node whose single output value is named after the node; returns that name.
     std::string node(const std::string& name, const std::string& op, std::vector<std::string> inputs,
@@ -92,6 +106,7 @@ private:
     const CfgFile& m_cfg;
     const ImportOptions& m_options;
     Graph m_g;
+    std::string m_cfgPath;
     DnValue m_input;
     std::vector<DnValue> m_layers;
     std::vector<ParamSlot> m_slots;
