@@ -60,13 +60,8 @@ QVariant LayerTableModel::displayData(const LayerSummary& layer, int column) con
 
 QVariant LayerTableModel::sortData(const LayerSummary& layer, int column) const
 {
+    // Index, name and ops sort by what they show; the number columns by their raw values.
     switch (column) {
-    case IndexColumn:
-        return layer.index;
-    case NameColumn:
-        return toQString(layer.name);
-    case OpsColumn:
-        return joinedOps(layer);
     case WeightColumn:
         return static_cast<qulonglong>(layer.weightBytes);
     case OutputShapeColumn:
@@ -75,7 +70,7 @@ QVariant LayerTableModel::sortData(const LayerSummary& layer, int column) const
     case MflopsColumn:
         return layer.flops;
     default:
-        return {};
+        return displayData(layer, column);
     }
 }
 
