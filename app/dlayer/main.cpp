@@ -1,18 +1,26 @@
 // dlayer: the command-line face of the engine.
 //
 //   dlayer info MODEL [--weights FILE] [--shape NAME=DIMS] [--json]
-//   dlayer run MODEL [--weights FILE] [--shape NAME=DIMS] [--input NAME=FILE.pb] [--iterations N] [--warmup N]
-//                    [--threads N] [--seed N] [--save-outputs DIR] [--json]
+//   dlayer pack MODEL [--weights FILE] [--shape NAME=DIMS] -o FILE.dlpack
+//   dlayer run MODEL|FILE.dlpack [--weights FILE] [--shape NAME=DIMS] [--input NAME=FILE.pb] [--iterations N]
+//                    [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]
+//                    [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]
+//                    [--budget BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct] [--no-uring]
+//                    [--queue-depth N] [--chunk BYTES] [--no-verify]
+
+#include "cli.h"
 
 #include "core/random.h"
 #include "core/sha256.h"
 #include "model/importer.h"
+#include "pipeline/pipeline.h"
 #include "runtime/executor.h"
 #include "runtime/modelinfo.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -23,27 +31,10 @@
 #include <vector>
 
 using namespace dl;
-using json = nlohmann::ordered_json;
 
-namespace {
+namespace dlcli {
 
-struct Options
-{
-    std::string command;
-    std::string model;
-    std::string weights;
-    std::map<std::string, Shape> shapes;
-    std::string unnamedShape; // --shape DIMS for a single-input model
-    std::map<std::string, std::string> inputFiles;
-    int iterations = 10;
-    int warmup = 2;
-    int threads = 0;
-    uint64_t seed = 1;
-    std::string saveOutputs;
-    bool json = false;
-};
-
-[[noreturn]] void fail(const std::string& message, int code = 1)
+[[noreturn]] void fail(const std::string& message, int code)
 {
     std::fprintf(stderr, "dlayer: error: %s\n", message.c_str());
     std::exit(code);
@@ -54,9 +45,16 @@ void usage(FILE* to)
     std::fprintf(to,
         "usage:\n"
         "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--json]\n"
-        "  dlayer run MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--input NAME=FILE.pb]\n"
+        "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] -o FILE.dlpack\n"
+        "  dlayer run MODEL|FILE.dlpack [--weights FILE.weights] [--shape NAME=1x3x640x640] [--input NAME=FILE.pb]\n"
         "                   [--iterations N] [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]\n"
-        "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n");
+        "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
+        "                   [--budget BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct] [--no-uring]\n"
+        "                   [--queue-depth N] [--chunk BYTES] [--no-verify]\n"
+        "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
+        "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
+        "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
+        "LIST is layer indices and ranges: 0,5,10-12.\n");
 }
 
 Result<Shape> parseDims(const std::string& text)
@@ -96,7 +94,8 @@ Options parseArgs(int argc, char** argv)
         usage(stdout);
         std::exit(0);
     }
-    if (o.command != "info" && o.command != "run") fail("unknown command '" + o.command + "' (commands: info, run)", 2);
+    if (o.command != "info" && o.command != "run" && o.command != "pack")
+        fail("unknown command '" + o.command + "' (commands: info, pack, run)", 2);
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -132,6 +131,33 @@ Options parseArgs(int argc, char** argv)
             o.seed = static_cast<uint64_t>(parseCount(a, value(), 0));
         else if (a == "--save-outputs")
             o.saveOutputs = value();
+        else if (a == "--arch") {
+            o.arch = value();
+            if (!parseArch(o.arch))
+                fail("unknown architecture '" + o.arch + "' (preload, sequential, sync, async, two-stage)", 2);
+        } else if (a == "--staging")
+            o.staging = parseBytes(a, value());
+        else if (a == "--resident")
+            o.resident = value();
+        else if (a == "--budget") {
+            o.budget = parseBytes(a, value());
+            o.hasBudget = true;
+        } else if (a == "--trace")
+            o.trace = value();
+        else if (a == "-o" || a == "--output")
+            o.output = value();
+        else if (a == "--pack-dir")
+            o.packDir = value();
+        else if (a == "--no-direct")
+            o.direct = false;
+        else if (a == "--no-uring")
+            o.uring = false;
+        else if (a == "--no-verify")
+            o.verify = false;
+        else if (a == "--queue-depth")
+            o.queueDepth = static_cast<unsigned>(parseCount(a, value(), 1));
+        else if (a == "--chunk")
+            o.chunk = parseBytes(a, value());
         else if (a == "-h" || a == "--help") {
             usage(stdout);
             std::exit(0);
@@ -145,6 +171,13 @@ Options parseArgs(int argc, char** argv)
     if (o.model.empty()) fail("no model given", 2);
     if (o.command == "info" && (!o.inputFiles.empty() || !o.saveOutputs.empty()))
         fail("--input and --save-outputs belong to 'dlayer run'", 2);
+    if (o.command == "pack" && o.output.empty()) fail("dlayer pack needs -o FILE.dlpack", 2);
+    if (o.command != "pack" && !o.output.empty()) fail("-o belongs to 'dlayer pack'", 2);
+    const bool streaming = !o.arch.empty();
+    if (o.command == "run" && !streaming && (o.staging || !o.resident.empty() || o.hasBudget || !o.trace.empty()))
+        fail("--staging, --resident, --budget and --trace need --arch", 2);
+    if (o.hasBudget && (o.staging || !o.resident.empty()))
+        fail("--budget picks the staging and resident layers itself: give either --budget or --staging/--resident", 2);
     return o;
 }
 
@@ -179,6 +212,85 @@ std::map<std::string, Shape> inputShapes(const Options& o, const Graph& g, std::
         fileInputs[name] = std::move(t).value();
     }
     return shapes;
+}
+
+size_t parseBytes(const std::string& flag, const std::string& text)
+{
+    size_t i = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+        ++i;
+    const std::string num = text.substr(0, i), unit = text.substr(i);
+    static const std::map<std::string, double> units
+        = { { "", 1 }, { "B", 1 }, { "K", 1024.0 }, { "KiB", 1024.0 }, { "M", 1048576.0 }, { "MiB", 1048576.0 },
+              { "G", 1073741824.0 }, { "GiB", 1073741824.0 }, { "KB", 1e3 }, { "MB", 1e6 }, { "GB", 1e9 } };
+    auto u = units.find(unit);
+    if (num.empty() || u == units.end() || num.size() > 15)
+        fail(flag + " expects a size like 4096, 64K, 18M or 1G, got '" + text + "'", 2);
+    return static_cast<size_t>(std::stod(num) * u->second);
+}
+
+std::vector<Tensor> makeInputs(const Options& o, const std::vector<std::string>& names,
+    const std::vector<DType>& dtypes, const std::vector<Shape>& shapes, const std::map<std::string, Tensor>& fileInputs)
+{
+    std::vector<Tensor> inputs;
+    for (size_t i = 0; i < names.size(); ++i) {
+        auto f = fileInputs.find(names[i]);
+        if (f != fileInputs.end()) {
+            if (f->second.dtype() != dtypes[i])
+                fail("--input " + names[i] + " holds " + dtypeName(f->second.dtype()) + ", the model takes "
+                    + dtypeName(dtypes[i]));
+            inputs.push_back(f->second);
+        } else {
+            inputs.push_back(seededTensor(dtypes[i], shapes[i], o.seed + i));
+        }
+    }
+    return inputs;
+}
+
+void saveOutputs(const Options& o, const std::vector<Tensor>& outputs, const std::vector<std::string>& names)
+{
+    if (o.saveOutputs.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(o.saveOutputs, ec);
+    if (ec) fail("cannot create '" + o.saveOutputs + "': " + ec.message());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        auto st = writeTensorProtoFile(o.saveOutputs + "/output_" + std::to_string(i) + ".pb", outputs[i], names[i]);
+        if (!st.ok()) fail(st.error().message);
+    }
+}
+
+double median(std::vector<double> v)
+{
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+size_t peakRss()
+{
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f))
+            if (std::strncmp(line, "VmHWM:", 6) == 0) {
+                std::fclose(f);
+                return static_cast<size_t>(std::strtoull(line + 6, nullptr, 10)) * 1024;
+            }
+        std::fclose(f);
+    }
+    struct rusage ru
+    {
+    };
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<size_t>(ru.ru_maxrss) * 1024;
+}
+
+bool resetPeakRss()
+{
+    std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+    if (!f) return false;
+    const bool ok = std::fputs("5", f) >= 0;
+    return std::fclose(f) == 0 && ok;
 }
 
 std::string humanBytes(double b)
@@ -269,20 +381,16 @@ int cmdRun(const Options& o)
     auto exec = Executor::create(g, shapes, eo);
     if (!exec.ok()) fail(exec.error().message);
     Executor& e = **exec;
-    std::vector<Tensor> inputs;
-    for (size_t i = 0; i < e.graph().inputs.size(); ++i) {
-        const auto& name = e.graph().inputs[i].name;
-        const auto& v = e.values()[e.valueId(name)];
-        auto f = fileInputs.find(name);
-        if (f != fileInputs.end()) {
-            if (f->second.dtype() != v.dtype)
-                fail("--input " + name + " holds " + dtypeName(f->second.dtype()) + ", the model takes "
-                    + dtypeName(v.dtype));
-            inputs.push_back(f->second);
-        } else {
-            inputs.push_back(seededTensor(v.dtype, v.shape, o.seed + i));
-        }
+    std::vector<std::string> names;
+    std::vector<DType> dtypes;
+    std::vector<Shape> inShapes;
+    for (const auto& in : e.graph().inputs) {
+        const auto& v = e.values()[e.valueId(in.name)];
+        names.push_back(in.name);
+        dtypes.push_back(v.dtype);
+        inShapes.push_back(v.shape);
     }
+    std::vector<Tensor> inputs = makeInputs(o, names, dtypes, inShapes, fileInputs);
     std::vector<double> times;
     std::vector<Tensor> outputs;
     for (int it = 0; it < o.warmup + o.iterations; ++it) {
@@ -295,31 +403,24 @@ int cmdRun(const Options& o)
     }
     std::vector<double> sorted = times;
     std::sort(sorted.begin(), sorted.end());
-    const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
-                                            : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+    const double med = median(times);
     struct rusage ru
     {
     };
     getrusage(RUSAGE_SELF, &ru);
     const size_t rssPeak = static_cast<size_t>(ru.ru_maxrss) * 1024;
 
-    if (!o.saveOutputs.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(o.saveOutputs, ec);
-        if (ec) fail("cannot create '" + o.saveOutputs + "': " + ec.message());
-        for (size_t i = 0; i < outputs.size(); ++i) {
-            auto st = writeTensorProtoFile(
-                o.saveOutputs + "/output_" + std::to_string(i) + ".pb", outputs[i], e.graph().outputs[i].name);
-            if (!st.ok()) fail(st.error().message);
-        }
-    }
+    std::vector<std::string> outNames;
+    for (const auto& out : e.graph().outputs)
+        outNames.push_back(out.name);
+    saveOutputs(o, outputs, outNames);
     json j;
     j["model"] = o.model;
-    j["arch"] = "preload";
+    j["arch"] = "in-memory";
     j["threads"] = o.threads;
     j["iterations"] = o.iterations;
     j["warmup"] = o.warmup;
-    j["latency_ms"] = { { "median", median }, { "min", sorted.front() }, { "max", sorted.back() } };
+    j["latency_ms"] = { { "median", med }, { "min", sorted.front() }, { "max", sorted.back() } };
     j["memory"] = { { "weights_bytes", e.weightBytes() }, { "activations_bytes", e.activationBytes() },
         { "peak_bytes", e.weightBytes() + e.activationBytes() }, { "rss_peak_bytes", rssPeak } };
     j["outputs"] = json::array();
@@ -331,8 +432,9 @@ int cmdRun(const Options& o)
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
-    std::printf("model     %s\narch      preload\nlatency   median %.3f ms, min %.3f ms, max %.3f ms over %d runs\n",
-        o.model.c_str(), median, sorted.front(), sorted.back(), o.iterations);
+    std::printf("model     %s\narch      in-memory (no pack)\nlatency   median %.3f ms, min %.3f ms, max %.3f ms over "
+                "%d runs\n",
+        o.model.c_str(), med, sorted.front(), sorted.back(), o.iterations);
     std::printf("memory    weights %s, activations %s, RSS peak %s\n",
         humanBytes(static_cast<double>(e.weightBytes())).c_str(),
         humanBytes(static_cast<double>(e.activationBytes())).c_str(), humanBytes(static_cast<double>(rssPeak)).c_str());
@@ -343,10 +445,14 @@ int cmdRun(const Options& o)
     return 0;
 }
 
-} // namespace
+} // namespace dlcli
 
 int main(int argc, char** argv)
 {
+    using namespace dlcli;
     Options o = parseArgs(argc, argv);
-    return o.command == "info" ? cmdInfo(o) : cmdRun(o);
+    if (o.command == "info") return cmdInfo(o);
+    if (o.command == "pack") return cmdPack(o);
+    if (!o.arch.empty() || isLayerPack(o.model)) return cmdRunStreaming(o);
+    return cmdRun(o);
 }

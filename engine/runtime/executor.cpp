@@ -1,9 +1,13 @@
 #include "runtime/executor.h"
 
 #include "backend/cpu/cpucontext.h"
+#include "backend/cpu/dnnlcommon.h"
 #include "backend/cpu/kernel.h"
+#include "memory/arena.h"
 #include "model/fuse.h"
+#include "model/layering.h"
 
+#include <cstring>
 #include <set>
 
 namespace dl {
@@ -158,7 +162,9 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
             for (int64_t d : od.shape)
                 if (d < 0) return makeError(ErrorCode::Internal, node.describe() + ": negative output dimension");
             const int id = addValue(node.outputs[o], od.dtype, od.shape, allConstant);
-            m_buffers[id] = Tensor(od.dtype, od.shape);
+            // Activations get their memory from the arena once every node is planned.
+            m_buffers[id] = allConstant || !options.arena ? Tensor(od.dtype, od.shape)
+                                                          : Tensor::view(od.dtype, od.shape, nullptr);
             outIds.push_back(id);
         }
         if (!outIds.empty()) m_nodeFirstOutput[ni] = outIds[0];
@@ -202,10 +208,192 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
         }
         m_outputIds.push_back(id);
     }
+    m_activationSum = m_activationBytes;
+    m_activationLowerBound = m_activationBytes;
+    if (options.arena) DL_TRY(planArena());
+    planLayers();
     return {};
 }
 
+Status Executor::planArena()
+{
+    // Activations: non-constant values a kernel writes (graph inputs are the caller's buffers).
+    std::vector<int> slotOf(m_values.size(), -1);
+    std::vector<int> ids;
+    std::vector<ArenaValue> av;
+    for (size_t p = 0; p < m_nodes.size(); ++p)
+        for (int id : m_nodes[p].outputs)
+            if (id >= 0 && !m_values[id].constant && slotOf[id] < 0) {
+                slotOf[id] = static_cast<int>(ids.size());
+                ids.push_back(id);
+                av.push_back(ArenaValue { m_buffers[id].bytes(), static_cast<int>(p), static_cast<int>(p), -1 });
+            }
+    for (size_t p = 0; p < m_nodes.size(); ++p)
+        for (int id : m_nodes[p].inputs)
+            if (id >= 0 && slotOf[id] >= 0) av[slotOf[id]].last = static_cast<int>(p);
+    for (int id : m_outputIds)
+        if (slotOf[id] >= 0) av[slotOf[id]].last = static_cast<int>(m_nodes.size());
+    for (size_t p = 0; p < m_nodes.size(); ++p) {
+        const auto& np = m_nodes[p];
+        const int k = np.kernel->inPlaceInput;
+        if (k < 0 || static_cast<size_t>(k) >= np.inputs.size() || np.outputs.empty() || np.outputs[0] < 0) continue;
+        const int in = np.inputs[k];
+        const int out = np.outputs[0];
+        if (in < 0 || slotOf[in] < 0 || slotOf[out] < 0) continue;
+        // The input must not be read again by this node through another operand position at another index.
+        int uses = 0;
+        for (int id : np.inputs)
+            uses += id == in;
+        if (uses > 1) continue;
+        av[slotOf[out]].inPlaceOf = slotOf[in];
+    }
+    const ArenaPlan plan = dl::planArena(av);
+    DL_TRY(verifyArena(av, plan));
+    m_arena = Tensor(DType::U8, { static_cast<int64_t>(std::max<size_t>(plan.arenaBytes, 1)) });
+    auto* base = static_cast<std::byte*>(m_arena.data());
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const int id = ids[i];
+        m_buffers[id] = Tensor::view(m_values[id].dtype, m_values[id].shape, base + plan.offsets[i]);
+    }
+    m_activationBytes = plan.arenaBytes;
+    m_activationSum = plan.sumBytes;
+    m_activationLowerBound = plan.lowerBound;
+    return {};
+}
+
+void Executor::planLayers()
+{
+    const auto groups = groupLayers(m_graph);
+    std::vector<int> layerOfNode(m_graph.nodes.size(), -1);
+    for (const Layer& l : groups)
+        for (size_t n : l.nodes)
+            layerOfNode[n] = l.index;
+    // Which layers read each directly-read constant: one layer streams it, several pin it.
+    std::map<int, std::set<int>> readers;
+    for (const auto& np : m_nodes)
+        if (np.kernel->packed.empty())
+            for (int id : np.inputs)
+                if (id >= 0 && m_values[id].constant) readers[id].insert(layerOfNode[np.node]);
+    std::set<int> outputs(m_outputIds.begin(), m_outputIds.end());
+    std::set<int> pinned;
+    m_layers.clear();
+    size_t p = 0;
+    for (const Layer& l : groups) {
+        LayerPlan lp;
+        lp.index = l.index;
+        lp.name = l.name;
+        lp.nodeBegin = p;
+        while (p < m_nodes.size() && layerOfNode[m_nodes[p].node] == l.index)
+            ++p;
+        lp.nodeEnd = p;
+        std::set<int> taken;
+        auto addSlot = [&](WeightSlot s) {
+            s.offset = lp.blobBytes;
+            lp.blobBytes += cpu::dnnlx::alignUp(s.bytes);
+            lp.slots.push_back(std::move(s));
+        };
+        for (size_t n = lp.nodeBegin; n < lp.nodeEnd; ++n) {
+            const auto& kernel = *m_nodes[n].kernel;
+            for (size_t k = 0; k < kernel.packed.size(); ++k) {
+                const Tensor& t = kernel.packed[k];
+                addSlot(WeightSlot { n, static_cast<int>(k), -1, t.dtype(), t.shape(), t.bytes(), 0 });
+            }
+            if (!kernel.packed.empty()) continue;
+            for (int id : m_nodes[n].inputs) {
+                if (id < 0 || !m_values[id].constant || !m_buffers[id].data()) continue;
+                if (readers[id].size() > 1 || outputs.count(id)) {
+                    pinned.insert(id);
+                    continue;
+                }
+                if (!taken.insert(id).second) continue;
+                const Tensor& t = m_buffers[id];
+                addSlot(WeightSlot { n, -1, id, t.dtype(), t.shape(), t.bytes(), 0 });
+            }
+        }
+        m_layers.push_back(std::move(lp));
+    }
+    m_pinnedBytes = 0;
+    for (int id : pinned)
+        m_pinnedBytes += m_buffers[id].bytes();
+}
+
+std::string Executor::layoutTag()
+{
+    const dnnl_version_t* v = dnnl_version();
+    return "cpu-onednn " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch)
+        + " isa " + std::to_string(static_cast<int>(dnnl_get_effective_cpu_isa())) + " pack 1";
+}
+
+size_t Executor::workspaceBytes() const
+{
+    return cpu::dnnlx::sharedScratch(*m_ctx)->size();
+}
+
+void Executor::copyLayerWeights(size_t layer, std::byte* dst) const
+{
+    for (const auto& s : m_layers[layer].slots) {
+        const Tensor& t = s.packed >= 0 ? m_nodes[s.node].kernel->packed[s.packed] : m_buffers[s.value];
+        std::memcpy(dst + s.offset, t.data(), s.bytes);
+    }
+}
+
+void Executor::bindLayer(size_t layer, const std::byte* base)
+{
+    for (const auto& s : m_layers[layer].slots) {
+        void* p = base ? const_cast<std::byte*>(base + s.offset) : nullptr;
+        Tensor view = Tensor::view(s.dtype, s.shape, p);
+        if (s.packed >= 0)
+            m_nodes[s.node].kernel->packed[s.packed] = std::move(view);
+        else
+            m_buffers[s.value] = std::move(view);
+    }
+}
+
+void Executor::unbindLayer(size_t layer)
+{
+    bindLayer(layer, nullptr);
+}
+
+void Executor::releaseWeights()
+{
+    std::set<int> keep; // constants still read at run time without a slot: pinned ones, outputs and frozen inputs
+    for (int id : m_inputIds)
+        keep.insert(id);
+    for (int id : m_outputIds)
+        keep.insert(id);
+    std::set<int> slotted;
+    for (const auto& l : m_layers)
+        for (const auto& s : l.slots)
+            if (s.value >= 0) slotted.insert(s.value);
+    for (const auto& np : m_nodes)
+        if (np.kernel->packed.empty())
+            for (int id : np.inputs)
+                if (id >= 0 && m_values[id].constant && !slotted.count(id)) keep.insert(id);
+    for (size_t l = 0; l < m_layers.size(); ++l)
+        unbindLayer(l);
+    for (size_t id = 0; id < m_values.size(); ++id)
+        if (m_values[id].constant && !keep.count(static_cast<int>(id)) && !slotted.count(static_cast<int>(id)))
+            m_buffers[id] = Tensor();
+    decltype(m_graph.weights) kept;
+    for (int id : keep) {
+        auto w = m_graph.weights.find(m_values[id].name);
+        if (w != m_graph.weights.end()) kept.insert(*w);
+    }
+    m_graph.weights = std::move(kept);
+}
+
 Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
+{
+    DL_TRY(beginRun(inputs));
+    auto st = runNodes(0, m_nodes.size());
+    if (!st.ok()) {
+        (void)finishRun();
+        return st.error();
+    }
+    return finishRun();
+}
+
+Status Executor::beginRun(const std::vector<Tensor>& inputs)
 {
     m_cancel = false;
     // OpenMP's thread count is per calling thread; runs may come from any thread (the studio's workers).
@@ -223,9 +411,15 @@ Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
                 + shapeToString(inputs[i].shape()));
         if (!v.constant) m_buffers[m_inputIds[i]] = inputs[i];
     }
+    return {};
+}
+
+Status Executor::runNodes(size_t begin, size_t end)
+{
     std::vector<const Tensor*> in;
     std::vector<Tensor*> out;
-    for (auto& np : m_nodes) {
+    for (size_t n = begin; n < end && n < m_nodes.size(); ++n) {
+        auto& np = m_nodes[n];
         if (m_cancel.load(std::memory_order_relaxed)) return makeError(ErrorCode::Cancelled, "run cancelled");
         in.clear();
         out.clear();
@@ -236,6 +430,11 @@ Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
         auto st = np.kernel->run(in, out);
         if (!st.ok()) return st.error();
     }
+    return {};
+}
+
+Result<std::vector<Tensor>> Executor::finishRun()
+{
     std::vector<Tensor> results;
     for (int id : m_outputIds)
         results.push_back(m_buffers[id]);

@@ -29,6 +29,9 @@ struct ExecutorOptions
     // Graph inputs whose values are fixed at plan time: folded like weights, so that shape-determining inputs
     // (axes, target shapes given as inputs) can be planned. run() still takes them but ignores their values.
     std::map<std::string, Tensor> frozenInputs;
+    // Activations share one arena, at offsets planned from their liveness (memory/arena.h), with pointwise ops
+    // writing over their input where legal; off: one buffer per activation.
+    bool arena = true;
 };
 
 // Per-value facts after planning.
@@ -48,6 +51,31 @@ struct NodePlan
     std::vector<int> outputs;
     double flops = 0.0;
     std::unique_ptr<cpu::Kernel> kernel;
+};
+
+// A weight that kernels read at run time, at a place a streaming pipeline can re-point: a kernel's packed tensor,
+// or a constant input that a kernel reads directly (elementwise constants, PRelu slopes).
+struct WeightSlot
+{
+    size_t node = 0; // index into Executor::nodes()
+    int packed = -1; // index into that kernel's packed tensors, or -1
+    int value = -1; // value id of a constant read directly, when packed < 0
+    DType dtype = DType::Undefined;
+    Shape shape;
+    size_t bytes = 0;
+    size_t offset = 0; // within the layer's blob, 64-byte aligned
+};
+
+// A layer (model/layering.h) as planned: the contiguous range of kernel-bearing nodes it runs and the weights it
+// streams, laid out one after the other in a blob.
+struct LayerPlan
+{
+    int index = 0;
+    std::string name;
+    size_t nodeBegin = 0; // range of Executor::nodes()
+    size_t nodeEnd = 0;
+    std::vector<WeightSlot> slots;
+    size_t blobBytes = 0;
 };
 
 // Binds symbolic and missing input dimensions: from `given` where present, else dimension 0 becomes 1 and other
@@ -73,6 +101,13 @@ public:
     // run() overwrites (clone() to keep them).
     Result<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
 
+    // The same run in parts, for pipelines that interleave weight loading with the layers:
+    // beginRun(inputs), runNodes() over consecutive ranges that cover nodes(), then finishRun(). beginRun validates the
+    // inputs like run(); runNodes fails with Cancelled after cancel(), else with the first kernel's error.
+    Status beginRun(const std::vector<Tensor>& inputs);
+    Status runNodes(size_t begin, size_t end);
+    Result<std::vector<Tensor>> finishRun();
+
     // Asks a run in progress (from another thread) to stop at the next node: it returns ErrorCode::Cancelled.
     void cancel() { m_cancel = true; }
 
@@ -82,10 +117,35 @@ public:
     const std::vector<NodePlan>& nodes() const { return m_nodes; }
     // Value id by name, or -1.
     int valueId(const std::string& name) const;
-    // Bytes of all activation buffers (non-constant values) the plan allocated.
+    // Bytes of activation memory the plan allocated: the arena's size, or the sum of the buffers without an arena.
     size_t activationBytes() const { return m_activationBytes; }
+    // The plain sum of every activation's bytes (one buffer each), and the liveness lower bound (the most bytes
+    // alive at one node).
+    size_t activationSumBytes() const { return m_activationSum; }
+    size_t activationLowerBound() const { return m_activationLowerBound; }
     // Bytes of weights as the kernels hold them (packed layouts), plus unpacked weights read directly.
     size_t weightBytes() const { return m_weightBytes; }
+    // Names what decides the packed weights' layout (oneDNN version, the CPU ISA it dispatches to, our packing
+    // version), for telling whether a layer pack fits this engine.
+    static std::string layoutTag();
+    // Bytes of the oneDNN scratchpad the kernels share.
+    size_t workspaceBytes() const;
+
+    // Demand layering. layers() follow groupLayers() over graph(), so indices match summarizeModel()'s.
+    const std::vector<LayerPlan>& layers() const { return m_layers; }
+    // Bytes of constants read at run time by more than one layer, or returned as outputs: never streamed.
+    size_t pinnedWeightBytes() const { return m_pinnedBytes; }
+    // Copies the layer's weights into `dst` (blobBytes, blob layout). Only before releaseWeights().
+    void copyLayerWeights(size_t layer, std::byte* dst) const;
+    // Re-points the layer's slots into `base` (blob layout, 64-byte aligned, owned by the caller), which must hold the
+    // layer's weights whenever its nodes run. unbindLayer() re-points them at nothing.
+    void bindLayer(size_t layer, const std::byte* base);
+    void unbindLayer(size_t layer);
+    // Drops the executor's own copies of every streamed weight (packed tensors, the graph's weights, folded constants
+    // no kernel reads at run time) and unbinds every layer: from then on a layer runs only when bound. Memory is freed
+    // once the caller's Graph, which shares the weights, is gone too.
+    void releaseWeights();
+
     // Graph::nodes index → floating point operations (0 for folded nodes).
     std::vector<double> nodeFlops() const;
     // Graph::nodes index → shape of the node's first output.
@@ -104,7 +164,15 @@ private:
     std::vector<int> m_inputIds;
     std::vector<int> m_outputIds;
     std::vector<int> m_nodeFirstOutput; // Graph::nodes index → value id of first output
+    void planLayers();
+    Status planArena();
+
+    std::vector<LayerPlan> m_layers;
+    size_t m_pinnedBytes = 0;
     size_t m_activationBytes = 0;
+    size_t m_activationSum = 0;
+    size_t m_activationLowerBound = 0;
+    Tensor m_arena;
     size_t m_weightBytes = 0;
     std::atomic<bool> m_cancel { false };
 };

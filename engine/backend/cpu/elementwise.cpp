@@ -51,6 +51,7 @@ void addUnary(OpRegistry& r, const char* name, int64_t grain, double flopsPerEle
                 { { x.dtype, x.shape } },
                 [f, grain](const Ins& in, const Outs& out) { return mapUnary<T, T>(*in[0], *out[0], grain, f); },
                 flopsPerElement * static_cast<double>(numElements(x.shape)));
+            k->inPlaceInput = 0;
         });
         if (!k) return typeUnsupported(args.node, x.dtype);
         return k;
@@ -478,7 +479,8 @@ template <class A, class B, class O, class F>
 std::unique_ptr<Kernel> binaryKernel(const Shape& sa, const Shape& sb, const Shape& so, DType odt, F f)
 {
     Broadcast bc = Broadcast::make({ sa, sb }, so);
-    return makeKernel(
+    const int inPlace = sa == so && sizeof(A) == sizeof(O) ? 0 : sb == so && sizeof(B) == sizeof(O) ? 1 : -1;
+    auto k = makeKernel(
         { { odt, so } },
         [bc = std::move(bc), f](const Ins& in, const Outs& out) {
             const A* a = in[0]->ptr<A>();
@@ -490,6 +492,8 @@ std::unique_ptr<Kernel> binaryKernel(const Shape& sa, const Shape& sb, const Sha
             return Status {};
         },
         static_cast<double>(numElements(so)));
+    k->inPlaceInput = inPlace;
+    return k;
 }
 
 Result<Shape> broadcastFor(const KernelArgs& args)

@@ -60,6 +60,9 @@ public:
     virtual double flops() const { return 0.0; }
 
     std::vector<OutputDesc> outputs;
+    // An input whose buffer output 0 may overwrite in place: run() reads each element of it only at the index where
+    // it writes the same element of the output (pointwise ops). -1: none. The planner decides whether to use it.
+    int inPlaceInput = -1;
     // Weights in the layout run() reads, prepared once at creation. A streaming pipeline re-points these at
     // buffers it fills from disk, so run() must read its weights only through `packed`.
     std::vector<Tensor> packed;

@@ -1,0 +1,72 @@
+#pragma once
+
+// Shared pieces of the dlayer commands (main.cpp: parsing, info, the in-memory run; stream.cpp: pack and the
+// streaming architectures).
+
+#include "core/tensor.h"
+#include "model/graph.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dlcli {
+
+using json = nlohmann::ordered_json;
+
+struct Options
+{
+    std::string command;
+    std::string model;
+    std::string weights;
+    std::map<std::string, dl::Shape> shapes;
+    std::string unnamedShape; // --shape DIMS for a single-input model
+    std::map<std::string, std::string> inputFiles;
+    int iterations = 10;
+    int warmup = 2;
+    int threads = 0;
+    uint64_t seed = 1;
+    std::string saveOutputs;
+    bool json = false;
+    // Demand layering (run) and packing (pack).
+    std::string arch; // empty: the in-memory executor, no pack
+    size_t staging = 0;
+    std::string resident; // "3,7,10-12"
+    size_t budget = 0;
+    bool hasBudget = false;
+    std::string trace;
+    std::string output; // pack -o
+    std::string packDir; // the pack cache
+    bool direct = true;
+    bool uring = true;
+    unsigned queueDepth = 8;
+    size_t chunk = size_t(1) << 20;
+    bool verify = true;
+};
+
+[[noreturn]] void fail(const std::string& message, int code = 1);
+// Bytes with an optional unit: 4096, 64K, 18M, 1G (binary), or KB/MB/GB (decimal); exits with code 2 on bad text.
+size_t parseBytes(const std::string& flag, const std::string& text);
+dl::Graph importOrFail(const Options& o);
+// Input shapes from --shape and --input files; a bare --shape applies to the only input.
+std::map<std::string, dl::Shape> inputShapes(
+    const Options& o, const dl::Graph& g, std::map<std::string, dl::Tensor>& fileInputs);
+// Run inputs in graph order: from --input files, else seeded.
+std::vector<dl::Tensor> makeInputs(const Options& o, const std::vector<std::string>& names,
+    const std::vector<dl::DType>& dtypes, const std::vector<dl::Shape>& shapes,
+    const std::map<std::string, dl::Tensor>& fileInputs);
+void saveOutputs(const Options& o, const std::vector<dl::Tensor>& outputs, const std::vector<std::string>& names);
+std::string humanBytes(double b);
+json shapeJson(const dl::Shape& s);
+double median(std::vector<double> v);
+// The process's peak resident set so far (VmHWM), and a reset of it where the kernel allows (clear_refs 5).
+size_t peakRss();
+bool resetPeakRss();
+
+int cmdPack(const Options& o);
+int cmdRunStreaming(const Options& o);
+
+} // namespace dlcli

@@ -1,0 +1,373 @@
+// dlayer pack, and dlayer run with --arch: the weights stream from a layer pack through a pipeline architecture.
+
+#include "cli.h"
+
+#include "core/sha256.h"
+#include "io/weightreader.h"
+#include "memory/ledger.h"
+#include "model/importer.h"
+#include "pack/layerpack.h"
+#include "pipeline/pipeline.h"
+#include "runtime/executor.h"
+#include "trace/chrometrace.h"
+#include "trace/trace.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <malloc.h>
+#include <memory>
+
+using namespace dl;
+
+namespace dlcli {
+
+namespace {
+
+std::string absolutePath(const std::string& p)
+{
+    std::error_code ec;
+    auto a = std::filesystem::absolute(p, ec);
+    return ec ? p : a.lexically_normal().string();
+}
+
+// The model, its plan and where it came from; for a .dlpack argument, re-planned from the pack's source.
+struct Planned
+{
+    std::unique_ptr<Executor> exec;
+    PackSource source;
+    std::map<std::string, Tensor> fileInputs;
+    std::string explicitPack; // the .dlpack given on the command line
+};
+
+Planned planModel(const Options& given)
+{
+    Options o = given;
+    Planned p;
+    std::optional<PackInfo> packed;
+    if (isLayerPack(o.model)) {
+        auto info = readLayerPack(o.model);
+        if (!info.ok()) fail(info.error().message);
+        p.explicitPack = o.model;
+        const PackSource& src = info->source;
+        if (!std::filesystem::exists(src.modelPath))
+            fail("the pack '" + o.model + "' was made from '" + src.modelPath + "', which no longer exists");
+        o.model = src.modelPath;
+        o.weights = src.weightsPath;
+        for (const auto& [name, shape] : o.shapes)
+            if (src.inputShapes.count(name) && src.inputShapes.at(name) != shape)
+                fail("the pack '" + p.explicitPack + "' was made for " + name + "="
+                    + shapeToString(src.inputShapes.at(name)) + ", not " + shapeToString(shape)
+                    + ": pack again with that shape");
+        if (!o.unnamedShape.empty()) fail("a pack fixes its input shapes: name the input with --shape NAME=DIMS", 2);
+        o.shapes = src.inputShapes;
+        packed = std::move(info).value();
+    }
+    if (!std::filesystem::exists(o.model)) fail("'" + o.model + "' does not exist");
+    Graph g = importOrFail(o);
+    auto shapes = inputShapes(o, g, p.fileInputs);
+    ExecutorOptions eo;
+    eo.threads = o.threads;
+    auto exec = Executor::create(g, shapes, eo);
+    if (!exec.ok()) fail(exec.error().message);
+    p.exec = std::move(exec).value();
+
+    PackSource& s = p.source;
+    s.modelPath = absolutePath(o.model);
+    auto sha = fileSha256(o.model);
+    if (!sha.ok()) fail(sha.error().message);
+    s.modelSha256 = *sha;
+    if (!o.weights.empty()) {
+        s.weightsPath = absolutePath(o.weights);
+        auto wsha = fileSha256(o.weights);
+        if (!wsha.ok()) fail(wsha.error().message);
+        s.weightsSha256 = *wsha;
+    }
+    s.seed = ImportOptions {}.seed;
+    for (const auto& in : p.exec->graph().inputs)
+        s.inputShapes[in.name] = p.exec->values()[p.exec->valueId(in.name)].shape;
+    s.layoutTag = Executor::layoutTag();
+    if (packed && packed->key != planKey(s))
+        fail("the pack '" + p.explicitPack + "' no longer matches its model '" + s.modelPath
+            + "' (the model, its weights or this engine build changed) — re-pack the model (dlayer pack MODEL -o "
+            + p.explicitPack + ")");
+    return p;
+}
+
+void writePack(const std::string& path, const Executor& exec, const PackSource& source, bool quiet)
+{
+    std::error_code ec;
+    auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec) fail("cannot create '" + dir.string() + "': " + ec.message());
+    size_t lastPct = 101;
+    auto progress = [&](size_t done, size_t total) {
+        if (quiet || total == 0) return;
+        const size_t pct = done * 100 / total;
+        if (pct / 10 != lastPct / 10 || done == total) {
+            std::fprintf(stderr, "\rpacking %s: %zu/%zu layers", path.c_str(), done, total);
+            if (done == total) std::fprintf(stderr, "\n");
+            lastPct = pct;
+        }
+    };
+    auto st = writeLayerPack(path, exec, source, progress);
+    if (!st.ok()) fail(st.error().message);
+}
+
+} // namespace
+
+int cmdPack(const Options& o)
+{
+    Planned p = planModel(o);
+    writePack(o.output, *p.exec, p.source, false);
+    auto info = readLayerPack(o.output);
+    if (!info.ok()) fail(info.error().message);
+    if (o.json) {
+        json j = { { "pack", o.output }, { "key", info->key }, { "layers", info->layers.size() },
+            { "weight_bytes", info->weightBytes() }, { "file_bytes", info->fileBytes },
+            { "largest_layer_bytes", info->largestLayer() } };
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("pack      %s\nlayers    %zu, weights %s, largest layer %s, file %s\n", o.output.c_str(),
+        info->layers.size(), humanBytes(static_cast<double>(info->weightBytes())).c_str(),
+        humanBytes(static_cast<double>(info->largestLayer())).c_str(),
+        humanBytes(static_cast<double>(info->fileBytes)).c_str());
+    return 0;
+}
+
+namespace {
+
+std::vector<int> parseLayerList(const std::string& text, size_t layers)
+{
+    std::vector<int> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t comma = text.find(',', pos);
+        std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        pos = comma == std::string::npos ? text.size() : comma + 1;
+        auto dash = part.find('-');
+        auto num = [&](const std::string& t) {
+            if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos || t.size() > 9)
+                fail("--resident expects layer indices like 0,5,10-12, got '" + text + "'", 2);
+            const long v = std::stol(t);
+            if (static_cast<size_t>(v) >= layers)
+                fail("--resident: layer " + t + " does not exist (the model has " + std::to_string(layers)
+                        + " layers, 0 to " + std::to_string(layers - 1) + ")",
+                    2);
+            return static_cast<int>(v);
+        };
+        if (dash == std::string::npos) {
+            out.push_back(num(part));
+            continue;
+        }
+        const int a = num(part.substr(0, dash)), b = num(part.substr(dash + 1));
+        if (b < a) fail("--resident: the range '" + part + "' runs backwards", 2);
+        for (int i = a; i <= b; ++i)
+            out.push_back(i);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+// Counts the executor's own memory in the ledger for the pipeline's lifetime.
+struct LedgerEntry
+{
+    MemoryLedger& ledger;
+    MemTag tag;
+    int64_t bytes;
+    LedgerEntry(MemoryLedger& l, MemTag t, size_t b)
+        : ledger(l)
+        , tag(t)
+        , bytes(static_cast<int64_t>(b))
+    {
+        ledger.add(tag, bytes);
+    }
+    ~LedgerEntry() { ledger.add(tag, -bytes); }
+};
+
+} // namespace
+
+int cmdRunStreaming(const Options& given)
+{
+    Options o = given;
+    if (o.arch.empty()) o.arch = "preload";
+    const Arch arch = *parseArch(o.arch);
+    Planned p = planModel(o);
+    Executor& exec = *p.exec;
+
+    // The pack: the one given, else the cache's, made now when missing or stale.
+    std::string packPath = p.explicitPack;
+    const std::string key = planKey(p.source);
+    if (packPath.empty()) {
+        packPath = packCachePath(o.packDir.empty() ? defaultPackDir() : o.packDir, key);
+        bool fresh = false;
+        if (std::filesystem::exists(packPath)) {
+            auto info = readLayerPack(packPath);
+            fresh = info.ok() && checkPackMatches(*info, exec, key).ok();
+            if (!fresh)
+                std::fprintf(stderr, "dlayer: the cached pack %s is stale or damaged (%s); packing again\n",
+                    packPath.c_str(),
+                    info.ok() ? checkPackMatches(*info, exec, key).error().message.c_str()
+                              : info.error().message.c_str());
+        }
+        if (!fresh) writePack(packPath, exec, p.source, o.json);
+    }
+    auto info = readLayerPack(packPath);
+    if (!info.ok()) fail(info.error().message);
+    const PackInfo& pack = *info;
+    if (auto st = checkPackMatches(pack, exec, key); !st.ok()) fail(st.error().message);
+
+    // From here on the weights live in the pack only.
+    exec.releaseWeights();
+    malloc_trim(0);
+    const size_t setupRssPeak = peakRss();
+
+    PipelineOptions po;
+    if (o.hasBudget) {
+        auto b = optionsForBudget(pack, arch, o.budget);
+        if (!b.ok()) fail(b.error().message);
+        po = *b;
+    } else {
+        po.arch = arch;
+        po.stagingBytes = o.staging;
+        po.resident = parseLayerList(o.resident, pack.layers.size());
+    }
+    po.chunkBytes = o.chunk;
+    po.verify = o.verify;
+
+    FileReaderOptions ro;
+    ro.direct = o.direct;
+    ro.uring = o.uring;
+    ro.queueDepth = o.queueDepth;
+    auto reader = openFileReader(packPath, ro);
+    if (!reader.ok()) fail(reader.error().message);
+
+    MemoryLedger ledger;
+    LedgerEntry activations(ledger, MemTag::Activations, exec.activationBytes());
+    LedgerEntry workspace(ledger, MemTag::Workspace, exec.workspaceBytes());
+    Tracer tracer;
+    tracer.setLedger(&ledger);
+    std::unique_ptr<ChromeTraceWriter> traceWriter;
+    if (!o.trace.empty()) {
+        std::vector<std::string> names;
+        for (const auto& l : pack.layers)
+            names.push_back(l.name);
+        auto w = ChromeTraceWriter::open(o.trace, names);
+        if (!w.ok()) fail(w.error().message);
+        traceWriter = std::move(w).value();
+        tracer.addSink(traceWriter.get());
+    }
+    auto pipeline = Pipeline::create(exec, pack, std::move(reader).value(), po, &ledger, &tracer);
+    if (!pipeline.ok()) fail(pipeline.error().message);
+    Pipeline& pl = **pipeline;
+
+    std::vector<std::string> names, outNames;
+    std::vector<DType> dtypes;
+    std::vector<Shape> inShapes;
+    for (const auto& in : exec.graph().inputs) {
+        const auto& v = exec.values()[exec.valueId(in.name)];
+        names.push_back(in.name);
+        dtypes.push_back(v.dtype);
+        inShapes.push_back(v.shape);
+    }
+    for (const auto& out : exec.graph().outputs)
+        outNames.push_back(out.name);
+    std::vector<Tensor> inputs = makeInputs(o, names, dtypes, inShapes, p.fileInputs);
+
+    const bool rssReset = resetPeakRss();
+    std::vector<double> times;
+    std::vector<Tensor> outputs;
+    for (int it = 0; it < o.warmup + o.iterations; ++it) {
+        if (it == o.warmup) {
+            pl.resetStats();
+            ledger.resetPeaks();
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = pl.run(inputs);
+        auto t1 = std::chrono::steady_clock::now();
+        if (!r.ok()) fail(r.error().message);
+        if (it >= o.warmup) times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        outputs = std::move(r).value();
+    }
+    const size_t runRssPeak = peakRss();
+    tracer.flush();
+    if (traceWriter) {
+        tracer.removeSink(traceWriter.get());
+        if (auto st = traceWriter->close(); !st.ok()) fail(st.error().message);
+    }
+    saveOutputs(o, outputs, outNames);
+
+    const PipelineStats& st = pl.stats();
+    const size_t weightsPeak = ledger.peak(MemTag::ResidentWeights) + ledger.peak(MemTag::Staging);
+    const double readMBps = st.readSeconds > 0 ? st.readBytes / st.readSeconds / 1e6 : 0.0;
+    const double runs = std::max(1, st.runs);
+    json byTag = json::object();
+    for (size_t t = 0; t < kMemTagCount; ++t)
+        byTag[memTagName(static_cast<MemTag>(t))] = ledger.peak(static_cast<MemTag>(t));
+    json stalls = json::object();
+    const char* stageNames[] = { "read", "copy", "kernel", "setup" };
+    for (int k = 0; k < 3; ++k)
+        stalls[stageNames[k]] = st.stallSeconds[k] * 1e3 / runs;
+    json j;
+    j["model"] = p.source.modelPath;
+    j["pack"] = packPath;
+    j["arch"] = archName(arch);
+    j["threads"] = o.threads;
+    j["iterations"] = o.iterations;
+    j["warmup"] = o.warmup;
+    std::vector<double> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    j["latency_ms"] = { { "median", median(times) }, { "min", sorted.front() }, { "max", sorted.back() } };
+    j["layers"] = pack.layers.size();
+    j["staging_bytes"] = pl.stagingBytes();
+    j["resident_layers"] = pl.options().resident;
+    if (arch == Arch::Preload) j["resident_layers"] = "all";
+    j["streamed_layers"] = pl.streamedLayers().size();
+    j["largest_layer_bytes"] = pack.largestLayer();
+    j["memory"] = { { "weights_bytes", weightsPeak }, { "model_weight_bytes", pack.weightBytes() },
+        { "activations_bytes", exec.activationBytes() }, { "activations_sum_bytes", exec.activationSumBytes() },
+        { "activations_lower_bound_bytes", exec.activationLowerBound() }, { "workspace_bytes", exec.workspaceBytes() },
+        { "peak_bytes", ledger.peakTotal() }, { "by_tag", byTag }, { "rss_peak_bytes", runRssPeak },
+        { "rss_peak_is_run_only", rssReset }, { "rss_setup_peak_bytes", setupRssPeak } };
+    j["read"] = { { "bytes", st.readBytes / static_cast<uint64_t>(runs) }, { "seconds", st.readSeconds / runs },
+        { "mb_per_s", readMBps }, { "direct_io", pl.directIo() }, { "reader", pl.readerDescription() },
+        { "verify", po.verify } };
+    j["stall_ms"] = st.stallSeconds[static_cast<int>(Stage::Kernel)] * 1e3 / runs;
+    j["stall_ms_by_stage"] = stalls;
+    j["outputs"] = json::array();
+    for (size_t i = 0; i < outputs.size(); ++i)
+        j["outputs"].push_back({ { "name", outNames[i] }, { "dtype", dtypeName(outputs[i].dtype()) },
+            { "shape", shapeJson(outputs[i].shape()) },
+            { "sha256", Sha256::hexOf(outputs[i].data(), outputs[i].bytes()) } });
+    if (o.json) {
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("model     %s\npack      %s\narch      %s, staging %s, %zu of %zu layers streamed\n",
+        p.source.modelPath.c_str(), packPath.c_str(), archName(arch),
+        humanBytes(static_cast<double>(pl.stagingBytes())).c_str(), pl.streamedLayers().size(), pack.layers.size());
+    std::printf("latency   median %.3f ms, min %.3f ms, max %.3f ms over %d runs; kernel stalled %.3f ms per run\n",
+        median(times), sorted.front(), sorted.back(), o.iterations, j["stall_ms"].get<double>());
+    std::printf("memory    weights %s of %s (%.1f %% less), activations %s (sum %s, bound %s), workspace %s\n",
+        humanBytes(static_cast<double>(weightsPeak)).c_str(),
+        humanBytes(static_cast<double>(pack.weightBytes())).c_str(),
+        pack.weightBytes() ? 100.0 * (1.0 - static_cast<double>(weightsPeak) / pack.weightBytes()) : 0.0,
+        humanBytes(static_cast<double>(exec.activationBytes())).c_str(),
+        humanBytes(static_cast<double>(exec.activationSumBytes())).c_str(),
+        humanBytes(static_cast<double>(exec.activationLowerBound())).c_str(),
+        humanBytes(static_cast<double>(exec.workspaceBytes())).c_str());
+    std::printf("          ledger peak %s, RSS peak %s during the runs (%s during set-up)\n",
+        humanBytes(static_cast<double>(ledger.peakTotal())).c_str(),
+        humanBytes(static_cast<double>(runRssPeak)).c_str(), humanBytes(static_cast<double>(setupRssPeak)).c_str());
+    std::printf("read      %s per run at %.0f MB/s (%s)\n",
+        humanBytes(static_cast<double>(st.readBytes) / runs).c_str(), readMBps, pl.readerDescription().c_str());
+    for (size_t i = 0; i < outputs.size(); ++i)
+        std::printf("output    %s %s %s sha256 %s\n", outNames[i].c_str(), dtypeName(outputs[i].dtype()),
+            shapeToString(outputs[i].shape()).c_str(),
+            Sha256::hexOf(outputs[i].data(), outputs[i].bytes()).substr(0, 16).c_str());
+    return 0;
+}
+
+} // namespace dlcli

@@ -1,0 +1,627 @@
+#include "pipeline/pipeline.h"
+
+#include "pipeline/staging.h"
+#include "runtime/executor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+namespace dl {
+
+const char* archName(Arch a)
+{
+    switch (a) {
+    case Arch::Preload:
+        return "preload";
+    case Arch::Sequential:
+        return "sequential";
+    case Arch::Sync:
+        return "sync";
+    case Arch::Async:
+        return "async";
+    case Arch::TwoStage:
+        return "two-stage";
+    }
+    return "?";
+}
+
+std::optional<Arch> parseArch(const std::string& name)
+{
+    for (Arch a : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
+        if (name == archName(a)) return a;
+    return std::nullopt;
+}
+
+namespace {
+
+// Buffers an architecture needs, in units of the largest streamed layer, beside its rings.
+int largestLayerCopies(Arch a)
+{
+    switch (a) {
+    case Arch::Sequential:
+        return 2; // host and device, one layer each
+    case Arch::Sync:
+        return 4; // host and device double buffers
+    case Arch::Async:
+        return 2; // two rings, each at least one layer
+    case Arch::TwoStage:
+        return 1;
+    case Arch::Preload:
+        return 0;
+    }
+    return 0;
+}
+
+size_t largestOf(const PackInfo& pack, const std::vector<bool>& resident)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < pack.layers.size(); ++i)
+        if (i >= resident.size() || !resident[i]) m = std::max<size_t>(m, pack.layers[i].paddedBytes);
+    return m;
+}
+
+} // namespace
+
+size_t minimumWeightMemory(const PackInfo& pack, Arch arch)
+{
+    if (arch == Arch::Preload) {
+        size_t sum = 0;
+        for (const auto& l : pack.layers)
+            sum += l.paddedBytes;
+        return sum;
+    }
+    return static_cast<size_t>(largestLayerCopies(arch)) * pack.largestLayer();
+}
+
+Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budget)
+{
+    const size_t minimum = minimumWeightMemory(pack, arch);
+    if (budget < minimum)
+        return invalid("a weight budget of " + std::to_string(budget) + " bytes is below the minimum of "
+            + std::to_string(minimum) + " bytes for the " + archName(arch) + " architecture on this model");
+    PipelineOptions o;
+    o.arch = arch;
+    if (arch == Arch::Preload) return o;
+    const int copies = largestLayerCopies(arch);
+    std::vector<bool> resident(pack.layers.size(), false);
+    std::vector<size_t> order(pack.layers.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+        [&](size_t a, size_t b) { return pack.layers[a].paddedBytes > pack.layers[b].paddedBytes; });
+    size_t pinned = 0;
+    for (size_t i : order) {
+        if (pack.layers[i].paddedBytes == 0) break;
+        resident[i] = true;
+        const size_t need = pinned + pack.layers[i].paddedBytes + copies * largestOf(pack, resident);
+        if (need > budget) {
+            resident[i] = false;
+            break;
+        }
+        pinned += pack.layers[i].paddedBytes;
+        o.resident.push_back(static_cast<int>(i));
+    }
+    std::sort(o.resident.begin(), o.resident.end());
+    if (arch == Arch::Async || arch == Arch::TwoStage) {
+        const size_t rings = arch == Arch::Async ? 2 : 1;
+        o.stagingBytes = (budget - pinned) / rings / kPackAlignment * kPackAlignment;
+        o.stagingBytes = std::max(o.stagingBytes, largestOf(pack, resident));
+    }
+    return o;
+}
+
+struct Pipeline::Item
+{
+    uint64_t seq = 0; // position in the stream since the stages started
+    int layer = -1;
+    int iteration = 0;
+    size_t offset = 0; // in the ring the item sits in
+    Error error; // set with failed = true
+    bool failed = false;
+};
+
+struct Pipeline::ReadState
+{
+    StagingRing hostRing;
+    StagingRing deviceRing;
+    BlockingQueue<Item> copyQueue; // reader → copy
+    BlockingQueue<Item> computeQueue; // reader or copy → kernel
+    CycleBarrier barrier; // sync only
+    std::thread reader;
+    std::thread copier;
+    std::atomic<bool> stop { false };
+    std::mutex statsMutex;
+    uint64_t readBytes = 0;
+    double readSeconds = 0;
+    double stallSeconds[4] = {};
+};
+
+Pipeline::Pipeline(Executor& exec, const PackInfo& pack, std::unique_ptr<WeightReader> reader, const PipelineOptions& o,
+    MemoryLedger* ledger, Tracer* tracer)
+    : m_exec(exec)
+    , m_pack(pack)
+    , m_reader(std::move(reader))
+    , m_options(o)
+    , m_ledger(ledger)
+    , m_tracer(tracer)
+{ }
+
+Pipeline::~Pipeline()
+{
+    stopStages();
+    for (size_t l = 0; l < m_exec.layers().size(); ++l)
+        m_exec.unbindLayer(l);
+    if (m_ledger) m_ledger->add(MemTag::ResidentWeights, -static_cast<int64_t>(m_exec.pinnedWeightBytes()));
+}
+
+Result<std::unique_ptr<Pipeline>> Pipeline::create(Executor& exec, const PackInfo& pack,
+    std::unique_ptr<WeightReader> reader, const PipelineOptions& options, MemoryLedger* ledger, Tracer* tracer)
+{
+    if (!reader) return invalid("the pipeline needs a weight reader");
+    DL_TRY(checkPackMatches(pack, exec));
+    std::unique_ptr<Pipeline> p(new Pipeline(exec, pack, std::move(reader), options, ledger, tracer));
+    if (ledger) ledger->add(MemTag::ResidentWeights, static_cast<int64_t>(exec.pinnedWeightBytes()));
+    DL_TRY(p->setup());
+    return p;
+}
+
+Error Pipeline::layerError(int layer, const Error& e) const
+{
+    const std::string prefix = "layer " + std::to_string(layer) + " '" + m_pack.layers[layer].name + "'";
+    if (e.message.rfind(prefix, 0) == 0) return e;
+    return makeError(e.code, prefix + ": " + e.message);
+}
+
+void Pipeline::emit(EventKind kind, Stage stage, int layer, int iteration, int64_t begin, int64_t end, uint64_t bytes)
+{
+    if (!m_tracer) return;
+    TraceEvent e;
+    e.kind = kind;
+    e.stage = stage;
+    e.layer = layer;
+    e.iteration = iteration;
+    e.beginNs = begin;
+    e.endNs = end;
+    e.bytes = bytes;
+    m_tracer->emit(e);
+}
+
+void Pipeline::stall(Stage stage, int layer, int iteration, int64_t begin)
+{
+    const int64_t end = traceClockNs();
+    emit(EventKind::Stall, stage, layer, iteration, begin, end);
+    if (m_state) {
+        std::lock_guard lock(m_state->statsMutex);
+        m_state->stallSeconds[static_cast<int>(stage)] += (end - begin) * 1e-9;
+    }
+}
+
+Status Pipeline::setup()
+{
+    const size_t layers = m_pack.layers.size();
+    m_isResident.assign(layers, m_options.arch == Arch::Preload);
+    for (int r : m_options.resident) {
+        if (r < 0 || static_cast<size_t>(r) >= layers)
+            return invalid("resident layer " + std::to_string(r) + " does not exist (the model has "
+                + std::to_string(layers) + " layers, 0 to " + std::to_string(layers - 1) + ")");
+        m_isResident[r] = true;
+    }
+    if (m_options.chunkBytes < kPackAlignment) m_options.chunkBytes = kPackAlignment;
+    m_options.chunkBytes = m_options.chunkBytes / kPackAlignment * kPackAlignment;
+    m_readerDescription = m_reader->describe();
+    m_directIo = m_reader->directIo();
+    m_state = std::make_unique<ReadState>();
+
+    for (size_t l = 0; l < layers; ++l)
+        if (!m_isResident[l] && m_pack.layers[l].paddedBytes > 0) m_streamed.push_back(static_cast<int>(l));
+    const size_t largest = largestOf(m_pack, m_isResident);
+
+    // Resident layers first: read once, bound for good.
+    m_residentBuffers.resize(layers);
+    for (size_t l = 0; l < layers; ++l) {
+        if (!m_isResident[l] && m_pack.layers[l].paddedBytes > 0) continue;
+        if (m_pack.layers[l].paddedBytes == 0) {
+            m_exec.bindLayer(l, nullptr);
+            continue;
+        }
+        m_residentBuffers[l]
+            = LedgerBuffer::allocate(m_ledger, MemTag::ResidentWeights, m_pack.layers[l].paddedBytes, kPackAlignment);
+        DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
+        m_exec.bindLayer(l, m_residentBuffers[l].data());
+        m_residentBytes += m_pack.layers[l].paddedBytes;
+    }
+    m_residentBytes += m_exec.pinnedWeightBytes();
+    if (m_streamed.empty()) return {};
+
+    size_t hostBytes = 0, deviceBytes = 0;
+    switch (m_options.arch) {
+    case Arch::Preload:
+        break;
+    case Arch::Sequential:
+        hostBytes = deviceBytes = largest;
+        break;
+    case Arch::Sync:
+        hostBytes = deviceBytes = 2 * largest;
+        m_state->hostRing.configure(hostBytes, 2);
+        m_state->deviceRing.configure(deviceBytes, 2);
+        break;
+    case Arch::Async:
+    case Arch::TwoStage: {
+        size_t ring = m_options.stagingBytes ? m_options.stagingBytes : largest;
+        ring = (ring + kPackAlignment - 1) / kPackAlignment * kPackAlignment;
+        if (ring < largest)
+            return invalid("a staging size of " + std::to_string(m_options.stagingBytes)
+                + " bytes cannot hold the largest streamed layer: at least " + std::to_string(largest)
+                + " bytes are needed");
+        hostBytes = ring;
+        if (m_options.arch == Arch::Async) deviceBytes = ring;
+        m_state->hostRing.configure(hostBytes, 0);
+        m_state->deviceRing.configure(deviceBytes, 0);
+        m_options.stagingBytes = ring;
+        break;
+    }
+    }
+    if (hostBytes) m_host = LedgerBuffer::allocate(m_ledger, MemTag::Staging, hostBytes, kPackAlignment);
+    if (deviceBytes) m_device = LedgerBuffer::allocate(m_ledger, MemTag::Staging, deviceBytes, kPackAlignment);
+    m_stagingBytes = hostBytes + deviceBytes;
+    return {};
+}
+
+Status Pipeline::readWhole(int layer, std::byte* dst, int iteration, Stage stage)
+{
+    const PackLayer& pl = m_pack.layers[layer];
+    const int64_t begin = traceClockNs();
+    emit(EventKind::Begin, stage, layer, iteration, begin, begin);
+    uint64_t submitted = 0;
+    size_t done = 0;
+    std::optional<Error> failure;
+    std::vector<ReadCompletion> completions;
+    while (done < pl.paddedBytes) {
+        while (submitted < pl.paddedBytes && m_reader->inFlight() < m_reader->queueDepth() && !failure) {
+            const size_t n = std::min<uint64_t>(m_options.chunkBytes, pl.paddedBytes - submitted);
+            auto st = m_reader->submit(ReadRequest { pl.offset + submitted, n, dst + submitted, submitted });
+            if (!st.ok()) {
+                failure = st.error();
+                break;
+            }
+            submitted += n;
+        }
+        if (m_reader->inFlight() == 0) break;
+        completions.clear();
+        auto st = m_reader->reap(completions, true);
+        if (!st.ok()) return layerError(layer, st.error());
+        for (const auto& c : completions) {
+            if (!c.status.ok() && !failure) failure = c.status.error();
+            done += c.bytes;
+        }
+    }
+    if (failure) return layerError(layer, *failure);
+    const int64_t end = traceClockNs();
+    {
+        std::lock_guard lock(m_state->statsMutex);
+        m_state->readBytes += pl.paddedBytes;
+        m_state->readSeconds += (end - begin) * 1e-9;
+    }
+    emit(EventKind::End, stage, layer, iteration, begin, end, pl.paddedBytes);
+    if (m_options.verify) DL_TRY(verifyPackLayer(m_pack, layer, dst));
+    return {};
+}
+
+void Pipeline::startStages()
+{
+    ReadState& s = *m_state;
+    s.stop = false;
+    s.hostRing.reset();
+    s.deviceRing.reset();
+    s.copyQueue.reset();
+    s.computeQueue.reset();
+    s.barrier.reset(3);
+    m_computeSeq = 0;
+    if (m_options.arch == Arch::Sequential || m_streamed.empty()) {
+        m_running = true;
+        return;
+    }
+    s.reader = std::thread([this] { readerLoop(); });
+    if (m_options.arch == Arch::Async || m_options.arch == Arch::Sync) s.copier = std::thread([this] { copyLoop(); });
+    m_running = true;
+}
+
+void Pipeline::stopStages()
+{
+    if (!m_state) return;
+    ReadState& s = *m_state;
+    s.stop = true;
+    s.hostRing.stop();
+    s.deviceRing.stop();
+    s.copyQueue.stop();
+    s.computeQueue.stop();
+    s.barrier.stop();
+    if (s.reader.joinable()) s.reader.join();
+    if (s.copier.joinable()) s.copier.join();
+    // Reads still in flight write into the staging: drain them before anything is reused or freed.
+    std::vector<ReadCompletion> drop;
+    while (m_reader->inFlight() > 0) {
+        drop.clear();
+        if (!m_reader->reap(drop, true).ok()) break;
+    }
+    m_running = false;
+}
+
+void Pipeline::readerLoop()
+{
+    ReadState& s = *m_state;
+    const bool sync = m_options.arch == Arch::Sync;
+    const Stage stage = Stage::Read;
+    const size_t count = m_streamed.size();
+    // Layers being read, oldest first; each is published once all its chunks are in, in order.
+    struct Pending
+    {
+        Item item;
+        uint64_t submitted = 0;
+        uint64_t done = 0;
+        int64_t begin = 0;
+    };
+    std::deque<Pending> pending;
+    uint64_t nextSeq = 0;
+    int64_t busySince = 0;
+    std::vector<ReadCompletion> completions;
+    auto fail = [&](Item item, const Error& e) {
+        item.failed = true;
+        item.error = layerError(item.layer, e);
+        (sync || m_options.arch == Arch::Async ? s.copyQueue : s.computeQueue).push(std::move(item));
+    };
+    bool syncArrivePending = false; // sync: this cycle's layer is published, arrive before the next
+    if (sync) {
+        // Cycle 0 has nothing for the copy and kernel stages; the reader starts right away.
+    }
+    while (!s.stop) {
+        if (sync && syncArrivePending) {
+            bool waited = false;
+            const int64_t t0 = traceClockNs();
+            if (!s.barrier.arriveAndWait(&waited)) break;
+            if (waited) stall(stage, -1, 0, t0);
+            syncArrivePending = false;
+        }
+        // Start the next layer when there is room (without waiting while reads are in flight, whose completions
+        // are what frees room downstream).
+        const PackLayer* nextLayer = nullptr;
+        if (pending.empty()
+            || (!sync && pending.back().submitted == m_pack.layers[pending.back().item.layer].paddedBytes))
+            nextLayer = &m_pack.layers[m_streamed[nextSeq % count]];
+        if (nextLayer) {
+            std::optional<size_t> offset;
+            if (m_reader->inFlight() > 0)
+                offset = s.hostRing.tryAcquire(nextLayer->paddedBytes);
+            else {
+                bool waited = false;
+                const int64_t t0 = traceClockNs();
+                offset = s.hostRing.acquire(nextLayer->paddedBytes, &waited);
+                if (!offset) break; // stopped
+                if (waited) stall(stage, nextLayer->index, static_cast<int>(nextSeq / count), t0);
+            }
+            if (offset) {
+                Pending p;
+                p.item.seq = nextSeq;
+                p.item.layer = nextLayer->index;
+                p.item.iteration = static_cast<int>(nextSeq / count);
+                p.item.offset = *offset;
+                p.begin = traceClockNs();
+                emit(EventKind::Begin, stage, p.item.layer, p.item.iteration, p.begin, p.begin);
+                pending.push_back(std::move(p));
+                ++nextSeq;
+            }
+        }
+        // Submit chunks of the newest layer while the queue has room.
+        if (!pending.empty()) {
+            Pending& p = pending.back();
+            const PackLayer& pl = m_pack.layers[p.item.layer];
+            while (p.submitted < pl.paddedBytes && m_reader->inFlight() < m_reader->queueDepth()) {
+                const size_t n = std::min<uint64_t>(m_options.chunkBytes, pl.paddedBytes - p.submitted);
+                if (m_reader->inFlight() == 0) busySince = traceClockNs();
+                auto st = m_reader->submit(ReadRequest {
+                    pl.offset + p.submitted, n, m_host.data() + p.item.offset + p.submitted, p.item.seq });
+                if (!st.ok()) {
+                    fail(p.item, st.error());
+                    return;
+                }
+                p.submitted += n;
+            }
+        }
+        if (m_reader->inFlight() == 0) continue;
+        const bool more
+            = !pending.empty() && pending.back().submitted < m_pack.layers[pending.back().item.layer].paddedBytes;
+        completions.clear();
+        auto st = m_reader->reap(completions, !more || m_reader->inFlight() >= m_reader->queueDepth());
+        if (!st.ok()) {
+            fail(pending.front().item, st.error());
+            return;
+        }
+        if (m_reader->inFlight() == 0) {
+            std::lock_guard lock(s.statsMutex);
+            s.readSeconds += (traceClockNs() - busySince) * 1e-9;
+        }
+        for (const auto& c : completions) {
+            for (auto& p : pending)
+                if (p.item.seq == c.tag) {
+                    p.done += c.bytes;
+                    if (!c.status.ok() && !p.item.failed) {
+                        p.item.failed = true;
+                        p.item.error = c.status.error();
+                    }
+                }
+            std::lock_guard lock(s.statsMutex);
+            s.readBytes += c.bytes;
+        }
+        // Publish finished layers in order.
+        while (!pending.empty()) {
+            Pending& p = pending.front();
+            const PackLayer& pl = m_pack.layers[p.item.layer];
+            if (!p.item.failed && p.done < pl.paddedBytes) break;
+            if (p.item.failed) {
+                // Let the other reads land before the failure is reported (their buffers must stay put).
+                std::vector<ReadCompletion> rest;
+                while (m_reader->inFlight() > 0 && m_reader->reap(rest, true).ok()) { }
+                fail(p.item, p.item.error);
+                return;
+            }
+            const int64_t end = traceClockNs();
+            emit(EventKind::End, stage, p.item.layer, p.item.iteration, p.begin, end, pl.paddedBytes);
+            if (m_options.verify) {
+                auto v = verifyPackLayer(m_pack, p.item.layer, m_host.data() + p.item.offset);
+                if (!v.ok()) {
+                    std::vector<ReadCompletion> rest;
+                    while (m_reader->inFlight() > 0 && m_reader->reap(rest, true).ok()) { }
+                    fail(p.item, v.error());
+                    return;
+                }
+            }
+            (sync || m_options.arch == Arch::Async ? s.copyQueue : s.computeQueue).push(p.item);
+            pending.pop_front();
+            if (sync) syncArrivePending = true;
+        }
+    }
+}
+
+void Pipeline::copyLoop()
+{
+    ReadState& s = *m_state;
+    const bool sync = m_options.arch == Arch::Sync;
+    if (sync) {
+        // Cycle 0: the first layer is still being read.
+        if (!s.barrier.arriveAndWait()) return;
+    }
+    while (!s.stop) {
+        bool waited = false;
+        int64_t t0 = traceClockNs();
+        auto item = s.copyQueue.pop(&waited);
+        if (!item) return;
+        if (waited) stall(Stage::Copy, item->layer, item->iteration, t0);
+        if (item->failed) {
+            s.computeQueue.push(std::move(*item));
+            return;
+        }
+        const PackLayer& pl = m_pack.layers[item->layer];
+        t0 = traceClockNs();
+        auto offset = s.deviceRing.acquire(pl.paddedBytes, &waited);
+        if (!offset) return;
+        if (waited) stall(Stage::Copy, item->layer, item->iteration, t0);
+        const int64_t begin = traceClockNs();
+        emit(EventKind::Begin, Stage::Copy, item->layer, item->iteration, begin, begin);
+        std::memcpy(m_device.data() + *offset, m_host.data() + item->offset, pl.paddedBytes);
+        emit(EventKind::End, Stage::Copy, item->layer, item->iteration, begin, traceClockNs(), pl.paddedBytes);
+        s.hostRing.release();
+        item->offset = *offset;
+        s.computeQueue.push(std::move(*item));
+        if (sync) {
+            t0 = traceClockNs();
+            if (!s.barrier.arriveAndWait(&waited)) return;
+            if (waited) stall(Stage::Copy, -1, 0, t0);
+        }
+    }
+}
+
+Status Pipeline::runLayer(int layer, int iteration)
+{
+    const auto& lp = m_exec.layers()[layer];
+    const int64_t begin = traceClockNs();
+    emit(EventKind::Begin, Stage::Kernel, layer, iteration, begin, begin);
+    auto st = m_exec.runNodes(lp.nodeBegin, lp.nodeEnd);
+    emit(EventKind::End, Stage::Kernel, layer, iteration, begin, traceClockNs());
+    if (!st.ok()) return st.error().code == ErrorCode::Cancelled ? st.error() : layerError(layer, st.error());
+    return {};
+}
+
+Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
+{
+    m_cancel = false;
+    DL_TRY(m_exec.beginRun(inputs));
+    const int iteration = m_iteration++;
+    if (!m_running) startStages();
+    ReadState& s = *m_state;
+    const Arch arch = m_options.arch;
+    auto failed = [&](Error e) -> Result<std::vector<Tensor>> {
+        stopStages();
+        (void)m_exec.finishRun();
+        if (m_cancel) e = makeError(ErrorCode::Cancelled, "run cancelled");
+        return e;
+    };
+    if (arch == Arch::Sync && m_computeSeq == 0) {
+        // Cycles 0 and 1 have no layer for the kernel stage.
+        for (int c = 0; c < 2; ++c)
+            if (!s.barrier.arriveAndWait()) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
+    }
+    for (size_t l = 0; l < m_pack.layers.size(); ++l) {
+        const int layer = static_cast<int>(l);
+        if (m_cancel) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
+        const bool streamed = !m_isResident[l] && m_pack.layers[l].paddedBytes > 0;
+        if (!streamed) {
+            auto st = runLayer(layer, iteration);
+            if (!st.ok()) return failed(st.error());
+            continue;
+        }
+        if (arch == Arch::Sequential) {
+            auto st = readWhole(layer, m_host.data(), iteration, Stage::Read);
+            if (!st.ok()) return failed(st.error());
+            const int64_t begin = traceClockNs();
+            emit(EventKind::Begin, Stage::Copy, layer, iteration, begin, begin);
+            std::memcpy(m_device.data(), m_host.data(), m_pack.layers[l].paddedBytes);
+            emit(EventKind::End, Stage::Copy, layer, iteration, begin, traceClockNs(), m_pack.layers[l].paddedBytes);
+            m_exec.bindLayer(l, m_device.data());
+            st = runLayer(layer, iteration);
+            m_exec.unbindLayer(l);
+            if (!st.ok()) return failed(st.error());
+            continue;
+        }
+        bool waited = false;
+        const int64_t t0 = traceClockNs();
+        auto item = s.computeQueue.pop(&waited);
+        if (!item) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
+        if (waited) stall(Stage::Kernel, layer, iteration, t0);
+        if (item->failed) return failed(item->error);
+        if (item->layer != layer)
+            return failed(makeError(ErrorCode::Internal,
+                "pipeline out of step: layer " + std::to_string(item->layer) + " arrived for layer "
+                    + std::to_string(layer)));
+        const bool fromDevice = arch == Arch::Async || arch == Arch::Sync;
+        m_exec.bindLayer(l, (fromDevice ? m_device.data() : m_host.data()) + item->offset);
+        auto st = runLayer(layer, iteration);
+        m_exec.unbindLayer(l);
+        (fromDevice ? s.deviceRing : s.hostRing).release();
+        ++m_computeSeq;
+        if (!st.ok()) return failed(st.error());
+        if (arch == Arch::Sync) {
+            const int64_t t1 = traceClockNs();
+            if (!s.barrier.arriveAndWait(&waited)) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
+            if (waited) stall(Stage::Kernel, layer, iteration, t1);
+        }
+    }
+    auto out = m_exec.finishRun();
+    if (!out.ok()) return failed(out.error());
+    {
+        std::lock_guard lock(s.statsMutex);
+        m_stats.runs += 1;
+        m_stats.readBytes = s.readBytes;
+        m_stats.readSeconds = s.readSeconds;
+        for (int k = 0; k < 4; ++k)
+            m_stats.stallSeconds[k] = s.stallSeconds[k];
+    }
+    return out;
+}
+
+void Pipeline::cancel()
+{
+    m_cancel = true;
+    m_exec.cancel();
+    if (!m_state) return;
+    m_state->stop = true;
+    m_state->hostRing.stop();
+    m_state->deviceRing.stop();
+    m_state->copyQueue.stop();
+    m_state->computeQueue.stop();
+    m_state->barrier.stop();
+}
+
+} // namespace dl

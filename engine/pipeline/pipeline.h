@@ -1,0 +1,141 @@
+#pragma once
+
+// Demand layering: runs an Executor while its layers' weights stream from a layer pack, in one of the architectures
+// of the RTSS 2022 paper (see docs/architecture.md):
+//
+//   preload     every layer read into resident memory before the first run
+//   sequential  read → copy → kernel, one layer after the other, on the calling thread
+//   sync        reader, copy and kernel threads advancing on a common cycle through host and "device" double buffers
+//   async       the three stages each at its own pace, bounded by a host and a device staging ring
+//   two-stage   the reader fills the ring the kernels read (no copy)
+//
+// On the CPU backend the "device" buffer is a second host buffer: the copy stage is a memcpy, so that each
+// architecture costs what it means. Layers named resident are read once, at create(), and stay bound. The reader runs
+// ahead across iterations as far as the staging allows. Every allocation goes through the ledger; every stage's
+// begin, end and stall goes to the tracer.
+
+#include "core/result.h"
+#include "core/tensor.h"
+#include "io/weightreader.h"
+#include "memory/ledger.h"
+#include "pack/layerpack.h"
+#include "trace/trace.h"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dl {
+
+class Executor;
+
+enum class Arch { Preload, Sequential, Sync, Async, TwoStage };
+
+const char* archName(Arch a);
+std::optional<Arch> parseArch(const std::string& name);
+
+struct PipelineOptions
+{
+    Arch arch = Arch::TwoStage;
+    // Size of each staging ring for async (host and device) and two-stage; 0: the smallest that works (the largest
+    // streamed layer). Ignored by the other architectures, whose buffers are fixed by the largest layer.
+    size_t stagingBytes = 0;
+    std::vector<int> resident; // layer indices read once and kept
+    size_t chunkBytes = size_t(1) << 20; // the largest single read request
+    bool verify = true; // check every layer's CRC as it arrives
+};
+
+// What a run measured, summed over the runs since create() or resetStats().
+struct PipelineStats
+{
+    int runs = 0;
+    uint64_t readBytes = 0;
+    double readSeconds = 0; // time with at least one read in flight
+    double stallSeconds[4] = {}; // by Stage: time a stage waited for another
+};
+
+// Smallest weight memory (resident + staging bytes, before pinned constants) `arch` needs for `pack` with nothing
+// resident.
+size_t minimumWeightMemory(const PackInfo& pack, Arch arch);
+
+// The budget rule (until the planner): refuses a budget below minimumWeightMemory() naming the minimum; otherwise keeps
+// the largest layers resident, largest first, while the rest still fits, and gives what is left to the staging rings.
+// Preload needs the whole model.
+Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budgetBytes);
+
+class Pipeline
+{
+public:
+    ~Pipeline();
+    Pipeline(const Pipeline&) = delete;
+    Pipeline& operator=(const Pipeline&) = delete;
+
+    // Sets up `exec` (already planned, weights released or not) to stream from `pack` through `reader`: checks the
+    // options (Invalid naming the minimum when the staging is too small, or a resident index out of range), allocates
+    // the buffers, and reads the resident layers (failing as a run would). `exec`, `pack`, and the optional `ledger`
+    // and `tracer` must outlive the pipeline.
+    static Result<std::unique_ptr<Pipeline>> create(Executor& exec, const PackInfo& pack,
+        std::unique_ptr<WeightReader> reader, const PipelineOptions& options, MemoryLedger* ledger = nullptr,
+        Tracer* tracer = nullptr);
+
+    // One inference, like Executor::run(). A read or checksum error fails it naming the layer; cancel() makes it
+    // return Cancelled within one layer. After a failure the stages restart from the first layer on the next run.
+    Result<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
+    // Thread-safe: stops a run in progress.
+    void cancel();
+
+    const PipelineOptions& options() const { return m_options; }
+    size_t stagingBytes() const { return m_stagingBytes; } // all staging buffers together
+    size_t residentBytes() const { return m_residentBytes; } // resident layers, plus constants pinned by the plan
+    const std::vector<int>& streamedLayers() const { return m_streamed; }
+    std::string readerDescription() const { return m_readerDescription; }
+    bool directIo() const { return m_directIo; }
+    const PipelineStats& stats() const { return m_stats; }
+    void resetStats() { m_stats = {}; }
+
+private:
+    struct Item; // a layer's weights handed from one stage to the next
+    struct ReadState;
+
+    Pipeline(Executor& exec, const PackInfo& pack, std::unique_ptr<WeightReader> reader, const PipelineOptions& o,
+        MemoryLedger* ledger, Tracer* tracer);
+    Status setup();
+    Status readWhole(int layer, std::byte* dst, int iteration, Stage stage);
+    Status runLayer(int layer, int iteration);
+    void startStages();
+    void stopStages();
+    void readerLoop();
+    void copyLoop();
+    void emit(EventKind kind, Stage stage, int layer, int iteration, int64_t begin, int64_t end, uint64_t bytes = 0);
+    void stall(Stage stage, int layer, int iteration, int64_t begin);
+    Error layerError(int layer, const Error& e) const;
+
+    Executor& m_exec;
+    const PackInfo& m_pack;
+    std::unique_ptr<WeightReader> m_reader;
+    PipelineOptions m_options;
+    MemoryLedger* m_ledger;
+    Tracer* m_tracer;
+    std::string m_readerDescription;
+    bool m_directIo = false;
+
+    std::vector<int> m_streamed; // layer indices streamed each run, in order
+    std::vector<bool> m_isResident;
+    std::vector<LedgerBuffer> m_residentBuffers; // by layer; empty for streamed ones
+    LedgerBuffer m_host; // staging the reader fills
+    LedgerBuffer m_device; // staging the kernels read (sync, async, sequential)
+    LedgerBuffer m_pinned; // ledger entry only: constants the plan pins
+    size_t m_stagingBytes = 0;
+    size_t m_residentBytes = 0;
+
+    std::unique_ptr<ReadState> m_state;
+    std::atomic<bool> m_cancel { false };
+    bool m_running = false; // stage threads started
+    uint64_t m_computeSeq = 0; // streamed items the kernel stage consumed since the stages started
+    int m_iteration = 0;
+    PipelineStats m_stats;
+};
+
+} // namespace dl
