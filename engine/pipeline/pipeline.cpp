@@ -99,7 +99,7 @@ Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t
         const size_t need = pinned + pack.layers[i].paddedBytes + copies * largestOf(pack, resident);
         if (need > budget) {
             resident[i] = false;
-            break;
+            continue; // a smaller layer may still fit
         }
         pinned += pack.layers[i].paddedBytes;
         o.resident.push_back(static_cast<int>(i));
@@ -133,6 +133,8 @@ struct Pipeline::ReadState
     std::thread reader;
     std::thread copier;
     std::atomic<bool> stop { false };
+    std::mutex failureMutex;
+    std::optional<Error> failure; // the first stage error; stops every stage
     std::mutex statsMutex;
     uint64_t readBytes = 0;
     double readSeconds = 0;
@@ -310,9 +312,35 @@ Status Pipeline::readWhole(int layer, std::byte* dst, int iteration, Stage stage
     return {};
 }
 
+void Pipeline::failStages(const Error& e)
+{
+    ReadState& s = *m_state;
+    {
+        std::lock_guard lock(s.failureMutex);
+        if (!s.failure) s.failure = e;
+    }
+    s.stop = true;
+    s.hostRing.stop();
+    s.deviceRing.stop();
+    s.copyQueue.stop();
+    s.computeQueue.stop();
+    s.barrier.stop();
+}
+
+Error Pipeline::stageFailure() const
+{
+    std::lock_guard lock(m_state->failureMutex);
+    if (m_state->failure && !m_cancel) return *m_state->failure;
+    return makeError(ErrorCode::Cancelled, "run cancelled");
+}
+
 void Pipeline::startStages()
 {
     ReadState& s = *m_state;
+    {
+        std::lock_guard lock(s.failureMutex);
+        s.failure.reset();
+    }
     s.stop = false;
     s.hostRing.reset();
     s.deviceRing.reset();
@@ -368,11 +396,7 @@ void Pipeline::readerLoop()
     uint64_t nextSeq = 0;
     int64_t busySince = 0;
     std::vector<ReadCompletion> completions;
-    auto fail = [&](Item item, const Error& e) {
-        item.failed = true;
-        item.error = layerError(item.layer, e);
-        (sync || m_options.arch == Arch::Async ? s.copyQueue : s.computeQueue).push(std::move(item));
-    };
+    auto fail = [&](const Item& item, const Error& e) { failStages(layerError(item.layer, e)); };
     bool syncArrivePending = false; // sync: this cycle's layer is published, arrive before the next
     if (sync) {
         // Cycle 0 has nothing for the copy and kernel stages; the reader starts right away.
@@ -499,10 +523,6 @@ void Pipeline::copyLoop()
         auto item = s.copyQueue.pop(&waited);
         if (!item) return;
         if (waited) stall(Stage::Copy, item->layer, item->iteration, t0);
-        if (item->failed) {
-            s.computeQueue.push(std::move(*item));
-            return;
-        }
         const PackLayer& pl = m_pack.layers[item->layer];
         t0 = traceClockNs();
         auto offset = s.deviceRing.acquire(pl.paddedBytes, &waited);
@@ -548,10 +568,10 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         if (m_cancel) e = makeError(ErrorCode::Cancelled, "run cancelled");
         return e;
     };
-    if (arch == Arch::Sync && m_computeSeq == 0) {
+    if (arch == Arch::Sync && m_computeSeq == 0 && !m_streamed.empty()) {
         // Cycles 0 and 1 have no layer for the kernel stage.
         for (int c = 0; c < 2; ++c)
-            if (!s.barrier.arriveAndWait()) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
+            if (!s.barrier.arriveAndWait()) return failed(stageFailure());
     }
     for (size_t l = 0; l < m_pack.layers.size(); ++l) {
         const int layer = static_cast<int>(l);
@@ -578,7 +598,7 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         bool waited = false;
         const int64_t t0 = traceClockNs();
         auto item = s.computeQueue.pop(&waited);
-        if (!item) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
+        if (!item) return failed(stageFailure());
         if (waited) stall(Stage::Kernel, layer, iteration, t0);
         if (item->failed) return failed(item->error);
         if (item->layer != layer)
@@ -594,7 +614,7 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         if (!st.ok()) return failed(st.error());
         if (arch == Arch::Sync) {
             const int64_t t1 = traceClockNs();
-            if (!s.barrier.arriveAndWait(&waited)) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
+            if (!s.barrier.arriveAndWait(&waited)) return failed(stageFailure());
             if (waited) stall(Stage::Kernel, layer, iteration, t1);
         }
     }

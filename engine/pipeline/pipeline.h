@@ -61,7 +61,8 @@ struct PipelineStats
 size_t minimumWeightMemory(const PackInfo& pack, Arch arch);
 
 // The budget rule (until the planner): refuses a budget below minimumWeightMemory() naming the minimum; otherwise keeps
-// the largest layers resident, largest first, while the rest still fits, and gives what is left to the staging rings.
+// layers resident, largest first (each one that fits beside the staging the rest then needs), and gives what is left
+// to the staging rings.
 // Preload needs the whole model.
 Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budgetBytes);
 
@@ -108,6 +109,10 @@ private:
     void stopStages();
     void readerLoop();
     void copyLoop();
+    // A stage failed: records the first error and wakes every stage so that none waits for another.
+    void failStages(const Error& e);
+    // What a stage that woke without its input reports: the recorded failure, else Cancelled.
+    Error stageFailure() const;
     void emit(EventKind kind, Stage stage, int layer, int iteration, int64_t begin, int64_t end, uint64_t bytes = 0);
     void stall(Stage stage, int layer, int iteration, int64_t begin);
     Error layerError(int layer, const Error& e) const;

@@ -1,0 +1,420 @@
+// Demand layering end to end on real models: layer packs (and every way one can be bad), the five architectures
+// giving bit-identical outputs across staging sizes and resident sets, read errors naming the layer, recovery after
+// a failure, cancellation within one layer, and the budget rule.
+
+#include "core/crc32c.h"
+#include "core/random.h"
+#include "core/sha256.h"
+#include "io/weightreader.h"
+#include "memory/ledger.h"
+#include "model/importer.h"
+#include "pack/layerpack.h"
+#include "pipeline/pipeline.h"
+#include "runtime/executor.h"
+#include "trace/trace.h"
+
+#include <QDir>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+using namespace dl;
+
+namespace {
+
+const Arch kStreaming[] = { Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage };
+const Arch kAll[] = { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage };
+
+std::string modelCache()
+{
+    const char* c = std::getenv("DL_CACHE");
+    const char* home = std::getenv("HOME");
+    return c && *c ? c : std::string(home ? home : "/root") + "/.cache/demand-layering";
+}
+
+// A planned model whose weights live only in its pack, with the in-memory executor's outputs as the reference.
+struct Model
+{
+    std::unique_ptr<Executor> exec;
+    std::vector<Tensor> inputs;
+    std::vector<std::string> reference; // sha256 per output, from the executor before streaming
+    std::string packPath;
+    PackInfo pack;
+};
+
+std::vector<std::string> digests(const std::vector<Tensor>& outs)
+{
+    std::vector<std::string> d;
+    for (const auto& t : outs)
+        d.push_back(Sha256::hexOf(t.data(), t.bytes()));
+    return d;
+}
+
+std::unique_ptr<Model> prepare(const std::string& path, const std::map<std::string, Shape>& shapes, const QString& dir)
+{
+    auto g = importModel(path);
+    if (!g.ok()) qFatal("%s", g.error().message.c_str());
+    ExecutorOptions eo;
+    eo.threads = 2;
+    auto exec = Executor::create(*g, shapes, eo);
+    if (!exec.ok()) qFatal("%s", exec.error().message.c_str());
+    auto m = std::make_unique<Model>();
+    m->exec = std::move(exec).value();
+    uint64_t seed = 7;
+    for (const auto& in : m->exec->graph().inputs) {
+        const auto& v = m->exec->values()[m->exec->valueId(in.name)];
+        m->inputs.push_back(seededTensor(v.dtype, v.shape, seed++));
+    }
+    auto out = m->exec->run(m->inputs);
+    if (!out.ok()) qFatal("%s", out.error().message.c_str());
+    m->reference = digests(*out);
+    m->packPath = (dir + "/" + QFileInfo(QString::fromStdString(path)).completeBaseName() + ".dlpack").toStdString();
+    PackSource src;
+    src.modelPath = path;
+    src.modelSha256 = "test";
+    src.inputShapes = shapes;
+    src.layoutTag = Executor::layoutTag();
+    auto st = writeLayerPack(m->packPath, *m->exec, src);
+    if (!st.ok()) qFatal("%s", st.error().message.c_str());
+    m->exec->releaseWeights();
+    auto info = readLayerPack(m->packPath);
+    if (!info.ok()) qFatal("%s", info.error().message.c_str());
+    m->pack = std::move(info).value();
+    return m;
+}
+
+std::unique_ptr<WeightReader> fileReader(const std::string& path, FaultPlan plan = {})
+{
+    auto r = openFileReader(path);
+    if (!r.ok()) qFatal("%s", r.error().message.c_str());
+    if (plan.failRead < 0 && plan.corruptOffset < 0 && plan.delayUs == 0 && plan.failSubmit < 0)
+        return std::move(r).value();
+    return faultInjectingReader(std::move(r).value(), plan);
+}
+
+void overwrite(const std::string& path, uint64_t offset, const void* data, size_t n)
+{
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+}
+
+std::string copyFile(const std::string& from, const std::string& to)
+{
+    QFile::remove(QString::fromStdString(to));
+    QFile::copy(QString::fromStdString(from), QString::fromStdString(to));
+    return to;
+}
+
+} // namespace
+
+class TestPipeline : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir { QDir::currentPath() + "/pipeline-XXXXXX" }; // a real disk: O_DIRECT applies
+    std::map<std::string, std::unique_ptr<Model>> m_models;
+
+    Model& model(const std::string& name)
+    {
+        auto it = m_models.find(name);
+        if (it != m_models.end()) return *it->second;
+        std::string path;
+        std::map<std::string, Shape> shapes;
+        if (name == "yolov4-tiny" || name == "yolov3-tiny")
+            path = std::string(DL_SOURCE_DIR) + "/resources/models/darknet/" + name + ".cfg";
+        else {
+            path = modelCache() + "/models/" + name + ".onnx";
+            if (name == "ppocr_det") shapes["x"] = { 1, 3, 320, 320 };
+            if (name == "ppocr_rec") shapes["x"] = { 1, 3, 48, 320 };
+            if (name == "ppocr_cls") shapes["x"] = { 1, 3, 48, 192 };
+        }
+        auto m = prepare(path, shapes, m_dir.path());
+        return *(m_models[name] = std::move(m));
+    }
+
+    static bool haveOnnx(const std::string& name)
+    {
+        return QFile::exists(QString::fromStdString(modelCache() + "/models/" + name + ".onnx"));
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+    void packMatchesPlan()
+    {
+        Model& m = model("yolov4-tiny");
+        QCOMPARE(m.pack.layers.size(), m.exec->layers().size());
+        QVERIFY(checkPackMatches(m.pack, *m.exec).ok());
+        QCOMPARE(m.pack.fileBytes % kPackAlignment, uint64_t(0));
+        uint64_t streamed = 0;
+        for (const auto& l : m.pack.layers) {
+            QCOMPARE(l.offset % kPackAlignment, uint64_t(0));
+            streamed += l.bytes;
+        }
+        // Every weight the kernels read is either in a layer blob or pinned by the plan.
+        QVERIFY(streamed > 0);
+        QVERIFY(m.exec->pinnedWeightBytes() < streamed / 100);
+        QVERIFY(isLayerPack(m.packPath));
+        QVERIFY(!isLayerPack(std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg"));
+    }
+
+    void identicalOutputs_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::newRow("yolov4-tiny") << "yolov4-tiny";
+        QTest::newRow("yolov3-tiny") << "yolov3-tiny";
+        for (const char* n : { "ppocr_det", "ppocr_rec", "ppocr_cls" })
+            QTest::newRow(n) << n;
+    }
+
+    // Every architecture, at the smallest and at larger staging, with and without resident layers, gives the same
+    // bytes as the in-memory executor.
+    void identicalOutputs()
+    {
+        QFETCH(QString, name);
+        if (name.startsWith(QLatin1String("ppocr")) && !haveOnnx(name.toStdString()))
+            QSKIP("the PaddleOCR models are not in the model cache (scripts/fetch-models.sh)");
+        Model& m = model(name.toStdString());
+        const size_t largest = m.pack.largestLayer();
+        std::vector<int> everyThird;
+        for (size_t l = 0; l < m.pack.layers.size(); l += 3)
+            everyThird.push_back(static_cast<int>(l));
+        int configs = 0;
+        for (Arch arch : kAll)
+            for (size_t staging : { size_t(0), largest + 3 * kPackAlignment, 5 * largest / 2 })
+                for (const auto& resident : { std::vector<int> {}, everyThird }) {
+                    if (arch == Arch::Preload && (staging || !resident.empty())) continue;
+                    PipelineOptions o;
+                    o.arch = arch;
+                    o.stagingBytes = staging;
+                    o.resident = resident;
+                    o.chunkBytes = 64 << 10; // several reads per layer, several in flight
+                    MemoryLedger ledger;
+                    auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), o, &ledger);
+                    QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
+                    for (int run = 0; run < 2; ++run) {
+                        auto out = (*p)->run(m.inputs);
+                        QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
+                        if (digests(*out) != m.reference)
+                            QFAIL(qPrintable(QStringLiteral("%1: %2, staging %3, %4 resident, run %5 differs")
+                                                 .arg(name, QString::fromLatin1(archName(arch)))
+                                                 .arg(staging)
+                                                 .arg(resident.size())
+                                                 .arg(run)));
+                    }
+                    // The ledger holds what the pipeline says it allocated.
+                    QCOMPARE(ledger.peak(MemTag::Staging), (*p)->stagingBytes());
+                    QCOMPARE(ledger.peak(MemTag::ResidentWeights), (*p)->residentBytes());
+                    if (arch != Arch::Preload) QVERIFY((*p)->stats().readBytes > 0);
+                    ++configs;
+                }
+        QVERIFY(configs >= 20);
+    }
+
+    void packErrors()
+    {
+        Model& m = model("yolov4-tiny");
+        const std::string dir = m_dir.path().toStdString();
+        auto expect = [](const Result<PackInfo>& r, ErrorCode code, const char* words) {
+            QVERIFY(!r.ok());
+            QCOMPARE(int(r.error().code), int(code));
+            QVERIFY2(r.error().message.find(words) != std::string::npos, r.error().message.c_str());
+        };
+        // Not a pack at all.
+        expect(readLayerPack(std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg"),
+            ErrorCode::Invalid, "not a layer pack");
+        expect(readLayerPack(dir + "/missing.dlpack"), ErrorCode::Io, "missing.dlpack");
+        // Truncated: in the blobs, and inside the header.
+        {
+            const std::string p = copyFile(m.packPath, dir + "/short.dlpack");
+            QVERIFY(QFile::resize(QString::fromStdString(p), static_cast<qint64>(m.pack.fileBytes / 2)));
+            expect(readLayerPack(p), ErrorCode::Corrupt, "truncated");
+            expect(readLayerPack(p), ErrorCode::Corrupt, "re-pack");
+            QVERIFY(QFile::resize(QString::fromStdString(p), 20));
+            expect(readLayerPack(p), ErrorCode::Corrupt, "truncated");
+        }
+        // A damaged header, a damaged table.
+        {
+            const std::string p = copyFile(m.packPath, dir + "/header.dlpack");
+            const uint64_t big = 1;
+            overwrite(p, 24, &big, sizeof big);
+            expect(readLayerPack(p), ErrorCode::Corrupt, "header is damaged");
+            const std::string q = copyFile(m.packPath, dir + "/table.dlpack");
+            overwrite(q, kPackAlignment + 10, "X", 1);
+            expect(readLayerPack(q), ErrorCode::Corrupt, "layer table is damaged");
+        }
+        // Another version (with a header CRC that matches, as a future engine would write it).
+        {
+            const std::string p = copyFile(m.packPath, dir + "/version.dlpack");
+            char header[56];
+            std::ifstream(p, std::ios::binary).read(header, sizeof header);
+            const uint32_t v = kLayerPackVersion + 1;
+            std::memcpy(header + 8, &v, 4);
+            const uint32_t crc = crc32c(header, 52);
+            std::memcpy(header + 52, &crc, 4);
+            overwrite(p, 0, header, sizeof header);
+            expect(readLayerPack(p), ErrorCode::Unsupported, "version 2");
+        }
+        // Made for another model, or from other weights: the key or the plan differs.
+        {
+            auto st = checkPackMatches(m.pack, *m.exec, "0000");
+            QVERIFY(!st.ok());
+            QVERIFY2(st.error().message.find("re-pack") != std::string::npos, st.error().message.c_str());
+            Model& other = model("yolov3-tiny");
+            st = checkPackMatches(other.pack, *m.exec);
+            QVERIFY(!st.ok());
+            QCOMPARE(int(st.error().code), int(ErrorCode::Corrupt));
+            auto p = Pipeline::create(*m.exec, other.pack, fileReader(other.packPath), {});
+            QVERIFY(!p.ok());
+        }
+        // A flipped byte in one layer's weights: every architecture names that layer.
+        {
+            size_t victim = m.pack.layers.size() / 2;
+            while (m.pack.layers[victim].bytes == 0)
+                ++victim;
+            const std::string p = copyFile(m.packPath, dir + "/flipped.dlpack");
+            char byte = 0;
+            {
+                std::ifstream f(p, std::ios::binary);
+                f.seekg(static_cast<std::streamoff>(m.pack.layers[victim].offset + 100));
+                f.read(&byte, 1);
+            }
+            byte = static_cast<char>(byte ^ 0x10);
+            overwrite(p, m.pack.layers[victim].offset + 100, &byte, 1);
+            auto info = readLayerPack(p);
+            QVERIFY(info.ok()); // the table is fine; the blob is caught when read
+            const std::string named = "layer " + std::to_string(victim) + " '" + m.pack.layers[victim].name + "'";
+            for (Arch arch : kAll) {
+                PipelineOptions o;
+                o.arch = arch;
+                auto pl = Pipeline::create(*m.exec, *info, fileReader(p), o);
+                Error e;
+                if (arch == Arch::Preload) {
+                    QVERIFY(!pl.ok()); // preload reads everything at create()
+                    e = pl.error();
+                } else {
+                    QVERIFY(pl.ok());
+                    auto out = (*pl)->run(m.inputs);
+                    QVERIFY(!out.ok());
+                    e = out.error();
+                }
+                QCOMPARE(int(e.code), int(ErrorCode::Corrupt));
+                QVERIFY2(e.message.find(named + ": pack checksum mismatch") != std::string::npos, e.message.c_str());
+                QVERIFY2(e.message.find("re-pack") != std::string::npos, e.message.c_str());
+            }
+        }
+    }
+
+    // A read that fails mid-run fails the run naming the layer, without a hang; the next run starts over and works.
+    void readErrorNamesLayerAndRecovers()
+    {
+        Model& m = model("yolov4-tiny");
+        for (Arch arch : kStreaming) {
+            FaultPlan plan;
+            plan.failRead = 7;
+            PipelineOptions o;
+            o.arch = arch;
+            o.chunkBytes = 64 << 10;
+            auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath, plan), o);
+            QVERIFY(p.ok());
+            auto out = (*p)->run(m.inputs);
+            QVERIFY(!out.ok());
+            QCOMPARE(int(out.error().code), int(ErrorCode::Io));
+            QVERIFY2(out.error().message.rfind("layer ", 0) == 0, out.error().message.c_str());
+            QVERIFY2(out.error().message.find("injected") != std::string::npos, out.error().message.c_str());
+            for (int run = 0; run < 2; ++run) {
+                out = (*p)->run(m.inputs);
+                QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
+                QVERIFY(digests(*out) == m.reference);
+            }
+        }
+    }
+
+    // cancel() from another thread: the run returns Cancelled, and no kernel starts more than one layer later.
+    void cancelWithinOneLayer()
+    {
+        Model& m = model("yolov4-tiny");
+        for (Arch arch : kStreaming) {
+            FaultPlan plan;
+            plan.delayUs = 3000; // slow reads: the run takes far longer than the cancel delay
+            PipelineOptions o;
+            o.arch = arch;
+            o.chunkBytes = 64 << 10;
+            Tracer tracer;
+            CollectingSink sink;
+            tracer.addSink(&sink);
+            auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath, plan), o, nullptr, &tracer);
+            QVERIFY(p.ok());
+            std::atomic<int64_t> cancelledAt { 0 };
+            std::thread canceller([&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(60));
+                cancelledAt = traceClockNs();
+                (*p)->cancel();
+            });
+            auto out = (*p)->run(m.inputs);
+            canceller.join();
+            QVERIFY(!out.ok());
+            QCOMPARE(int(out.error().code), int(ErrorCode::Cancelled));
+            int kernelsAfter = 0;
+            for (const auto& e : sink.events())
+                if (e.stage == Stage::Kernel && e.kind == EventKind::Begin && e.beginNs > cancelledAt) ++kernelsAfter;
+            QVERIFY2(kernelsAfter <= 1, qPrintable(QString::number(kernelsAfter)));
+            tracer.removeSink(&sink);
+            // And it runs again afterwards, from the first layer.
+            auto again = (*p)->run(m.inputs);
+            QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
+            QVERIFY(digests(*again) == m.reference);
+        }
+    }
+
+    void stagingAndResidentChecks()
+    {
+        Model& m = model("yolov4-tiny");
+        PipelineOptions o;
+        o.arch = Arch::TwoStage;
+        o.stagingBytes = m.pack.largestLayer() / 2;
+        auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), o);
+        QVERIFY(!p.ok());
+        QVERIFY2(p.error().message.find(std::to_string(m.pack.largestLayer())) != std::string::npos,
+            p.error().message.c_str());
+        o.stagingBytes = 0;
+        o.resident = { static_cast<int>(m.pack.layers.size()) };
+        p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), o);
+        QVERIFY(!p.ok());
+        QVERIFY2(p.error().message.find("does not exist") != std::string::npos, p.error().message.c_str());
+    }
+
+    void budgetRule()
+    {
+        Model& m = model("yolov4-tiny");
+        for (Arch arch : kStreaming) {
+            const size_t minimum = minimumWeightMemory(m.pack, arch);
+            auto below = optionsForBudget(m.pack, arch, minimum - 1);
+            QVERIFY(!below.ok());
+            QVERIFY2(below.error().message.find(std::to_string(minimum)) != std::string::npos,
+                below.error().message.c_str());
+            // A budget a quarter of the model above the minimum keeps layers resident and stays within the budget.
+            const size_t budget = minimum + static_cast<size_t>(m.pack.weightBytes() / 4);
+            auto o = optionsForBudget(m.pack, arch, budget);
+            QVERIFY(o.ok());
+            QVERIFY(!o->resident.empty());
+            MemoryLedger ledger;
+            auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), *o, &ledger);
+            QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
+            const size_t weights = ledger.peak(MemTag::ResidentWeights) + ledger.peak(MemTag::Staging);
+            QVERIFY2(weights <= budget + m.exec->pinnedWeightBytes(),
+                qPrintable(QStringLiteral("%1 > %2").arg(weights).arg(budget)));
+            auto out = (*p)->run(m.inputs);
+            QVERIFY(out.ok());
+            QVERIFY(digests(*out) == m.reference);
+        }
+        QVERIFY(!optionsForBudget(m.pack, Arch::Preload, m.pack.weightBytes() / 2).ok());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPipeline)
+#include "test_pipeline.moc"
