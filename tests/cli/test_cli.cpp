@@ -1,6 +1,7 @@
 // dlayer end to end: real model files in, exit codes and messages out. Bad input must give a clear message
 // and a non-zero exit, never a crash (a crash shows as QProcess::CrashExit or a signal exit code).
 
+#include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -18,9 +19,14 @@ struct Outcome
     QString err;
 };
 
-Outcome dlayer(const QStringList& args)
+Outcome dlayer(const QStringList& args, const QString& packCache = {})
 {
     QProcess p;
+    if (!packCache.isEmpty()) {
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("DL_PACK_CACHE"), packCache);
+        p.setProcessEnvironment(env);
+    }
     p.start(QStringLiteral(DL_DLAYER), args);
     p.waitForFinished(300000);
     Outcome o;
@@ -50,13 +56,147 @@ void writeFile(const QString& path, const QByteArray& bytes)
     f.write(bytes);
 }
 
+QString darknet(const char* cfg)
+{
+    return QStringLiteral(DL_SOURCE_DIR "/resources/models/darknet/") + QString::fromUtf8(cfg);
+}
+
+QStringList outputDigests(const QString& json)
+{
+    QStringList d;
+    for (const auto& o : QJsonDocument::fromJson(json.toUtf8()).object().value(QStringLiteral("outputs")).toArray())
+        d << o.toObject().value(QStringLiteral("sha256")).toString();
+    return d;
+}
+
+const QStringList kOnce = { QStringLiteral("--iterations"), QStringLiteral("1"), QStringLiteral("--warmup"),
+    QStringLiteral("0"), QStringLiteral("--json") };
+
 } // namespace
 
 class TestCli : public QObject
 {
     Q_OBJECT
 
+    QTemporaryDir m_dir { QDir::currentPath() + QStringLiteral("/cli-XXXXXX") }; // a real disk, for O_DIRECT
+
 private slots:
+    // dlayer pack, then dlayer run on the pack: the report's streaming fields, a Chrome trace, and the outputs of
+    // the in-memory run.
+    void packThenRunThePack()
+    {
+        const QString pack = m_dir.filePath(QStringLiteral("tiny.dlpack"));
+        Outcome o = dlayer({ QStringLiteral("pack"), darknet("yolov3-tiny.cfg"), QStringLiteral("-o"), pack,
+            QStringLiteral("--json") });
+        QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
+        QVERIFY(QJsonDocument::fromJson(o.out.toUtf8()).object().value(QStringLiteral("layers")).toInt() > 10);
+        Outcome plain = dlayer(QStringList { QStringLiteral("run"), darknet("yolov3-tiny.cfg") } + kOnce);
+        QVERIFY2(plain.code == 0, qPrintable(plain.err));
+        const QString trace = m_dir.filePath(QStringLiteral("trace.json"));
+        o = dlayer(QStringList { QStringLiteral("run"), pack, QStringLiteral("--arch"), QStringLiteral("two-stage"),
+                       QStringLiteral("--trace"), trace }
+            + kOnce);
+        QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
+        const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        QCOMPARE(j.value(QStringLiteral("arch")).toString(), QStringLiteral("two-stage"));
+        QVERIFY(j.value(QStringLiteral("staging_bytes")).toDouble() > 0);
+        QVERIFY(j.value(QStringLiteral("resident_layers")).isArray());
+        QVERIFY(j.value(QStringLiteral("stall_ms")).isDouble());
+        const QJsonObject mem = j.value(QStringLiteral("memory")).toObject();
+        const QJsonObject tags = mem.value(QStringLiteral("by_tag")).toObject();
+        for (const char* t : { "resident_weights", "staging", "activations", "workspace" })
+            QVERIFY2(tags.contains(QString::fromLatin1(t)), t);
+        // Weights held at once: the ring (the largest layer here) plus constants the plan pins, well below the model.
+        QVERIFY(mem.value(QStringLiteral("weights_bytes")).toDouble()
+            >= j.value(QStringLiteral("staging_bytes")).toDouble());
+        QVERIFY(mem.value(QStringLiteral("weights_bytes")).toDouble()
+            < 0.6 * mem.value(QStringLiteral("model_weight_bytes")).toDouble());
+        QVERIFY(mem.value(QStringLiteral("rss_peak_bytes")).toDouble() > 0);
+        const QJsonObject read = j.value(QStringLiteral("read")).toObject();
+        QVERIFY(read.value(QStringLiteral("bytes")).toDouble() > 0);
+        QVERIFY(read.value(QStringLiteral("mb_per_s")).toDouble() > 0);
+        QVERIFY(read.value(QStringLiteral("direct_io")).isBool());
+        QCOMPARE(outputDigests(o.out), outputDigests(plain.out));
+        const QJsonObject t = QJsonDocument::fromJson(readFile(trace)).object();
+        int spans = 0;
+        for (const auto& e : t.value(QStringLiteral("traceEvents")).toArray())
+            spans += e.toObject().value(QStringLiteral("ph")).toString() == QStringLiteral("X");
+        QVERIFY2(spans > 20, qPrintable(QString::number(spans)));
+    }
+
+    // --arch on a model packs it into the cache on first use and reuses it after.
+    void packCacheIsUsedAndRefreshed()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache"));
+        const QStringList args = QStringList {
+            QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"), QStringLiteral("async")
+        } + kOnce;
+        Outcome first = dlayer(args, cache);
+        QVERIFY2(first.code == 0, qPrintable(first.err));
+        const QStringList packs = QDir(cache).entryList({ QStringLiteral("*.dlpack") });
+        QCOMPARE(packs.size(), 1);
+        // A damaged cached pack is made again, not trusted.
+        const QString pack = QDir(cache).filePath(packs[0]);
+        QByteArray bytes = readFile(pack);
+        bytes[4096 + 20] = 'Z';
+        writeFile(pack, bytes);
+        Outcome second = dlayer(args, cache);
+        QVERIFY2(second.code == 0, qPrintable(second.err));
+        QVERIFY2(second.err.contains(QStringLiteral("packing again")), qPrintable(second.err));
+        QCOMPARE(outputDigests(second.out), outputDigests(first.out));
+    }
+
+    void damagedPacksAreNamed()
+    {
+        const QString pack = m_dir.filePath(QStringLiteral("bad.dlpack"));
+        Outcome o = dlayer({ QStringLiteral("pack"), darknet("yolov3-tiny.cfg"), QStringLiteral("-o"), pack });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QByteArray bytes = readFile(pack);
+        writeFile(pack, bytes.left(bytes.size() / 2));
+        o = dlayer(
+            QStringList { QStringLiteral("run"), pack, QStringLiteral("--arch"), QStringLiteral("sync") } + kOnce);
+        QVERIFY(!o.crashed);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("truncated")) && o.err.contains(QStringLiteral("re-pack")),
+            qPrintable(o.err));
+    }
+
+    void streamingOptionErrors()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache2"));
+        const QString cfg = darknet("yolov3-tiny.cfg");
+        Outcome o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("warp") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("two-stage")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--staging"), QStringLiteral("1M") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("need --arch")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("async"),
+            QStringLiteral("--budget"), QStringLiteral("12 apples") });
+        QCOMPARE(o.code, 2);
+        o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("async"),
+                       QStringLiteral("--budget"), QStringLiteral("1K") }
+                + kOnce,
+            cache);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("below the minimum of")), qPrintable(o.err));
+        o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("two-stage"),
+                       QStringLiteral("--resident"), QStringLiteral("0,9999") }
+                + kOnce,
+            cache);
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("does not exist")), qPrintable(o.err));
+        o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("two-stage"),
+                       QStringLiteral("--staging"), QStringLiteral("4K") }
+                + kOnce,
+            cache);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("cannot hold the largest streamed layer")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("pack"), cfg });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("-o")), qPrintable(o.err));
+    }
+
     void runJsonHasTheReportFields()
     {
         QTemporaryDir dir;
@@ -65,7 +205,7 @@ private slots:
             QStringLiteral("--json"), QStringLiteral("--save-outputs"), dir.path() });
         QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
         const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
-        QCOMPARE(j.value(QStringLiteral("arch")).toString(), QStringLiteral("preload"));
+        QCOMPARE(j.value(QStringLiteral("arch")).toString(), QStringLiteral("in-memory"));
         QCOMPARE(j.value(QStringLiteral("iterations")).toInt(), 3);
         const QJsonObject lat = j.value(QStringLiteral("latency_ms")).toObject();
         QVERIFY(lat.value(QStringLiteral("min")).toDouble() <= lat.value(QStringLiteral("median")).toDouble());
