@@ -622,13 +622,23 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
     if (!out.ok()) return failed(out.error());
     {
         std::lock_guard lock(s.statsMutex);
-        m_stats.runs += 1;
+        m_stats.runs += 1; // the rest are running totals since resetStats()
         m_stats.readBytes = s.readBytes;
         m_stats.readSeconds = s.readSeconds;
         for (int k = 0; k < 4; ++k)
             m_stats.stallSeconds[k] = s.stallSeconds[k];
     }
     return out;
+}
+
+void Pipeline::resetStats()
+{
+    std::lock_guard lock(m_state->statsMutex);
+    m_state->readBytes = 0;
+    m_state->readSeconds = 0;
+    for (double& s : m_state->stallSeconds)
+        s = 0;
+    m_stats = {};
 }
 
 void Pipeline::cancel()

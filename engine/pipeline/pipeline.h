@@ -94,7 +94,8 @@ public:
     std::string readerDescription() const { return m_readerDescription; }
     bool directIo() const { return m_directIo; }
     const PipelineStats& stats() const { return m_stats; }
-    void resetStats() { m_stats = {}; }
+    // Starts the counts afresh (between runs; reads the reader does ahead of the next run count towards it).
+    void resetStats();
 
 private:
     struct Item; // a layer's weights handed from one stage to the next

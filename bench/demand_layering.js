@@ -1,0 +1,332 @@
+#!/usr/bin/env node
+// Demand layering on real models: every architecture streaming the weights from a layer pack, against preload (all
+// weights resident) and against the disk's own sequential O_DIRECT read rate.
+//
+//   node bench/demand_layering.js [--dlayer build/app/dlayer/dlayer] [--models yolov4,resnet152,...]
+//                                 [--threads 2] [--iterations 5] [--warmup 2] [--pack-dir DIR]
+//                                 [--write docs/benchmarks.md]
+//
+// Per model: packs it once (`dlayer pack`, into --pack-dir, default $DL_CACHE/packs/bench), reads the whole pack
+// with `dd iflag=direct` (best of two) for the disk's rate, then runs preload, sequential, sync, async and two-stage
+// at their smallest staging, two-stage and async at 4x the largest layer, and two-stage and async under a budget of
+// 10% of the model's weights (skipped when below the architecture's minimum). Every run's output hashes must equal
+// preload's. Prints a table per model; with --write it replaces the section between the markers
+// "<!-- demand-layering:begin -->" and "<!-- demand-layering:end -->" in that file (appended when missing).
+// A failed run or an output mismatch is reported as it happens, the other models still run, and the exit status
+// is nonzero.
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const cache = process.env.DL_CACHE || path.join(os.homedir(), '.cache/demand-layering');
+const darknet = path.join(root, 'resources/models/darknet');
+const onnx = path.join(cache, 'models');
+
+// id: what --models takes; label: the table heading; args: how dlayer opens it (pack only: the pack remembers).
+const allModels = [
+  { id: 'yolov4', label: 'YOLOv4', file: path.join(darknet, 'yolov4.cfg'), args: [] },
+  { id: 'resnet152', label: 'ResNet-152', file: path.join(darknet, 'resnet152.cfg'), args: [] },
+  { id: 'densenet201', label: 'DenseNet-201', file: path.join(darknet, 'densenet201.cfg'), args: [] },
+  { id: 'vgg-16', label: 'VGG-16', file: path.join(darknet, 'vgg-16.cfg'), args: [] },
+  { id: 'isnet', label: 'ISNet', file: path.join(onnx, 'isnet.onnx'), args: [], input: '1x3x1024x1024' },
+  { id: 'ppocr_det', label: 'PaddleOCR det', file: path.join(onnx, 'ppocr_det.onnx'),
+    args: ['--shape', '1x3x640x640'], input: '1x3x640x640' },
+];
+const normId = (s) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+const usage = `usage: node bench/demand_layering.js [--dlayer PATH] [--models ${allModels.map((m) => m.id).join(',')}]
+       [--threads N] [--iterations N] [--warmup N] [--pack-dir DIR] [--write FILE.md]`;
+const options = { '--dlayer': null, '--models': null, '--threads': '2', '--iterations': '5', '--warmup': '2',
+  '--pack-dir': null, '--write': null };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  if (argv[i] === '--help' || argv[i] === '-h') {
+    console.log(usage);
+    process.exit(0);
+  }
+  if (!(argv[i] in options) || i + 1 >= argv.length) {
+    console.error(`${argv[i] in options ? `${argv[i]} needs a value` : `unknown option ${argv[i]}`}\n${usage}`);
+    process.exit(2);
+  }
+  options[argv[i]] = argv[i + 1];
+}
+for (const name of ['--threads', '--iterations', '--warmup']) {
+  const min = name === '--warmup' ? 0 : 1;
+  if (!/^\d+$/.test(options[name]) || Number(options[name]) < min) {
+    console.error(`${name} expects a whole number ≥ ${min}, got '${options[name]}'`);
+    process.exit(2);
+  }
+}
+const dlayer = path.resolve(options['--dlayer'] || path.join(root, 'build/app/dlayer/dlayer'));
+const threads = options['--threads'];
+const iterations = options['--iterations'];
+const warmup = options['--warmup'];
+const packDir = path.resolve(options['--pack-dir'] || path.join(cache, 'packs/bench'));
+const writeTo = options['--write'];
+let models = allModels;
+if (options['--models']) {
+  models = options['--models'].split(',').filter((s) => s).map((want) => {
+    const m = allModels.find((c) => normId(c.id) === normId(want));
+    if (!m) {
+      console.error(`unknown model '${want}'; known: ${allModels.map((c) => c.id).join(', ')}`);
+      process.exit(2);
+    }
+    return m;
+  });
+}
+if (!fs.existsSync(dlayer)) {
+  console.error(`missing ${dlayer}: build the project first (or give --dlayer)`);
+  process.exit(1);
+}
+
+const MiB = 1 << 20;
+const mib = (b) => (b / MiB).toFixed(2);
+const problems = []; // every failure and mismatch, repeated at the end
+
+function problem(text) {
+  problems.push(text);
+  console.error(`\n*** ${text}\n`);
+}
+
+// A problem in one line: what failed, and the last line of what the command said (dlayer's own message).
+function brief(text) {
+  const said = text.split('\n').filter((l) => l.trim());
+  return said.length > 1 ? `${said[0]} ${said[said.length - 1]}` : said[0];
+}
+
+// dlayer draws its progress with carriage returns: keep only what each line ended on.
+function cleanStderr(text) {
+  return (text || '').split('\n').map((l) => l.split('\r').filter((s) => s.trim()).pop() || '')
+    .filter((l) => l.trim()).slice(-20).join('\n');
+}
+
+// Runs a command; returns { out } or { error } where error names what failed and quotes its stderr.
+function run(cmd, args, what) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20,
+    env: { ...process.env, OMP_NUM_THREADS: threads, LC_ALL: 'C' } });
+  if (r.error) return { error: `${what}: could not start ${cmd}: ${r.error.message}` };
+  if (r.status !== 0) {
+    const how = r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
+    return { error: `${what} failed (${how}):\n  $ ${cmd} ${args.join(' ')}\n${cleanStderr(r.stderr)}` };
+  }
+  return { out: r.stdout, err: r.stderr };
+}
+
+function runJson(args, what) {
+  const r = run(dlayer, args, what);
+  if (r.error) return r;
+  try {
+    return { json: JSON.parse(r.out) };
+  } catch (e) {
+    return { error: `${what}: dlayer printed no JSON (${e.message}):\n${r.out.slice(0, 400)}` };
+  }
+}
+
+// The disk's sequential O_DIRECT rate over the whole pack, best of two reads; null (with a problem) when dd fails.
+function diskRate(label, pack) {
+  let best = null;
+  for (let k = 0; k < 2; ++k) {
+    const r = run('dd', [`if=${pack}`, 'of=/dev/null', 'bs=4M', 'iflag=direct'], `${label}: dd of ${pack}`);
+    if (r.error) {
+      problem(r.error);
+      return null;
+    }
+    const m = /(\d+) bytes.*copied, ([0-9.e+-]+) s/.exec(r.err);
+    if (!m || !(Number(m[2]) > 0)) {
+      problem(`${label}: could not read bytes and seconds from dd's report:\n${r.err}`);
+      return null;
+    }
+    const rate = { bytes: Number(m[1]), seconds: Number(m[2]), mbps: Number(m[1]) / Number(m[2]) / 1e6 };
+    if (!best || rate.mbps > best.mbps) best = rate;
+  }
+  return best;
+}
+
+function inputOf(m) {
+  if (m.input) return m.input;
+  try {
+    const net = fs.readFileSync(m.file, 'utf8').split(/^\[/m).find((s) => /^net\]/.test(s)) || '';
+    const v = (k) => (new RegExp(`^${k}\\s*=\\s*(\\d+)`, 'm').exec(net) || [])[1];
+    if (v('width') && v('height')) return `1x${v('channels') || 3}x${v('height')}x${v('width')}`;
+  } catch (e) { /* shown as unknown */ }
+  return '?';
+}
+
+function benchModel(m) {
+  const section = { m, input: inputOf(m), rows: [], disk: null, pack: null, error: null };
+  if (!fs.existsSync(m.file)) {
+    section.error = `${m.id}: missing ${m.file}${m.file.startsWith(onnx) ? ' (run scripts/fetch-models.sh)' : ''}`;
+    problem(section.error);
+    return section;
+  }
+  fs.mkdirSync(packDir, { recursive: true });
+  const packPath = path.join(packDir, `${m.id}.dlpack`);
+  console.error(`${m.id}: packing into ${packPath}`);
+  const p = runJson(['pack', m.file, ...m.args, '-o', packPath, '--json'], `${m.id}: dlayer pack`);
+  if (p.error) {
+    section.error = p.error;
+    problem(p.error);
+    return section;
+  }
+  section.pack = p.json;
+  section.disk = diskRate(m.id, packPath);
+  const largest = p.json.largest_layer_bytes;
+  const budget = Math.floor(p.json.weight_bytes * 0.1);
+
+  // The runs in order; preload first: it is the reference for the hashes and the percentages.
+  const plan = [
+    { arch: 'preload', setting: 'all resident', args: [] },
+    ...['sequential', 'sync', 'async', 'two-stage'].map((arch) => ({ arch, setting: 'min', args: [] })),
+    ...['two-stage', 'async'].map((arch) => ({ arch, setting: '4× largest layer',
+      args: ['--staging', `${4 * largest}`] })),
+    ...['two-stage', 'async'].map((arch) => ({ arch, setting: `budget 10%: ${mib(budget)} MiB`,
+      args: ['--budget', `${budget}`], budget: true })),
+  ];
+  const minimum = {}; // arch → staging bytes of its smallest run (nothing resident): the least weight memory it needs
+  let ref = null;
+  for (const c of plan) {
+    const row = { arch: c.arch, setting: c.setting };
+    section.rows.push(row);
+    if (c.budget && minimum[c.arch] !== undefined && budget < minimum[c.arch]) {
+      row.skipped = `budget below the minimum ${mib(minimum[c.arch])} MiB`;
+      console.error(`${m.id}: ${c.arch}, ${c.setting}: skipped (${row.skipped})`);
+      continue;
+    }
+    console.error(`${m.id}: ${c.arch}, ${c.setting}`);
+    const what = `${m.id}: dlayer run --arch ${c.arch} (${c.setting})`;
+    const r = runJson(['run', packPath, '--arch', c.arch, ...c.args, '--threads', threads, '--iterations', iterations,
+      '--warmup', warmup, '--json'], what);
+    if (r.error) {
+      row.error = r.error;
+      problem(r.error);
+      continue;
+    }
+    const j = r.json;
+    row.j = j;
+    if (c.setting === 'min') minimum[c.arch] = j.staging_bytes;
+    const hashes = (j.outputs || []).map((o) => o.sha256);
+    if (c.arch === 'preload') {
+      ref = { j, hashes };
+    } else if (ref) {
+      const same = hashes.length === ref.hashes.length && hashes.every((h, i) => h === ref.hashes[i]);
+      if (!same) {
+        row.mismatch = true;
+        problem(`${what}: OUTPUT MISMATCH: sha256 ${hashes.join(',')} but preload gave ${ref.hashes.join(',')}`);
+      }
+    }
+  }
+  section.ref = ref;
+  return section;
+}
+
+function tableLines(s) {
+  const lines = [];
+  const shapes = s.ref ? ` → ${(s.ref.j.outputs || []).map((o) => o.shape.join('x')).join(', ')}` : '';
+  lines.push(`### ${s.m.label} (\`${path.basename(s.m.file)}\`, ${s.input}${shapes})`);
+  lines.push('');
+  if (s.error) {
+    lines.push(`**FAILED**: ${brief(s.error)}`);
+    return lines;
+  }
+  const pk = s.pack;
+  const disk = s.disk;
+  lines.push(`Pack: ${pk.layers} layers, ${mib(pk.weight_bytes)} MiB of weights, largest layer ` +
+    `${mib(pk.largest_layer_bytes)} MiB. Disk: ${disk ? `${disk.mbps.toFixed(0)} MB/s` : 'unknown'} ` +
+    `(\`dd iflag=direct bs=4M\` of the ${mib(pk.file_bytes)} MiB pack, best of 2).`);
+  lines.push('');
+  lines.push('| arch | staging | resident layers | median ms | ledger weight peak MiB | ledger total peak MiB | ' +
+    'RSS peak MiB | weight memory −% | delay overhead % | kernel stall ms | read MB/s | read % of disk |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const ref = s.ref && s.ref.j;
+  for (const r of s.rows) {
+    const arch = r.mismatch ? `**${r.arch} — OUTPUT MISMATCH**` : r.arch;
+    if (r.skipped || r.error) {
+      // A failure shows dlayer's last word (its own message); the whole stderr went to the console.
+      const last = r.error ? r.error.split('\n').filter((l) => l.trim()).pop().replace(/\|/g, '\\|') : '';
+      const why = r.skipped ? `skipped: ${r.skipped}` : `**FAILED**: ${last}`;
+      lines.push(`| ${arch} | ${r.setting} | ${why} |  |  |  |  |  |  |  |  |  |`);
+      continue;
+    }
+    const j = r.j;
+    const staging = r.arch === 'preload' ? '—' : `${mib(j.staging_bytes)} MiB (${r.setting})`;
+    const resident = Array.isArray(j.resident_layers) ? `${j.resident_layers.length} of ${j.layers}`
+      : j.resident_layers;
+    const lat = j.latency_ms.median;
+    const w = j.memory.weights_bytes;
+    const reduction = ref ? `${((1 - w / ref.memory.weights_bytes) * 100).toFixed(1)}` : '—';
+    const delay = ref ? (lat / ref.latency_ms.median - 1) * 100 : null;
+    const overhead = ref ? `${delay >= 0 ? '+' : ''}${delay.toFixed(1)}` : '—';
+    // Preload reads only at setup: no streaming rate to show.
+    const streams = j.streamed_layers > 0;
+    const mbps = streams ? j.read.mb_per_s.toFixed(0) : '—';
+    const pct = streams && disk ? `${((j.read.mb_per_s / disk.mbps) * 100).toFixed(0)}` : '—';
+    const rss = `${mib(j.memory.rss_peak_bytes)}${j.memory.rss_peak_is_run_only === false ? ' (with setup)' : ''}`;
+    lines.push(`| ${arch} | ${staging} | ${resident} | ${lat.toFixed(1)} | ${mib(w)} | ${mib(j.memory.peak_bytes)} | ` +
+      `${rss} | ${reduction} | ${overhead} | ${j.stall_ms.toFixed(1)} | ${mbps} | ${pct} |`);
+  }
+  const bad = s.rows.filter((r) => r.mismatch).map((r) => `${r.arch} (${r.setting})`);
+  lines.push('');
+  if (!s.ref) lines.push('Outputs: **not checked** (preload failed).');
+  else if (bad.length) lines.push(`Outputs: **MISMATCH** against preload's sha256 in ${bad.join(', ')}.`);
+  else lines.push('Outputs: every run\'s sha256 equals preload\'s.');
+  return lines;
+}
+
+// Another job on the machine skews every latency: the load at the start and the end goes into the header.
+const load = () => os.loadavg()[0].toFixed(2);
+const loadBefore = load();
+const sections = [];
+for (const m of models) sections.push(benchModel(m));
+const loadAfter = load();
+
+let cpu = 'unknown CPU';
+try {
+  const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  cpu = (/^model name\s*:\s*(.*)$/m.exec(info) || [])[1] || (os.cpus()[0] || {}).model || cpu;
+  cpu += /\bavx512f\b/.test(info) ? ' (AVX-512)' : ' (no AVX-512)';
+} catch (e) { /* not Linux */ }
+const command = ['node', 'bench/demand_layering.js',
+  ...argv.filter((a, i) => a !== '--write' && argv[i - 1] !== '--write')];
+const lines = [];
+lines.push(`Machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; median of ` +
+  `${iterations} runs after ${warmup} warm-up; load average ${loadBefore} before, ${loadAfter} after; ` +
+  `${new Date().toISOString().slice(0, 10)}.`);
+lines.push(`Command: \`${command.join(' ')}\``);
+const disks = sections.filter((s) => s.disk).map((s) => `${s.m.id} ${s.disk.mbps.toFixed(0)} MB/s`);
+lines.push(`Disk, sequential O_DIRECT read of each pack: ${disks.length ? disks.join(', ') : 'unknown'}.`);
+lines.push('');
+lines.push('Weight memory −% is against preload\'s ledger weight peak, delay overhead against preload\'s median ' +
+  'latency; read % of disk is the run\'s read rate against the `dd` rate of the same pack.');
+for (const s of sections) {
+  lines.push('');
+  lines.push(...tableLines(s));
+}
+if (problems.length) {
+  lines.push('');
+  lines.push(`**${problems.length} problem(s)** in this run: see the tables above.`);
+}
+const table = lines.join('\n');
+console.log(table);
+
+if (writeTo) {
+  const file = path.resolve(writeTo);
+  const begin = '<!-- demand-layering:begin -->';
+  const end = '<!-- demand-layering:end -->';
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const block = `${begin}\n${table}\n${end}`;
+  const b = text.indexOf(begin);
+  const e = text.indexOf(end);
+  if (b >= 0 && e > b)
+    text = text.slice(0, b) + block + text.slice(e + end.length);
+  else
+    text += `${text.endsWith('\n') ? '' : '\n'}\n## Demand layering\n\n${block}\n`;
+  fs.writeFileSync(file, text);
+}
+
+if (problems.length) {
+  console.error(`\n${problems.length} problem(s):\n${problems.map((p) => `- ${brief(p)}`).join('\n')}`);
+  process.exit(1);
+}
