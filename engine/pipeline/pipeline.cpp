@@ -136,6 +136,17 @@ struct Pipeline::ReadState
     std::mutex failureMutex;
     std::optional<Error> failure; // the first stage error; stops every stage
     std::mutex statsMutex;
+
+    // Stops every stage and wakes whichever waits (on a ring, a queue or the barrier).
+    void wakeAll()
+    {
+        stop = true;
+        hostRing.stop();
+        deviceRing.stop();
+        copyQueue.stop();
+        computeQueue.stop();
+        barrier.stop();
+    }
     uint64_t readBytes = 0;
     double readSeconds = 0;
     double stallSeconds[4] = {};
@@ -319,12 +330,7 @@ void Pipeline::failStages(const Error& e)
         std::lock_guard lock(s.failureMutex);
         if (!s.failure) s.failure = e;
     }
-    s.stop = true;
-    s.hostRing.stop();
-    s.deviceRing.stop();
-    s.copyQueue.stop();
-    s.computeQueue.stop();
-    s.barrier.stop();
+    s.wakeAll();
 }
 
 Error Pipeline::stageFailure() const
@@ -361,12 +367,7 @@ void Pipeline::stopStages()
 {
     if (!m_state) return;
     ReadState& s = *m_state;
-    s.stop = true;
-    s.hostRing.stop();
-    s.deviceRing.stop();
-    s.copyQueue.stop();
-    s.computeQueue.stop();
-    s.barrier.stop();
+    s.wakeAll();
     if (s.reader.joinable()) s.reader.join();
     if (s.copier.joinable()) s.copier.join();
     // Reads still in flight write into the staging: drain them before anything is reused or freed.
@@ -645,13 +646,7 @@ void Pipeline::cancel()
 {
     m_cancel = true;
     m_exec.cancel();
-    if (!m_state) return;
-    m_state->stop = true;
-    m_state->hostRing.stop();
-    m_state->deviceRing.stop();
-    m_state->copyQueue.stop();
-    m_state->computeQueue.stop();
-    m_state->barrier.stop();
+    if (m_state) m_state->wakeAll();
 }
 
 } // namespace dl
