@@ -190,16 +190,7 @@ Error Pipeline::layerError(int layer, const Error& e) const
 
 void Pipeline::emit(EventKind kind, Stage stage, int layer, int iteration, int64_t begin, int64_t end, uint64_t bytes)
 {
-    if (!m_tracer) return;
-    TraceEvent e;
-    e.kind = kind;
-    e.stage = stage;
-    e.layer = layer;
-    e.iteration = iteration;
-    e.beginNs = begin;
-    e.endNs = end;
-    e.bytes = bytes;
-    m_tracer->emit(e);
+    if (m_tracer) m_tracer->emit(traceEvent(kind, stage, layer, iteration, begin, end, bytes));
 }
 
 void Pipeline::stall(Stage stage, int layer, int iteration, int64_t begin)

@@ -141,43 +141,19 @@ double Tracer::readMBps() const
 int64_t Tracer::begin(Stage stage, int layer, int iteration, const char* name)
 {
     const int64_t now = traceClockNs();
-    TraceEvent e;
-    e.kind = EventKind::Begin;
-    e.stage = stage;
-    e.layer = layer;
-    e.iteration = iteration;
-    e.beginNs = now;
-    e.name = name;
-    emit(e);
+    emit(traceEvent(EventKind::Begin, stage, layer, iteration, now, 0, 0, name));
     return now;
 }
 
 void Tracer::end(Stage stage, int layer, int iteration, int64_t beginNs, uint64_t bytes, const char* name)
 {
     if (!active()) return;
-    TraceEvent e;
-    e.kind = EventKind::End;
-    e.stage = stage;
-    e.layer = layer;
-    e.iteration = iteration;
-    e.beginNs = beginNs;
-    e.endNs = traceClockNs();
-    e.bytes = bytes;
-    e.name = name;
-    emit(e);
+    emit(traceEvent(EventKind::End, stage, layer, iteration, beginNs, traceClockNs(), bytes, name));
 }
 
 void Tracer::stall(Stage stage, int layer, int iteration, int64_t beginNs, int64_t endNs, const char* reason)
 {
-    TraceEvent e;
-    e.kind = EventKind::Stall;
-    e.stage = stage;
-    e.layer = layer;
-    e.iteration = iteration;
-    e.beginNs = beginNs;
-    e.endNs = endNs;
-    e.name = reason;
-    emit(e);
+    emit(traceEvent(EventKind::Stall, stage, layer, iteration, beginNs, endNs, 0, reason));
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -42,6 +42,22 @@ inline int64_t eventTimeNs(const TraceEvent& e)
     return e.kind == EventKind::Begin ? e.beginNs : e.endNs;
 }
 
+// An event with its fields in one call (beginNs doubles as the time of a Begin).
+inline TraceEvent traceEvent(EventKind kind, Stage stage, int layer, int iteration, int64_t beginNs, int64_t endNs = 0,
+    uint64_t bytes = 0, const char* name = nullptr)
+{
+    TraceEvent e;
+    e.kind = kind;
+    e.stage = stage;
+    e.layer = layer;
+    e.iteration = iteration;
+    e.beginNs = beginNs;
+    e.endNs = endNs;
+    e.bytes = bytes;
+    e.name = name;
+    return e;
+}
+
 // Nanoseconds on std::chrono::steady_clock: the one monotonic clock every stage stamps events with.
 int64_t traceClockNs();
 
