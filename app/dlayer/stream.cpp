@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <malloc.h>
 #include <memory>
+#include <optional>
 
 using namespace dl;
 
@@ -198,26 +199,32 @@ int cmdRunStreaming(const Options& given)
     Executor& exec = *p.exec;
 
     // The pack: the one given, else the cache's, made now when missing or stale.
-    std::string packPath = p.explicitPack;
     const std::string key = planKey(p.source);
+    auto openChecked = [&](const std::string& path) -> Result<PackInfo> {
+        DL_ASSIGN(PackInfo info, readLayerPack(path));
+        DL_TRY(checkPackMatches(info, exec, key));
+        return info;
+    };
+    std::string packPath = p.explicitPack;
+    std::optional<PackInfo> opened;
     if (packPath.empty()) {
         packPath = packCachePath(o.packDir.empty() ? defaultPackDir() : o.packDir, key);
-        bool fresh = false;
         if (std::filesystem::exists(packPath)) {
-            auto info = readLayerPack(packPath);
-            fresh = info.ok() && checkPackMatches(*info, exec, key).ok();
-            if (!fresh)
+            auto cached = openChecked(packPath);
+            if (cached.ok())
+                opened = std::move(cached).value();
+            else
                 std::fprintf(stderr, "dlayer: the cached pack %s is stale or damaged (%s); packing again\n",
-                    packPath.c_str(),
-                    info.ok() ? checkPackMatches(*info, exec, key).error().message.c_str()
-                              : info.error().message.c_str());
+                    packPath.c_str(), cached.error().message.c_str());
         }
-        if (!fresh) writePack(packPath, exec, p.source, o.json);
+        if (!opened) writePack(packPath, exec, p.source, o.json);
     }
-    auto info = readLayerPack(packPath);
-    if (!info.ok()) fail(info.error().message);
-    const PackInfo& pack = *info;
-    if (auto st = checkPackMatches(pack, exec, key); !st.ok()) fail(st.error().message);
+    if (!opened) {
+        auto r = openChecked(packPath);
+        if (!r.ok()) fail(r.error().message);
+        opened = std::move(r).value();
+    }
+    const PackInfo& pack = *opened;
 
     // From here on the weights live in the pack only.
     exec.releaseWeights();

@@ -162,8 +162,7 @@ Status writeLayerPack(const std::string& path, const Executor& exec, const PackS
     const std::function<void(size_t, size_t)>& progress, const std::atomic<bool>* cancel)
 {
     const auto& layers = exec.layers();
-    // The table first, to know where the data starts; offsets do not depend on the table's own size because the
-    // data offset is computed from a first rendering and the table is padded to it.
+    // Layer offsets are relative to the data offset until the table's room is known (see below).
     json table;
     table["version"] = kLayerPackVersion;
     table["key"] = planKey(source);

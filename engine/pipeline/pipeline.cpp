@@ -119,7 +119,7 @@ struct Pipeline::Item
     int layer = -1;
     int iteration = 0;
     size_t offset = 0; // in the ring the item sits in
-    Error error; // set with failed = true
+    Error error; // set with failed = true (the reader's bookkeeping; failures reach other stages via failStages)
     bool failed = false;
 };
 
@@ -389,10 +389,9 @@ void Pipeline::readerLoop()
     int64_t busySince = 0;
     std::vector<ReadCompletion> completions;
     auto fail = [&](const Item& item, const Error& e) { failStages(layerError(item.layer, e)); };
-    bool syncArrivePending = false; // sync: this cycle's layer is published, arrive before the next
-    if (sync) {
-        // Cycle 0 has nothing for the copy and kernel stages; the reader starts right away.
-    }
+    // Sync: this cycle's layer is published, arrive before the next. Cycle 0 starts at once: it has nothing for the
+    // copy and kernel stages.
+    bool syncArrivePending = false;
     while (!s.stop) {
         if (sync && syncArrivePending) {
             bool waited = false;
@@ -592,7 +591,6 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         auto item = s.computeQueue.pop(&waited);
         if (!item) return failed(stageFailure());
         if (waited) stall(Stage::Kernel, layer, iteration, t0);
-        if (item->failed) return failed(item->error);
         if (item->layer != layer)
             return failed(makeError(ErrorCode::Internal,
                 "pipeline out of step: layer " + std::to_string(item->layer) + " arrived for layer "

@@ -132,7 +132,6 @@ private:
     std::vector<LedgerBuffer> m_residentBuffers; // by layer; empty for streamed ones
     LedgerBuffer m_host; // staging the reader fills
     LedgerBuffer m_device; // staging the kernels read (sync, async, sequential)
-    LedgerBuffer m_pinned; // ledger entry only: constants the plan pins
     size_t m_stagingBytes = 0;
     size_t m_residentBytes = 0;
 

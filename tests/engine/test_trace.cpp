@@ -47,16 +47,7 @@ json parseJson(const std::string& text)
 TraceEvent span(EventKind kind, Stage stage, int layer, int iteration, int64_t b, int64_t e, uint64_t bytes = 0,
     const char* name = nullptr)
 {
-    TraceEvent ev;
-    ev.kind = kind;
-    ev.stage = stage;
-    ev.layer = layer;
-    ev.iteration = iteration;
-    ev.beginNs = b;
-    ev.endNs = e;
-    ev.bytes = bytes;
-    ev.name = name;
-    return ev;
+    return traceEvent(kind, stage, layer, iteration, b, e, bytes, name);
 }
 
 std::map<int, std::string> threadNames(const json& trace)
