@@ -37,6 +37,8 @@ struct Options
     std::string resident; // "3,7,10-12"
     size_t budget = 0;
     bool hasBudget = false;
+    size_t split = 0; // --split: cut layers above this into sub-layers
+    bool hasSplit = false;
     std::string trace;
     std::string output; // pack -o
     std::string packDir; // the pack cache
@@ -44,7 +46,7 @@ struct Options
     bool uring = true;
     unsigned queueDepth = 8;
     size_t chunk = size_t(1) << 20;
-    bool verify = true;
+    std::string verify = "first"; // first, always or off
 };
 
 [[noreturn]] void fail(const std::string& message, int code = 1);

@@ -1,12 +1,12 @@
 // dlayer: the command-line face of the engine.
 //
 //   dlayer info MODEL [--weights FILE] [--shape NAME=DIMS] [--json]
-//   dlayer pack MODEL [--weights FILE] [--shape NAME=DIMS] -o FILE.dlpack
+//   dlayer pack MODEL [--weights FILE] [--shape NAME=DIMS] [--split BYTES] -o FILE.dlpack
 //   dlayer run MODEL|FILE.dlpack [--weights FILE] [--shape NAME=DIMS] [--input NAME=FILE.pb] [--iterations N]
 //                    [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]
 //                    [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]
-//                    [--budget BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct] [--no-uring]
-//                    [--queue-depth N] [--chunk BYTES] [--no-verify]
+//                    [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]
+//                    [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]
 
 #include "cli.h"
 
@@ -45,16 +45,17 @@ void usage(FILE* to)
     std::fprintf(to,
         "usage:\n"
         "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--json]\n"
-        "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] -o FILE.dlpack\n"
+        "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] -o FILE.dlpack\n"
         "  dlayer run MODEL|FILE.dlpack [--weights FILE.weights] [--shape NAME=1x3x640x640] [--input NAME=FILE.pb]\n"
         "                   [--iterations N] [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]\n"
         "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
-        "                   [--budget BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct] [--no-uring]\n"
-        "                   [--queue-depth N] [--chunk BYTES] [--no-verify]\n"
+        "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
+        "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
         "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
         "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
         "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
-        "LIST is layer indices and ranges: 0,5,10-12.\n");
+        "LIST is layer indices and ranges: 0,5,10-12. --split cuts layers whose weights exceed BYTES into sub-layers\n"
+        "along their output channels (a --budget below what whole layers need picks a split itself).\n");
 }
 
 Result<Shape> parseDims(const std::string& text)
@@ -142,6 +143,9 @@ Options parseArgs(int argc, char** argv)
         else if (a == "--budget") {
             o.budget = parseBytes(a, value());
             o.hasBudget = true;
+        } else if (a == "--split") {
+            o.split = parseBytes(a, value());
+            o.hasSplit = true;
         } else if (a == "--trace")
             o.trace = value();
         else if (a == "-o" || a == "--output")
@@ -153,8 +157,11 @@ Options parseArgs(int argc, char** argv)
         else if (a == "--no-uring")
             o.uring = false;
         else if (a == "--no-verify")
-            o.verify = false;
-        else if (a == "--queue-depth")
+            o.verify = "off";
+        else if (a == "--verify") {
+            o.verify = value();
+            if (!parseVerify(o.verify)) fail("--verify expects first, always or off, got '" + o.verify + "'", 2);
+        } else if (a == "--queue-depth")
             o.queueDepth = static_cast<unsigned>(parseCount(a, value(), 1));
         else if (a == "--chunk")
             o.chunk = parseBytes(a, value());
@@ -378,6 +385,7 @@ int cmdRun(const Options& o)
     auto shapes = inputShapes(o, g, fileInputs);
     ExecutorOptions eo;
     eo.threads = o.threads;
+    eo.splitBytes = o.split;
     auto exec = Executor::create(g, shapes, eo);
     if (!exec.ok()) fail(exec.error().message);
     Executor& e = **exec;

@@ -64,11 +64,25 @@ Planned planModel(const Options& given)
         o.shapes = src.inputShapes;
         packed = std::move(info).value();
     }
+    // The split: the pack's own, else --split, else what a --budget asks for.
+    size_t split = o.split;
+    if (packed) {
+        if (o.hasSplit && o.split != packed->source.splitBytes)
+            fail("the pack '" + p.explicitPack + "' was made with "
+                    + (packed->source.splitBytes ? "--split " + std::to_string(packed->source.splitBytes)
+                                                 : std::string("no --split"))
+                    + ": pack again to change it",
+                2);
+        split = packed->source.splitBytes;
+    } else if (!o.hasSplit && o.hasBudget && !o.arch.empty()) {
+        split = splitForBudget(*parseArch(o.arch), o.budget);
+    }
     if (!std::filesystem::exists(o.model)) fail("'" + o.model + "' does not exist");
     Graph g = importOrFail(o);
     auto shapes = inputShapes(o, g, p.fileInputs);
     ExecutorOptions eo;
     eo.threads = o.threads;
+    eo.splitBytes = split;
     auto exec = Executor::create(g, shapes, eo);
     if (!exec.ok()) fail(exec.error().message);
     p.exec = std::move(exec).value();
@@ -88,6 +102,8 @@ Planned planModel(const Options& given)
     for (const auto& in : p.exec->graph().inputs)
         s.inputShapes[in.name] = p.exec->values()[p.exec->valueId(in.name)].shape;
     s.layoutTag = Executor::layoutTag();
+    // A split that cut nothing leaves the plan, and so the pack, as it was.
+    s.splitBytes = p.exec->split().layersSplit > 0 ? split : 0;
     if (packed && packed->key != planKey(s))
         fail("the pack '" + p.explicitPack + "' no longer matches its model '" + s.modelPath
             + "' (the model, its weights or this engine build changed) — re-pack the model (dlayer pack MODEL -o "
@@ -126,7 +142,8 @@ int cmdPack(const Options& o)
     if (o.json) {
         json j = { { "pack", o.output }, { "key", info->key }, { "layers", info->layers.size() },
             { "weight_bytes", info->weightBytes() }, { "file_bytes", info->fileBytes },
-            { "largest_layer_bytes", info->largestLayer() } };
+            { "largest_layer_bytes", info->largestLayer() }, { "split_bytes", p.source.splitBytes },
+            { "layers_split", p.exec->split().layersSplit } };
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -198,6 +215,13 @@ int cmdRunStreaming(const Options& given)
     Planned p = planModel(o);
     Executor& exec = *p.exec;
 
+    // A budget below what the plan can stream in is refused before anything is packed.
+    if (o.hasBudget)
+        if (auto st = checkBudget(paddedLayerBytes(exec), arch, o.budget); !st.ok())
+            fail(st.error().message
+                + (p.source.splitBytes ? " (its layers split at " + std::to_string(p.source.splitBytes) + " bytes)"
+                                       : std::string()));
+
     // The pack: the one given, else the cache's, made now when missing or stale.
     const std::string key = planKey(p.source);
     auto openChecked = [&](const std::string& path) -> Result<PackInfo> {
@@ -242,7 +266,7 @@ int cmdRunStreaming(const Options& given)
         po.resident = parseLayerList(o.resident, pack.layers.size());
     }
     po.chunkBytes = o.chunk;
-    po.verify = o.verify;
+    po.verify = *parseVerify(o.verify);
 
     FileReaderOptions ro;
     ro.direct = o.direct;
@@ -328,6 +352,8 @@ int cmdRunStreaming(const Options& given)
     std::sort(sorted.begin(), sorted.end());
     j["latency_ms"] = { { "median", median(times) }, { "min", sorted.front() }, { "max", sorted.back() } };
     j["layers"] = pack.layers.size();
+    j["split_bytes"] = p.source.splitBytes;
+    j["layers_split"] = exec.split().layersSplit;
     j["staging_bytes"] = pl.stagingBytes();
     j["resident_layers"] = pl.options().resident;
     if (arch == Arch::Preload) j["resident_layers"] = "all";
@@ -340,7 +366,7 @@ int cmdRunStreaming(const Options& given)
         { "rss_peak_is_run_only", rssReset }, { "rss_setup_peak_bytes", setupRssPeak } };
     j["read"] = { { "bytes", st.readBytes / static_cast<uint64_t>(runs) }, { "seconds", st.readSeconds / runs },
         { "mb_per_s", readMBps }, { "direct_io", pl.directIo() }, { "reader", pl.readerDescription() },
-        { "verify", po.verify } };
+        { "verify", verifyName(po.verify) } };
     j["stall_ms"] = st.stallSeconds[static_cast<int>(Stage::Kernel)] * 1e3 / runs;
     j["stall_ms_by_stage"] = stalls;
     j["outputs"] = json::array();

@@ -102,7 +102,7 @@ json sourceJson(const PackSource& s)
         shapes[name] = shapeJson(shape);
     return { { "model", s.modelPath }, { "model_sha256", s.modelSha256 }, { "weights", s.weightsPath },
         { "weights_sha256", s.weightsSha256 }, { "seed", s.seed }, { "input_shapes", shapes },
-        { "layout", s.layoutTag } };
+        { "layout", s.layoutTag }, { "split_bytes", s.splitBytes } };
 }
 
 Shape shapeFrom(const json& a)
@@ -131,6 +131,14 @@ uint64_t PackInfo::weightBytes() const
     return sum;
 }
 
+std::vector<uint64_t> paddedLayerBytes(const Executor& exec)
+{
+    std::vector<uint64_t> b;
+    for (const auto& l : exec.layers())
+        b.push_back(alignUp(l.blobBytes));
+    return b;
+}
+
 std::string planKey(const PackSource& s)
 {
     Sha256 h;
@@ -138,6 +146,7 @@ std::string planKey(const PackSource& s)
         + "\n" + (s.weightsPath.empty() ? std::to_string(s.seed) : "") + "\n" + s.layoutTag + "\n";
     for (const auto& [name, shape] : s.inputShapes)
         text += name + "=" + shapeToString(shape) + "\n";
+    if (s.splitBytes > 0) text += "split=" + std::to_string(s.splitBytes) + "\n";
     h.update(text.data(), text.size());
     return h.hex();
 }
@@ -306,6 +315,7 @@ Result<PackInfo> readLayerPack(const std::string& path)
         info.source.weightsSha256 = s.at("weights_sha256").get<std::string>();
         info.source.seed = s.at("seed").get<uint64_t>();
         info.source.layoutTag = s.at("layout").get<std::string>();
+        info.source.splitBytes = s.value("split_bytes", uint64_t { 0 });
         for (const auto& [name, shape] : s.at("input_shapes").items())
             info.source.inputShapes[name] = shapeFrom(shape);
         for (const json& l : t.at("layers")) {

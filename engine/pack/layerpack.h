@@ -58,6 +58,7 @@ struct PackSource
     uint64_t seed = 0; // seeded Darknet weights
     std::map<std::string, Shape> inputShapes;
     std::string layoutTag; // Executor::layoutTag() of the engine that packed it
+    uint64_t splitBytes = 0; // layers above this were cut into sub-layers (ExecutorOptions::splitBytes); 0: none
 };
 
 struct PackInfo
@@ -74,7 +75,10 @@ struct PackInfo
     uint64_t weightBytes() const; // sum of payloads
 };
 
-// The content address of a plan: SHA-256 over the source's hashes, shapes and layout tag (hex).
+// The padded size (PackLayer::paddedBytes) each of the executor's layers gets in a pack.
+std::vector<uint64_t> paddedLayerBytes(const Executor& exec);
+
+// The content address of a plan: SHA-256 over the source's hashes, shapes, layout tag and split (hex).
 std::string planKey(const PackSource& source);
 
 // SHA-256 of a file's bytes (hex), reading in chunks. Io naming the path when it cannot be read.

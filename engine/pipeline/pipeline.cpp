@@ -36,6 +36,26 @@ std::optional<Arch> parseArch(const std::string& name)
     return std::nullopt;
 }
 
+const char* verifyName(Verify v)
+{
+    switch (v) {
+    case Verify::Off:
+        return "off";
+    case Verify::First:
+        return "first";
+    case Verify::Always:
+        return "always";
+    }
+    return "?";
+}
+
+std::optional<Verify> parseVerify(const std::string& name)
+{
+    for (Verify v : { Verify::Off, Verify::First, Verify::Always })
+        if (name == verifyName(v)) return v;
+    return std::nullopt;
+}
+
 namespace {
 
 // Buffers an architecture needs, in units of the largest streamed layer, beside its rings.
@@ -66,27 +86,62 @@ size_t largestOf(const PackInfo& pack, const std::vector<bool>& resident)
 
 } // namespace
 
+size_t minimumWeightMemory(const std::vector<uint64_t>& paddedLayerBytes, Arch arch)
+{
+    size_t sum = 0, largest = 0;
+    for (uint64_t b : paddedLayerBytes) {
+        sum += b;
+        largest = std::max<size_t>(largest, b);
+    }
+    return arch == Arch::Preload ? sum : static_cast<size_t>(largestLayerCopies(arch)) * largest;
+}
+
 size_t minimumWeightMemory(const PackInfo& pack, Arch arch)
 {
-    if (arch == Arch::Preload) {
-        size_t sum = 0;
-        for (const auto& l : pack.layers)
-            sum += l.paddedBytes;
-        return sum;
-    }
-    return static_cast<size_t>(largestLayerCopies(arch)) * pack.largestLayer();
+    return minimumWeightMemory(paddedLayerBytes(pack), arch);
+}
+
+std::vector<uint64_t> paddedLayerBytes(const PackInfo& pack)
+{
+    std::vector<uint64_t> b;
+    for (const auto& l : pack.layers)
+        b.push_back(l.paddedBytes);
+    return b;
+}
+
+Status checkBudget(const std::vector<uint64_t>& paddedLayerBytes, Arch arch, size_t budget)
+{
+    const size_t minimum = minimumWeightMemory(paddedLayerBytes, arch);
+    if (budget < minimum)
+        return invalid("a weight budget of " + std::to_string(budget) + " bytes is below the minimum of "
+            + std::to_string(minimum) + " bytes for the " + archName(arch) + " architecture on this model");
+    return {};
+}
+
+size_t splitForBudget(Arch arch, size_t budget)
+{
+    const int copies = largestLayerCopies(arch);
+    if (copies == 0) return 0;
+    const size_t perRing = arch == Arch::Async || arch == Arch::TwoStage ? 2 : 1;
+    const size_t unit = budget / (static_cast<size_t>(copies) * perRing);
+    size_t split = kPackAlignment;
+    while (split * 2 <= unit)
+        split *= 2;
+    return split;
 }
 
 Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budget)
 {
+    DL_TRY(checkBudget(paddedLayerBytes(pack), arch, budget));
     const size_t minimum = minimumWeightMemory(pack, arch);
-    if (budget < minimum)
-        return invalid("a weight budget of " + std::to_string(budget) + " bytes is below the minimum of "
-            + std::to_string(minimum) + " bytes for the " + archName(arch) + " architecture on this model");
     PipelineOptions o;
     o.arch = arch;
     if (arch == Arch::Preload) return o;
     const int copies = largestLayerCopies(arch);
+    // FIFO rings first get room for two of the largest streamed layers, so that the next read overlaps the kernels
+    // of this layer; then residency, then the rest to the rings again.
+    const bool fifo = arch == Arch::Async || arch == Arch::TwoStage;
+    const size_t ringUnits = static_cast<size_t>(copies) * (fifo && budget >= 2 * minimum ? 2 : 1);
     std::vector<bool> resident(pack.layers.size(), false);
     std::vector<size_t> order(pack.layers.size());
     std::iota(order.begin(), order.end(), 0);
@@ -96,7 +151,7 @@ Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t
     for (size_t i : order) {
         if (pack.layers[i].paddedBytes == 0) break;
         resident[i] = true;
-        const size_t need = pinned + pack.layers[i].paddedBytes + copies * largestOf(pack, resident);
+        const size_t need = pinned + pack.layers[i].paddedBytes + ringUnits * largestOf(pack, resident);
         if (need > budget) {
             resident[i] = false;
             continue; // a smaller layer may still fit
@@ -105,7 +160,7 @@ Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t
         o.resident.push_back(static_cast<int>(i));
     }
     std::sort(o.resident.begin(), o.resident.end());
-    if (arch == Arch::Async || arch == Arch::TwoStage) {
+    if (fifo) {
         const size_t rings = arch == Arch::Async ? 2 : 1;
         o.stagingBytes = (budget - pinned) / rings / kPackAlignment * kPackAlignment;
         o.stagingBytes = std::max(o.stagingBytes, largestOf(pack, resident));
@@ -207,6 +262,7 @@ Status Pipeline::setup()
 {
     const size_t layers = m_pack.layers.size();
     m_isResident.assign(layers, m_options.arch == Arch::Preload);
+    m_verified = std::make_unique<std::atomic<bool>[]>(layers);
     for (int r : m_options.resident) {
         if (r < 0 || static_cast<size_t>(r) >= layers)
             return invalid("resident layer " + std::to_string(r) + " does not exist (the model has "
@@ -310,7 +366,16 @@ Status Pipeline::readWhole(int layer, std::byte* dst, int iteration, Stage stage
         m_state->readSeconds += (end - begin) * 1e-9;
     }
     emit(EventKind::End, stage, layer, iteration, begin, end, pl.paddedBytes);
-    if (m_options.verify) DL_TRY(verifyPackLayer(m_pack, layer, dst));
+    return verifyLayer(layer, dst);
+}
+
+Status Pipeline::verifyLayer(int layer, const std::byte* data)
+{
+    if (m_options.verify == Verify::Off) return {};
+    std::atomic<bool>& seen = m_verified[static_cast<size_t>(layer)];
+    if (m_options.verify == Verify::First && seen.load(std::memory_order_relaxed)) return {};
+    DL_TRY(verifyPackLayer(m_pack, layer, data));
+    seen.store(true, std::memory_order_relaxed);
     return {};
 }
 
@@ -484,8 +549,8 @@ void Pipeline::readerLoop()
             }
             const int64_t end = traceClockNs();
             emit(EventKind::End, stage, p.item.layer, p.item.iteration, p.begin, end, pl.paddedBytes);
-            if (m_options.verify) {
-                auto v = verifyPackLayer(m_pack, p.item.layer, m_host.data() + p.item.offset);
+            {
+                auto v = verifyLayer(p.item.layer, m_host.data() + p.item.offset);
                 if (!v.ok()) {
                     std::vector<ReadCompletion> rest;
                     while (m_reader->inFlight() > 0 && m_reader->reap(rest, true).ok()) { }

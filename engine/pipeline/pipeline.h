@@ -36,6 +36,13 @@ enum class Arch { Preload, Sequential, Sync, Async, TwoStage };
 const char* archName(Arch a);
 std::optional<Arch> parseArch(const std::string& name);
 
+// When a streamed layer's CRC is checked against the pack table. First: on the layer's first read in the
+// pipeline's life (a damaged pack fails the first run; the pack is immutable, so later reads of the same bytes
+// are not checked again). Always: on every read. Off: never.
+enum class Verify { Off, First, Always };
+const char* verifyName(Verify v);
+std::optional<Verify> parseVerify(const std::string& name);
+
 struct PipelineOptions
 {
     Arch arch = Arch::TwoStage;
@@ -44,7 +51,7 @@ struct PipelineOptions
     size_t stagingBytes = 0;
     std::vector<int> resident; // layer indices read once and kept
     size_t chunkBytes = size_t(1) << 20; // the largest single read request
-    bool verify = true; // check every layer's CRC as it arrives
+    Verify verify = Verify::First;
 };
 
 // What a run measured, summed over the runs since create() or resetStats().
@@ -59,10 +66,21 @@ struct PipelineStats
 // Smallest weight memory (resident + staging bytes, before pinned constants) `arch` needs for `pack` with nothing
 // resident.
 size_t minimumWeightMemory(const PackInfo& pack, Arch arch);
+// The same from the layers' padded sizes (PackLayer::paddedBytes), before a pack exists.
+size_t minimumWeightMemory(const std::vector<uint64_t>& paddedLayerBytes, Arch arch);
+std::vector<uint64_t> paddedLayerBytes(const PackInfo& pack);
+// Invalid naming the minimum when `budgetBytes` is below it.
+Status checkBudget(const std::vector<uint64_t>& paddedLayerBytes, Arch arch, size_t budgetBytes);
+
+// The split the budget rule plans `arch` with (ExecutorOptions::splitBytes): the largest power of two that lets every
+// buffer the architecture keeps hold a piece within the budget, with room for two pieces in each FIFO ring (async,
+// two-stage) so that reading the next piece overlaps the kernels of this one. 0 (no split) for preload.
+size_t splitForBudget(Arch arch, size_t budgetBytes);
 
 // The budget rule (until the planner): refuses a budget below minimumWeightMemory() naming the minimum; otherwise keeps
-// layers resident, largest first (each one that fits beside the staging the rest then needs), and gives what is left
-// to the staging rings.
+// layers resident, largest first (each one that fits beside the staging the rest then needs: room for two of the
+// largest streamed layers in each FIFO ring when the budget allows it, else one), and gives what is left to the
+// staging rings.
 // Preload needs the whole model.
 Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budgetBytes);
 
@@ -117,6 +135,8 @@ private:
     void emit(EventKind kind, Stage stage, int layer, int iteration, int64_t begin, int64_t end, uint64_t bytes = 0);
     void stall(Stage stage, int layer, int iteration, int64_t begin);
     Error layerError(int layer, const Error& e) const;
+    // Checks a layer that has arrived in `data` against the pack, as options.verify asks.
+    Status verifyLayer(int layer, const std::byte* data);
 
     Executor& m_exec;
     const PackInfo& m_pack;
@@ -129,6 +149,7 @@ private:
 
     std::vector<int> m_streamed; // layer indices streamed each run, in order
     std::vector<bool> m_isResident;
+    std::unique_ptr<std::atomic<bool>[]> m_verified; // by layer: its CRC has matched once
     std::vector<LedgerBuffer> m_residentBuffers; // by layer; empty for streamed ones
     LedgerBuffer m_host; // staging the reader fills
     LedgerBuffer m_device; // staging the kernels read (sync, async, sequential)

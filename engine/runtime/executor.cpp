@@ -6,6 +6,7 @@
 #include "memory/arena.h"
 #include "model/fuse.h"
 #include "model/layering.h"
+#include "model/split.h"
 
 #include <cstring>
 #include <set>
@@ -76,6 +77,7 @@ Result<std::unique_ptr<Executor>> Executor::create(
 {
     std::unique_ptr<Executor> e(new Executor(graph));
     DL_TRY(fuseGraph(e->m_graph));
+    e->m_split = splitLargeLayers(e->m_graph, options.splitBytes);
     DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));
     DL_TRY(e->plan(shapes, options));
     return e;

@@ -9,6 +9,7 @@
 #include "core/result.h"
 #include "core/tensor.h"
 #include "model/graph.h"
+#include "model/split.h"
 
 #include <atomic>
 #include <map>
@@ -32,6 +33,9 @@ struct ExecutorOptions
     // Activations share one arena, at offsets planned from their liveness (memory/arena.h), with pointwise ops
     // writing over their input where legal; off: one buffer per activation.
     bool arena = true;
+    // Layers whose weights exceed this many bytes are cut into sub-layers along their output channels
+    // (model/split.h), so that streaming needs staging for a piece of them only; 0: none are cut.
+    size_t splitBytes = 0;
 };
 
 // Per-value facts after planning.
@@ -113,6 +117,8 @@ public:
 
     // The graph as executed: after fusion, so node indices refer to it, not to the imported graph.
     const Graph& graph() const { return m_graph; }
+    // What options.splitBytes did to the graph.
+    const SplitSummary& split() const { return m_split; }
     const std::vector<ValuePlan>& values() const { return m_values; }
     const std::vector<NodePlan>& nodes() const { return m_nodes; }
     // Value id by name, or -1.
@@ -156,6 +162,7 @@ private:
     Status plan(const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options);
 
     Graph m_graph;
+    SplitSummary m_split;
     std::unique_ptr<cpu::CpuContext> m_ctx;
     std::vector<ValuePlan> m_values;
     std::vector<Tensor> m_buffers; // by value id: constant value, or the activation buffer

@@ -197,6 +197,52 @@ private slots:
         QVERIFY2(o.err.contains(QStringLiteral("-o")), qPrintable(o.err));
     }
 
+    // A budget below the largest whole layer splits layers into sub-layers: the run keeps within the budget and
+    // gives the bytes of the in-memory executor planned with the same split; a pack keeps its split.
+    void budgetAndSplitCutLayers()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-split"));
+        const QString cfg = darknet("yolov3-tiny.cfg");
+        Outcome o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"),
+                               QStringLiteral("two-stage"), QStringLiteral("--budget"), QStringLiteral("600K") }
+                + kOnce,
+            cache);
+        QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
+        QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        const qint64 split = j.value(QStringLiteral("split_bytes")).toInteger();
+        QVERIFY(split > 0 && split <= 300 * 1024);
+        QVERIFY(j.value(QStringLiteral("layers_split")).toInt() > 0);
+        QVERIFY(j.value(QStringLiteral("memory")).toObject().value(QStringLiteral("weights_bytes")).toInteger()
+            <= 600 * 1024);
+        // The whole model's largest layer is 18 MiB: far above what this budget could stream whole.
+        QVERIFY(j.value(QStringLiteral("largest_layer_bytes")).toInteger() < 300 * 1024);
+        Outcome mem = dlayer(
+            QStringList { QStringLiteral("run"), cfg, QStringLiteral("--split"), QString::number(split) } + kOnce);
+        QVERIFY2(mem.code == 0, qPrintable(mem.err));
+        QCOMPARE(outputDigests(o.out), outputDigests(mem.out));
+
+        const QString pack = m_dir.filePath(QStringLiteral("split.dlpack"));
+        o = dlayer({ QStringLiteral("pack"), cfg, QStringLiteral("--split"), QString::number(split),
+            QStringLiteral("-o"), pack, QStringLiteral("--json") });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QCOMPARE(
+            QJsonDocument::fromJson(o.out.toUtf8()).object().value(QStringLiteral("split_bytes")).toInteger(), split);
+        o = dlayer(
+            QStringList { QStringLiteral("run"), pack, QStringLiteral("--arch"), QStringLiteral("sync") } + kOnce);
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QCOMPARE(outputDigests(o.out), outputDigests(mem.out));
+        o = dlayer(QStringList { QStringLiteral("run"), pack, QStringLiteral("--arch"), QStringLiteral("sync"),
+                       QStringLiteral("--split"), QStringLiteral("1M") }
+            + kOnce);
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("was made with --split")), qPrintable(o.err));
+        o = dlayer(QStringList { QStringLiteral("run"), pack, QStringLiteral("--arch"), QStringLiteral("sync"),
+                       QStringLiteral("--verify"), QStringLiteral("sometimes") }
+            + kOnce);
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("first, always or off")), qPrintable(o.err));
+    }
+
     void runJsonHasTheReportFields()
     {
         QTemporaryDir dir;

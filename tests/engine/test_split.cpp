@@ -1,0 +1,264 @@
+// Sub-layer splitting: the cut graph's shape (pieces within the size, whole channel blocks, a Concat under the
+// original output name, the whole weights dropped), what is never cut, and outputs that agree with the uncut model
+// on real models (Conv in YOLOv4-tiny, MatMul in PaddleOCR rec) and on every Gemm / MatMul form.
+
+#include "core/random.h"
+#include "model/importer.h"
+#include "model/split.h"
+#include "runtime/executor.h"
+
+#include <QFile>
+#include <QTest>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace dl;
+
+namespace {
+
+std::string modelCache()
+{
+    const char* c = std::getenv("DL_CACHE");
+    const char* home = std::getenv("HOME");
+    return c && *c ? c : std::string(home ? home : "/root") + "/.cache/demand-layering";
+}
+
+Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out)
+{
+    Node n;
+    n.opType = op;
+    n.name = op + "_" + out[0];
+    n.inputs = std::move(in);
+    n.outputs = std::move(out);
+    return n;
+}
+
+Attribute intAttr(int64_t v)
+{
+    Attribute a;
+    a.kind = Attribute::Kind::Int;
+    a.i = v;
+    return a;
+}
+
+ValueInfo value(const std::string& name, const Shape& shape)
+{
+    ValueInfo v;
+    v.name = name;
+    v.dtype = DType::F32;
+    v.hasShape = !shape.empty();
+    for (int64_t d : shape)
+        v.dims.push_back({ d, {} });
+    return v;
+}
+
+// Every Gemm / MatMul form the splitter handles, one after another, on 64 outputs each:
+// Gemm transB=0 with a [64] bias, Gemm transB=1 with a [1,64] bias and alpha/beta, Gemm with a scalar bias,
+// MatMul on a 3-D input, and a grouped Conv (never cut) beside a plain one sharing nothing.
+Graph linearForms()
+{
+    Graph g;
+    g.name = "linear";
+    g.format = "onnx";
+    g.opset = 13;
+    g.inputs.push_back(value("x", { 2, 48 }));
+    g.weights["b0"] = seededTensor(DType::F32, { 48, 64 }, 1);
+    g.weights["c0"] = seededTensor(DType::F32, { 64 }, 2);
+    g.nodes.push_back(node("Gemm", { "x", "b0", "c0" }, { "y0" }));
+    g.weights["b1"] = seededTensor(DType::F32, { 64, 64 }, 3);
+    g.weights["c1"] = seededTensor(DType::F32, { 1, 64 }, 4);
+    Node gemm1 = node("Gemm", { "y0", "b1", "c1" }, { "y1" });
+    gemm1.attrs["transB"] = intAttr(1);
+    Attribute alpha;
+    alpha.kind = Attribute::Kind::Float;
+    alpha.f = 0.5f;
+    gemm1.attrs["alpha"] = alpha;
+    gemm1.attrs["beta"] = alpha;
+    g.nodes.push_back(gemm1);
+    g.weights["b2"] = seededTensor(DType::F32, { 64, 64 }, 5);
+    g.weights["c2"] = seededTensor(DType::F32, { 1 }, 6);
+    g.nodes.push_back(node("Gemm", { "y1", "b2", "c2" }, { "y2" }));
+    g.weights["shape"] = Tensor(DType::I64, { 3 });
+    auto* s = g.weights["shape"].ptr<int64_t>();
+    s[0] = 2;
+    s[1] = 2;
+    s[2] = 32;
+    g.nodes.push_back(node("Reshape", { "y2", "shape" }, { "r" }));
+    g.weights["b3"] = seededTensor(DType::F32, { 32, 64 }, 7);
+    g.nodes.push_back(node("MatMul", { "r", "b3" }, { "y" }));
+    g.outputs.push_back(value("y", {}));
+    return g;
+}
+
+Graph convForms()
+{
+    Graph g;
+    g.name = "convs";
+    g.format = "onnx";
+    g.opset = 13;
+    g.inputs.push_back(value("x", { 1, 32, 9, 9 }));
+    g.weights["wg"] = seededTensor(DType::F32, { 64, 16, 3, 3 }, 1); // group 2: never cut
+    Node grouped = node("Conv", { "x", "wg" }, { "g" });
+    grouped.attrs["group"] = intAttr(2);
+    g.nodes.push_back(grouped);
+    g.weights["w"] = seededTensor(DType::F32, { 40, 64, 3, 3 }, 2); // 40 channels: pieces of 16, 16 and 8
+    g.weights["b"] = seededTensor(DType::F32, { 40 }, 3);
+    g.nodes.push_back(node("Conv", { "g", "w", "b" }, { "y" }));
+    g.outputs.push_back(value("y", {}));
+    return g;
+}
+
+std::unique_ptr<Executor> plan(const Graph& g, const std::map<std::string, Shape>& shapes, size_t split)
+{
+    ExecutorOptions eo;
+    eo.threads = 2;
+    eo.splitBytes = split;
+    auto e = Executor::create(g, shapes, eo);
+    if (!e.ok()) qFatal("%s", e.error().message.c_str());
+    return std::move(e).value();
+}
+
+std::vector<Tensor> runOnce(Executor& e)
+{
+    std::vector<Tensor> inputs;
+    uint64_t seed = 11;
+    for (const auto& in : e.graph().inputs) {
+        const auto& v = e.values()[e.valueId(in.name)];
+        inputs.push_back(seededTensor(v.dtype, v.shape, seed++));
+    }
+    auto out = e.run(inputs);
+    if (!out.ok()) qFatal("%s", out.error().message.c_str());
+    std::vector<Tensor> kept;
+    for (const auto& t : *out)
+        kept.push_back(t.clone());
+    return kept;
+}
+
+// The cut changes which kernels run (narrower ones may pick another oneDNN implementation and so another
+// summation order), not the arithmetic: outputs agree to float rounding, relative to each output's magnitude.
+void expectClose(const std::vector<Tensor>& want, const std::vector<Tensor>& got, double relTol)
+{
+    QCOMPARE(got.size(), want.size());
+    for (size_t k = 0; k < want.size(); ++k) {
+        QCOMPARE(got[k].shape(), want[k].shape());
+        const float* a = want[k].ptr<float>();
+        const float* b = got[k].ptr<float>();
+        double scale = 0, worst = 0;
+        for (int64_t i = 0; i < want[k].numel(); ++i) {
+            scale = std::max(scale, std::fabs(double(a[i])));
+            worst = std::max(worst, std::fabs(double(a[i]) - double(b[i])));
+        }
+        QVERIFY2(worst <= relTol * std::max(scale, 1e-6),
+            qPrintable(QStringLiteral("output %1: max |diff| %2 against max |y| %3").arg(k).arg(worst).arg(scale)));
+    }
+}
+
+size_t count(const Graph& g, const std::string& op)
+{
+    return static_cast<size_t>(
+        std::count_if(g.nodes.begin(), g.nodes.end(), [&](const Node& n) { return n.opType == op; }));
+}
+
+} // namespace
+
+class TestSplit : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void cutsConvIntoChannelBlocks()
+    {
+        Graph g = convForms();
+        const size_t perChannel = (64 * 9 + 1) * sizeof(float);
+        auto e = plan(g, {}, 16 * perChannel + 100); // room for 16 channels, not 32
+        QCOMPARE(e->split().layersSplit, size_t(1));
+        QCOMPARE(e->split().pieces, size_t(3));
+        const Graph& cut = e->graph();
+        QCOMPARE(count(cut, "Concat"), size_t(1));
+        std::vector<int64_t> widths;
+        for (const Node& n : cut.nodes)
+            if (n.opType == "Conv" && n.attrInt("group", 1) == 1) {
+                widths.push_back(cut.weights.at(n.inputs[1]).dim(0));
+                QCOMPARE(cut.weights.at(n.inputs[2]).dim(0), widths.back());
+            }
+        QCOMPARE(widths, (std::vector<int64_t> { 16, 16, 8 }));
+        // The Concat produces the original output; the whole weight and bias are gone, the grouped Conv's stays.
+        QCOMPARE(cut.nodes.back().opType, std::string("Concat"));
+        QCOMPARE(cut.nodes.back().outputs[0], std::string("y"));
+        QVERIFY(!cut.weights.count("w") && !cut.weights.count("b") && cut.weights.count("wg"));
+        // Each piece is a layer of its own.
+        QCOMPARE(e->layers().size(), size_t(4));
+        expectClose(runOnce(*plan(g, {}, 0)), runOnce(*e), 1e-5);
+    }
+
+    void leavesSmallAndUncuttableLayersWhole()
+    {
+        Graph g = convForms();
+        auto whole = plan(g, {}, 1 << 30);
+        QCOMPARE(whole->split().layersSplit, size_t(0));
+        QCOMPARE(count(whole->graph(), "Concat"), size_t(0));
+        // Below a 16-channel block: cut into blocks of 16 anyway, never finer; the grouped Conv stays whole.
+        auto finest = plan(g, {}, 1);
+        QCOMPARE(finest->split().pieces, size_t(3));
+        QCOMPARE(count(finest->graph(), "Conv"), size_t(4));
+    }
+
+    void cutsEveryGemmAndMatMulForm()
+    {
+        Graph g = linearForms();
+        auto whole = plan(g, {}, 0);
+        auto cut = plan(g, {}, 16 * 64 * sizeof(float) + 100); // 16 columns (of 48 to 64 rows) per piece
+        QCOMPARE(cut->split().layersSplit, size_t(4));
+        QCOMPARE(count(cut->graph(), "Concat"), size_t(4));
+        QCOMPARE(count(cut->graph(), "Gemm"), size_t(3 * 4));
+        // The scalar bias is shared by the pieces, the per-column ones are sliced.
+        QVERIFY(cut->graph().weights.count("c2"));
+        QVERIFY(!cut->graph().weights.count("c0") && !cut->graph().weights.count("c1"));
+        expectClose(runOnce(*whole), runOnce(*cut), 1e-5);
+    }
+
+    void realModelsAgreeWithTheirWholeLayers_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<qulonglong>("split");
+        QTest::newRow("yolov4-tiny 256K") << QStringLiteral("yolov4-tiny") << qulonglong(256 << 10);
+        QTest::newRow("yolov4-tiny 64K") << QStringLiteral("yolov4-tiny") << qulonglong(64 << 10);
+        QTest::newRow("ppocr_rec 64K") << QStringLiteral("ppocr_rec") << qulonglong(64 << 10);
+    }
+
+    void realModelsAgreeWithTheirWholeLayers()
+    {
+        QFETCH(QString, model);
+        QFETCH(qulonglong, split);
+        std::string path;
+        std::map<std::string, Shape> shapes;
+        if (model == QLatin1String("yolov4-tiny")) {
+            path = std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg";
+        } else {
+            path = modelCache() + "/models/" + model.toStdString() + ".onnx";
+            if (!QFile::exists(QString::fromStdString(path)))
+                QSKIP("the PaddleOCR models are not in the model cache (scripts/fetch-models.sh)");
+            shapes["x"] = { 1, 3, 48, 320 };
+        }
+        auto g = importModel(path);
+        QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+        auto whole = plan(*g, shapes, 0);
+        auto cut = plan(*g, shapes, split);
+        QVERIFY(cut->split().layersSplit > 0);
+        QCOMPARE(cut->layers().size(), whole->layers().size() + cut->split().pieces - cut->split().layersSplit);
+        // Every layer's weights fit the split unless a 16-channel block alone does not (checked on the graph:
+        // the biggest piece of a cut node is at most one block over the split).
+        size_t largestWhole = 0, largestCut = 0;
+        for (const auto& l : whole->layers())
+            largestWhole = std::max(largestWhole, l.blobBytes);
+        for (const auto& l : cut->layers())
+            largestCut = std::max(largestCut, l.blobBytes);
+        QVERIFY2(largestCut < largestWhole, qPrintable(QStringLiteral("%1 >= %2").arg(largestCut).arg(largestWhole)));
+        QCOMPARE(cut->graph().outputs.size(), whole->graph().outputs.size());
+        expectClose(runOnce(*whole), runOnce(*cut), 1e-4);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSplit)
+#include "test_split.moc"
