@@ -9,6 +9,7 @@
 #include <mutex>
 #include <numeric>
 #include <thread>
+#include <unordered_map>
 
 namespace dl {
 
@@ -450,6 +451,16 @@ void Pipeline::readerLoop()
         int64_t begin = 0;
     };
     std::deque<Pending> pending;
+    // Reads in flight by tag, and the part of each pending layer (by seq) that each one covers.
+    struct Part
+    {
+        uint64_t seq = 0;
+        uint64_t bytes = 0;
+    };
+    std::unordered_map<uint64_t, std::vector<Part>> requests;
+    uint64_t nextTag = 0;
+    uint64_t unsubmitted = 0; // bytes of pending layers not yet submitted
+    const uint64_t queueBytes = static_cast<uint64_t>(m_reader->queueDepth()) * m_options.chunkBytes;
     uint64_t nextSeq = 0;
     int64_t busySince = 0;
     std::vector<ReadCompletion> completions;
@@ -465,56 +476,71 @@ void Pipeline::readerLoop()
             if (waited) stall(stage, -1, 0, t0);
             syncArrivePending = false;
         }
-        // Start the next layer when there is room (without waiting while reads are in flight, whose completions
-        // are what frees room downstream).
-        const PackLayer* nextLayer = nullptr;
-        if (pending.empty()
-            || (!sync && pending.back().submitted == m_pack.layers[pending.back().item.layer].paddedBytes))
-            nextLayer = &m_pack.layers[m_streamed[nextSeq % count]];
-        if (nextLayer) {
+        // Take ring room for the next layers: without waiting while there is anything else to do (reads in flight,
+        // whose completions are what frees room downstream), and only as far ahead as the queue can use. Sync reads
+        // one layer per cycle.
+        bool progressed = false;
+        while (sync ? pending.empty() : unsubmitted < queueBytes) {
+            const PackLayer& next = m_pack.layers[m_streamed[nextSeq % count]];
             std::optional<size_t> offset;
-            if (m_reader->inFlight() > 0)
-                offset = s.hostRing.tryAcquire(nextLayer->paddedBytes);
-            else {
+            if (m_reader->inFlight() > 0 || unsubmitted > 0 || progressed) {
+                offset = s.hostRing.tryAcquire(next.paddedBytes);
+            } else {
                 bool waited = false;
                 const int64_t t0 = traceClockNs();
-                offset = s.hostRing.acquire(nextLayer->paddedBytes, &waited);
-                if (!offset) break; // stopped
-                if (waited) stall(stage, nextLayer->index, static_cast<int>(nextSeq / count), t0);
+                offset = s.hostRing.acquire(next.paddedBytes, &waited);
+                if (!offset) return; // stopped
+                if (waited) stall(stage, next.index, static_cast<int>(nextSeq / count), t0);
             }
-            if (offset) {
-                Pending p;
-                p.item.seq = nextSeq;
-                p.item.layer = nextLayer->index;
-                p.item.iteration = static_cast<int>(nextSeq / count);
-                p.item.offset = *offset;
-                p.begin = traceClockNs();
-                emit(EventKind::Begin, stage, p.item.layer, p.item.iteration, p.begin, p.begin);
-                pending.push_back(std::move(p));
-                ++nextSeq;
-            }
+            if (!offset) break;
+            Pending p;
+            p.item.seq = nextSeq;
+            p.item.layer = next.index;
+            p.item.iteration = static_cast<int>(nextSeq / count);
+            p.item.offset = *offset;
+            p.begin = traceClockNs();
+            emit(EventKind::Begin, stage, p.item.layer, p.item.iteration, p.begin, p.begin);
+            pending.push_back(std::move(p));
+            ++nextSeq;
+            unsubmitted += next.paddedBytes;
+            progressed = true;
         }
-        // Submit chunks of the newest layer while the queue has room.
-        if (!pending.empty()) {
-            Pending& p = pending.back();
-            const PackLayer& pl = m_pack.layers[p.item.layer];
-            while (p.submitted < pl.paddedBytes && m_reader->inFlight() < m_reader->queueDepth()) {
-                const size_t n = std::min<uint64_t>(m_options.chunkBytes, pl.paddedBytes - p.submitted);
-                if (m_reader->inFlight() == 0) busySince = traceClockNs();
-                auto st = m_reader->submit(ReadRequest {
-                    pl.offset + p.submitted, n, m_host.data() + p.item.offset + p.submitted, p.item.seq });
-                if (!st.ok()) {
-                    fail(p.item, st.error());
-                    return;
+        // Submit while the queue has room: a request covers a chunk of one layer, or several whole small layers that
+        // lie back to back both in the pack and in the ring (one request instead of many: on some systems each
+        // request costs CPU time far beyond its bytes).
+        while (unsubmitted > 0 && m_reader->inFlight() < m_reader->queueDepth()) {
+            auto it = std::find_if(pending.begin(), pending.end(),
+                [&](const Pending& p) { return p.submitted < m_pack.layers[p.item.layer].paddedBytes; });
+            const PackLayer& pl = m_pack.layers[it->item.layer];
+            const uint64_t fileAt = pl.offset + it->submitted;
+            const size_t ringAt = it->item.offset + it->submitted;
+            uint64_t n = std::min<uint64_t>(m_options.chunkBytes, pl.paddedBytes - it->submitted);
+            std::vector<Part> parts { { it->item.seq, n } };
+            it->submitted += n;
+            if (!sync && it->submitted == pl.paddedBytes)
+                for (auto nx = std::next(it); nx != pending.end(); ++nx) {
+                    const PackLayer& q = m_pack.layers[nx->item.layer];
+                    if (q.offset != fileAt + n || nx->item.offset != ringAt + n
+                        || n + q.paddedBytes > m_options.chunkBytes)
+                        break;
+                    parts.push_back({ nx->item.seq, q.paddedBytes });
+                    nx->submitted = q.paddedBytes;
+                    n += q.paddedBytes;
                 }
-                p.submitted += n;
+            if (m_reader->inFlight() == 0) busySince = traceClockNs();
+            auto st = m_reader->submit(ReadRequest { fileAt, n, m_host.data() + ringAt, nextTag });
+            if (!st.ok()) {
+                fail(it->item, st.error());
+                return;
             }
+            requests.emplace(nextTag++, std::move(parts));
+            unsubmitted -= n;
+            progressed = true;
         }
         if (m_reader->inFlight() == 0) continue;
-        const bool more
-            = !pending.empty() && pending.back().submitted < m_pack.layers[pending.back().item.layer].paddedBytes;
         completions.clear();
-        auto st = m_reader->reap(completions, !more || m_reader->inFlight() >= m_reader->queueDepth());
+        // Wait for a completion only when nothing else could be started.
+        auto st = m_reader->reap(completions, !progressed);
         if (!st.ok()) {
             fail(pending.front().item, st.error());
             return;
@@ -524,14 +550,19 @@ void Pipeline::readerLoop()
             s.readSeconds += (traceClockNs() - busySince) * 1e-9;
         }
         for (const auto& c : completions) {
-            for (auto& p : pending)
-                if (p.item.seq == c.tag) {
-                    p.done += c.bytes;
-                    if (!c.status.ok() && !p.item.failed) {
-                        p.item.failed = true;
-                        p.item.error = c.status.error();
+            auto req = requests.find(c.tag);
+            if (req == requests.end()) continue;
+            // A completion is all of its request or, when it failed, says so for every layer the request covers.
+            for (const Part& part : req->second)
+                for (auto& p : pending)
+                    if (p.item.seq == part.seq) {
+                        p.done += c.status.ok() ? part.bytes : 0;
+                        if (!c.status.ok() && !p.item.failed) {
+                            p.item.failed = true;
+                            p.item.error = c.status.error();
+                        }
                     }
-                }
+            requests.erase(req);
             std::lock_guard lock(s.statsMutex);
             s.readBytes += c.bytes;
         }
