@@ -8,8 +8,10 @@
 namespace dl {
 namespace {
 
-// Pieces hold whole blocks of this many output channels, the CPU kernels' channel block.
-constexpr int64_t kBlock = 16;
+// Pieces hold whole blocks of this many output channels: the CPU kernels pack weights in blocks of up to 64 output
+// channels (AVX-512 convolutions and matrix multiplies alike), so a piece of 112 channels would be packed, and
+// read, as 128.
+constexpr int64_t kBlock = 64;
 
 bool defaultDomain(const Node& n)
 {
@@ -135,15 +137,15 @@ public:
                 continue;
             }
             const size_t perChannel = std::max<size_t>(1, cut->bytes / static_cast<size_t>(cut->channels));
-            const int64_t fit
-                = std::max<int64_t>(kBlock, static_cast<int64_t>(maxBytes / perChannel) / kBlock * kBlock);
+            const int64_t block = kBlock;
+            const int64_t fit = std::max<int64_t>(block, static_cast<int64_t>(maxBytes / perChannel) / block * block);
             const int64_t pieces = (cut->channels + fit - 1) / fit;
             if (pieces < 2) {
                 nodes.push_back(std::move(n));
                 continue;
             }
             // Even pieces of whole channel blocks.
-            const int64_t per = ((cut->channels + pieces - 1) / pieces + kBlock - 1) / kBlock * kBlock;
+            const int64_t per = ((cut->channels + pieces - 1) / pieces + block - 1) / block * block;
             ++s.layersSplit;
             cutWeights.push_back(n.inputs[1]);
             if (cut->biasInput >= 0) cutWeights.push_back(n.inputs[cut->biasInput]);

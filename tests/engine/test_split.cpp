@@ -53,9 +53,9 @@ ValueInfo value(const std::string& name, const Shape& shape)
     return v;
 }
 
-// Every Gemm / MatMul form the splitter handles, one after another, on 64 outputs each:
-// Gemm transB=0 with a [64] bias, Gemm transB=1 with a [1,64] bias and alpha/beta, Gemm with a scalar bias,
-// MatMul on a 3-D input, and a grouped Conv (never cut) beside a plain one sharing nothing.
+// Every Gemm / MatMul form the splitter handles, one after another, on 192 outputs (three 64-column blocks) each:
+// Gemm transB=0 with a [192] bias, Gemm transB=1 with a [1,192] bias and alpha/beta, Gemm with a scalar bias, and
+// MatMul on a 3-D input.
 Graph linearForms()
 {
     Graph g;
@@ -63,11 +63,11 @@ Graph linearForms()
     g.format = "onnx";
     g.opset = 13;
     g.inputs.push_back(value("x", { 2, 48 }));
-    g.weights["b0"] = seededTensor(DType::F32, { 48, 64 }, 1);
-    g.weights["c0"] = seededTensor(DType::F32, { 64 }, 2);
+    g.weights["b0"] = seededTensor(DType::F32, { 48, 192 }, 1);
+    g.weights["c0"] = seededTensor(DType::F32, { 192 }, 2);
     g.nodes.push_back(node("Gemm", { "x", "b0", "c0" }, { "y0" }));
-    g.weights["b1"] = seededTensor(DType::F32, { 64, 64 }, 3);
-    g.weights["c1"] = seededTensor(DType::F32, { 1, 64 }, 4);
+    g.weights["b1"] = seededTensor(DType::F32, { 192, 192 }, 3);
+    g.weights["c1"] = seededTensor(DType::F32, { 1, 192 }, 4);
     Node gemm1 = node("Gemm", { "y0", "b1", "c1" }, { "y1" });
     gemm1.attrs["transB"] = intAttr(1);
     Attribute alpha;
@@ -76,16 +76,16 @@ Graph linearForms()
     gemm1.attrs["alpha"] = alpha;
     gemm1.attrs["beta"] = alpha;
     g.nodes.push_back(gemm1);
-    g.weights["b2"] = seededTensor(DType::F32, { 64, 64 }, 5);
+    g.weights["b2"] = seededTensor(DType::F32, { 192, 192 }, 5);
     g.weights["c2"] = seededTensor(DType::F32, { 1 }, 6);
     g.nodes.push_back(node("Gemm", { "y1", "b2", "c2" }, { "y2" }));
     g.weights["shape"] = Tensor(DType::I64, { 3 });
     auto* s = g.weights["shape"].ptr<int64_t>();
     s[0] = 2;
     s[1] = 2;
-    s[2] = 32;
+    s[2] = 96;
     g.nodes.push_back(node("Reshape", { "y2", "shape" }, { "r" }));
-    g.weights["b3"] = seededTensor(DType::F32, { 32, 64 }, 7);
+    g.weights["b3"] = seededTensor(DType::F32, { 96, 192 }, 7);
     g.nodes.push_back(node("MatMul", { "r", "b3" }, { "y" }));
     g.outputs.push_back(value("y", {}));
     return g;
@@ -98,12 +98,12 @@ Graph convForms()
     g.format = "onnx";
     g.opset = 13;
     g.inputs.push_back(value("x", { 1, 32, 9, 9 }));
-    g.weights["wg"] = seededTensor(DType::F32, { 64, 16, 3, 3 }, 1); // group 2: never cut
+    g.weights["wg"] = seededTensor(DType::F32, { 256, 16, 3, 3 }, 1); // group 2: never cut
     Node grouped = node("Conv", { "x", "wg" }, { "g" });
     grouped.attrs["group"] = intAttr(2);
     g.nodes.push_back(grouped);
-    g.weights["w"] = seededTensor(DType::F32, { 40, 64, 3, 3 }, 2); // 40 channels: pieces of 16, 16 and 8
-    g.weights["b"] = seededTensor(DType::F32, { 40 }, 3);
+    g.weights["w"] = seededTensor(DType::F32, { 160, 256, 1, 1 }, 2); // 160 channels: pieces of 64, 64 and 32
+    g.weights["b"] = seededTensor(DType::F32, { 160 }, 3);
     g.nodes.push_back(node("Conv", { "g", "w", "b" }, { "y" }));
     g.outputs.push_back(value("y", {}));
     return g;
@@ -170,8 +170,8 @@ private slots:
     void cutsConvIntoChannelBlocks()
     {
         Graph g = convForms();
-        const size_t perChannel = (64 * 9 + 1) * sizeof(float);
-        auto e = plan(g, {}, 16 * perChannel + 100); // room for 16 channels, not 32
+        const size_t perChannel = (256 + 1) * sizeof(float);
+        auto e = plan(g, {}, 64 * perChannel + 100); // room for one block of 64 channels, not two
         QCOMPARE(e->split().layersSplit, size_t(1));
         QCOMPARE(e->split().pieces, size_t(3));
         const Graph& cut = e->graph();
@@ -182,7 +182,7 @@ private slots:
                 widths.push_back(cut.weights.at(n.inputs[1]).dim(0));
                 QCOMPARE(cut.weights.at(n.inputs[2]).dim(0), widths.back());
             }
-        QCOMPARE(widths, (std::vector<int64_t> { 16, 16, 8 }));
+        QCOMPARE(widths, (std::vector<int64_t> { 64, 64, 32 }));
         // The Concat produces the original output; the whole weight and bias are gone, the grouped Conv's stays.
         QCOMPARE(cut.nodes.back().opType, std::string("Concat"));
         QCOMPARE(cut.nodes.back().outputs[0], std::string("y"));
@@ -198,7 +198,7 @@ private slots:
         auto whole = plan(g, {}, 1 << 30);
         QCOMPARE(whole->split().layersSplit, size_t(0));
         QCOMPARE(count(whole->graph(), "Concat"), size_t(0));
-        // Below a 16-channel block: cut into blocks of 16 anyway, never finer; the grouped Conv stays whole.
+        // Below one block: cut into blocks of 64 anyway, never finer; the grouped Conv stays whole.
         auto finest = plan(g, {}, 1);
         QCOMPARE(finest->split().pieces, size_t(3));
         QCOMPARE(count(finest->graph(), "Conv"), size_t(4));
@@ -208,10 +208,19 @@ private slots:
     {
         Graph g = linearForms();
         auto whole = plan(g, {}, 0);
-        auto cut = plan(g, {}, 16 * 64 * sizeof(float) + 100); // 16 columns (of 48 to 64 rows) per piece
+        // Room for 64 columns of the smallest weight: every node is cut into its three 64-column blocks.
+        auto cut = plan(g, {}, 64 * 48 * sizeof(float) + 100);
         QCOMPARE(cut->split().layersSplit, size_t(4));
+        QCOMPARE(cut->split().pieces, size_t(4 * 3));
         QCOMPARE(count(cut->graph(), "Concat"), size_t(4));
-        QCOMPARE(count(cut->graph(), "Gemm"), size_t(3 * 4));
+        QCOMPARE(count(cut->graph(), "Gemm"), size_t(3 * 3));
+        for (const Node& n : cut->graph().nodes)
+            if (n.opType == "Gemm" || n.opType == "MatMul") {
+                const Tensor& w = cut->graph().weights.at(n.inputs[1]);
+                QCOMPARE(n.attrInt("transB", 0) ? w.dim(0) : w.dim(1), int64_t(64));
+            }
+        // Below one block, a piece is still a whole block.
+        QCOMPARE(plan(g, {}, 1)->split().pieces, size_t(4 * 3));
         // The scalar bias is shared by the pieces, the per-column ones are sliced.
         QVERIFY(cut->graph().weights.count("c2"));
         QVERIFY(!cut->graph().weights.count("c0") && !cut->graph().weights.count("c1"));
@@ -247,14 +256,19 @@ private slots:
         auto cut = plan(*g, shapes, split);
         QVERIFY(cut->split().layersSplit > 0);
         QCOMPARE(cut->layers().size(), whole->layers().size() + cut->split().pieces - cut->split().layersSplit);
-        // Every layer's weights fit the split unless a 16-channel block alone does not (checked on the graph:
-        // the biggest piece of a cut node is at most one block over the split).
-        size_t largestWhole = 0, largestCut = 0;
-        for (const auto& l : whole->layers())
+        // The largest layer shrinks, and the pieces' packed weights add up to the whole layers' (a piece that the
+        // kernels pad to their block would add to what has to be read).
+        size_t largestWhole = 0, largestCut = 0, sumWhole = 0, sumCut = 0;
+        for (const auto& l : whole->layers()) {
             largestWhole = std::max(largestWhole, l.blobBytes);
-        for (const auto& l : cut->layers())
+            sumWhole += l.blobBytes;
+        }
+        for (const auto& l : cut->layers()) {
             largestCut = std::max(largestCut, l.blobBytes);
+            sumCut += l.blobBytes;
+        }
         QVERIFY2(largestCut < largestWhole, qPrintable(QStringLiteral("%1 >= %2").arg(largestCut).arg(largestWhole)));
+        QVERIFY2(sumCut <= sumWhole + sumWhole / 200, qPrintable(QStringLiteral("%1 > %2").arg(sumCut).arg(sumWhole)));
         QCOMPARE(cut->graph().outputs.size(), whole->graph().outputs.size());
         expectClose(runOnce(*whole), runOnce(*cut), 1e-4);
     }
