@@ -26,38 +26,6 @@
 
 namespace dl::darknet {
 
-Attribute attrInt(int64_t v)
-{
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-
-Attribute attrInts(std::vector<int64_t> v)
-{
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
-}
-
-Attribute attrFloat(float v)
-{
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = v;
-    return a;
-}
-
-Attribute attrString(std::string v)
-{
-    Attribute a;
-    a.kind = Attribute::Kind::String;
-    a.s = std::move(v);
-    return a;
-}
-
 Kind classify(const std::string& type)
 {
     static const std::set<std::string> supported = { "convolutional", "conv", "connected", "conn", "maxpool", "max",

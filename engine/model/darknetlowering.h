@@ -14,11 +14,6 @@
 
 namespace dl::darknet {
 
-Attribute attrInt(int64_t v);
-Attribute attrInts(std::vector<int64_t> v);
-Attribute attrFloat(float v);
-Attribute attrString(std::string v);
-
 // One Darknet layer's output: the value that carries it and its shape, [1, c, h, w] or [1, n] (connected and
 // softmax layers produce flat vectors; Darknet sees them as c = n, h = w = 1).
 struct DnValue

@@ -14,22 +14,6 @@ bool defaultDomain(const Node& n)
     return n.domain.empty() || n.domain == "ai.onnx";
 }
 
-Attribute stringAttr(const std::string& s)
-{
-    Attribute a;
-    a.kind = Attribute::Kind::String;
-    a.s = s;
-    return a;
-}
-
-Attribute floatAttr(float f)
-{
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = f;
-    return a;
-}
-
 bool near(double v, double want)
 {
     return std::fabs(v - want) <= 1e-6 * std::max(1.0, std::fabs(want));
@@ -41,6 +25,7 @@ public:
     explicit Fuser(Graph& g)
         : m_g(g)
         , m_dead(g.nodes.size(), false)
+        , m_names(g)
     { }
 
     Status run()
@@ -66,15 +51,9 @@ private:
             if (m_dead[i]) continue;
             for (const auto& in : m_g.nodes[i].inputs)
                 if (!in.empty()) m_consumers[in].push_back(i);
-            for (const auto& out : m_g.nodes[i].outputs)
-                m_names.insert(out);
         }
         for (const auto& out : m_g.outputs)
             m_graphOutputs.insert(out.name);
-        for (const auto& in : m_g.inputs)
-            m_names.insert(in.name);
-        for (const auto& [name, t] : m_g.weights)
-            m_names.insert(name);
     }
 
     // Node indices reading `value`, one entry per read.
@@ -133,15 +112,6 @@ private:
         return v;
     }
 
-    std::string freshName(const std::string& base)
-    {
-        std::string name = base;
-        for (int k = 1; m_names.count(name); ++k)
-            name = base + "_" + std::to_string(k);
-        m_names.insert(name);
-        return name;
-    }
-
     // conv(x) * scale + shift per output channel, as new weights of the Conv (W*scale, B*scale + shift).
     void applyAffine(Node& conv, const std::vector<double>& scale, const std::vector<double>& shift)
     {
@@ -158,7 +128,7 @@ private:
             for (int64_t oc = 0; oc < m; ++oc)
                 for (int64_t i = 0; i < per; ++i)
                     newW.ptr<float>()[oc * per + i] = static_cast<float>(w.ptr<float>()[oc * per + i] * scale[oc]);
-            const std::string name = freshName(base + ".folded.weight");
+            const std::string name = m_names.make(base + ".folded.weight");
             m_g.weights[name] = std::move(newW);
             m_touched.insert(conv.inputs[1]);
             m_touched.insert(name);
@@ -167,7 +137,7 @@ private:
         Tensor newB(DType::F32, { m });
         for (int64_t oc = 0; oc < m; ++oc)
             newB.ptr<float>()[oc] = static_cast<float>((bias ? bias[oc] : 0.0) * scale[oc] + shift[oc]);
-        const std::string name = freshName(base + ".folded.bias");
+        const std::string name = m_names.make(base + ".folded.bias");
         m_g.weights[name] = std::move(newB);
         m_touched.insert(name);
         if (hasBias) m_touched.insert(conv.inputs[2]);
@@ -250,26 +220,26 @@ private:
         const std::string& op = act.opType;
         static const std::set<std::string> plain = { "Relu", "Sigmoid", "HardSwish", "Tanh", "Mish", "Softplus" };
         if (plain.count(op)) {
-            attrs["_activation"] = stringAttr(op);
+            attrs["_activation"] = attrString(op);
             return act.inputs.size() == 1;
         }
         if (op == "LeakyRelu" || op == "Elu") {
-            attrs["_activation"] = stringAttr(op);
-            attrs["_alpha"] = floatAttr(act.attrFloat("alpha", op == "Elu" ? 1.0f : 0.01f));
+            attrs["_activation"] = attrString(op);
+            attrs["_alpha"] = attrFloat(act.attrFloat("alpha", op == "Elu" ? 1.0f : 0.01f));
             return act.inputs.size() == 1;
         }
         if (op == "HardSigmoid") {
-            attrs["_activation"] = stringAttr(op);
-            attrs["_alpha"] = floatAttr(act.attrFloat("alpha", 0.2f));
-            attrs["_beta"] = floatAttr(act.attrFloat("beta", 0.5f));
+            attrs["_activation"] = attrString(op);
+            attrs["_alpha"] = attrFloat(act.attrFloat("alpha", 0.2f));
+            attrs["_beta"] = attrFloat(act.attrFloat("beta", 0.5f));
             return act.inputs.size() == 1;
         }
         if (op == "Clip") {
             float lo = 0.0f, hi = 0.0f;
             if (!clipBounds(act, lo, hi)) return false;
-            attrs["_activation"] = stringAttr(op);
-            attrs["_alpha"] = floatAttr(lo);
-            attrs["_beta"] = floatAttr(hi);
+            attrs["_activation"] = attrString(op);
+            attrs["_alpha"] = attrFloat(lo);
+            attrs["_beta"] = attrFloat(hi);
             return true;
         }
         return false;
@@ -346,7 +316,7 @@ private:
             return false;
         }
         if (!internal(other, 1)) return false;
-        conv.attrs["_activation"] = stringAttr(activation);
+        conv.attrs["_activation"] = attrString(activation);
         conv.outputs[0] = mul.outputs[0];
         for (size_t r : removed)
             m_dead[r] = true;
@@ -383,7 +353,7 @@ private:
             return false;
         const double d = scalar(div->inputs[1]);
         if (!((div->opType == "Div" && near(d, 6.0)) || (div->opType == "Mul" && near(d, 1.0 / 6.0)))) return false;
-        conv.attrs["_activation"] = stringAttr("HardSwish");
+        conv.attrs["_activation"] = attrString("HardSwish");
         conv.outputs[0] = div->outputs[0];
         for (size_t r : { ai, clipIndex, mi, di })
             m_dead[r] = true;
@@ -412,7 +382,7 @@ private:
     std::vector<bool> m_dead;
     std::unordered_map<std::string, std::vector<size_t>> m_consumers;
     std::unordered_set<std::string> m_graphOutputs;
-    std::unordered_set<std::string> m_names;
+    UniqueNames m_names;
     std::set<std::string> m_touched; // weights a rewrite replaced or created: dropped when left unread
 };
 

@@ -42,6 +42,61 @@ std::string Node::describe() const
     return s;
 }
 
+Attribute attrInt(int64_t v)
+{
+    Attribute a;
+    a.kind = Attribute::Kind::Int;
+    a.i = v;
+    return a;
+}
+
+Attribute attrInts(std::vector<int64_t> v)
+{
+    Attribute a;
+    a.kind = Attribute::Kind::Ints;
+    a.ints = std::move(v);
+    return a;
+}
+
+Attribute attrFloat(float v)
+{
+    Attribute a;
+    a.kind = Attribute::Kind::Float;
+    a.f = v;
+    return a;
+}
+
+Attribute attrString(std::string v)
+{
+    Attribute a;
+    a.kind = Attribute::Kind::String;
+    a.s = std::move(v);
+    return a;
+}
+
+UniqueNames::UniqueNames(const Graph& g)
+{
+    for (const auto& [name, t] : g.weights)
+        m_taken.insert(name);
+    for (const auto& v : g.inputs)
+        m_taken.insert(v.name);
+    for (const auto& v : g.outputs)
+        m_taken.insert(v.name);
+    for (const Node& n : g.nodes) {
+        m_taken.insert(n.name);
+        m_taken.insert(n.outputs.begin(), n.outputs.end());
+    }
+}
+
+std::string UniqueNames::make(const std::string& base)
+{
+    std::string name = base;
+    for (int i = 1; m_taken.count(name); ++i)
+        name = base + "_" + std::to_string(i);
+    m_taken.insert(name);
+    return name;
+}
+
 size_t Graph::weightBytes() const
 {
     size_t total = 0;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace dl {
@@ -77,6 +78,24 @@ struct Graph
     bool isWeight(const std::string& value) const { return weights.count(value) != 0; }
     // Total bytes of every weight tensor.
     size_t weightBytes() const;
+};
+
+// Attribute values, for importers and rewrites that build nodes.
+Attribute attrInt(int64_t v);
+Attribute attrInts(std::vector<int64_t> v);
+Attribute attrFloat(float v);
+Attribute attrString(std::string v);
+
+// Fresh names for what a rewrite adds to a graph: every value, node and weight name the graph has is taken.
+class UniqueNames
+{
+public:
+    explicit UniqueNames(const Graph& g);
+    // `base`, else `base_1`, `base_2`, ...: the first that is not taken, which is taken from then on.
+    std::string make(const std::string& base);
+
+private:
+    std::unordered_set<std::string> m_taken;
 };
 
 // Orders nodes so that every value is produced before use. Fails naming a node whose input nothing produces,

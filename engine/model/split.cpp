@@ -112,17 +112,8 @@ class Splitter
 public:
     explicit Splitter(Graph& g)
         : m_g(g)
-    {
-        for (const auto& [name, t] : g.weights)
-            m_names.insert(name);
-        for (const auto& v : g.inputs)
-            m_names.insert(v.name);
-        for (const Node& n : g.nodes) {
-            m_names.insert(n.name);
-            for (const auto& o : n.outputs)
-                m_names.insert(o);
-        }
-    }
+        , m_names(g)
+    { }
 
     SplitSummary run(size_t maxBytes)
     {
@@ -150,20 +141,17 @@ public:
             cutWeights.push_back(n.inputs[1]);
             if (cut->biasInput >= 0) cutWeights.push_back(n.inputs[cut->biasInput]);
             Node concat;
-            concat.name = fresh(n.name + ".concat");
+            concat.name = m_names.make(n.name + ".concat");
             concat.opType = "Concat";
             concat.domain = n.domain;
             concat.outputs = n.outputs;
-            Attribute axis;
-            axis.kind = Attribute::Kind::Int;
-            axis.i = cut->axis;
-            concat.attrs["axis"] = axis;
+            concat.attrs["axis"] = attrInt(cut->axis);
             int k = 0;
             for (int64_t begin = 0; begin < cut->channels; begin += per, ++k) {
                 const int64_t end = std::min(cut->channels, begin + per);
                 Node piece = n;
-                piece.name = fresh(n.name + "." + std::to_string(k));
-                piece.outputs = { fresh(n.outputs[0] + "." + std::to_string(k)) };
+                piece.name = m_names.make(n.name + "." + std::to_string(k));
+                piece.outputs = { m_names.make(n.outputs[0] + "." + std::to_string(k)) };
                 piece.inputs[1] = addWeight(n.inputs[1], k, sliceChannels(*cut->weight, cut->weightRows, begin, end));
                 if (cut->biasInput >= 0) {
                     const Tensor& bias = m_g.weights.at(n.inputs[cut->biasInput]);
@@ -182,18 +170,9 @@ public:
     }
 
 private:
-    std::string fresh(const std::string& base)
-    {
-        std::string name = base;
-        for (int i = 1; m_names.count(name); ++i)
-            name = base + "_" + std::to_string(i);
-        m_names.insert(name);
-        return name;
-    }
-
     std::string addWeight(const std::string& base, int piece, Tensor t)
     {
-        std::string name = fresh(base + "." + std::to_string(piece));
+        std::string name = m_names.make(base + "." + std::to_string(piece));
         m_g.weights.emplace(name, std::move(t));
         return name;
     }
@@ -210,7 +189,7 @@ private:
     }
 
     Graph& m_g;
-    std::unordered_set<std::string> m_names;
+    UniqueNames m_names;
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 // Layer grouping, model summaries and the executor's contract, on graphs built directly in the IR.
 
 #include "core/random.h"
+#include "enginetestutil.h"
 #include "model/layering.h"
 #include "runtime/executor.h"
 #include "runtime/modelinfo.h"
@@ -10,18 +11,9 @@
 #include <thread>
 
 using namespace dl;
+using dltest::node;
 
 namespace {
-
-Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out)
-{
-    Node n;
-    n.opType = op;
-    n.name = op + "_" + out[0];
-    n.inputs = std::move(in);
-    n.outputs = std::move(out);
-    return n;
-}
 
 Attribute ints(std::vector<int64_t> v)
 {

@@ -5,6 +5,7 @@
 #include "core/crc32c.h"
 #include "core/random.h"
 #include "core/sha256.h"
+#include "enginetestutil.h"
 #include "io/weightreader.h"
 #include "memory/ledger.h"
 #include "model/importer.h"
@@ -22,18 +23,12 @@
 #include <thread>
 
 using namespace dl;
+using dltest::modelCache;
 
 namespace {
 
 const Arch kStreaming[] = { Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage };
 const Arch kAll[] = { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage };
-
-std::string modelCache()
-{
-    const char* c = std::getenv("DL_CACHE");
-    const char* home = std::getenv("HOME");
-    return c && *c ? c : std::string(home ? home : "/root") + "/.cache/demand-layering";
-}
 
 // A planned model whose weights live only in its pack, with the in-memory executor's outputs as the reference.
 struct Model

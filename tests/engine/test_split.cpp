@@ -3,6 +3,7 @@
 // on real models (Conv in YOLOv4-tiny, MatMul in PaddleOCR rec) and on every Gemm / MatMul form.
 
 #include "core/random.h"
+#include "enginetestutil.h"
 #include "model/importer.h"
 #include "model/split.h"
 #include "runtime/executor.h"
@@ -14,33 +15,10 @@
 #include <cmath>
 
 using namespace dl;
+using dltest::modelCache;
+using dltest::node;
 
 namespace {
-
-std::string modelCache()
-{
-    const char* c = std::getenv("DL_CACHE");
-    const char* home = std::getenv("HOME");
-    return c && *c ? c : std::string(home ? home : "/root") + "/.cache/demand-layering";
-}
-
-Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out)
-{
-    Node n;
-    n.opType = op;
-    n.name = op + "_" + out[0];
-    n.inputs = std::move(in);
-    n.outputs = std::move(out);
-    return n;
-}
-
-Attribute intAttr(int64_t v)
-{
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
 
 ValueInfo value(const std::string& name, const Shape& shape)
 {
@@ -69,12 +47,9 @@ Graph linearForms()
     g.weights["b1"] = seededTensor(DType::F32, { 192, 192 }, 3);
     g.weights["c1"] = seededTensor(DType::F32, { 1, 192 }, 4);
     Node gemm1 = node("Gemm", { "y0", "b1", "c1" }, { "y1" });
-    gemm1.attrs["transB"] = intAttr(1);
-    Attribute alpha;
-    alpha.kind = Attribute::Kind::Float;
-    alpha.f = 0.5f;
-    gemm1.attrs["alpha"] = alpha;
-    gemm1.attrs["beta"] = alpha;
+    gemm1.attrs["transB"] = attrInt(1);
+    gemm1.attrs["alpha"] = attrFloat(0.5f);
+    gemm1.attrs["beta"] = attrFloat(0.5f);
     g.nodes.push_back(gemm1);
     g.weights["b2"] = seededTensor(DType::F32, { 192, 192 }, 5);
     g.weights["c2"] = seededTensor(DType::F32, { 1 }, 6);
@@ -100,7 +75,7 @@ Graph convForms()
     g.inputs.push_back(value("x", { 1, 32, 9, 9 }));
     g.weights["wg"] = seededTensor(DType::F32, { 256, 16, 3, 3 }, 1); // group 2: never cut
     Node grouped = node("Conv", { "x", "wg" }, { "g" });
-    grouped.attrs["group"] = intAttr(2);
+    grouped.attrs["group"] = attrInt(2);
     g.nodes.push_back(grouped);
     g.weights["w"] = seededTensor(DType::F32, { 160, 256, 1, 1 }, 2); // 160 channels: pieces of 64, 64 and 32
     g.weights["b"] = seededTensor(DType::F32, { 160 }, 3);
