@@ -204,18 +204,19 @@ private slots:
         const QString cache = m_dir.filePath(QStringLiteral("cache-split"));
         const QString cfg = darknet("yolov3-tiny.cfg");
         Outcome o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"),
-                               QStringLiteral("two-stage"), QStringLiteral("--budget"), QStringLiteral("600K") }
+                               QStringLiteral("two-stage"), QStringLiteral("--budget"), QStringLiteral("1500K") }
                 + kOnce,
             cache);
         QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
         QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
         const qint64 split = j.value(QStringLiteral("split_bytes")).toInteger();
-        QVERIFY(split > 0 && split <= 300 * 1024);
+        QVERIFY(split > 0 && split <= 750 * 1024);
         QVERIFY(j.value(QStringLiteral("layers_split")).toInt() > 0);
         QVERIFY(j.value(QStringLiteral("memory")).toObject().value(QStringLiteral("weights_bytes")).toInteger()
-            <= 600 * 1024);
-        // The whole model's largest layer is 18 MiB: far above what this budget could stream whole.
-        QVERIFY(j.value(QStringLiteral("largest_layer_bytes")).toInteger() < 300 * 1024);
+            <= 1500 * 1024);
+        // The whole model's largest layer is 18 MiB: far above what this budget could stream whole. Pieces are whole
+        // 64-channel blocks, so the smallest piece of its 512→1024 3×3 conv is 1.13 MiB.
+        QVERIFY(j.value(QStringLiteral("largest_layer_bytes")).toInteger() < 1200 * 1024);
         Outcome mem = dlayer(
             QStringList { QStringLiteral("run"), cfg, QStringLiteral("--split"), QString::number(split) } + kOnce);
         QVERIFY2(mem.code == 0, qPrintable(mem.err));
