@@ -3,7 +3,7 @@
 // weights resident) and against the disk's own sequential O_DIRECT read rate.
 //
 //   node bench/demand_layering.js [--dlayer build/app/dlayer/dlayer] [--models yolov4,resnet152,...]
-//                                 [--threads 2] [--iterations 5] [--warmup 2] [--pack-dir DIR]
+//                                 [--threads 2] [--iterations 5] [--warmup 2] [--rounds 2] [--pack-dir DIR]
 //                                 [--write docs/benchmarks.md]
 //
 // Per model: packs it once (`dlayer pack`, into --pack-dir, default $DL_CACHE/packs/bench), reads the whole pack
@@ -43,8 +43,9 @@ const allModels = [
 const normId = (s) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 const usage = `usage: node bench/demand_layering.js [--dlayer PATH] [--models ${allModels.map((m) => m.id).join(',')}]
-       [--threads N] [--iterations N] [--warmup N] [--pack-dir DIR] [--write FILE.md]`;
+       [--threads N] [--iterations N] [--warmup N] [--rounds N] [--pack-dir DIR] [--write FILE.md]`;
 const options = { '--dlayer': null, '--models': null, '--threads': '2', '--iterations': '5', '--warmup': '2',
+  '--rounds': '2',
   '--pack-dir': null, '--write': null };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
@@ -58,7 +59,7 @@ for (let i = 0; i < argv.length; i += 2) {
   }
   options[argv[i]] = argv[i + 1];
 }
-for (const name of ['--threads', '--iterations', '--warmup']) {
+for (const name of ['--threads', '--iterations', '--warmup', '--rounds']) {
   const min = name === '--warmup' ? 0 : 1;
   if (!/^\d+$/.test(options[name]) || Number(options[name]) < min) {
     console.error(`${name} expects a whole number ≥ ${min}, got '${options[name]}'`);
@@ -69,6 +70,7 @@ const dlayer = path.resolve(options['--dlayer'] || path.join(root, 'build/app/dl
 const threads = options['--threads'];
 const iterations = options['--iterations'];
 const warmup = options['--warmup'];
+const rounds = Number(options['--rounds']);
 const packDir = path.resolve(options['--pack-dir'] || path.join(cache, 'packs/bench'));
 const writeTo = options['--write'];
 let models = allModels;
@@ -92,6 +94,10 @@ const outputsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-bench-'));
 process.on('exit', () => fs.rmSync(outputsRoot, { recursive: true, force: true }));
 
 const MiB = 1 << 20;
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
 const mib = (b) => (b / MiB).toFixed(2);
 const problems = []; // every failure and mismatch, repeated at the end
 
@@ -233,53 +239,65 @@ function benchModel(m) {
   const minimum = {}; // arch → staging bytes of its smallest run (nothing resident): the least weight memory it needs
   const splitRefs = {}; // split pack → the hashes of its first run
   let ref = null;
-  for (const c of plan) {
-    const row = { arch: c.arch, setting: c.setting };
-    section.rows.push(row);
-    if (c.budget && minimum[c.arch] !== undefined && budget < minimum[c.arch]) {
-      row.skipped = `budget below the minimum ${mib(minimum[c.arch])} MiB`;
-      console.error(`${m.id}: ${c.arch}, ${c.setting}: skipped (${row.skipped})`);
-      continue;
-    }
-    console.error(`${m.id}: ${c.arch}, ${c.setting}`);
-    const what = `${m.id}: dlayer run --arch ${c.arch} (${c.setting})`;
-    const saved = path.join(outputsRoot, `${m.id}-${section.rows.length}`);
-    const target = c.source ? [m.file, ...m.args, '--pack-dir', packDir] : [packPath];
-    const r = runJson(['run', ...target, '--arch', c.arch, ...c.args, '--threads', threads, '--iterations', iterations,
-      '--warmup', warmup, '--save-outputs', saved, '--json'], what);
-    if (r.error && c.source && /below the minimum/.test(r.error)) {
-      // Layers that cannot be cut (grouped convolutions, say) need more than this architecture has here.
-      row.skipped = brief(r.error).replace(/^.*error: /, '');
-      console.error(`${m.id}: ${c.arch}, ${c.setting}: skipped (${row.skipped})`);
-      continue;
-    }
-    if (r.error) {
-      row.error = r.error;
-      problem(r.error);
-      continue;
-    }
-    const j = r.json;
-    row.j = j;
-    if (c.setting === 'min') minimum[c.arch] = j.staging_bytes;
-    const hashes = (j.outputs || []).map((o) => o.sha256);
-    const sameAs = (other) => hashes.length === other.length && hashes.every((h, i) => h === other[i]);
-    if (c.arch === 'preload') {
-      ref = { j, hashes, saved };
-    } else if (ref && !j.split_bytes) {
-      if (!sameAs(ref.hashes)) {
-        row.mismatch = true;
-        problem(`${what}: OUTPUT MISMATCH: sha256 ${hashes.join(',')} but preload gave ${ref.hashes.join(',')}`);
+  // Every configuration runs once per round, the rounds one after another, so that a slow spell of the machine
+  // spreads over all of them rather than skewing one; a row's latency is the median of its rounds' medians.
+  const rows = plan.map((c) => ({ arch: c.arch, setting: c.setting, medians: [] }));
+  section.rows.push(...rows);
+  for (let round = 0; round < rounds; ++round) {
+    plan.forEach((c, k) => {
+      const row = rows[k];
+      if (row.skipped || row.error) return;
+      if (c.budget && minimum[c.arch] !== undefined && budget < minimum[c.arch]) {
+        row.skipped = `budget below the minimum ${mib(minimum[c.arch])} MiB`;
+        console.error(`${m.id}: ${c.arch}, ${c.setting}: skipped (${row.skipped})`);
+        return;
       }
-    } else if (ref) {
-      // A split plan: bit-identical across the runs of its pack, and close to the whole layers' outputs.
-      const first = (splitRefs[j.pack] = splitRefs[j.pack] || hashes);
-      row.difference = relativeDifference(ref.saved, saved);
-      if (!sameAs(first) || !(row.difference <= 1e-4)) {
-        row.mismatch = true;
-        problem(`${what}: OUTPUT MISMATCH: ${!sameAs(first) ? `sha256 ${hashes.join(',')} but the first run of ` +
-          `its split pack gave ${first.join(',')}` : `outputs differ from preload's by ${row.difference} (relative)`}`);
+      console.error(`${m.id}: ${c.arch}, ${c.setting} (round ${round + 1} of ${rounds})`);
+      const what = `${m.id}: dlayer run --arch ${c.arch} (${c.setting})`;
+      const saved = path.join(outputsRoot, `${m.id}-${k}-${round}`);
+      const target = c.source ? [m.file, ...m.args, '--pack-dir', packDir] : [packPath];
+      const r = runJson(['run', ...target, '--arch', c.arch, ...c.args, '--threads', threads, '--iterations',
+        iterations, '--warmup', warmup, '--save-outputs', saved, '--json'], what);
+      if (r.error && c.source && /below the minimum/.test(r.error)) {
+        // Layers that cannot be cut (grouped convolutions, say) need more than this architecture has here.
+        row.skipped = brief(r.error).replace(/^.*error: /, '');
+        console.error(`${m.id}: ${c.arch}, ${c.setting}: skipped (${row.skipped})`);
+        return;
       }
-    }
+      if (r.error) {
+        row.error = r.error;
+        problem(r.error);
+        return;
+      }
+      const j = r.json;
+      row.j = j;
+      row.medians.push(j.latency_ms.median);
+      row.latency = median(row.medians);
+      if (c.setting === 'min') minimum[c.arch] = j.staging_bytes;
+      const hashes = (j.outputs || []).map((o) => o.sha256);
+      const sameAs = (other) => hashes.length === other.length && hashes.every((h, i) => h === other[i]);
+      if (c.arch === 'preload') {
+        ref = ref || { j, hashes, saved, row };
+        if (!sameAs(ref.hashes)) {
+          row.mismatch = true;
+          problem(`${what}: OUTPUT MISMATCH: preload gave ${hashes.join(',')}, then ${ref.hashes.join(',')}`);
+        }
+      } else if (ref && !j.split_bytes) {
+        if (!sameAs(ref.hashes)) {
+          row.mismatch = true;
+          problem(`${what}: OUTPUT MISMATCH: sha256 ${hashes.join(',')} but preload gave ${ref.hashes.join(',')}`);
+        }
+      } else if (ref) {
+        // A split plan: bit-identical across the runs of its pack, and close to the whole layers' outputs.
+        const first = (splitRefs[j.pack] = splitRefs[j.pack] || hashes);
+        row.difference = Math.max(row.difference || 0, relativeDifference(ref.saved, saved));
+        if (!sameAs(first) || !(row.difference <= 1e-4)) {
+          row.mismatch = true;
+          problem(`${what}: OUTPUT MISMATCH: ${!sameAs(first) ? `sha256 ${hashes.join(',')} but the first run ` +
+            `of its split pack gave ${first.join(',')}` : `outputs differ from preload's by ${row.difference}`}`);
+        }
+      }
+    });
   }
   section.ref = ref;
   return section;
@@ -298,12 +316,13 @@ function tableLines(s) {
   const disk = s.disk;
   lines.push(`Pack: ${pk.layers} layers, ${mib(pk.weight_bytes)} MiB of weights, largest layer ` +
     `${mib(pk.largest_layer_bytes)} MiB. Disk: ${disk ? `${disk.mbps.toFixed(0)} MB/s` : 'unknown'} ` +
-    `(\`dd iflag=direct bs=4M\` of the ${mib(pk.file_bytes)} MiB pack, best of 2).`);
+    `(\`dd iflag=direct bs=4M\` of the ${mib(pk.file_bytes)} MiB pack, best of 2` +
+    `${disk && disk.bytes < 64 * MiB ? '; too small a pack to rate the disk, so no read % of disk' : ''}).`);
   if (cost && cost.cpu_seconds_per_gb !== null && s.ref) {
     // Reading every weight once per inference takes this much CPU time from the kernels' cores.
     const ms = (pk.weight_bytes / 1e9) * cost.cpu_seconds_per_gb * 1e3 / cost.cores;
     lines.push(`Reading all weights once costs ≈${ms.toFixed(0)} ms of each core here ` +
-      `(${cost.cpu_seconds_per_gb.toFixed(2)} CPU-s per GB): ≈+${(ms / s.ref.j.latency_ms.median * 100).toFixed(0)}% ` +
+      `(${cost.cpu_seconds_per_gb.toFixed(2)} CPU-s per GB): ≈+${(ms / s.ref.row.latency * 100).toFixed(0)}% ` +
       'over preload is the least a fully streamed run can cost on this machine, however well it overlaps.');
   }
   lines.push('');
@@ -325,15 +344,16 @@ function tableLines(s) {
     const staging = r.arch === 'preload' ? '—' : `${mib(j.staging_bytes)} MiB (${r.setting}${split})`;
     const resident = Array.isArray(j.resident_layers) ? `${j.resident_layers.length} of ${j.layers}`
       : j.resident_layers;
-    const lat = j.latency_ms.median;
+    const lat = r.latency;
     const w = j.memory.weights_bytes;
     const reduction = ref ? `${((1 - w / ref.memory.weights_bytes) * 100).toFixed(1)}` : '—';
-    const delay = ref ? (lat / ref.latency_ms.median - 1) * 100 : null;
+    const delay = ref ? (lat / s.ref.row.latency - 1) * 100 : null;
     const overhead = ref ? `${delay >= 0 ? '+' : ''}${delay.toFixed(1)}` : '—';
     // Preload reads only at setup: no streaming rate to show.
     const streams = j.streamed_layers > 0;
     const mbps = streams ? j.read.mb_per_s.toFixed(0) : '—';
-    const pct = streams && disk ? `${((j.read.mb_per_s / disk.mbps) * 100).toFixed(0)}` : '—';
+    // A pack read in a few milliseconds says more about latency than about the disk's rate.
+    const pct = streams && disk && disk.bytes >= 64 * MiB ? `${((j.read.mb_per_s / disk.mbps) * 100).toFixed(0)}` : '—';
     const rss = `${mib(j.memory.rss_peak_bytes)}${j.memory.rss_peak_is_run_only === false ? ' (with setup)' : ''}`;
     lines.push(`| ${arch} | ${staging} | ${resident} | ${lat.toFixed(1)} | ${mib(w)} | ${mib(j.memory.peak_bytes)} | ` +
       `${rss} | ${reduction} | ${overhead} | ${j.stall_ms.toFixed(1)} | ${mbps} | ${pct} |`);
@@ -370,8 +390,9 @@ try {
 const command = ['node', 'bench/demand_layering.js',
   ...argv.filter((a, i) => a !== '--write' && argv[i - 1] !== '--write')];
 const lines = [];
-lines.push(`Machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; median of ` +
-  `${iterations} runs after ${warmup} warm-up; load average ${loadBefore} before, ${loadAfter} after; ` +
+lines.push(`Machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; latency: the ` +
+  `median over ${rounds} rounds (every configuration once per round) of each run's median of ${iterations} ` +
+  `iterations after ${warmup} warm-up; load average ${loadBefore} before, ${loadAfter} after; ` +
   `${new Date().toISOString().slice(0, 10)}.`);
 lines.push(`Command: \`${command.join(' ')}\``);
 const disks = sections.filter((s) => s.disk).map((s) => `${s.m.id} ${s.disk.mbps.toFixed(0)} MB/s`);
