@@ -47,6 +47,7 @@ struct Options
     unsigned queueDepth = 8;
     size_t chunk = size_t(1) << 20;
     std::string verify = "first"; // first, always or off
+    bool readThread = false; // two-stage: reads by a reader thread rather than by the kernel stage
 };
 
 [[noreturn]] void fail(const std::string& message, int code = 1);

@@ -6,7 +6,7 @@
 //                    [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]
 //                    [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]
 //                    [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]
-//                    [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]
+//                    [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off] [--read-thread]
 
 #include "cli.h"
 
@@ -51,11 +51,14 @@ void usage(FILE* to)
         "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
         "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
         "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
+        "                   [--read-thread]\n"
         "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
         "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
         "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
         "LIST is layer indices and ranges: 0,5,10-12. --split cuts layers whose weights exceed BYTES into sub-layers\n"
-        "along their output channels (a --budget below what whole layers need picks a split itself).\n");
+        "along their output channels (a --budget below what whole layers need picks a split itself).\n"
+        "two-stage submits and reaps its io_uring reads from the kernel stage, between layers; --read-thread gives\n"
+        "them a thread of their own.\n");
 }
 
 Result<Shape> parseDims(const std::string& text)
@@ -156,6 +159,8 @@ Options parseArgs(int argc, char** argv)
             o.direct = false;
         else if (a == "--no-uring")
             o.uring = false;
+        else if (a == "--read-thread")
+            o.readThread = true;
         else if (a == "--no-verify")
             o.verify = "off";
         else if (a == "--verify") {

@@ -267,6 +267,7 @@ int cmdRunStreaming(const Options& given)
     }
     po.chunkBytes = o.chunk;
     po.verify = *parseVerify(o.verify);
+    po.readThread = o.readThread;
 
     FileReaderOptions ro;
     ro.direct = o.direct;
@@ -366,7 +367,9 @@ int cmdRunStreaming(const Options& given)
         { "rss_peak_is_run_only", rssReset }, { "rss_setup_peak_bytes", setupRssPeak } };
     j["read"] = { { "bytes", st.readBytes / static_cast<uint64_t>(runs) }, { "seconds", st.readSeconds / runs },
         { "mb_per_s", readMBps }, { "direct_io", pl.directIo() }, { "reader", pl.readerDescription() },
-        { "verify", verifyName(po.verify) } };
+        { "verify", verifyName(po.verify) },
+        // Who submits and reaps the reads: the kernel stage itself (two-stage, sequential) or a reader thread.
+        { "inline", pl.inlineReads() || po.arch == Arch::Sequential } };
     j["stall_ms"] = st.stallSeconds[static_cast<int>(Stage::Kernel)] * 1e3 / runs;
     j["stall_ms_by_stage"] = stalls;
     j["outputs"] = json::array();

@@ -147,6 +147,7 @@ public:
     uint64_t size() const override { return m_file.size; }
     size_t alignment() const override { return m_file.direct ? kDirectIoAlignment : 1; }
     bool directIo() const override { return m_file.direct; }
+    bool asynchronous() const override { return false; }
     std::string describe() const override { return m_file.describe; }
 
 private:
@@ -242,6 +243,7 @@ public:
     uint64_t size() const override { return m_file.size; }
     size_t alignment() const override { return m_file.direct ? kDirectIoAlignment : 1; }
     bool directIo() const override { return m_file.direct; }
+    bool asynchronous() const override { return true; }
     std::string describe() const override { return m_file.describe; }
 
 private:

@@ -93,6 +93,7 @@ public:
     uint64_t size() const override { return m_size; }
     size_t alignment() const override { return 1; }
     bool directIo() const override { return false; }
+    bool asynchronous() const override { return false; }
     std::string describe() const override { return "memory"; }
 
 private:
@@ -150,6 +151,7 @@ public:
     uint64_t size() const override { return m_inner->size(); }
     size_t alignment() const override { return m_inner->alignment(); }
     bool directIo() const override { return m_inner->directIo(); }
+    bool asynchronous() const override { return m_inner->asynchronous(); }
     std::string describe() const override { return "fault-injecting over " + m_inner->describe(); }
 
 private:

@@ -56,6 +56,10 @@ public:
     virtual uint64_t size() const = 0; // bytes in the source (for a file: its size when opened)
     virtual size_t alignment() const = 0; // kDirectIoAlignment with O_DIRECT, else 1
     virtual bool directIo() const = 0;
+    // Whether reads progress while the caller does something else (io_uring: the device fills the buffers), so that
+    // one thread may submit, go on computing and reap later. False where reap() itself performs the reads (pread,
+    // memory).
+    virtual bool asynchronous() const = 0;
     // Which mechanism runs and why, e.g. "io_uring, O_DIRECT", "pread, O_DIRECT",
     // "pread (O_DIRECT refused: Invalid argument)", "memory".
     virtual std::string describe() const = 0;

@@ -179,12 +179,41 @@ struct Pipeline::Item
     bool failed = false;
 };
 
+// A layer the read stage has taken ring room for, with the bytes of it submitted and landed so far.
+struct Pipeline::Pending
+{
+    Item item;
+    uint64_t submitted = 0;
+    uint64_t done = 0;
+    int64_t begin = 0;
+};
+
+// Reads in flight by tag: the part of each pending layer (by seq) that each one covers.
+struct Pipeline::ReadPart
+{
+    uint64_t seq = 0;
+    uint64_t bytes = 0;
+};
+
+struct Pipeline::ReadPump
+{
+    std::deque<Pending> pending; // layers being read, oldest first; each is published once all its bytes are in
+    std::unordered_map<uint64_t, std::vector<ReadPart>> requests;
+    uint64_t nextTag = 0;
+    uint64_t unsubmitted = 0; // bytes of pending layers not yet submitted
+    uint64_t nextSeq = 0;
+    int64_t busySince = 0;
+    std::vector<ReadCompletion> completions;
+    bool syncArrivePending = false;
+};
+
 struct Pipeline::ReadState
 {
     StagingRing hostRing;
     StagingRing deviceRing;
     BlockingQueue<Item> copyQueue; // reader → copy
     BlockingQueue<Item> computeQueue; // reader or copy → kernel
+    ReadPump pump; // the read stage's bookkeeping: the reader thread's, or the kernel stage's when reads are inline
     CycleBarrier barrier; // sync only
     std::thread reader;
     std::thread copier;
@@ -274,6 +303,7 @@ Status Pipeline::setup()
     m_options.chunkBytes = m_options.chunkBytes / kPackAlignment * kPackAlignment;
     m_readerDescription = m_reader->describe();
     m_directIo = m_reader->directIo();
+    m_inlineReads = m_options.arch == Arch::TwoStage && !m_options.readThread && m_reader->asynchronous();
     m_state = std::make_unique<ReadState>();
 
     for (size_t l = 0; l < layers; ++l)
@@ -410,8 +440,9 @@ void Pipeline::startStages()
     s.copyQueue.reset();
     s.computeQueue.reset();
     s.barrier.reset(3);
+    s.pump = {};
     m_computeSeq = 0;
-    if (m_options.arch == Arch::Sequential || m_streamed.empty()) {
+    if (m_options.arch == Arch::Sequential || m_streamed.empty() || m_inlineReads) {
         m_running = true;
         return;
     }
@@ -440,158 +471,165 @@ void Pipeline::readerLoop()
 {
     ReadState& s = *m_state;
     const bool sync = m_options.arch == Arch::Sync;
-    const Stage stage = Stage::Read;
-    const size_t count = m_streamed.size();
-    // Layers being read, oldest first; each is published once all its chunks are in, in order.
-    struct Pending
-    {
-        Item item;
-        uint64_t submitted = 0;
-        uint64_t done = 0;
-        int64_t begin = 0;
-    };
-    std::deque<Pending> pending;
-    // Reads in flight by tag, and the part of each pending layer (by seq) that each one covers.
-    struct Part
-    {
-        uint64_t seq = 0;
-        uint64_t bytes = 0;
-    };
-    std::unordered_map<uint64_t, std::vector<Part>> requests;
-    uint64_t nextTag = 0;
-    uint64_t unsubmitted = 0; // bytes of pending layers not yet submitted
-    const uint64_t queueBytes = static_cast<uint64_t>(m_reader->queueDepth()) * m_options.chunkBytes;
-    uint64_t nextSeq = 0;
-    int64_t busySince = 0;
-    std::vector<ReadCompletion> completions;
-    auto fail = [&](const Item& item, const Error& e) { failStages(layerError(item.layer, e)); };
-    // Sync: this cycle's layer is published, arrive before the next. Cycle 0 starts at once: it has nothing for the
-    // copy and kernel stages.
-    bool syncArrivePending = false;
     while (!s.stop) {
-        if (sync && syncArrivePending) {
+        // Sync: this cycle's layer is published, arrive before the next. Cycle 0 starts at once: it has nothing for
+        // the copy and kernel stages.
+        if (sync && s.pump.syncArrivePending) {
             bool waited = false;
             const int64_t t0 = traceClockNs();
             if (!s.barrier.arriveAndWait(&waited)) break;
-            if (waited) stall(stage, -1, 0, t0);
-            syncArrivePending = false;
+            if (waited) stall(Stage::Read, -1, 0, t0);
+            s.pump.syncArrivePending = false;
         }
-        // Take ring room for the next layers: without waiting while there is anything else to do (reads in flight,
-        // whose completions are what frees room downstream), and only as far ahead as the queue can use. Sync reads
-        // one layer per cycle.
-        bool progressed = false;
-        while (sync ? pending.empty() : unsubmitted < queueBytes) {
-            const PackLayer& next = m_pack.layers[m_streamed[nextSeq % count]];
-            std::optional<size_t> offset;
-            if (m_reader->inFlight() > 0 || unsubmitted > 0 || progressed) {
-                offset = s.hostRing.tryAcquire(next.paddedBytes);
-            } else {
-                bool waited = false;
-                const int64_t t0 = traceClockNs();
-                offset = s.hostRing.acquire(next.paddedBytes, &waited);
-                if (!offset) return; // stopped
-                if (waited) stall(stage, next.index, static_cast<int>(nextSeq / count), t0);
+        if (!pumpReads(true, true)) return;
+    }
+}
+
+bool Pipeline::pumpReads(bool threaded, bool mayWait)
+{
+    ReadState& s = *m_state;
+    ReadPump& r = s.pump;
+    const bool sync = m_options.arch == Arch::Sync;
+    const Stage stage = Stage::Read;
+    const size_t count = m_streamed.size();
+    const uint64_t queueBytes = static_cast<uint64_t>(m_reader->queueDepth()) * m_options.chunkBytes;
+    auto fail = [&](const Item& item, const Error& e) { failStages(layerError(item.layer, e)); };
+    // Take ring room for the next layers: without waiting while there is anything else to do (reads in flight,
+    // whose completions are what frees room downstream), and only as far ahead as the queue can use. Sync reads one
+    // layer per cycle. Inline, the kernel stage itself frees the room: it never waits for it.
+    bool progressed = false;
+    while (sync ? r.pending.empty() : r.unsubmitted < queueBytes) {
+        const PackLayer& next = m_pack.layers[m_streamed[r.nextSeq % count]];
+        std::optional<size_t> offset;
+        if (!threaded || m_reader->inFlight() > 0 || r.unsubmitted > 0 || progressed) {
+            offset = s.hostRing.tryAcquire(next.paddedBytes);
+        } else {
+            bool waited = false;
+            const int64_t t0 = traceClockNs();
+            offset = s.hostRing.acquire(next.paddedBytes, &waited);
+            if (!offset) return false; // stopped
+            if (waited) stall(stage, next.index, static_cast<int>(r.nextSeq / count), t0);
+        }
+        if (!offset) break;
+        Pending p;
+        p.item.seq = r.nextSeq;
+        p.item.layer = next.index;
+        p.item.iteration = static_cast<int>(r.nextSeq / count);
+        p.item.offset = *offset;
+        p.begin = traceClockNs();
+        emit(EventKind::Begin, stage, p.item.layer, p.item.iteration, p.begin, p.begin);
+        r.pending.push_back(std::move(p));
+        ++r.nextSeq;
+        r.unsubmitted += next.paddedBytes;
+        progressed = true;
+    }
+    // Submit while the queue has room: a request covers a chunk of one layer, or several whole small layers that lie
+    // back to back both in the pack and in the ring (one request instead of many: on some systems each request costs
+    // CPU time far beyond its bytes).
+    while (r.unsubmitted > 0 && m_reader->inFlight() < m_reader->queueDepth()) {
+        auto it = std::find_if(r.pending.begin(), r.pending.end(),
+            [&](const Pending& p) { return p.submitted < m_pack.layers[p.item.layer].paddedBytes; });
+        const PackLayer& pl = m_pack.layers[it->item.layer];
+        const uint64_t fileAt = pl.offset + it->submitted;
+        const size_t ringAt = it->item.offset + it->submitted;
+        uint64_t n = std::min<uint64_t>(m_options.chunkBytes, pl.paddedBytes - it->submitted);
+        std::vector<ReadPart> parts { { it->item.seq, n } };
+        it->submitted += n;
+        if (!sync && it->submitted == pl.paddedBytes)
+            for (auto nx = std::next(it); nx != r.pending.end(); ++nx) {
+                const PackLayer& q = m_pack.layers[nx->item.layer];
+                if (q.offset != fileAt + n || nx->item.offset != ringAt + n || n + q.paddedBytes > m_options.chunkBytes)
+                    break;
+                parts.push_back({ nx->item.seq, q.paddedBytes });
+                nx->submitted = q.paddedBytes;
+                n += q.paddedBytes;
             }
-            if (!offset) break;
-            Pending p;
-            p.item.seq = nextSeq;
-            p.item.layer = next.index;
-            p.item.iteration = static_cast<int>(nextSeq / count);
-            p.item.offset = *offset;
-            p.begin = traceClockNs();
-            emit(EventKind::Begin, stage, p.item.layer, p.item.iteration, p.begin, p.begin);
-            pending.push_back(std::move(p));
-            ++nextSeq;
-            unsubmitted += next.paddedBytes;
-            progressed = true;
-        }
-        // Submit while the queue has room: a request covers a chunk of one layer, or several whole small layers that
-        // lie back to back both in the pack and in the ring (one request instead of many: on some systems each
-        // request costs CPU time far beyond its bytes).
-        while (unsubmitted > 0 && m_reader->inFlight() < m_reader->queueDepth()) {
-            auto it = std::find_if(pending.begin(), pending.end(),
-                [&](const Pending& p) { return p.submitted < m_pack.layers[p.item.layer].paddedBytes; });
-            const PackLayer& pl = m_pack.layers[it->item.layer];
-            const uint64_t fileAt = pl.offset + it->submitted;
-            const size_t ringAt = it->item.offset + it->submitted;
-            uint64_t n = std::min<uint64_t>(m_options.chunkBytes, pl.paddedBytes - it->submitted);
-            std::vector<Part> parts { { it->item.seq, n } };
-            it->submitted += n;
-            if (!sync && it->submitted == pl.paddedBytes)
-                for (auto nx = std::next(it); nx != pending.end(); ++nx) {
-                    const PackLayer& q = m_pack.layers[nx->item.layer];
-                    if (q.offset != fileAt + n || nx->item.offset != ringAt + n
-                        || n + q.paddedBytes > m_options.chunkBytes)
-                        break;
-                    parts.push_back({ nx->item.seq, q.paddedBytes });
-                    nx->submitted = q.paddedBytes;
-                    n += q.paddedBytes;
-                }
-            if (m_reader->inFlight() == 0) busySince = traceClockNs();
-            auto st = m_reader->submit(ReadRequest { fileAt, n, m_host.data() + ringAt, nextTag });
-            if (!st.ok()) {
-                fail(it->item, st.error());
-                return;
-            }
-            requests.emplace(nextTag++, std::move(parts));
-            unsubmitted -= n;
-            progressed = true;
-        }
-        if (m_reader->inFlight() == 0) continue;
-        completions.clear();
-        // Wait for a completion only when nothing else could be started.
-        auto st = m_reader->reap(completions, !progressed);
+        if (m_reader->inFlight() == 0) r.busySince = traceClockNs();
+        auto st = m_reader->submit(ReadRequest { fileAt, n, m_host.data() + ringAt, r.nextTag });
         if (!st.ok()) {
-            fail(pending.front().item, st.error());
-            return;
+            fail(it->item, st.error());
+            return false;
         }
-        if (m_reader->inFlight() == 0) {
-            std::lock_guard lock(s.statsMutex);
-            s.readSeconds += (traceClockNs() - busySince) * 1e-9;
-        }
-        for (const auto& c : completions) {
-            auto req = requests.find(c.tag);
-            if (req == requests.end()) continue;
-            // A completion is all of its request or, when it failed, says so for every layer the request covers.
-            for (const Part& part : req->second)
-                for (auto& p : pending)
-                    if (p.item.seq == part.seq) {
-                        p.done += c.status.ok() ? part.bytes : 0;
-                        if (!c.status.ok() && !p.item.failed) {
-                            p.item.failed = true;
-                            p.item.error = c.status.error();
-                        }
+        r.requests.emplace(r.nextTag++, std::move(parts));
+        r.unsubmitted -= n;
+        progressed = true;
+    }
+    if (m_reader->inFlight() == 0) return true;
+    r.completions.clear();
+    // Wait for a completion only when nothing else could be started.
+    auto st = m_reader->reap(r.completions, mayWait && !progressed);
+    if (!st.ok()) {
+        fail(r.pending.front().item, st.error());
+        return false;
+    }
+    if (m_reader->inFlight() == 0) {
+        std::lock_guard lock(s.statsMutex);
+        s.readSeconds += (traceClockNs() - r.busySince) * 1e-9;
+    }
+    for (const auto& c : r.completions) {
+        auto req = r.requests.find(c.tag);
+        if (req == r.requests.end()) continue;
+        // A completion is all of its request or, when it failed, says so for every layer the request covers.
+        for (const ReadPart& part : req->second)
+            for (auto& p : r.pending)
+                if (p.item.seq == part.seq) {
+                    p.done += c.status.ok() ? part.bytes : 0;
+                    if (!c.status.ok() && !p.item.failed) {
+                        p.item.failed = true;
+                        p.item.error = c.status.error();
                     }
-            requests.erase(req);
-            std::lock_guard lock(s.statsMutex);
-            s.readBytes += c.bytes;
-        }
-        // Publish finished layers in order.
-        while (!pending.empty()) {
-            Pending& p = pending.front();
-            const PackLayer& pl = m_pack.layers[p.item.layer];
-            if (!p.item.failed && p.done < pl.paddedBytes) break;
-            if (p.item.failed) {
-                // Let the other reads land before the failure is reported (their buffers must stay put).
-                std::vector<ReadCompletion> rest;
-                while (m_reader->inFlight() > 0 && m_reader->reap(rest, true).ok()) { }
-                fail(p.item, p.item.error);
-                return;
-            }
-            const int64_t end = traceClockNs();
-            emit(EventKind::End, stage, p.item.layer, p.item.iteration, p.begin, end, pl.paddedBytes);
-            {
-                auto v = verifyLayer(p.item.layer, m_host.data() + p.item.offset);
-                if (!v.ok()) {
-                    std::vector<ReadCompletion> rest;
-                    while (m_reader->inFlight() > 0 && m_reader->reap(rest, true).ok()) { }
-                    fail(p.item, v.error());
-                    return;
                 }
-            }
-            (sync || m_options.arch == Arch::Async ? s.copyQueue : s.computeQueue).push(p.item);
-            pending.pop_front();
-            if (sync) syncArrivePending = true;
+        r.requests.erase(req);
+        std::lock_guard lock(s.statsMutex);
+        s.readBytes += c.bytes;
+    }
+    // Publish finished layers in order.
+    while (!r.pending.empty()) {
+        Pending& p = r.pending.front();
+        const PackLayer& pl = m_pack.layers[p.item.layer];
+        if (!p.item.failed && p.done < pl.paddedBytes) break;
+        if (p.item.failed) {
+            // Let the other reads land before the failure is reported (their buffers must stay put).
+            std::vector<ReadCompletion> rest;
+            while (m_reader->inFlight() > 0 && m_reader->reap(rest, true).ok()) { }
+            fail(p.item, p.item.error);
+            return false;
+        }
+        const int64_t end = traceClockNs();
+        emit(EventKind::End, stage, p.item.layer, p.item.iteration, p.begin, end, pl.paddedBytes);
+        auto v = verifyLayer(p.item.layer, m_host.data() + p.item.offset);
+        if (!v.ok()) {
+            std::vector<ReadCompletion> rest;
+            while (m_reader->inFlight() > 0 && m_reader->reap(rest, true).ok()) { }
+            fail(p.item, v.error());
+            return false;
+        }
+        (sync || m_options.arch == Arch::Async ? s.copyQueue : s.computeQueue).push(p.item);
+        r.pending.pop_front();
+        if (sync) r.syncArrivePending = true;
+    }
+    return true;
+}
+
+std::optional<Pipeline::Item> Pipeline::nextInline(int layer, int iteration)
+{
+    ReadState& s = *m_state;
+    // Reap what has landed and fill any room first, without waiting.
+    if (!pumpReads(false, false)) return std::nullopt;
+    if (auto item = s.computeQueue.tryPop()) return item;
+    const int64_t t0 = traceClockNs();
+    for (;;) {
+        if (m_cancel) return std::nullopt; // run() reports Cancelled
+        if (m_reader->inFlight() == 0 && s.pump.unsubmitted == 0 && s.pump.pending.empty()) {
+            // Nothing is being read and nothing could be: the ring cannot hold the layer (setup rules that out).
+            failStages(makeError(ErrorCode::Internal,
+                "pipeline out of step: layer " + std::to_string(layer) + " cannot be read into the staging"));
+            return std::nullopt;
+        }
+        if (!pumpReads(false, true)) return std::nullopt;
+        if (auto item = s.computeQueue.tryPop()) {
+            stall(Stage::Kernel, layer, iteration, t0);
+            return item;
         }
     }
 }
@@ -682,11 +720,16 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
             if (!st.ok()) return failed(st.error());
             continue;
         }
-        bool waited = false;
-        const int64_t t0 = traceClockNs();
-        auto item = s.computeQueue.pop(&waited);
+        std::optional<Item> item;
+        if (m_inlineReads) {
+            item = nextInline(layer, iteration);
+        } else {
+            bool waited = false;
+            const int64_t t0 = traceClockNs();
+            item = s.computeQueue.pop(&waited);
+            if (waited) stall(Stage::Kernel, layer, iteration, t0);
+        }
         if (!item) return failed(stageFailure());
-        if (waited) stall(Stage::Kernel, layer, iteration, t0);
         if (item->layer != layer)
             return failed(makeError(ErrorCode::Internal,
                 "pipeline out of step: layer " + std::to_string(item->layer) + " arrived for layer "
@@ -698,7 +741,10 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         (fromDevice ? s.deviceRing : s.hostRing).release();
         ++m_computeSeq;
         if (!st.ok()) return failed(st.error());
+        // The room this layer held goes to the next reads at once (after the last layer: the next run's first ones).
+        if (m_inlineReads && !pumpReads(false, false)) return failed(stageFailure());
         if (arch == Arch::Sync) {
+            bool waited = false;
             const int64_t t1 = traceClockNs();
             if (!s.barrier.arriveAndWait(&waited)) return failed(stageFailure());
             if (waited) stall(Stage::Kernel, layer, iteration, t1);

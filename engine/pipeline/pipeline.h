@@ -52,6 +52,10 @@ struct PipelineOptions
     std::vector<int> resident; // layer indices read once and kept
     size_t chunkBytes = size_t(1) << 20; // the largest single read request
     Verify verify = Verify::First;
+    // Two-stage: where reads are submitted and reaped. false (the default): by the kernel stage itself, between
+    // layers, when the reader is asynchronous (io_uring), so that no thread but the kernels' competes for the cores
+    // while the device reads; true, or with a synchronous reader (pread, memory): by a reader thread of their own.
+    bool readThread = false;
 };
 
 // What a run measured, summed over the runs since create() or resetStats().
@@ -111,6 +115,9 @@ public:
     const std::vector<int>& streamedLayers() const { return m_streamed; }
     std::string readerDescription() const { return m_readerDescription; }
     bool directIo() const { return m_directIo; }
+    // Whether the kernel stage submits and reaps the reads itself (two-stage, PipelineOptions::readThread false, an
+    // asynchronous reader), else a reader thread does.
+    bool inlineReads() const { return m_inlineReads; }
     const PipelineStats& stats() const { return m_stats; }
     // Starts the counts afresh (between runs; reads the reader does ahead of the next run count towards it).
     void resetStats();
@@ -118,6 +125,9 @@ public:
 private:
     struct Item; // a layer's weights handed from one stage to the next
     struct ReadState;
+    struct Pending;
+    struct ReadPart;
+    struct ReadPump;
 
     Pipeline(Executor& exec, const PackInfo& pack, std::unique_ptr<WeightReader> reader, const PipelineOptions& o,
         MemoryLedger* ledger, Tracer* tracer);
@@ -127,6 +137,13 @@ private:
     void startStages();
     void stopStages();
     void readerLoop();
+    // One step of the read stage: takes ring room for the next layers, submits reads, reaps completions and publishes
+    // finished layers in order. `threaded` (the reader thread): may wait for ring room when nothing else can be
+    // done; inline (the kernel stage) never does, since it frees the room itself. Waits for a completion only when
+    // nothing else could be started and `mayWait`. False once a stage failed or the pipeline stopped.
+    bool pumpReads(bool threaded, bool mayWait);
+    // Inline reads: the next streamed layer from the read stage, pumping (and waiting on completions) until it is in.
+    std::optional<Item> nextInline(int layer, int iteration);
     void copyLoop();
     // A stage failed: records the first error and wakes every stage so that none waits for another.
     void failStages(const Error& e);
@@ -146,6 +163,7 @@ private:
     Tracer* m_tracer;
     std::string m_readerDescription;
     bool m_directIo = false;
+    bool m_inlineReads = false;
 
     std::vector<int> m_streamed; // layer indices streamed each run, in order
     std::vector<bool> m_isResident;

@@ -71,6 +71,15 @@ public:
         m_items.pop_front();
         return item;
     }
+    // pop() without waiting: nullopt when empty or stopped.
+    std::optional<T> tryPop()
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopped || m_items.empty()) return std::nullopt;
+        T item = std::move(m_items.front());
+        m_items.pop_front();
+        return item;
+    }
     void stop()
     {
         {

@@ -116,6 +116,21 @@ private slots:
         QVERIFY(read.value(QStringLiteral("bytes")).toDouble() > 0);
         QVERIFY(read.value(QStringLiteral("mb_per_s")).toDouble() > 0);
         QVERIFY(read.value(QStringLiteral("direct_io")).isBool());
+        // Two-stage over io_uring submits and reaps from the kernel stage; --read-thread gives the reads a thread.
+        const bool uring = read.value(QStringLiteral("reader")).toString().startsWith(QStringLiteral("io_uring"));
+        QCOMPARE(read.value(QStringLiteral("inline")).toBool(), uring);
+        Outcome threaded = dlayer(QStringList { QStringLiteral("run"), pack, QStringLiteral("--arch"),
+                                      QStringLiteral("two-stage"), QStringLiteral("--read-thread") }
+            + kOnce);
+        QVERIFY2(threaded.code == 0, qPrintable(threaded.err));
+        QCOMPARE(QJsonDocument::fromJson(threaded.out.toUtf8())
+                     .object()
+                     .value(QStringLiteral("read"))
+                     .toObject()
+                     .value(QStringLiteral("inline"))
+                     .toBool(true),
+            false);
+        QCOMPARE(outputDigests(threaded.out), outputDigests(plain.out));
         QCOMPARE(outputDigests(o.out), outputDigests(plain.out));
         const QJsonObject t = QJsonDocument::fromJson(readFile(trace)).object();
         int spans = 0;

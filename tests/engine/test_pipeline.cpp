@@ -30,6 +30,21 @@ namespace {
 const Arch kStreaming[] = { Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage };
 const Arch kAll[] = { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage };
 
+// An architecture with where its reads are made: two-stage runs both with inline reads and with a reader thread.
+struct Mode
+{
+    Arch arch;
+    bool readThread = false;
+    QString name() const
+    {
+        return QString::fromLatin1(archName(arch)) + (readThread ? QStringLiteral(" (read thread)") : QString());
+    }
+};
+const Mode kStreamingModes[]
+    = { { Arch::Sequential }, { Arch::Sync }, { Arch::Async }, { Arch::TwoStage }, { Arch::TwoStage, true } };
+const Mode kAllModes[] = { { Arch::Preload }, { Arch::Sequential }, { Arch::Sync }, { Arch::Async },
+    { Arch::TwoStage }, { Arch::TwoStage, true } };
+
 // A planned model whose weights live only in its pack, with the in-memory executor's outputs as the reference.
 struct Model
 {
@@ -189,24 +204,29 @@ private slots:
         for (size_t l = 0; l < m.pack.layers.size(); l += 3)
             everyThird.push_back(static_cast<int>(l));
         int configs = 0;
-        for (Arch arch : kAll)
+        for (Mode md : kAllModes)
             for (size_t staging : { size_t(0), largest + 3 * kPackAlignment, 5 * largest / 2 })
                 for (const auto& resident : { std::vector<int> {}, everyThird }) {
+                    const Arch arch = md.arch;
                     if (arch == Arch::Preload && (staging || !resident.empty())) continue;
                     PipelineOptions o;
                     o.arch = arch;
+                    o.readThread = md.readThread;
                     o.stagingBytes = staging;
                     o.resident = resident;
                     o.chunkBytes = 64 << 10; // several reads per layer, several in flight
                     MemoryLedger ledger;
-                    auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), o, &ledger);
+                    auto reader = fileReader(m.packPath);
+                    const bool asynchronous = reader->asynchronous();
+                    auto p = Pipeline::create(*m.exec, m.pack, std::move(reader), o, &ledger);
                     QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
+                    QCOMPARE((*p)->inlineReads(), arch == Arch::TwoStage && !md.readThread && asynchronous);
                     for (int run = 0; run < 2; ++run) {
                         auto out = (*p)->run(m.inputs);
                         QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
                         if (digests(*out) != m.reference)
                             QFAIL(qPrintable(QStringLiteral("%1: %2, staging %3, %4 resident, run %5 differs")
-                                                 .arg(name, QString::fromLatin1(archName(arch)))
+                                                 .arg(name, md.name())
                                                  .arg(staging)
                                                  .arg(resident.size())
                                                  .arg(run)));
@@ -217,7 +237,7 @@ private slots:
                     if (arch != Arch::Preload) QVERIFY((*p)->stats().readBytes > 0);
                     ++configs;
                 }
-        QVERIFY(configs >= 20);
+        QVERIFY(configs >= 25);
     }
 
     void packErrors()
@@ -318,11 +338,12 @@ private slots:
     void readErrorNamesLayerAndRecovers()
     {
         Model& m = model("yolov4-tiny");
-        for (Arch arch : kStreaming) {
+        for (Mode md : kStreamingModes) {
             FaultPlan plan;
             plan.failRead = 7;
             PipelineOptions o;
-            o.arch = arch;
+            o.arch = md.arch;
+            o.readThread = md.readThread;
             o.chunkBytes = 64 << 10;
             auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath, plan), o);
             QVERIFY(p.ok());
@@ -343,11 +364,12 @@ private slots:
     void cancelWithinOneLayer()
     {
         Model& m = model("yolov4-tiny");
-        for (Arch arch : kStreaming) {
+        for (Mode md : kStreamingModes) {
             FaultPlan plan;
             plan.delayUs = 3000; // slow reads: the run takes far longer than the cancel delay
             PipelineOptions o;
-            o.arch = arch;
+            o.arch = md.arch;
+            o.readThread = md.readThread;
             o.chunkBytes = 64 << 10;
             Tracer tracer;
             CollectingSink sink;
@@ -374,6 +396,50 @@ private slots:
             QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
             QVERIFY(digests(*again) == m.reference);
         }
+    }
+
+    // Two-stage reads inline only where the reader is asynchronous: over pread (which reads inside reap()) it keeps a
+    // reader thread, so that the reads still overlap the kernels; the outputs are the same either way.
+    void inlineReadsNeedAnAsynchronousReader()
+    {
+        Model& m = model("yolov3-tiny");
+        FileReaderOptions ro;
+        ro.uring = false;
+        auto pread = openFileReader(m.packPath, ro);
+        QVERIFY(pread.ok());
+        QVERIFY(!(*pread)->asynchronous());
+        PipelineOptions o;
+        o.arch = Arch::TwoStage;
+        auto p = Pipeline::create(*m.exec, m.pack, std::move(pread).value(), o);
+        QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
+        QVERIFY(!(*p)->inlineReads());
+        auto out = (*p)->run(m.inputs);
+        QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
+        QVERIFY(digests(*out) == m.reference);
+        auto uring = openFileReader(m.packPath);
+        QVERIFY(uring.ok());
+        if (!(*uring)->asynchronous()) QSKIP("io_uring is not available here: every reader is synchronous");
+        Tracer tracer;
+        CollectingSink sink;
+        tracer.addSink(&sink);
+        auto q = Pipeline::create(*m.exec, m.pack, std::move(uring).value(), o, nullptr, &tracer);
+        QVERIFY(q.ok());
+        QVERIFY((*q)->inlineReads());
+        // Inline, the kernel stage hands the room each layer frees to the next reads at once, so the reads of the next
+        // run start before this one returns.
+        int64_t secondStarts = 0;
+        for (int run = 0; run < 2; ++run) {
+            if (run == 1) secondStarts = traceClockNs();
+            auto r = (*q)->run(m.inputs);
+            QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+            QVERIFY(digests(*r) == m.reference);
+        }
+        tracer.removeSink(&sink);
+        int early = 0;
+        for (const auto& e : sink.events())
+            if (e.stage == Stage::Read && e.kind == EventKind::Begin && e.iteration == 1 && e.beginNs < secondStarts)
+                ++early;
+        QVERIFY2(early >= 1, qPrintable(QString::number(early)));
     }
 
     void stagingAndResidentChecks()
