@@ -241,7 +241,7 @@ function benchModel(m) {
   let ref = null;
   // Every configuration runs once per round, the rounds one after another, so that a slow spell of the machine
   // spreads over all of them rather than skewing one; a row's latency is the median of its rounds' medians.
-  const rows = plan.map((c) => ({ arch: c.arch, setting: c.setting, medians: [] }));
+  const rows = plan.map((c) => ({ arch: c.arch, setting: c.setting, medians: [], byRound: [] }));
   section.rows.push(...rows);
   for (let round = 0; round < rounds; ++round) {
     plan.forEach((c, k) => {
@@ -272,6 +272,7 @@ function benchModel(m) {
       const j = r.json;
       row.j = j;
       row.medians.push(j.latency_ms.median);
+      row.byRound[round] = j.latency_ms.median;
       row.latency = median(row.medians);
       if (c.setting === 'min') minimum[c.arch] = j.staging_bytes;
       const hashes = (j.outputs || []).map((o) => o.sha256);
@@ -347,8 +348,14 @@ function tableLines(s) {
     const lat = r.latency;
     const w = j.memory.weights_bytes;
     const reduction = ref ? `${((1 - w / ref.memory.weights_bytes) * 100).toFixed(1)}` : '—';
-    const delay = ref ? (lat / s.ref.row.latency - 1) * 100 : null;
-    const overhead = ref ? `${delay >= 0 ? '+' : ''}${delay.toFixed(1)}` : '—';
+    // Paired by round: each round's run against preload's run of the same round, so that a slow spell of the machine
+    // that lasts a round weighs on both sides; the figure is the median of those ratios, with their range.
+    const ratios = s.ref ? r.byRound.map((v, k) => (v !== undefined && s.ref.row.byRound[k] !== undefined
+      ? (v / s.ref.row.byRound[k] - 1) * 100 : undefined)).filter((v) => v !== undefined) : [];
+    const signed = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+    const overhead = !ratios.length ? '—' : r.arch === 'preload' ? '+0.0'
+      : `${signed(median(ratios))}${ratios.length > 1
+        ? ` (${signed(Math.min(...ratios))} … ${signed(Math.max(...ratios))})` : ''}`;
     // Preload reads only at setup: no streaming rate to show.
     const streams = j.streamed_layers > 0;
     const mbps = streams ? j.read.mb_per_s.toFixed(0) : '—';
@@ -403,8 +410,10 @@ if (cost) {
     `${cost.read_gb_per_s.toFixed(2)} GB/s, i.e. ${cost.cpu_seconds_per_gb.toFixed(2)} CPU-seconds per GB read.`);
 }
 lines.push('');
-lines.push('Weight memory −% is against preload\'s ledger weight peak, delay overhead against preload\'s median ' +
-  'latency; read % of disk is the run\'s read rate against the `dd` rate of the same pack.');
+lines.push('Weight memory −% is against preload\'s ledger weight peak. Delay overhead is paired by round: each ' +
+  'round\'s median against preload\'s median of the same round, the median of those ratios, with the lowest and ' +
+  'highest round in brackets (the spread is the machine\'s noise). Read % of disk is the run\'s read rate against ' +
+  'the `dd` rate of the same pack.');
 for (const s of sections) {
   lines.push('');
   lines.push(...tableLines(s));

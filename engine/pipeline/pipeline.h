@@ -82,9 +82,9 @@ Status checkBudget(const std::vector<uint64_t>& paddedLayerBytes, Arch arch, siz
 size_t splitForBudget(Arch arch, size_t budgetBytes);
 
 // The budget rule (until the planner): refuses a budget below minimumWeightMemory() naming the minimum; otherwise keeps
-// layers resident, largest first (each one that fits beside the staging the rest then needs: room for two of the
-// largest streamed layers in each FIFO ring when the budget allows it, else one), and gives what is left to the
-// staging rings.
+// layers resident, largest first (each one that fits beside the staging the rest then needs: room for four of the
+// largest streamed layers in each FIFO ring when the budget allows it, else as many as it allows), and gives what is
+// left to the staging rings.
 // Preload needs the whole model.
 Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budgetBytes);
 

@@ -510,6 +510,19 @@ private slots:
             auto o = optionsForBudget(m.pack, arch, budget);
             QVERIFY(o.ok());
             QVERIFY(!o->resident.empty());
+            // FIFO rings get room for four of the largest streamed layers before anything is kept resident.
+            if (arch == Arch::TwoStage || arch == Arch::Async) {
+                auto roomy = optionsForBudget(m.pack, arch, 5 * minimum);
+                QVERIFY(roomy.ok());
+                std::vector<bool> kept(m.pack.layers.size(), false);
+                for (int r : roomy->resident)
+                    kept[static_cast<size_t>(r)] = true;
+                size_t largest = 0;
+                for (size_t l = 0; l < m.pack.layers.size(); ++l)
+                    if (!kept[l]) largest = std::max<size_t>(largest, m.pack.layers[l].paddedBytes);
+                QVERIFY2(roomy->stagingBytes >= 4 * largest,
+                    qPrintable(QStringLiteral("%1 < 4 x %2").arg(roomy->stagingBytes).arg(largest)));
+            }
             MemoryLedger ledger;
             auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), *o, &ledger);
             QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
