@@ -190,9 +190,14 @@ public:
             m_free.push_back(i);
     }
     // 0, or -errno from io_uring_queue_init (ENOSYS, EPERM in sandboxes; ENOMEM under a low RLIMIT_MEMLOCK).
+    // Cooperative task running where the kernel has it (5.19+): a finished read does not interrupt the thread that
+    // submitted it (with inline reads, a compute thread) to post its completion; that waits for the thread's next
+    // entry into the kernel, at the latest the next reap. Older kernels refuse the flags (EINVAL): plain ring then.
     int initRing()
     {
-        const int rc = io_uring_queue_init(static_cast<unsigned>(m_slots.size()), &m_ring, 0);
+        const unsigned depth = static_cast<unsigned>(m_slots.size());
+        int rc = io_uring_queue_init(depth, &m_ring, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+        if (rc == -EINVAL) rc = io_uring_queue_init(depth, &m_ring, 0);
         m_ringLive = rc == 0;
         return rc;
     }
@@ -213,14 +218,18 @@ public:
         m_free.pop_back();
         m_slots[index] = Slot { r, 0, 0 };
         ++m_inFlight;
-        return send(index);
+        return queue(index);
     }
+
+    Status flush() override { return pushQueued(); }
 
     Status reap(std::vector<ReadCompletion>& out, bool block) override
     {
         if (!m_broken.empty()) return makeError(ErrorCode::Io, m_broken);
         size_t produced = 0;
         for (;;) {
+            // Reads queued since the last flush (and the remainders of short reads) go to the kernel first.
+            DL_TRY(pushQueued());
             io_uring_cqe* cqe = nullptr;
             while (io_uring_peek_cqe(&m_ring, &cqe) == 0) {
                 const auto index = static_cast<uint32_t>(io_uring_cqe_get_data64(cqe));
@@ -260,8 +269,9 @@ private:
         return makeError(ErrorCode::Io, m_broken);
     }
 
-    // Puts the slot's next piece (the remainder after `done`) into the ring and submits it.
-    Status send(uint32_t index)
+    // Puts the slot's next piece (the remainder after `done`) into the submission queue; pushQueued() hands it to the
+    // kernel, with whatever else was queued, in one system call.
+    Status queue(uint32_t index)
     {
         Slot& s = m_slots[index];
         io_uring_sqe* sqe = io_uring_get_sqe(&m_ring);
@@ -271,15 +281,24 @@ private:
             static_cast<unsigned>(chunk), s.request.offset + s.done);
         io_uring_sqe_set_data64(sqe, index);
         ++m_inKernel;
-        int rc = 0;
-        for (int tries = 0; tries < kMaxRetries; ++tries) {
-            rc = io_uring_submit(&m_ring);
-            if (rc != -EINTR && rc != -EAGAIN) break;
+        ++m_queued;
+        return {};
+    }
+
+    Status pushQueued()
+    {
+        while (m_queued > 0) {
+            int rc = 0;
+            for (int tries = 0; tries < kMaxRetries; ++tries) {
+                rc = io_uring_submit(&m_ring);
+                if (rc != -EINTR && rc != -EAGAIN) break;
+            }
+            // The entries may still sit in the ring and be picked up by a later submit, so the reader cannot go on as
+            // if the reads never happened: it is marked broken.
+            if (rc < 0) return broke(std::string("the kernel refused a submission: ") + std::strerror(-rc));
+            if (rc == 0) return broke("the kernel took no submission");
+            m_queued -= std::min<size_t>(m_queued, static_cast<size_t>(rc));
         }
-        // The entry may still sit in the ring and be picked up by a later submit, so the reader cannot go on as if
-        // the read never happened: it is marked broken.
-        if (rc < 0) return broke(std::string("the kernel refused a submission: ") + std::strerror(-rc));
-        if (rc == 0) return broke("the kernel took no submission");
         return {};
     }
 
@@ -293,7 +312,7 @@ private:
             out.push_back({ s.request.tag, s.done, {} });
             break;
         case Step::Continue:
-            if (send(index).ok()) return 0;
+            if (queue(index).ok()) return 0;
             out.push_back({ s.request.tag, s.done, makeError(ErrorCode::Io, m_broken) });
             break;
         case Step::Failed:
@@ -309,7 +328,7 @@ private:
     // the reader. Gives up only if the ring itself fails (the kernel then cancels on io_uring_queue_exit).
     void drain()
     {
-        if (!m_broken.empty() && m_inKernel > 0) (void)io_uring_submit(&m_ring);
+        if (m_inKernel > 0) (void)io_uring_submit(&m_ring);
         while (m_inKernel > 0) {
             io_uring_cqe* cqe = nullptr;
             __kernel_timespec timeout { 10, 0 };
@@ -328,6 +347,7 @@ private:
     std::vector<uint32_t> m_free;
     size_t m_inFlight = 0; // reads submitted and not reaped
     size_t m_inKernel = 0; // operations whose completion is still to come
+    size_t m_queued = 0; // operations in the submission queue not yet handed to the kernel
     std::string m_broken; // why the reader stopped working; empty while it works
 };
 

@@ -152,6 +152,7 @@ public:
     size_t alignment() const override { return m_inner->alignment(); }
     bool directIo() const override { return m_inner->directIo(); }
     bool asynchronous() const override { return m_inner->asynchronous(); }
+    Status flush() override { return m_inner->flush(); }
     std::string describe() const override { return "fault-injecting over " + m_inner->describe(); }
 
 private:

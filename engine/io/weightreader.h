@@ -44,7 +44,11 @@ public:
     // Queues one read. Fails Invalid when queueDepth() reads are already in flight, when the range is empty or passes
     // size(), when dst is null, or when offset, bytes or dst do not respect alignment(); Io when the OS refuses the
     // submission (the reader is then unusable and every later call fails Io).
+    // A reader may hold submitted reads until flush() or the next reap() (io_uring hands a batch to the kernel in one
+    // system call): callers that submit several and then do something else flush first.
     virtual Status submit(const ReadRequest& r) = 0;
+    // Hands every read submitted so far to the OS. Io as submit() when the OS refuses them.
+    virtual Status flush() { return {}; }
     // Appends finished reads to `out`. With block=true waits (without spinning) until at least one has finished;
     // returns at once when none is in flight. A failed read is a completion carrying its error (Io naming the offset
     // and the OS's reason; Corrupt "the file ends at N bytes ..." when the file is shorter than it was at open), not a

@@ -566,6 +566,14 @@ bool Pipeline::pumpReads(bool threaded, bool mayWait)
         r.unsubmitted -= n;
         progressed = true;
     }
+    // One system call for the batch, before anything else (inline, the kernels run next).
+    if (progressed) {
+        auto st = m_reader->flush();
+        if (!st.ok()) {
+            fail(r.pending.front().item, st.error());
+            return false;
+        }
+    }
     if (m_reader->inFlight() == 0) return true;
     r.completions.clear();
     // Wait for a completion only when nothing else could be started.
@@ -631,7 +639,7 @@ std::optional<Pipeline::Item> Pipeline::nextInline(int layer, int iteration)
     if (auto item = s.computeQueue.tryPop()) return item;
     const int64_t t0 = traceClockNs();
     for (;;) {
-        if (m_cancel) return std::nullopt; // run() reports Cancelled
+        if (m_cancel || s.stop) return std::nullopt; // run() reports the failure, else Cancelled
         if (m_reader->inFlight() == 0 && s.pump.unsubmitted == 0 && s.pump.pending.empty()) {
             // Nothing is being read and nothing could be: the ring cannot hold the layer (setup rules that out).
             failStages(makeError(ErrorCode::Internal,
@@ -696,6 +704,8 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
     m_cancel = false;
     DL_TRY(m_exec.beginRun(inputs));
     const int iteration = m_iteration++;
+    // A cancel() that came between runs (or after the last layer of one) stopped the stages: start them afresh.
+    if (m_running && m_state->stop) stopStages();
     if (!m_running) startStages();
     ReadState& s = *m_state;
     const Arch arch = m_options.arch;

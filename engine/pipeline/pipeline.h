@@ -106,7 +106,7 @@ public:
     // One inference, like Executor::run(). A read or checksum error fails it naming the layer; cancel() makes it
     // return Cancelled within one layer. After a failure the stages restart from the first layer on the next run.
     Result<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
-    // Thread-safe: stops a run in progress.
+    // Thread-safe: stops a run in progress. Between runs it only makes the next run start its stages afresh.
     void cancel();
 
     const PipelineOptions& options() const { return m_options; }
