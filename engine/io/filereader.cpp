@@ -227,9 +227,9 @@ public:
     {
         if (!m_broken.empty()) return makeError(ErrorCode::Io, m_broken);
         size_t produced = 0;
+        // Reads queued since the last flush go to the kernel first.
+        DL_TRY(pushQueued());
         for (;;) {
-            // Reads queued since the last flush (and the remainders of short reads) go to the kernel first.
-            DL_TRY(pushQueued());
             io_uring_cqe* cqe = nullptr;
             while (io_uring_peek_cqe(&m_ring, &cqe) == 0) {
                 const auto index = static_cast<uint32_t>(io_uring_cqe_get_data64(cqe));
@@ -240,6 +240,8 @@ public:
                 produced += handle(index, res, out);
                 if (!m_broken.empty()) return makeError(ErrorCode::Io, m_broken);
             }
+            // The remainders of short reads that handle() queued, before waiting on them.
+            DL_TRY(pushQueued());
             if (produced > 0 || !block || m_inFlight == 0) return {};
             // Sleeps in the kernel until a completion arrives; the peek loop above then takes it.
             const int rc = io_uring_wait_cqe(&m_ring, &cqe);

@@ -42,8 +42,8 @@ struct Mode
 };
 const Mode kStreamingModes[]
     = { { Arch::Sequential }, { Arch::Sync }, { Arch::Async }, { Arch::TwoStage }, { Arch::TwoStage, true } };
-const Mode kAllModes[] = { { Arch::Preload }, { Arch::Sequential }, { Arch::Sync }, { Arch::Async },
-    { Arch::TwoStage }, { Arch::TwoStage, true } };
+const Mode kAllModes[] = { { Arch::Preload }, { Arch::Sequential }, { Arch::Sync }, { Arch::Async }, { Arch::TwoStage },
+    { Arch::TwoStage, true } };
 
 // A planned model whose weights live only in its pack, with the in-memory executor's outputs as the reference.
 struct Model
@@ -411,8 +411,9 @@ private slots:
             (*p)->cancel(); // before the first run
             for (int run = 0; run < 2; ++run) {
                 auto out = (*p)->run(m.inputs);
-                QVERIFY2(out.ok(), qPrintable(md.name() + QStringLiteral(": ")
-                                       + QString::fromStdString(out.ok() ? "" : out.error().message)));
+                QVERIFY2(out.ok(),
+                    qPrintable(md.name() + QStringLiteral(": ")
+                        + QString::fromStdString(out.ok() ? "" : out.error().message)));
                 QVERIFY(digests(*out) == m.reference);
                 (*p)->cancel(); // after a run, with the next run's reads possibly in flight
             }
