@@ -45,7 +45,7 @@ struct Options
     bool direct = true;
     bool uring = true;
     unsigned queueDepth = 8;
-    size_t chunk = size_t(1) << 20;
+    size_t chunk = size_t(4) << 20; // PipelineOptions::chunkBytes
     std::string verify = "first"; // first, always or off
     bool readThread = false; // two-stage: reads by a reader thread rather than by the kernel stage
 };
