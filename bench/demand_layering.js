@@ -7,13 +7,15 @@
 //                                 [--write docs/benchmarks.md]
 //
 // Per model: packs it once (`dlayer pack`, into --pack-dir, default $DL_CACHE/packs/bench), reads the whole pack
-// with `dd iflag=direct` (best of two) for the disk's rate, then runs preload, sequential, sync, async and two-stage
+// with `dd iflag=direct` (best of two, before every round) for the disk's rate, then runs preload, sequential, sync, async and two-stage
 // at their smallest staging, two-stage and async at 4x the largest layer, two-stage and async under a budget of
 // 10% of the model's weights with whole layers (skipped when below the architecture's minimum), and two-stage, async
 // and sync under a budget of 3.5% (the paper's 96.5% reduction), for which dlayer cuts large layers into sub-layers
 // (a pack of its own, made on first use). Every run on the whole-layer pack must give preload's output hashes; runs
 // on a split pack must give the same hashes as each other and agree with preload's outputs to float rounding (the
-// narrower kernels sum in another order). Before the models, bench/read_cost.js measures what reading costs the CPU
+// narrower kernels sum in another order). Preload and two-stage run with --paired-preload as well: each inference
+// alternated with one of a preloaded twin process, for an overhead that the machine's slow spells weigh on less.
+// Before the models, bench/read_cost.js measures what reading costs the CPU
 // on this machine, and each table gives the least overhead that cost implies for the model's weights.
 // Prints a table per model; with --write it replaces the section between the markers
 // "<!-- demand-layering:begin -->" and "<!-- demand-layering:end -->" in that file (appended when missing).
@@ -219,12 +221,17 @@ function benchModel(m) {
     return section;
   }
   section.pack = p.json;
+  // The disk's rate drifts on a shared machine (1.0-1.8 GB/s within a day here): it is measured again before each
+  // round, and each run's read rate is set against its own round's.
   section.disk = diskRate(m.id, packPath);
+  section.diskRounds = [];
   const largest = p.json.largest_layer_bytes;
   const budget = Math.floor(p.json.weight_bytes * 0.1);
   const tight = Math.floor(p.json.weight_bytes * 0.035);
 
   // The runs in order; preload first: it is the reference for the hashes and the percentages.
+  // paired: alternates each run with a preloaded run in a second process (dlayer run --paired-preload); on preload
+  // itself that measures the machine's noise floor.
   const plan = [
     { arch: 'preload', setting: 'all resident', args: [] },
     ...['sequential', 'sync', 'async', 'two-stage'].map((arch) => ({ arch, setting: 'min', args: [] })),
@@ -241,9 +248,13 @@ function benchModel(m) {
   let ref = null;
   // Every configuration runs once per round, the rounds one after another, so that a slow spell of the machine
   // spreads over all of them rather than skewing one; a row's latency is the median of its rounds' medians.
-  const rows = plan.map((c) => ({ arch: c.arch, setting: c.setting, medians: [], byRound: [] }));
+  for (const c of plan) c.paired = c.arch === 'preload' || c.arch === 'two-stage';
+  const rows = plan.map((c) => ({ arch: c.arch, setting: c.setting, medians: [], byRound: [], pairs: [], rates: [],
+    ofDisk: [] }));
   section.rows.push(...rows);
   for (let round = 0; round < rounds; ++round) {
+    const disk = round === 0 ? section.disk : diskRate(m.id, packPath);
+    if (disk) section.diskRounds[round] = disk.mbps;
     plan.forEach((c, k) => {
       const row = rows[k];
       if (row.skipped || row.error) return;
@@ -257,7 +268,8 @@ function benchModel(m) {
       const saved = path.join(outputsRoot, `${m.id}-${k}-${round}`);
       const target = c.source ? [m.file, ...m.args, '--pack-dir', packDir] : [packPath];
       const r = runJson(['run', ...target, '--arch', c.arch, ...c.args, '--threads', threads, '--iterations',
-        iterations, '--warmup', warmup, '--save-outputs', saved, '--json'], what);
+        iterations, '--warmup', warmup, '--save-outputs', saved, ...(c.paired ? ['--paired-preload'] : []), '--json'],
+      what);
       if (r.error && c.source && /below the minimum/.test(r.error)) {
         // Layers that cannot be cut (grouped convolutions, say) need more than this architecture has here.
         row.skipped = brief(r.error).replace(/^.*error: /, '');
@@ -274,6 +286,9 @@ function benchModel(m) {
       row.medians.push(j.latency_ms.median);
       row.byRound[round] = j.latency_ms.median;
       row.latency = median(row.medians);
+      if (j.paired_preload) row.pairs.push(...j.paired_preload.pairs_ms.map(([a, b]) => (a / b - 1) * 100));
+      row.rates.push(j.read.mb_per_s);
+      if (section.diskRounds[round]) row.ofDisk.push(j.read.mb_per_s / section.diskRounds[round] * 100);
       if (c.setting === 'min') minimum[c.arch] = j.staging_bytes;
       const hashes = (j.outputs || []).map((o) => o.sha256);
       const sameAs = (other) => hashes.length === other.length && hashes.every((h, i) => h === other[i]);
@@ -315,9 +330,12 @@ function tableLines(s) {
   }
   const pk = s.pack;
   const disk = s.disk;
+  const dr = (s.diskRounds || []).filter((v) => v);
+  const diskText = !dr.length ? 'unknown' : `${median(dr).toFixed(0)} MB/s` +
+    (dr.length > 1 ? ` (${Math.min(...dr).toFixed(0)} … ${Math.max(...dr).toFixed(0)} over the rounds)` : '');
   lines.push(`Pack: ${pk.layers} layers, ${mib(pk.weight_bytes)} MiB of weights, largest layer ` +
-    `${mib(pk.largest_layer_bytes)} MiB. Disk: ${disk ? `${disk.mbps.toFixed(0)} MB/s` : 'unknown'} ` +
-    `(\`dd iflag=direct bs=4M\` of the ${mib(pk.file_bytes)} MiB pack, best of 2` +
+    `${mib(pk.largest_layer_bytes)} MiB. Disk: ${diskText} ` +
+    `(\`dd iflag=direct bs=4M\` of the ${mib(pk.file_bytes)} MiB pack, best of 2, before each round` +
     `${disk && disk.bytes < 64 * MiB ? '; too small a pack to rate the disk, so no read % of disk' : ''}).`);
   if (cost && cost.cpu_seconds_per_gb !== null && s.ref) {
     // Reading every weight once per inference takes this much CPU time from the kernels' cores.
@@ -328,8 +346,9 @@ function tableLines(s) {
   }
   lines.push('');
   lines.push('| arch | staging | resident layers | median ms | ledger weight peak MiB | ledger total peak MiB | ' +
-    'RSS peak MiB | weight memory −% | delay overhead % | kernel stall ms | read MB/s | read % of disk |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    'RSS peak MiB | weight memory −% | delay overhead % | paired overhead % | kernel stall ms | read MB/s | ' +
+    'read % of disk |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const ref = s.ref && s.ref.j;
   for (const r of s.rows) {
     const arch = r.mismatch ? `**${r.arch} — OUTPUT MISMATCH**` : r.arch;
@@ -337,7 +356,7 @@ function tableLines(s) {
       // A failure shows dlayer's last word (its own message); the whole stderr went to the console.
       const last = r.error ? r.error.split('\n').filter((l) => l.trim()).pop().replace(/\|/g, '\\|') : '';
       const why = r.skipped ? `skipped: ${r.skipped}` : `**FAILED**: ${last}`;
-      lines.push(`| ${arch} | ${r.setting} | ${why} |  |  |  |  |  |  |  |  |  |`);
+      lines.push(`| ${arch} | ${r.setting} | ${why} |  |  |  |  |  |  |  |  |  |  |`);
       continue;
     }
     const j = r.j;
@@ -358,12 +377,20 @@ function tableLines(s) {
         ? ` (${signed(Math.min(...ratios))} … ${signed(Math.max(...ratios))})` : ''}`;
     // Preload reads only at setup: no streaming rate to show.
     const streams = j.streamed_layers > 0;
-    const mbps = streams ? j.read.mb_per_s.toFixed(0) : '—';
+    const mbps = streams ? median(r.rates).toFixed(0) : '—';
     // A pack read in a few milliseconds says more about latency than about the disk's rate.
-    const pct = streams && disk && disk.bytes >= 64 * MiB ? `${((j.read.mb_per_s / disk.mbps) * 100).toFixed(0)}` : '—';
+    const pct = streams && disk && disk.bytes >= 64 * MiB && r.ofDisk.length ? `${median(r.ofDisk).toFixed(0)}` : '—';
+    // Every pair of every round: the median, with the quartiles.
+    const q = (xs, f) => {
+      const v = [...xs].sort((a, b) => a - b);
+      const at = f * (v.length - 1), lo = Math.floor(at), hi = Math.min(lo + 1, v.length - 1);
+      return v[lo] + (v[hi] - v[lo]) * (at - lo);
+    };
+    const paired = r.pairs.length ? `${signed(median(r.pairs))} (${signed(q(r.pairs, 0.25))} … ` +
+      `${signed(q(r.pairs, 0.75))})` : '—';
     const rss = `${mib(j.memory.rss_peak_bytes)}${j.memory.rss_peak_is_run_only === false ? ' (with setup)' : ''}`;
     lines.push(`| ${arch} | ${staging} | ${resident} | ${lat.toFixed(1)} | ${mib(w)} | ${mib(j.memory.peak_bytes)} | ` +
-      `${rss} | ${reduction} | ${overhead} | ${j.stall_ms.toFixed(1)} | ${mbps} | ${pct} |`);
+      `${rss} | ${reduction} | ${overhead} | ${paired} | ${j.stall_ms.toFixed(1)} | ${mbps} | ${pct} |`);
   }
   const bad = s.rows.filter((r) => r.mismatch).map((r) => `${r.arch} (${r.setting})`);
   lines.push('');
@@ -402,7 +429,8 @@ lines.push(`Machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}; $
   `iterations after ${warmup} warm-up; load average ${loadBefore} before, ${loadAfter} after; ` +
   `${new Date().toISOString().slice(0, 10)}.`);
 lines.push(`Command: \`${command.join(' ')}\``);
-const disks = sections.filter((s) => s.disk).map((s) => `${s.m.id} ${s.disk.mbps.toFixed(0)} MB/s`);
+const disks = sections.filter((s) => s.diskRounds && s.diskRounds.some((v) => v))
+  .map((s) => `${s.m.id} ${median(s.diskRounds.filter((v) => v)).toFixed(0)} MB/s`);
 lines.push(`Disk, sequential O_DIRECT read of each pack: ${disks.length ? disks.join(', ') : 'unknown'}.`);
 if (cost) {
   lines.push('What reading costs the CPU (`node bench/read_cost.js` on a 256 MiB file beside the packs): a busy ' +
@@ -412,8 +440,13 @@ if (cost) {
 lines.push('');
 lines.push('Weight memory −% is against preload\'s ledger weight peak. Delay overhead is paired by round: each ' +
   'round\'s median against preload\'s median of the same round, the median of those ratios, with the lowest and ' +
-  'highest round in brackets (the spread is the machine\'s noise). Read % of disk is the run\'s read rate against ' +
-  'the `dd` rate of the same pack.');
+  'highest round in brackets (the spread is the machine\'s noise). Paired overhead (preload and two-stage rows): ' +
+  'each run alternated, inference by inference, with a run of the whole-layer model preloaded in a second process ' +
+  '(`dlayer run --paired-preload`), so that a slow spell weighs on both runs of a pair; the median over every pair ' +
+  'of every round, with the quartiles. On preload itself it is the noise floor. Between its runs the streaming ' +
+  'pipeline reads ahead as far as its staging allows, as between periodic inferences. Read MB/s and read % of disk: ' +
+  'the median over the rounds of each run\'s read rate, the latter against the `dd` rate of the same pack measured ' +
+  'just before the round.');
 for (const s of sections) {
   lines.push('');
   lines.push(...tableLines(s));

@@ -48,6 +48,11 @@ struct Options
     size_t chunk = size_t(4) << 20; // PipelineOptions::chunkBytes
     std::string verify = "first"; // first, always or off
     bool readThread = false; // two-stage: reads by a reader thread rather than by the kernel stage
+    // --paired-preload: each run alternates with a run of the same model preloaded, in a second dlayer process.
+    bool pairedPreload = false;
+    // --lockstep RFD,WFD (what --paired-preload starts its second process with): each run waits for a byte on RFD
+    // and writes its latency in ms, one line, to WFD; "ready" goes to WFD once set up.
+    int lockstepIn = -1, lockstepOut = -1;
 };
 
 [[noreturn]] void fail(const std::string& message, int code = 1);
@@ -65,6 +70,8 @@ void saveOutputs(const Options& o, const std::vector<dl::Tensor>& outputs, const
 std::string humanBytes(double b);
 json shapeJson(const dl::Shape& s);
 double median(std::vector<double> v);
+// Linear interpolation between the nearest ranks; 0 for no values.
+double quantile(std::vector<double> v, double q);
 // The process's peak resident set so far (VmHWM), and a reset of it where the kernel allows (clear_refs 5).
 size_t peakRss();
 bool resetPeakRss();

@@ -7,12 +7,14 @@
 //                    [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]
 //                    [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]
 //                    [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off] [--read-thread]
+//                    [--paired-preload]
 
 #include "cli.h"
 
 #include "core/random.h"
 #include "core/sha256.h"
 #include "model/importer.h"
+#include "pack/layerpack.h"
 #include "pipeline/pipeline.h"
 #include "runtime/executor.h"
 #include "runtime/modelinfo.h"
@@ -51,14 +53,16 @@ void usage(FILE* to)
         "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
         "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
         "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
-        "                   [--read-thread]\n"
+        "                   [--read-thread] [--paired-preload]\n"
         "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
         "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
         "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
         "LIST is layer indices and ranges: 0,5,10-12. --split cuts layers whose weights exceed BYTES into sub-layers\n"
         "along their output channels (a --budget below what whole layers need picks a split itself).\n"
         "two-stage submits and reaps its io_uring reads from the kernel stage, between layers; --read-thread gives\n"
-        "them a thread of their own.\n");
+        "them a thread of their own. --paired-preload alternates each run with a run of the same model (whole\n"
+        "layers) preloaded in a second dlayer process, and reports the delay overhead pair by pair, so that a slow\n"
+        "spell of a shared machine weighs on both sides of a pair.\n");
 }
 
 Result<Shape> parseDims(const std::string& text)
@@ -161,7 +165,18 @@ Options parseArgs(int argc, char** argv)
             o.uring = false;
         else if (a == "--read-thread")
             o.readThread = true;
-        else if (a == "--no-verify")
+        else if (a == "--paired-preload")
+            o.pairedPreload = true;
+        else if (a == "--lockstep") {
+            const std::string v = value();
+            char* end = nullptr;
+            const long in = std::strtol(v.c_str(), &end, 10);
+            const long out = *end == ',' ? std::strtol(end + 1, &end, 10) : -1;
+            if (*end || in < 0 || out < 0 || in > 1 << 20 || out > 1 << 20)
+                fail("--lockstep expects two file descriptors, IN,OUT, got '" + v + "'", 2);
+            o.lockstepIn = static_cast<int>(in);
+            o.lockstepOut = static_cast<int>(out);
+        } else if (a == "--no-verify")
             o.verify = "off";
         else if (a == "--verify") {
             o.verify = value();
@@ -188,6 +203,11 @@ Options parseArgs(int argc, char** argv)
     const bool streaming = !o.arch.empty();
     if (o.command == "run" && !streaming && (o.staging || !o.resident.empty() || o.hasBudget || !o.trace.empty()))
         fail("--staging, --resident, --budget and --trace need --arch", 2);
+    if ((o.pairedPreload || o.lockstepIn >= 0) && (o.command != "run" || (!streaming && !isLayerPack(o.model))))
+        fail(std::string(o.pairedPreload ? "--paired-preload" : "--lockstep")
+                + " needs 'dlayer run' with --arch or a .dlpack",
+            2);
+    if (o.pairedPreload && o.lockstepIn >= 0) fail("--paired-preload and --lockstep do not go together", 2);
     if (o.hasBudget && (o.staging || !o.resident.empty()))
         fail("--budget picks the staging and resident layers itself: give either --budget or --staging/--resident", 2);
     return o;
@@ -276,6 +296,16 @@ double median(std::vector<double> v)
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
     return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+double quantile(std::vector<double> v, double q)
+{
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const double at = q * static_cast<double>(v.size() - 1);
+    const size_t lo = static_cast<size_t>(at);
+    const size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (at - static_cast<double>(lo));
 }
 
 size_t peakRss()

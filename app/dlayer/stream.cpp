@@ -12,12 +12,18 @@
 #include "trace/chrometrace.h"
 #include "trace/trace.h"
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <malloc.h>
 #include <memory>
 #include <optional>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace dl;
 
@@ -205,6 +211,125 @@ struct LedgerEntry
     ~LedgerEntry() { ledger.add(tag, -bytes); }
 };
 
+void writeAll(int fd, const std::string& text)
+{
+    size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail(std::string("--lockstep: cannot write: ") + std::strerror(errno));
+        done += static_cast<size_t>(n);
+    }
+}
+
+// --paired-preload: a second dlayer process holds the same model preloaded (whole layers, from the cache's
+// unsplit pack) and runs one inference for each byte it is sent, answering with the inference's latency. Two
+// processes rather than a second pipeline here, so that each side's RSS and ledger stay its own.
+class PairedPreload
+{
+public:
+    // `pack`: the layer pack of whole layers to preload from, if there is one at hand; else the model's source.
+    PairedPreload(const Options& o, const PackSource& src, const std::string& pack)
+    {
+        std::vector<std::string> args = { selfPath(), "run", pack.empty() ? src.modelPath : pack };
+        if (pack.empty() && !src.weightsPath.empty()) args.insert(args.end(), { "--weights", src.weightsPath });
+        for (const auto& [name, shape] : src.inputShapes)
+            if (pack.empty() && !shape.empty())
+                args.insert(args.end(), { "--shape", name + "=" + shapeToString(shape) });
+        for (const auto& [name, file] : o.inputFiles)
+            args.insert(args.end(), { "--input", name + "=" + file });
+        if (!o.packDir.empty()) args.insert(args.end(), { "--pack-dir", o.packDir });
+        if (o.threads > 0) args.insert(args.end(), { "--threads", std::to_string(o.threads) });
+        int toChild[2], fromChild[2];
+        if (::pipe2(toChild, O_CLOEXEC) != 0 || ::pipe2(fromChild, O_CLOEXEC) != 0)
+            fail(std::string("--paired-preload: cannot make a pipe: ") + std::strerror(errno));
+        args.insert(args.end(),
+            { "--arch", "preload", "--seed", std::to_string(o.seed), "--iterations", std::to_string(o.iterations),
+                "--warmup", std::to_string(o.warmup), "--lockstep",
+                std::to_string(toChild[0]) + "," + std::to_string(fromChild[1]), "--json" });
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        std::signal(SIGPIPE, SIG_IGN); // a partner that died shows as a failed write, not as this process killed
+        m_pid = ::fork();
+        if (m_pid < 0) fail(std::string("--paired-preload: cannot start a process: ") + std::strerror(errno));
+        if (m_pid == 0) {
+            // Only async-signal-safe calls until exec: keep the two pipe ends, send the report to /dev/null.
+            ::fcntl(toChild[0], F_SETFD, 0);
+            ::fcntl(fromChild[1], F_SETFD, 0);
+            const int null = ::open("/dev/null", O_WRONLY);
+            if (null >= 0) ::dup2(null, 1);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        ::close(toChild[0]);
+        ::close(fromChild[1]);
+        m_to = toChild[1];
+        m_from = fromChild[0];
+        // Set-up (and packing, the first time) happens before the first pair, not during it.
+        if (const std::string r = readLine(); r != "ready") ended();
+    }
+    ~PairedPreload()
+    {
+        ::close(m_to); // the partner's next read sees the end and it exits
+        ::close(m_from);
+        int status = 0;
+        while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) { }
+    }
+    PairedPreload(const PairedPreload&) = delete;
+    PairedPreload& operator=(const PairedPreload&) = delete;
+
+    // One inference there; its latency in ms.
+    double step()
+    {
+        writeAllOr(m_to, "r");
+        const std::string line = readLine();
+        char* end = nullptr;
+        const double ms = std::strtod(line.c_str(), &end);
+        if (line.empty() || *end) ended();
+        return ms;
+    }
+
+private:
+    static std::string selfPath()
+    {
+        std::error_code ec;
+        auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+        if (ec) fail("--paired-preload: cannot find this program (/proc/self/exe): " + ec.message());
+        return p.string();
+    }
+    [[noreturn]] void ended()
+    {
+        fail("--paired-preload: the preloaded run (process " + std::to_string(m_pid)
+            + ") ended early; its own message is above");
+    }
+    void writeAllOr(int fd, const std::string& text)
+    {
+        while (true) {
+            const ssize_t n = ::write(fd, text.data(), text.size());
+            if (n == static_cast<ssize_t>(text.size())) return;
+            if (n < 0 && errno == EINTR) continue;
+            ended();
+        }
+    }
+    std::string readLine()
+    {
+        std::string line;
+        char c;
+        while (true) {
+            const ssize_t n = ::read(m_from, &c, 1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) ended();
+            if (c == '\n') return line;
+            line += c;
+        }
+    }
+
+    pid_t m_pid = -1;
+    int m_to = -1, m_from = -1;
+};
+
 } // namespace
 
 int cmdRunStreaming(const Options& given)
@@ -308,21 +433,45 @@ int cmdRunStreaming(const Options& given)
         outNames.push_back(out.name);
     std::vector<Tensor> inputs = makeInputs(o, names, dtypes, inShapes, p.fileInputs);
 
+    std::unique_ptr<PairedPreload> paired;
+    if (o.pairedPreload)
+        paired = std::make_unique<PairedPreload>(o, p.source, p.source.splitBytes ? std::string() : packPath);
+    const bool lockstep = o.lockstepIn >= 0;
+    if (lockstep) writeAll(o.lockstepOut, "ready\n");
+
     const bool rssReset = resetPeakRss();
-    std::vector<double> times;
+    std::vector<double> times, pairedTimes;
     std::vector<Tensor> outputs;
     for (int it = 0; it < o.warmup + o.iterations; ++it) {
         if (it == o.warmup) {
             pl.resetStats();
             ledger.resetPeaks();
         }
+        if (lockstep) {
+            char c;
+            ssize_t n;
+            while ((n = ::read(o.lockstepIn, &c, 1)) < 0 && errno == EINTR) { }
+            if (n <= 0) return 0; // the partner is done
+        }
+        // Paired: the preloaded run goes first in every other pair, so that neither side always follows the other.
+        const bool preloadFirst = it % 2 == 1;
+        double pairedMs = 0;
+        if (paired && preloadFirst) pairedMs = paired->step();
         auto t0 = std::chrono::steady_clock::now();
         auto r = pl.run(inputs);
         auto t1 = std::chrono::steady_clock::now();
         if (!r.ok()) fail(r.error().message);
-        if (it >= o.warmup) times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        const double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+        if (paired && !preloadFirst) pairedMs = paired->step();
+        if (lockstep) writeAll(o.lockstepOut, std::to_string(ms) + "\n");
+        if (it >= o.warmup) {
+            times.push_back(ms);
+            if (paired) pairedTimes.push_back(pairedMs);
+        }
         outputs = std::move(r).value();
     }
+    paired.reset();
+    if (lockstep) return 0;
     const size_t runRssPeak = peakRss();
     tracer.flush();
     if (traceWriter) {
@@ -370,6 +519,24 @@ int cmdRunStreaming(const Options& given)
         { "verify", verifyName(po.verify) },
         // Who submits and reaps the reads: the kernel stage itself (two-stage, sequential) or a reader thread.
         { "inline", pl.inlineReads() || po.arch == Arch::Sequential } };
+    if (o.pairedPreload) {
+        // Each pair's overhead, then their median and quartiles: a slow spell weighs on both runs of a pair.
+        std::vector<double> overhead;
+        json pairs = json::array();
+        for (size_t i = 0; i < times.size(); ++i) {
+            overhead.push_back((times[i] / pairedTimes[i] - 1.0) * 100.0);
+            pairs.push_back({ times[i], pairedTimes[i] });
+        }
+        std::vector<double> preSorted = pairedTimes;
+        std::sort(preSorted.begin(), preSorted.end());
+        j["paired_preload"]
+            = { { "latency_ms",
+                    { { "median", median(pairedTimes) }, { "min", preSorted.front() }, { "max", preSorted.back() } } },
+                  { "overhead_pct",
+                      { { "median", median(overhead) }, { "q1", quantile(overhead, 0.25) },
+                          { "q3", quantile(overhead, 0.75) } } },
+                  { "pairs_ms", pairs } };
+    }
     j["stall_ms"] = st.stallSeconds[static_cast<int>(Stage::Kernel)] * 1e3 / runs;
     j["stall_ms_by_stage"] = stalls;
     j["outputs"] = json::array();
@@ -399,6 +566,13 @@ int cmdRunStreaming(const Options& given)
     std::printf("          ledger peak %s, RSS peak %s during the runs (%s during set-up)\n",
         humanBytes(static_cast<double>(ledger.peakTotal())).c_str(),
         humanBytes(static_cast<double>(runRssPeak)).c_str(), humanBytes(static_cast<double>(setupRssPeak)).c_str());
+    if (o.pairedPreload) {
+        const json& pp = j["paired_preload"];
+        std::printf("paired    preloaded median %.3f ms; delay overhead %+.1f %% over %zu pairs (quartiles %+.1f … "
+                    "%+.1f %%)\n",
+            pp["latency_ms"]["median"].get<double>(), pp["overhead_pct"]["median"].get<double>(), times.size(),
+            pp["overhead_pct"]["q1"].get<double>(), pp["overhead_pct"]["q3"].get<double>());
+    }
     std::printf("read      %s per run at %.0f MB/s (%s)\n",
         humanBytes(static_cast<double>(st.readBytes) / runs).c_str(), readMBps, pl.readerDescription().c_str());
     for (size_t i = 0; i < outputs.size(); ++i)

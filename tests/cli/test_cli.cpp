@@ -9,6 +9,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+#include <vector>
+
 namespace {
 
 struct Outcome
@@ -257,6 +260,87 @@ private slots:
             + kOnce);
         QCOMPARE(o.code, 2);
         QVERIFY2(o.err.contains(QStringLiteral("first, always or off")), qPrintable(o.err));
+    }
+
+    // --paired-preload: every run alternates with a run of a preloaded twin process, whose pack (whole layers) is
+    // made in the cache on first use; the report's pairs agree with its latencies and overhead.
+    void pairedPreloadAlternatesWithATwin()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-paired"));
+        Outcome o = dlayer({ QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+                               QStringLiteral("two-stage"), QStringLiteral("--budget"), QStringLiteral("1500K"),
+                               QStringLiteral("--paired-preload"), QStringLiteral("--iterations"), QStringLiteral("4"),
+                               QStringLiteral("--warmup"), QStringLiteral("1"), QStringLiteral("--json") },
+            cache);
+        QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
+        const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        const QJsonObject pp = j.value(QStringLiteral("paired_preload")).toObject();
+        const QJsonArray pairs = pp.value(QStringLiteral("pairs_ms")).toArray();
+        QCOMPARE(pairs.size(), 4);
+        std::vector<double> own, twin, ratio;
+        for (const auto& v : pairs) {
+            const QJsonArray ab = v.toArray();
+            QCOMPARE(ab.size(), 2);
+            QVERIFY(ab[0].toDouble() > 0 && ab[1].toDouble() > 0);
+            own.push_back(ab[0].toDouble());
+            twin.push_back(ab[1].toDouble());
+            ratio.push_back((ab[0].toDouble() / ab[1].toDouble() - 1) * 100);
+        }
+        auto mid = [](std::vector<double> v) {
+            std::sort(v.begin(), v.end());
+            return 0.5 * (v[1] + v[2]);
+        };
+        QCOMPARE(j.value(QStringLiteral("latency_ms")).toObject().value(QStringLiteral("median")).toDouble(), mid(own));
+        QCOMPARE(
+            pp.value(QStringLiteral("latency_ms")).toObject().value(QStringLiteral("median")).toDouble(), mid(twin));
+        const QJsonObject ov = pp.value(QStringLiteral("overhead_pct")).toObject();
+        QVERIFY(qAbs(ov.value(QStringLiteral("median")).toDouble() - mid(ratio)) < 1e-9);
+        QVERIFY(ov.value(QStringLiteral("q1")).toDouble() <= ov.value(QStringLiteral("median")).toDouble());
+        QVERIFY(ov.value(QStringLiteral("median")).toDouble() <= ov.value(QStringLiteral("q3")).toDouble());
+        // The twin preloaded the whole layers: a pack of its own beside the split one.
+        QCOMPARE(QDir(cache).entryList({ QStringLiteral("*.dlpack") }).size(), 2);
+
+        o = dlayer({ QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--paired-preload") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("needs 'dlayer run' with --arch")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+            QStringLiteral("preload"), QStringLiteral("--lockstep"), QStringLiteral("3,x") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("two file descriptors")), qPrintable(o.err));
+    }
+
+    // The twin's side of --paired-preload: "ready" once set up, then one latency line per byte it reads, and a quiet
+    // exit when its input ends, however many runs were left.
+    void lockstepRunsOnePerByteAndStopsAtTheEnd()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-paired"));
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("DL_PACK_CACHE"), cache);
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(DL_DLAYER),
+            { QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"), QStringLiteral("preload"),
+                QStringLiteral("--iterations"), QStringLiteral("5"), QStringLiteral("--warmup"), QStringLiteral("0"),
+                QStringLiteral("--lockstep"), QStringLiteral("0,1") });
+        QVERIFY(p.waitForStarted());
+        QByteArray got;
+        while (!got.contains('\n') && p.waitForReadyRead(120000))
+            got += p.readAllStandardOutput();
+        QCOMPARE(got, QByteArray("ready\n"));
+        p.write("rr");
+        while (got.count('\n') < 3 && p.waitForReadyRead(120000))
+            got += p.readAllStandardOutput();
+        p.closeWriteChannel();
+        QVERIFY(p.waitForFinished(120000));
+        got += p.readAllStandardOutput();
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+        const QList<QByteArray> lines = got.trimmed().split('\n');
+        QCOMPARE(lines.size(), 3); // ready, and two runs of the five
+        for (int i = 1; i < 3; ++i) {
+            bool ok = false;
+            QVERIFY(lines[i].toDouble(&ok) > 0 && ok);
+        }
     }
 
     void runJsonHasTheReportFields()
