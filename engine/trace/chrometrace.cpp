@@ -224,14 +224,19 @@ int ChromeTraceWriter::laneFor(Lanes& track, int64_t beginNs, int64_t endNs)
         auto& spans = track.lanes[i];
         // Spans in a lane do not overlap, so ordered by begin they are ordered by end too: only the last span that
         // begins before `e` can reach past `b`.
+        if (b < track.forgotten[i]) continue;
         auto next = spans.lower_bound(e);
         if (next != spans.begin() && std::prev(next)->second > b) continue;
         spans.emplace(b, e);
-        if (spans.size() > kLaneMemory) spans.erase(spans.begin());
+        if (spans.size() > kLaneMemory) {
+            track.forgotten[i] = std::max(track.forgotten[i], spans.begin()->second);
+            spans.erase(spans.begin());
+        }
         return static_cast<int>(i);
     }
     if (track.lanes.size() < static_cast<size_t>(kMaxLanes)) {
         track.lanes.emplace_back();
+        track.forgotten.push_back(INT64_MIN);
         track.lanes.back().emplace(b, e);
         return static_cast<int>(track.lanes.size() - 1);
     }

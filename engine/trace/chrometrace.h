@@ -58,6 +58,9 @@ private:
     {
         // Per lane, the spans it holds (begin -> end), non-overlapping; trimmed to the newest kLaneMemory.
         std::vector<std::map<int64_t, int64_t>> lanes;
+        // Per lane, the latest end among the spans trimmed away: a span beginning before it might overlap one of
+        // them (spans of several threads arrive out of time order), so it goes to another lane.
+        std::vector<int64_t> forgotten;
     };
 
     ChromeTraceWriter(std::string path, int fd, std::vector<std::string> layerNames, Options options);
