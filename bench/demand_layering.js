@@ -27,21 +27,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const root = path.resolve(__dirname, '..');
-const cache = process.env.DL_CACHE || path.join(os.homedir(), '.cache/demand-layering');
-const darknet = path.join(root, 'resources/models/darknet');
-const onnx = path.join(cache, 'models');
-
-// id: what --models takes; label: the table heading; args: how dlayer opens it (pack only: the pack remembers).
-const allModels = [
-  { id: 'yolov4', label: 'YOLOv4', file: path.join(darknet, 'yolov4.cfg'), args: [] },
-  { id: 'resnet152', label: 'ResNet-152', file: path.join(darknet, 'resnet152.cfg'), args: [] },
-  { id: 'densenet201', label: 'DenseNet-201', file: path.join(darknet, 'densenet201.cfg'), args: [] },
-  { id: 'vgg-16', label: 'VGG-16', file: path.join(darknet, 'vgg-16.cfg'), args: [] },
-  { id: 'isnet', label: 'ISNet', file: path.join(onnx, 'isnet.onnx'), args: [], input: '1x3x1024x1024' },
-  { id: 'ppocr_det', label: 'PaddleOCR det', file: path.join(onnx, 'ppocr_det.onnx'),
-    args: ['--shape', '1x3x640x640'], input: '1x3x640x640' },
-];
+const { root, cache, onnx, allModels } = require('./models.js');
 const normId = (s) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 const usage = `usage: node bench/demand_layering.js [--dlayer PATH] [--models ${allModels.map((m) => m.id).join(',')}]

@@ -53,6 +53,14 @@ struct Options
     // --lockstep RFD,WFD (what --paired-preload starts its second process with): each run waits for a byte on RFD
     // and writes its latency in ms, one line, to WFD; "ready" goes to WFD once set up.
     int lockstepIn = -1, lockstepOut = -1;
+    std::string record; // --record DB: store the run in this run store
+    std::vector<std::string> positional; // dlayer runs DB COMMAND [ARG]
+    // dlayer plan
+    std::string profile; // --profile DB: the run store to take the cost model from
+    bool profileRun = false; // --profile-run: profile now (a sequential run)
+    bool frontier = false;
+    int points = 64;
+    std::string configFile; // run --config FILE
 };
 
 [[noreturn]] void fail(const std::string& message, int code = 1);
@@ -76,7 +84,11 @@ double quantile(std::vector<double> v, double q);
 size_t peakRss();
 bool resetPeakRss();
 
+// This program's own path (/proc/self/exe), to start it again.
+std::string selfPath();
+
 int cmdPack(const Options& o);
+int cmdPlan(const Options& o);
 int cmdRunStreaming(const Options& o);
 
 } // namespace dlcli

@@ -7,9 +7,11 @@
 //                    [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]
 //                    [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]
 //                    [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off] [--read-thread]
-//                    [--paired-preload]
+//                    [--paired-preload] [--record DB]
+//   dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]
 
 #include "cli.h"
+#include "record.h"
 
 #include "core/random.h"
 #include "core/sha256.h"
@@ -53,7 +55,11 @@ void usage(FILE* to)
         "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
         "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
         "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
-        "                   [--read-thread] [--paired-preload]\n"
+        "                   [--read-thread] [--paired-preload] [--record DB]\n"
+        "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
+        "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N])\n"
+        "                   [--profile DB | --profile-run [--split BYTES]] [--arch ARCH] [--json]\n"
+        "  dlayer run MODEL|FILE.dlpack --config CONFIG.json ...\n"
         "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
         "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
         "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
@@ -62,7 +68,10 @@ void usage(FILE* to)
         "two-stage submits and reaps its io_uring reads from the kernel stage, between layers; --read-thread gives\n"
         "them a thread of their own. --paired-preload alternates each run with a run of the same model (whole\n"
         "layers) preloaded in a second dlayer process, and reports the delay overhead pair by pair, so that a slow\n"
-        "spell of a shared machine weighs on both sides of a pair.\n");
+        "spell of a shared machine weighs on both sides of a pair. --record DB keeps the run (per-layer times,\n"
+        "memory timeline, trace events) in a run store, an SQLite file that 'dlayer runs' lists and exports.\n"
+        "plan predicts, from one profiling run, the latency of every configuration and picks the fastest within\n"
+        "a weight budget (docs/planner.md); run --config runs exactly that configuration.\n");
 }
 
 Result<Shape> parseDims(const std::string& text)
@@ -102,8 +111,8 @@ Options parseArgs(int argc, char** argv)
         usage(stdout);
         std::exit(0);
     }
-    if (o.command != "info" && o.command != "run" && o.command != "pack")
-        fail("unknown command '" + o.command + "' (commands: info, pack, run)", 2);
+    if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan")
+        fail("unknown command '" + o.command + "' (commands: info, pack, run, runs, plan)", 2);
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -165,6 +174,18 @@ Options parseArgs(int argc, char** argv)
             o.uring = false;
         else if (a == "--read-thread")
             o.readThread = true;
+        else if (a == "--record")
+            o.record = value();
+        else if (a == "--profile")
+            o.profile = value();
+        else if (a == "--profile-run")
+            o.profileRun = true;
+        else if (a == "--frontier")
+            o.frontier = true;
+        else if (a == "--points")
+            o.points = static_cast<int>(parseCount(a, value(), 2));
+        else if (a == "--config")
+            o.configFile = value();
         else if (a == "--paired-preload")
             o.pairedPreload = true;
         else if (a == "--lockstep") {
@@ -190,16 +211,33 @@ Options parseArgs(int argc, char** argv)
             std::exit(0);
         } else if (!a.empty() && a[0] == '-')
             fail("unknown option '" + a + "'", 2);
+        else if (o.command == "runs")
+            o.positional.push_back(a);
         else if (o.model.empty())
             o.model = a;
         else
             fail("unexpected argument '" + a + "'", 2);
     }
+    if (o.command == "runs") {
+        if (!o.record.empty()) fail("--record belongs to 'dlayer run'", 2);
+        return o;
+    }
     if (o.model.empty()) fail("no model given", 2);
+    if (!o.record.empty() && o.command != "run") fail("--record belongs to 'dlayer run'", 2);
     if (o.command == "info" && (!o.inputFiles.empty() || !o.saveOutputs.empty()))
         fail("--input and --save-outputs belong to 'dlayer run'", 2);
     if (o.command == "pack" && o.output.empty()) fail("dlayer pack needs -o FILE.dlpack", 2);
-    if (o.command != "pack" && !o.output.empty()) fail("-o belongs to 'dlayer pack'", 2);
+    if (o.command != "pack" && o.command != "plan" && !o.output.empty())
+        fail("-o belongs to 'dlayer pack', 'dlayer plan' and 'dlayer runs DB export'", 2);
+    if (o.command != "plan" && (o.profileRun || !o.profile.empty() || o.frontier))
+        fail("--profile, --profile-run and --frontier belong to 'dlayer plan'", 2);
+    if (!o.configFile.empty()) {
+        if (o.command != "run") fail("--config belongs to 'dlayer run'", 2);
+        if (!o.arch.empty() || o.staging || !o.resident.empty() || o.hasBudget || o.hasSplit)
+            fail("--config fixes the architecture, staging, resident layers and split: leave out --arch, --staging, "
+                 "--resident, --budget and --split",
+                2);
+    }
     const bool streaming = !o.arch.empty();
     if (o.command == "run" && !streaming && (o.staging || !o.resident.empty() || o.hasBudget || !o.trace.empty()))
         fail("--staging, --resident, --budget and --trace need --arch", 2);
@@ -415,6 +453,8 @@ int cmdInfo(const Options& o)
 
 int cmdRun(const Options& o)
 {
+    const int64_t startedMs = unixMs();
+    if (!o.record.empty()) checkRecordable(o.record);
     Graph g = importOrFail(o);
     std::map<std::string, Tensor> fileInputs;
     auto shapes = inputShapes(o, g, fileInputs);
@@ -471,6 +511,33 @@ int cmdRun(const Options& o)
         j["outputs"].push_back({ { "name", e.graph().outputs[i].name }, { "dtype", dtypeName(outputs[i].dtype()) },
             { "shape", shapeJson(outputs[i].shape()) },
             { "sha256", Sha256::hexOf(outputs[i].data(), outputs[i].bytes()) } });
+    if (!o.record.empty()) {
+        // No pipeline and no ledger here: the executor's weights and arena stand for the peaks.
+        RecordedRun rec;
+        rec.report = &j;
+        auto sha = fileSha256(o.model);
+        if (!sha.ok()) fail(sha.error().message);
+        std::string wsha;
+        if (!o.weights.empty()) {
+            auto w = fileSha256(o.weights);
+            if (!w.ok()) fail(w.error().message);
+            wsha = *w;
+        }
+        rec.modelHash = modelHash(*sha, wsha);
+        rec.modelPath = std::filesystem::absolute(o.model).lexically_normal().string();
+        rec.weightBytes = static_cast<int64_t>(e.weightBytes());
+        rec.warmup = o.warmup;
+        rec.timesMs = times;
+        rec.peaks[static_cast<size_t>(MemTag::ResidentWeights)] = e.weightBytes();
+        rec.peaks[static_cast<size_t>(MemTag::Activations)] = e.activationBytes();
+        rec.peakTotal = e.weightBytes() + e.activationBytes();
+        rec.rssPeak = rssPeak;
+        rec.startedMs = startedMs;
+        rec.config = { { "arch", "in-memory" }, { "threads", o.threads }, { "split_bytes", o.split } };
+        const int64_t id = recordRun(o, rec);
+        j["recorded"] = { { "store", o.record }, { "run_id", id } };
+        if (!o.json) std::printf("recorded  run %lld in %s\n", static_cast<long long>(id), o.record.c_str());
+    }
     if (o.json) {
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
@@ -496,6 +563,9 @@ int main(int argc, char** argv)
     Options o = parseArgs(argc, argv);
     if (o.command == "info") return cmdInfo(o);
     if (o.command == "pack") return cmdPack(o);
+    if (o.command == "runs") return cmdRuns(o);
+    if (o.command == "plan") return cmdPlan(o);
+    if (!o.configFile.empty()) return cmdRunStreaming(o);
     if (!o.arch.empty() || isLayerPack(o.model)) return cmdRunStreaming(o);
     return cmdRun(o);
 }

@@ -1,6 +1,7 @@
 // dlayer pack, and dlayer run with --arch: the weights stream from a layer pack through a pipeline architecture.
 
 #include "cli.h"
+#include "record.h"
 
 #include "core/sha256.h"
 #include "io/weightreader.h"
@@ -8,6 +9,7 @@
 #include "model/importer.h"
 #include "pack/layerpack.h"
 #include "pipeline/pipeline.h"
+#include "plan/config.h"
 #include "runtime/executor.h"
 #include "trace/chrometrace.h"
 #include "trace/trace.h"
@@ -292,13 +294,6 @@ public:
     }
 
 private:
-    static std::string selfPath()
-    {
-        std::error_code ec;
-        auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-        if (ec) fail("--paired-preload: cannot find this program (/proc/self/exe): " + ec.message());
-        return p.string();
-    }
     [[noreturn]] void ended()
     {
         fail("--paired-preload: the preloaded run (process " + std::to_string(m_pid)
@@ -332,13 +327,49 @@ private:
 
 } // namespace
 
+std::string selfPath()
+{
+    std::error_code ec;
+    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) fail("cannot find this program (/proc/self/exe): " + ec.message());
+    return p.string();
+}
+
 int cmdRunStreaming(const Options& given)
 {
     Options o = given;
+    // --config: exactly the configuration dlayer plan chose.
+    std::optional<plan::RunConfig> config;
+    if (!o.configFile.empty()) {
+        auto c = plan::readConfigFile(o.configFile);
+        if (!c.ok()) fail(c.error().message);
+        config = std::move(c).value();
+        o.arch = archName(config->arch);
+        o.staging = config->stagingBytes;
+        o.resident.clear();
+        for (int r : config->resident)
+            o.resident += (o.resident.empty() ? "" : ",") + std::to_string(r);
+        o.split = config->splitBytes;
+        o.hasSplit = config->splitBytes > 0 || isLayerPack(o.model);
+    }
     if (o.arch.empty()) o.arch = "preload";
     const Arch arch = *parseArch(o.arch);
+    const int64_t startedMs = unixMs();
+    // A store that cannot take the run is refused before the run, not after.
+    if (!o.record.empty()) checkRecordable(o.record);
     Planned p = planModel(o);
     Executor& exec = *p.exec;
+    if (config) {
+        const std::string hash = modelHash(p.source.modelSha256, p.source.weightsSha256);
+        if (hash != config->modelHash)
+            fail("the configuration '" + o.configFile + "' was made for another model (" + config->modelName
+                + ", sha256 " + config->modelHash.substr(0, 16) + "…), not '" + p.source.modelPath + "' (sha256 "
+                + hash.substr(0, 16) + "…): plan this model with dlayer plan");
+        if (exec.layers().size() != static_cast<size_t>(config->layers))
+            fail("the configuration '" + o.configFile + "' was made for a plan of " + std::to_string(config->layers)
+                + " layers, this model plans " + std::to_string(exec.layers().size())
+                + " (another engine build or input shape): plan it again");
+    }
 
     // A budget below what the plan can stream in is refused before anything is packed.
     if (o.hasBudget)
@@ -406,6 +437,8 @@ int cmdRunStreaming(const Options& given)
     LedgerEntry workspace(ledger, MemTag::Workspace, exec.workspaceBytes());
     Tracer tracer;
     tracer.setLedger(&ledger);
+    CollectingSink collected; // --record: every event, set-up included
+    if (!o.record.empty()) tracer.addSink(&collected);
     std::unique_ptr<ChromeTraceWriter> traceWriter;
     if (!o.trace.empty()) {
         std::vector<std::string> names;
@@ -432,6 +465,37 @@ int cmdRunStreaming(const Options& given)
     for (const auto& out : exec.graph().outputs)
         outNames.push_back(out.name);
     std::vector<Tensor> inputs = makeInputs(o, names, dtypes, inShapes, p.fileInputs);
+
+    // What --record stores besides the report: the layers, the trace, the ledger's timeline and the configuration.
+    auto recording = [&](const json& report) {
+        RecordedRun rec;
+        rec.report = &report;
+        rec.modelHash = modelHash(p.source.modelSha256, p.source.weightsSha256);
+        rec.modelPath = p.source.modelPath;
+        rec.weightBytes = static_cast<int64_t>(pack.weightBytes());
+        std::vector<bool> resident(pack.layers.size(), arch == Arch::Preload);
+        for (int l : pl.options().resident)
+            if (l >= 0 && static_cast<size_t>(l) < resident.size()) resident[static_cast<size_t>(l)] = true;
+        for (const auto& l : pack.layers) {
+            rec.layerNames.push_back(l.name);
+            rec.layerBytes.push_back(static_cast<int64_t>(l.paddedBytes));
+            rec.layerResident.push_back(resident[static_cast<size_t>(l.index)]);
+        }
+        rec.warmup = o.warmup;
+        rec.events = collected.events();
+        rec.timeline = ledger.timeline();
+        for (size_t t = 0; t < kMemTagCount; ++t)
+            rec.peaks[t] = ledger.peak(static_cast<MemTag>(t));
+        rec.peakTotal = ledger.peakTotal();
+        rec.startedMs = startedMs;
+        rec.config = { { "arch", archName(arch) }, { "staging_bytes", pl.stagingBytes() },
+            { "resident_layers", pl.options().resident }, { "split_bytes", p.source.splitBytes },
+            { "threads", o.threads }, { "chunk_bytes", pl.options().chunkBytes }, { "queue_depth", o.queueDepth },
+            { "direct", o.direct }, { "uring", o.uring }, { "read_thread", o.readThread },
+            { "verify", verifyName(pl.options().verify) }, { "pack", packPath } };
+        if (o.hasBudget) rec.config["budget_bytes"] = o.budget;
+        return rec;
+    };
 
     std::unique_ptr<PairedPreload> paired;
     if (o.pairedPreload)
@@ -460,7 +524,23 @@ int cmdRunStreaming(const Options& given)
         auto t0 = std::chrono::steady_clock::now();
         auto r = pl.run(inputs);
         auto t1 = std::chrono::steady_clock::now();
-        if (!r.ok()) fail(r.error().message);
+        if (!r.ok()) {
+            if (!o.record.empty()) {
+                // The failure is kept too, with what it said and the runs before it.
+                tracer.flush();
+                tracer.removeSink(&collected);
+                json report = { { "model", p.source.modelPath }, { "pack", packPath }, { "arch", archName(arch) },
+                    { "error", r.error().message } };
+                RecordedRun rec = recording(report);
+                rec.timesMs = times;
+                rec.failed = true;
+                rec.error = r.error().message;
+                const int64_t id = recordRun(o, rec);
+                std::fprintf(
+                    stderr, "dlayer: the failed run is run %lld in %s\n", static_cast<long long>(id), o.record.c_str());
+            }
+            fail(r.error().message);
+        }
         const double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
         if (paired) pairedMs = paired->step();
         if (lockstep) writeAll(o.lockstepOut, std::to_string(ms) + "\n");
@@ -495,6 +575,9 @@ int cmdRunStreaming(const Options& given)
     j["model"] = p.source.modelPath;
     j["pack"] = packPath;
     j["arch"] = archName(arch);
+    if (config)
+        j["config"] = { { "file", o.configFile }, { "predicted_latency_ms", config->predictedLatencyMs },
+            { "predicted_peak_bytes", config->predictedPeakBytes } };
     j["threads"] = o.threads;
     j["iterations"] = o.iterations;
     j["warmup"] = o.warmup;
@@ -544,10 +627,21 @@ int cmdRunStreaming(const Options& given)
         j["outputs"].push_back({ { "name", outNames[i] }, { "dtype", dtypeName(outputs[i].dtype()) },
             { "shape", shapeJson(outputs[i].shape()) },
             { "sha256", Sha256::hexOf(outputs[i].data(), outputs[i].bytes()) } });
+    int64_t recordedId = 0;
+    if (!o.record.empty()) {
+        tracer.removeSink(&collected);
+        RecordedRun rec = recording(j);
+        rec.timesMs = times;
+        rec.rssPeak = runRssPeak;
+        rec.stallMs = j["stall_ms"].get<double>();
+        recordedId = recordRun(o, rec);
+        j["recorded"] = { { "store", o.record }, { "run_id", recordedId } };
+    }
     if (o.json) {
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
+    if (recordedId) std::printf("recorded  run %lld in %s\n", static_cast<long long>(recordedId), o.record.c_str());
     std::printf("model     %s\npack      %s\narch      %s, staging %s, %zu of %zu layers streamed\n",
         p.source.modelPath.c_str(), packPath.c_str(), archName(arch),
         humanBytes(static_cast<double>(pl.stagingBytes())).c_str(), pl.streamedLayers().size(), pack.layers.size());

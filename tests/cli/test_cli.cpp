@@ -343,6 +343,91 @@ private slots:
         }
     }
 
+    // --record keeps a run in a store; runs list / show / export / import / delete work on it; bad ids, missing and
+    // foreign stores, and malformed exports are refused with a message.
+    void recordedRunsListShowExportImportDelete()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-record"));
+        const QString db = m_dir.filePath(QStringLiteral("runs.db"));
+        Outcome o = dlayer(QStringList { QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+                               QStringLiteral("two-stage"), QStringLiteral("--record"), db }
+                + kOnce,
+            cache);
+        QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
+        const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        const qint64 id = j.value(QStringLiteral("recorded")).toObject().value(QStringLiteral("run_id")).toInteger();
+        QVERIFY(id > 0);
+        o = dlayer({ QStringLiteral("run"), testdata("node/test_relu/model.onnx"), QStringLiteral("--record"), db });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QVERIFY2(o.out.contains(QStringLiteral("recorded  run 2")), qPrintable(o.out));
+
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("list") });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QStringList lines = o.out.trimmed().split(QLatin1Char('\n'));
+        QCOMPARE(lines.size(), 2);
+        QVERIFY2(lines[0].startsWith(QString::number(id) + QStringLiteral("  ")), qPrintable(lines[0]));
+        QVERIFY(lines[0].contains(QStringLiteral("two-stage")) && lines[0].contains(QStringLiteral("yolov3-tiny")));
+        QVERIFY(lines[1].startsWith(QStringLiteral("2  ")) && lines[1].contains(QStringLiteral("in-memory")));
+
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("show"), QString::number(id) });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QVERIFY(o.out.contains(QStringLiteral("kernel ms")) && o.out.contains(QStringLiteral("conv_0")));
+
+        const QString exported = m_dir.filePath(QStringLiteral("run1.json"));
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("export"), QString::number(id), QStringLiteral("-o"),
+            exported });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonObject ex = QJsonDocument::fromJson(readFile(exported)).object();
+        QCOMPARE(ex.value(QStringLiteral("arch")).toString(), QStringLiteral("two-stage"));
+        // Every streamed layer read its bytes and ran its kernels in the timed iteration.
+        const QJsonArray layers = ex.value(QStringLiteral("layers")).toArray();
+        QCOMPARE(layers.size(), j.value(QStringLiteral("layers")).toInt());
+        for (const auto& l : layers) {
+            QVERIFY(l.toObject().value(QStringLiteral("kernel_ms")).toDouble() > 0);
+            if (l.toObject().value(QStringLiteral("bytes")).toInteger() > 0)
+                QVERIFY(l.toObject().value(QStringLiteral("read_ms")).toDouble() > 0);
+        }
+        QCOMPARE(ex.value(QStringLiteral("report")).toObject().value(QStringLiteral("outputs")),
+            j.value(QStringLiteral("outputs")));
+        QVERIFY(!ex.value(QStringLiteral("events")).toObject().value(QStringLiteral("rows")).toArray().isEmpty());
+
+        const QString other = m_dir.filePath(QStringLiteral("other.db"));
+        o = dlayer({ QStringLiteral("runs"), other, QStringLiteral("import"), exported });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QCOMPARE(o.out.trimmed(), QStringLiteral("1"));
+        o = dlayer({ QStringLiteral("runs"), other, QStringLiteral("export"), QStringLiteral("1") });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QCOMPARE(QJsonDocument::fromJson(o.out.toUtf8()), QJsonDocument::fromJson(readFile(exported)));
+
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("delete"), QString::number(id) });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("show"), QString::number(id) });
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("there is no run")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("show"), QStringLiteral("abc") });
+        QCOMPARE(o.code, 2);
+        o = dlayer({ QStringLiteral("runs"), m_dir.filePath(QStringLiteral("none.db")), QStringLiteral("list") });
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("there is no run store")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("frobnicate") });
+        QCOMPARE(o.code, 2);
+        const QString notJson = m_dir.filePath(QStringLiteral("bad.json"));
+        writeFile(notJson, "{\"format\": \"dlayer-run\", \"version\": 1}");
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("import"), notJson });
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("model: missing")), qPrintable(o.err));
+        // A file that is not a store is refused before the run, and left as it was.
+        const QString garbage = m_dir.filePath(QStringLiteral("garbage.db"));
+        writeFile(garbage, QByteArray(4096, 'g'));
+        o = dlayer(QStringList { QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+                       QStringLiteral("two-stage"), QStringLiteral("--record"), garbage }
+                + kOnce,
+            cache);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("not an SQLite database")), qPrintable(o.err));
+        QCOMPARE(readFile(garbage), QByteArray(4096, 'g'));
+    }
+
     void runJsonHasTheReportFields()
     {
         QTemporaryDir dir;

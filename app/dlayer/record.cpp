@@ -1,0 +1,275 @@
+// dlayer run --record DB, and dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID.
+
+#include "record.h"
+
+#include "core/sha256.h"
+#include "runstore.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace dl;
+using namespace dl::store;
+
+namespace dlcli {
+
+namespace {
+
+std::string hostName()
+{
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+    return buf;
+}
+
+std::string cpuName()
+{
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("model name", 0) == 0) {
+            auto colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+        }
+    return "unknown CPU";
+}
+
+std::unique_ptr<RunStore> openOrFail(const std::string& path)
+{
+    auto s = RunStore::open(path);
+    if (!s.ok()) fail(s.error().message);
+    return std::move(s).value();
+}
+
+std::string isoTime(int64_t ms)
+{
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm {};
+    localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+int64_t parseId(const std::string& text)
+{
+    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+        fail("a run id is a whole number, got '" + text + "'", 2);
+    return std::stoll(text);
+}
+
+} // namespace
+
+int64_t unixMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string modelHash(const std::string& modelSha256, const std::string& weightsSha256)
+{
+    if (weightsSha256.empty()) return modelSha256;
+    const std::string both = modelSha256 + weightsSha256;
+    return Sha256::hexOf(both.data(), both.size());
+}
+
+void checkRecordable(const std::string& db)
+{
+    openOrFail(db);
+}
+
+int64_t recordRun(const Options& o, const RecordedRun& in)
+{
+    Run r;
+    r.model.hash = in.modelHash;
+    r.model.path = in.modelPath;
+    r.model.name = std::filesystem::path(in.modelPath).filename().string();
+    r.model.bytes = in.weightBytes;
+    r.model.layers = static_cast<int>(in.layerNames.size());
+    r.device.host = hostName();
+    r.device.cpu = cpuName();
+    r.arch = (*in.report).value("arch", std::string("in-memory"));
+    r.configJson = in.config.dump();
+    r.startedMs = in.startedMs;
+    r.finishedMs = unixMs();
+    r.status = in.failed ? RunStatus::Failed : RunStatus::Ok;
+    r.error = in.error;
+    r.iterations = static_cast<int>(in.timesMs.size());
+    if (!in.timesMs.empty()) {
+        r.latencyMedianMs = median(in.timesMs);
+        r.latencyMinMs = *std::min_element(in.timesMs.begin(), in.timesMs.end());
+        r.latencyMaxMs = *std::max_element(in.timesMs.begin(), in.timesMs.end());
+        double sum = 0;
+        for (double t : in.timesMs)
+            sum += t;
+        r.latencyMeanMs = sum / static_cast<double>(in.timesMs.size());
+    }
+    r.stallMs = in.stallMs;
+    for (size_t k = 0; k < kMemTagCount; ++k)
+        r.peakByTag[k] = static_cast<int64_t>(in.peaks[k]);
+    r.peakTotal = static_cast<int64_t>(in.peakTotal);
+    r.rssPeak = static_cast<int64_t>(in.rssPeak);
+    r.reportJson = in.report->dump();
+
+    // Per layer: each stage's time per timed inference (iterations from the warm-up on; -1 is set-up).
+    const int first = in.warmup, last = in.warmup + static_cast<int>(in.timesMs.size());
+    const size_t n = in.layerNames.size();
+    std::vector<LayerStats> layers(n);
+    for (size_t i = 0; i < n; ++i) {
+        layers[i].layer = static_cast<int>(i);
+        layers[i].name = in.layerNames[i];
+        layers[i].bytes = i < in.layerBytes.size() ? in.layerBytes[i] : 0;
+        layers[i].resident = i < in.layerResident.size() && in.layerResident[i];
+    }
+    for (const auto& e : in.events) {
+        r.events.push_back(
+            { e.kind, e.stage, static_cast<int32_t>(e.layer), e.iteration, e.beginNs, e.endNs, e.bytes });
+        if (e.layer < 0 || static_cast<size_t>(e.layer) >= n || e.iteration < first || e.iteration >= last) continue;
+        if (e.kind == EventKind::Begin) continue;
+        const double ms = static_cast<double>(e.endNs - e.beginNs) / 1e6;
+        LayerStats& l = layers[static_cast<size_t>(e.layer)];
+        if (e.kind == EventKind::Stall) {
+            if (e.stage == Stage::Kernel) l.stallMs += ms;
+            continue;
+        }
+        if (e.stage == Stage::Read) l.readMs += ms;
+        if (e.stage == Stage::Copy) l.copyMs += ms;
+        if (e.stage == Stage::Kernel) l.kernelMs += ms;
+    }
+    const double runs = std::max<double>(1.0, static_cast<double>(last - first));
+    for (auto& l : layers) {
+        l.readMs /= runs;
+        l.copyMs /= runs;
+        l.kernelMs /= runs;
+        l.stallMs /= runs;
+    }
+    if (!in.events.empty()) r.layers = std::move(layers);
+    for (const auto& s : in.timeline) {
+        MemorySample m;
+        m.timeNs = s.timeNs;
+        for (size_t k = 0; k < kMemTagCount; ++k)
+            m.bytes[k] = static_cast<int64_t>(s.bytes[k]);
+        r.samples.push_back(m);
+    }
+
+    auto store = openOrFail(o.record);
+    auto id = store->addRun(r);
+    if (!id.ok()) fail(id.error().message);
+    return *id;
+}
+
+int cmdRuns(const Options& o)
+{
+    const auto& a = o.positional;
+    const char* usageText = "usage: dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]";
+    if (a.size() < 2) fail(usageText, 2);
+    const std::string& db = a[0];
+    const std::string& what = a[1];
+    auto want = [&](size_t count) {
+        if (a.size() != count) fail(usageText, 2);
+    };
+    if (what != "import" && !std::filesystem::exists(db)) fail("there is no run store '" + db + "'");
+    auto store = openOrFail(db);
+
+    if (what == "list") {
+        want(2);
+        auto runs = store->listRuns();
+        if (!runs.ok()) fail(runs.error().message);
+        if (o.json) {
+            json j = json::array();
+            for (const auto& r : *runs)
+                j.push_back({ { "id", r.id }, { "model", r.modelName }, { "model_hash", r.modelHash },
+                    { "arch", r.arch }, { "started_ms", r.startedMs }, { "status", runStatusName(r.status) },
+                    { "iterations", r.iterations }, { "latency_median_ms", r.latencyMedianMs },
+                    { "weights_peak_bytes", r.weightsPeak }, { "peak_bytes", r.peakTotal } });
+            std::printf("%s\n", j.dump(2).c_str());
+            return 0;
+        }
+        for (const auto& r : *runs)
+            std::printf("%lld  %s  %-9s  %-10s  %-24s  %10.3f ms  weights %10s  total %10s\n",
+                static_cast<long long>(r.id), isoTime(r.startedMs).c_str(), runStatusName(r.status), r.arch.c_str(),
+                r.modelName.c_str(), r.latencyMedianMs, humanBytes(static_cast<double>(r.weightsPeak)).c_str(),
+                humanBytes(static_cast<double>(r.peakTotal)).c_str());
+        return 0;
+    }
+    if (what == "show" || what == "export") {
+        want(3);
+        auto r = store->run(parseId(a[2]));
+        if (!r.ok()) fail(r.error().message);
+        if (what == "export" || o.json) {
+            const std::string text = runToJson(*r) + "\n";
+            if (o.output.empty()) {
+                std::fwrite(text.data(), 1, text.size(), stdout);
+                return 0;
+            }
+            // Written beside the target and renamed into place: a failed export never leaves half a file.
+            const std::string tmp = o.output + ".tmp";
+            {
+                std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+                f << text;
+                f.flush();
+                if (!f) fail("cannot write '" + tmp + "'");
+            }
+            std::error_code ec;
+            std::filesystem::rename(tmp, o.output, ec);
+            if (ec) fail("cannot write '" + o.output + "': " + ec.message());
+            return 0;
+        }
+        std::printf("run       %lld (%s), %s%s%s\n", static_cast<long long>(r->id), isoTime(r->startedMs).c_str(),
+            runStatusName(r->status), r->error.empty() ? "" : ": ", r->error.c_str());
+        std::printf("model     %s (%s), %d layers, weights %s, sha256 %s\n", r->model.name.c_str(),
+            r->model.path.c_str(), r->model.layers, humanBytes(static_cast<double>(r->model.bytes)).c_str(),
+            r->model.hash.substr(0, 16).c_str());
+        std::printf("device    %s, %s, %s\n", r->device.host.c_str(), r->device.backend.c_str(), r->device.cpu.c_str());
+        std::printf("config    %s %s\n", r->arch.c_str(), r->configJson.c_str());
+        std::printf("latency   median %.3f ms, min %.3f, max %.3f, mean %.3f over %d runs; kernel stalled %.3f ms\n",
+            r->latencyMedianMs, r->latencyMinMs, r->latencyMaxMs, r->latencyMeanMs, r->iterations, r->stallMs);
+        std::printf("memory    ledger peak %s (resident weights %s, staging %s, activations %s, workspace %s), RSS "
+                    "peak %s\n",
+            humanBytes(static_cast<double>(r->peakTotal)).c_str(),
+            humanBytes(static_cast<double>(r->peakByTag[0])).c_str(),
+            humanBytes(static_cast<double>(r->peakByTag[1])).c_str(),
+            humanBytes(static_cast<double>(r->peakByTag[2])).c_str(),
+            humanBytes(static_cast<double>(r->peakByTag[3])).c_str(),
+            humanBytes(static_cast<double>(r->rssPeak)).c_str());
+        std::printf("trace     %zu events, %zu memory samples\n", r->events.size(), r->samples.size());
+        if (!r->layers.empty()) {
+            std::printf("\n%5s  %-28s %10s %9s %9s %9s %9s\n", "layer", "name", "bytes", "read ms", "copy ms",
+                "kernel ms", "stall ms");
+            for (const auto& l : r->layers)
+                std::printf("%5d  %-28s %10s %9.3f %9.3f %9.3f %9.3f\n", l.layer, l.name.substr(0, 28).c_str(),
+                    humanBytes(static_cast<double>(l.bytes)).c_str(), l.readMs, l.copyMs, l.kernelMs, l.stallMs);
+        }
+        return 0;
+    }
+    if (what == "import") {
+        want(3);
+        std::ifstream f(a[2], std::ios::binary);
+        if (!f) fail("cannot read '" + a[2] + "'");
+        std::stringstream text;
+        text << f.rdbuf();
+        auto r = runFromJson(text.str());
+        if (!r.ok()) fail("'" + a[2] + "' is not a run export: " + r.error().message);
+        auto id = store->addRun(*r);
+        if (!id.ok()) fail(id.error().message);
+        if (o.json)
+            std::printf("%s\n", json({ { "id", *id } }).dump().c_str());
+        else
+            std::printf("%lld\n", static_cast<long long>(*id));
+        return 0;
+    }
+    if (what == "delete") {
+        want(3);
+        if (auto st = store->deleteRun(parseId(a[2])); !st.ok()) fail(st.error().message);
+        return 0;
+    }
+    fail("unknown 'runs' command '" + what + "' (list, show, export, import, delete)", 2);
+}
+
+} // namespace dlcli

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// The planner against measurement: per model, one sequential profiling run recorded in a run store, then at
+// --budgets weight budgets from the two-stage minimum to the whole model, `dlayer plan --budget` chooses a
+// configuration and `dlayer run --config` runs it. The table gives predicted and measured latency (median of the
+// run's iterations) and their error, the predicted and the ledger's measured peak, and the measured latency
+// against the lower bound.
+//
+//   node bench/plan_validate.js [--dlayer build/app/dlayer/dlayer] [--models yolov4,resnet152,...] [--budgets 8]
+//                               [--iterations 5] [--warmup 1] [--threads 2] [--pack-dir DIR] [--write FILE.md]
+//
+// With --write it replaces the section between "<!-- plan-validation:begin -->" and "<!-- plan-validation:end -->"
+// in that file (appended when missing). A failed run is reported, the other models still run, and the exit status
+// is nonzero.
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const { root, cache, allModels } = require('./models.js');
+
+const options = { '--dlayer': null, '--models': null, '--budgets': '8', '--iterations': '5', '--warmup': '1',
+  '--threads': '2', '--pack-dir': null, '--write': null };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  if (!(argv[i] in options) || i + 1 >= argv.length) {
+    console.error(`usage: node bench/plan_validate.js ${Object.keys(options).map((k) => `[${k} V]`).join(' ')}`);
+    process.exit(2);
+  }
+  options[argv[i]] = argv[i + 1];
+}
+const dlayer = path.resolve(options['--dlayer'] || path.join(root, 'build/app/dlayer/dlayer'));
+const packDir = path.resolve(options['--pack-dir'] || path.join(cache, 'packs/bench'));
+const budgets = Math.max(2, Number(options['--budgets']));
+const threads = options['--threads'];
+const models = options['--models']
+  ? options['--models'].split(',').map((id) => {
+    const m = allModels.find((c) => c.id === id);
+    if (!m) {
+      console.error(`unknown model '${id}'; known: ${allModels.map((c) => c.id).join(', ')}`);
+      process.exit(2);
+    }
+    return m;
+  })
+  : allModels;
+if (!fs.existsSync(dlayer)) {
+  console.error(`missing ${dlayer}: build the project first`);
+  process.exit(1);
+}
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-plan-validate-'));
+process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+const problems = [];
+const MiB = 1 << 20;
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+function dl(args, what) {
+  const r = spawnSync(dlayer, args, { encoding: 'utf8', maxBuffer: 256 << 20,
+    env: { ...process.env, OMP_NUM_THREADS: threads } });
+  if (r.status !== 0) {
+    const err = `${what} failed (${r.signal || `exit ${r.status}`}): ${(r.stderr || '').trim().split('\n').pop()}`;
+    problems.push(err);
+    console.error(`*** ${err}`);
+    return null;
+  }
+  try {
+    return JSON.parse(r.stdout);
+  } catch (e) {
+    problems.push(`${what}: no JSON`);
+    return null;
+  }
+}
+
+function validate(m) {
+  const out = { m, rows: [], error: null };
+  if (!fs.existsSync(m.file)) {
+    out.error = `missing ${m.file}`;
+    problems.push(out.error);
+    return out;
+  }
+  const store = path.join(work, `${m.id}.db`);
+  const info = dl(['info', m.file, ...m.args, '--json'], `${m.id}: info`);
+  if (!info) return out;
+  // The split the 3.5 % budget would pick (two-stage), so that the frontier reaches the paper's reduction.
+  const tight = Math.floor(info.weight_bytes * 0.035);
+  let split = 4096;
+  while (split * 2 <= tight / 2) split *= 2;
+  console.error(`${m.id}: profiling (sequential, split ${split})`);
+  const prof = dl(['run', m.file, ...m.args, '--arch', 'sequential', '--split', `${split}`, '--pack-dir', packDir,
+    '--threads', threads, '--iterations', '3', '--warmup', '1', '--record', store, '--json'], `${m.id}: profile`);
+  if (!prof) return out;
+  out.profile = prof;
+  const front = dl(['plan', m.file, ...m.args, '--profile', store, '--frontier', '--points', `${budgets}`, '--json'],
+    `${m.id}: plan --frontier`);
+  if (!front) return out;
+  out.frontier = front;
+  front.frontier.forEach((f, k) => {
+    const cfg = path.join(work, `${m.id}-${k}.json`);
+    console.error(`${m.id}: budget ${(f.budget_bytes / MiB).toFixed(2)} MiB (${k + 1} of ${front.frontier.length})`);
+    const planned = dl(['plan', m.file, ...m.args, '--profile', store, '--budget', `${f.budget_bytes}`, '-o', cfg,
+      '--json'], `${m.id}: plan --budget ${f.budget_bytes}`);
+    if (!planned) return;
+    const run = dl(['run', m.file, ...m.args, '--config', cfg, '--pack-dir', packDir, '--threads', threads,
+      '--iterations', options['--iterations'], '--warmup', options['--warmup'], '--json'], `${m.id}: run --config`);
+    if (!run) return;
+    out.rows.push({ budget: f.budget_bytes, planned, run });
+  });
+  return out;
+}
+
+const sections = models.map(validate);
+const lines = [];
+let cpu = 'unknown CPU';
+try {
+  cpu = (/^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')) || [])[1] || cpu;
+} catch (e) { /* not Linux */ }
+lines.push(`Machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; measured: the ` +
+  `median of ${options['--iterations']} iterations after ${options['--warmup']} warm-up; ` +
+  `${new Date().toISOString().slice(0, 10)}.`);
+lines.push(`Command: \`node bench/plan_validate.js ${argv.filter((a, i) => a !== '--write' && argv[i - 1] !== '--write').join(' ')}\``);
+lines.push('');
+lines.push('Profile: one sequential run (3 iterations after 1 warm-up) with the split the 3.5 % budget picks, recorded ' +
+  'in a run store; each row: `dlayer plan --budget` on that profile, then `dlayer run --config` of its choice.');
+const allErrors = [];
+for (const s of sections) {
+  lines.push('');
+  lines.push(`### ${s.m.label}`);
+  lines.push('');
+  if (!s.frontier) {
+    lines.push(`**FAILED**: ${s.error || problems.filter((p) => p.startsWith(s.m.id)).join('; ')}`);
+    continue;
+  }
+  const f = s.frontier;
+  lines.push(`Cost model: ${f.model.layers} layers, kernels ${f.kernel_ms.toFixed(1)} ms, disk ` +
+    `${f.disk_mb_per_s.toFixed(0)} MB/s, request ${f.request_ms.toFixed(3)} ms; frontier of ${f.frontier.length} ` +
+    `budgets computed in ${f.compute_ms.toFixed(1)} ms.`);
+  lines.push('');
+  lines.push('| budget MiB | staging MiB | resident | predicted ms | measured ms | error % | predicted peak MiB | ' +
+    'ledger peak MiB | peak equal | lower bound ms | measured / bound |');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
+  const errs = [];
+  for (const r of s.rows) {
+    const p = r.planned.predicted_latency_ms, meas = r.run.latency_ms.median;
+    const err = (p - meas) / meas * 100;
+    errs.push(Math.abs(err));
+    allErrors.push(Math.abs(err));
+    const pp = r.planned.predicted_peak_bytes, lp = r.run.memory.peak_bytes;
+    lines.push(`| ${(r.budget / MiB).toFixed(2)} | ${(r.run.staging_bytes / MiB).toFixed(2)} | ` +
+      `${r.planned.resident_layers.length} of ${r.planned.model.layers} | ${p.toFixed(1)} | ${meas.toFixed(1)} | ` +
+      `${err >= 0 ? '+' : ''}${err.toFixed(1)} | ${(pp / MiB).toFixed(2)} | ${(lp / MiB).toFixed(2)} | ` +
+      `${pp === lp ? 'yes' : `**no** (${lp - pp} B)`} | ${r.planned.lower_bound_ms.toFixed(1)} | ` +
+      `${(meas / r.planned.lower_bound_ms).toFixed(3)} |`);
+  }
+  if (errs.length) lines.push('', `Median \\|predicted − measured\\| / measured: ${median(errs).toFixed(1)} %.`);
+}
+if (allErrors.length) lines.push('', `All models: median \\|error\\| ${median(allErrors).toFixed(1)} % over ${allErrors.length} budgets.`);
+if (problems.length) lines.push('', `**${problems.length} problem(s)**: ${problems.join('; ')}`);
+const table = lines.join('\n');
+console.log(table);
+if (options['--write']) {
+  const file = path.resolve(options['--write']);
+  const begin = '<!-- plan-validation:begin -->', end = '<!-- plan-validation:end -->';
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const block = `${begin}\n${table}\n${end}`;
+  const b = text.indexOf(begin), e = text.indexOf(end);
+  text = b >= 0 && e > b ? text.slice(0, b) + block + text.slice(e + end.length)
+    : `${text}${text.endsWith('\n') ? '' : '\n'}\n## Planner validation\n\n${block}\n`;
+  fs.writeFileSync(file, text);
+}
+process.exit(problems.length ? 1 : 0);

@@ -1,0 +1,523 @@
+#include "plan/planner.h"
+
+#include "pack/layerpack.h"
+#include "pipeline/staging.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <numeric>
+
+namespace dl::plan {
+
+namespace {
+
+constexpr int kIterations = 3; // simulated back to back; the last one is the prediction
+
+uint64_t alignUp(uint64_t v)
+{
+    return (v + kPackAlignment - 1) / kPackAlignment * kPackAlignment;
+}
+
+struct Layout
+{
+    std::vector<bool> resident;
+    std::vector<int> streamed; // layer indices, in order
+    uint64_t largest = 0; // largest streamed layer
+    uint64_t residentBytes = 0; // + pinned
+};
+
+Result<Layout> layout(const CostModel& m, const Configuration& c)
+{
+    Layout l;
+    const size_t n = m.layers.size();
+    l.resident.assign(n, c.arch == Arch::Preload);
+    for (int r : c.resident) {
+        if (r < 0 || static_cast<size_t>(r) >= n)
+            return invalid("resident layer " + std::to_string(r) + " does not exist (the model has " + std::to_string(n)
+                + " layers)");
+        l.resident[static_cast<size_t>(r)] = true;
+    }
+    l.residentBytes = m.pinnedBytes;
+    for (size_t i = 0; i < n; ++i) {
+        if (l.resident[i]) {
+            l.residentBytes += m.layers[i].bytes;
+        } else if (m.layers[i].bytes > 0) {
+            l.streamed.push_back(static_cast<int>(i));
+            l.largest = std::max(l.largest, m.layers[i].bytes);
+        }
+    }
+    return l;
+}
+
+// The ring size async and two-stage run with (Pipeline::setup()), 0 when nothing streams.
+Result<uint64_t> ringBytes(const Configuration& c, const Layout& l)
+{
+    if (l.streamed.empty()) return uint64_t(0);
+    const uint64_t ring = alignUp(c.stagingBytes ? c.stagingBytes : l.largest);
+    if (ring < l.largest)
+        return invalid("a staging size of " + std::to_string(c.stagingBytes)
+            + " bytes cannot hold the largest streamed layer: at least " + std::to_string(l.largest)
+            + " bytes are needed");
+    return ring;
+}
+
+uint64_t stagingOf(Arch arch, uint64_t ring, const Layout& l)
+{
+    if (l.streamed.empty()) return 0;
+    switch (arch) {
+    case Arch::Preload:
+        return 0;
+    case Arch::Sequential:
+        return 2 * l.largest;
+    case Arch::Sync:
+        return 4 * l.largest;
+    case Arch::Async:
+        return 2 * ring;
+    case Arch::TwoStage:
+        return ring;
+    }
+    return 0;
+}
+
+struct Timing
+{
+    double latencyMs = 0;
+    double stallMs = 0;
+};
+
+// Two-stage and async: rings, a disk served in order, a copy stage (async), kernels in layer order.
+Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, bool async)
+{
+    const size_t n = m.layers.size();
+    const size_t perIter = l.streamed.size();
+    const size_t items = perIter * kIterations;
+    std::vector<int> itemOfLayer(n, -1);
+    for (size_t s = 0; s < perIter; ++s)
+        itemOfLayer[static_cast<size_t>(l.streamed[s])] = static_cast<int>(s);
+    auto itemBytes = [&](size_t item) { return m.layers[static_cast<size_t>(l.streamed[item % perIter])].bytes; };
+
+    StagingRing host(ring, 0), device(async ? ring : 0, 0);
+    std::deque<double> hostRelease, deviceRelease; // times, in ring order
+    double hostRoomAt = 0, deviceRoomAt = 0;
+    std::vector<double> readEnd(items), copyEnd(async ? items : 0);
+    size_t read = 0, copied = 0, step = 0;
+    const size_t steps = n * kIterations;
+    double diskFree = 0, copyFree = 0, kernelEnd = 0;
+    bool diskUsed = false;
+    Timing t;
+    std::vector<double> iterationEnd(kIterations, 0);
+    while (step < steps) {
+        bool progress = false;
+        while (read < items) {
+            if (host.tryAcquire(itemBytes(read))) {
+                const double start = std::max(diskFree, hostRoomAt);
+                // An idle disk pays its request latency; one kept busy hides it behind the queue.
+                const bool idle = !diskUsed || start > diskFree + 1e-9;
+                readEnd[read]
+                    = start + static_cast<double>(itemBytes(read)) / m.diskBytesPerMs + (idle ? m.requestMs : 0.0);
+                diskFree = readEnd[read];
+                diskUsed = true;
+                ++read;
+                progress = true;
+            } else if (!hostRelease.empty()) {
+                host.release();
+                hostRoomAt = std::max(hostRoomAt, hostRelease.front());
+                hostRelease.pop_front();
+                progress = true;
+            } else {
+                break;
+            }
+        }
+        while (async && copied < read) {
+            if (device.tryAcquire(itemBytes(copied))) {
+                const double start = std::max({ copyFree, readEnd[copied], deviceRoomAt });
+                copyEnd[copied] = start + m.copyMs(static_cast<size_t>(l.streamed[copied % perIter]));
+                copyFree = copyEnd[copied];
+                hostRelease.push_back(copyEnd[copied]);
+                ++copied;
+                progress = true;
+            } else if (!deviceRelease.empty()) {
+                device.release();
+                deviceRoomAt = std::max(deviceRoomAt, deviceRelease.front());
+                deviceRelease.pop_front();
+                progress = true;
+            } else {
+                break;
+            }
+        }
+        while (step < steps) {
+            const size_t layer = step % n;
+            const int iteration = static_cast<int>(step / n);
+            const int s = itemOfLayer[layer];
+            double ready = kernelEnd;
+            if (s >= 0) {
+                const size_t item = static_cast<size_t>(iteration) * perIter + static_cast<size_t>(s);
+                if (async ? item >= copied : item >= read) break;
+                ready = async ? copyEnd[item] : readEnd[item];
+            }
+            const double start = std::max(kernelEnd, ready);
+            if (iteration == kIterations - 1) t.stallMs += start - kernelEnd;
+            kernelEnd = start + m.layers[layer].kernelMs;
+            if (s >= 0) (async ? deviceRelease : hostRelease).push_back(kernelEnd);
+            if (layer == n - 1) iterationEnd[static_cast<size_t>(iteration)] = kernelEnd;
+            ++step;
+            progress = true;
+        }
+        if (!progress) return makeError(ErrorCode::Internal, "the pipeline simulation stopped making progress");
+    }
+    t.latencyMs = iterationEnd[kIterations - 1] - iterationEnd[kIterations - 2];
+    return t;
+}
+
+// Sync: read, copy and kernel stages advance together, a cycle per streamed layer: in cycle c the reader reads
+// layer c, the copy stage copies c − 1 and the kernels run c − 2 (with the layers before it that stream nothing); a
+// cycle lasts as long as its slowest stage.
+Timing simulateSync(const CostModel& m, const Layout& l)
+{
+    const size_t n = m.layers.size(), s = l.streamed.size();
+    std::vector<double> segment(s, 0.0); // kernels from after the previous streamed layer up to this one
+    double tail = 0; // kernels after the last streamed layer
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (k < s && static_cast<size_t>(l.streamed[k]) == i) {
+            segment[k] += m.layers[i].kernelMs;
+            ++k;
+        } else if (k < s) {
+            segment[k] += m.layers[i].kernelMs;
+        } else {
+            tail += m.layers[i].kernelMs;
+        }
+    }
+    // The tail rides with the first segment of the next iteration in steady state.
+    segment[0] += tail;
+    Timing t;
+    for (size_t c = 0; c < s; ++c) {
+        const size_t r = c, cp = (c + s - 1) % s, kk = (c + s - 2) % s;
+        const double read = m.readMs(m.layers[static_cast<size_t>(l.streamed[r])].bytes);
+        const double copy = m.copyMs(static_cast<size_t>(l.streamed[cp]));
+        const double cycle = std::max({ read, copy, segment[kk] });
+        t.latencyMs += cycle;
+        t.stallMs += cycle - segment[kk];
+    }
+    return t;
+}
+
+} // namespace
+
+uint64_t CostModel::weightBytes() const
+{
+    uint64_t sum = 0;
+    for (const auto& l : layers)
+        sum += l.bytes;
+    return sum;
+}
+
+double CostModel::kernelMs() const
+{
+    double sum = 0;
+    for (const auto& l : layers)
+        sum += l.kernelMs;
+    return sum;
+}
+
+double CostModel::readMs(uint64_t bytes) const
+{
+    return bytes ? requestMs + static_cast<double>(bytes) / diskBytesPerMs : 0.0;
+}
+
+double CostModel::copyMs(size_t layer) const
+{
+    const LayerCost& l = layers[layer];
+    if (l.copyMs > 0 || l.bytes == 0) return l.copyMs;
+    return copyBytesPerMs > 0 ? static_cast<double>(l.bytes) / copyBytesPerMs : 0.0;
+}
+
+Result<CostModel> costModelFromProfile(
+    const std::vector<ProfiledLayer>& layers, uint64_t pinnedBytes, uint64_t activationBytes, uint64_t workspaceBytes)
+{
+    if (layers.empty()) return invalid("the profile has no layers");
+    CostModel m;
+    m.pinnedBytes = pinnedBytes;
+    m.activationBytes = activationBytes;
+    m.workspaceBytes = workspaceBytes;
+    // Least squares of read ms = request + bytes / bandwidth over the layers that were read.
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, copyBytes = 0, copyMs = 0;
+    int reads = 0;
+    for (const auto& p : layers) {
+        m.layers.push_back({ p.name, p.bytes, std::max(0.0, p.kernelMs), std::max(0.0, p.copyMs) });
+        if (p.bytes > 0 && p.readMs > 0) {
+            const double x = static_cast<double>(p.bytes), y = p.readMs;
+            sx += x;
+            sy += y;
+            sxx += x * x;
+            sxy += x * y;
+            ++reads;
+        }
+        if (p.bytes > 0 && p.copyMs > 0) {
+            copyBytes += static_cast<double>(p.bytes);
+            copyMs += p.copyMs;
+        }
+    }
+    if (reads == 0)
+        return invalid("the profile read no layer (every layer resident, or a preload run): profile with a streaming "
+                       "architecture, best sequential");
+    double slope = 0, intercept = 0;
+    const double det = reads * sxx - sx * sx;
+    if (reads >= 2 && det > 0) {
+        slope = (reads * sxy - sx * sy) / det;
+        intercept = (sy - slope * sx) / reads;
+    }
+    if (!(slope > 0)) {
+        // Too few or too alike reads to fit a latency: all of the time is bandwidth.
+        slope = sy / sx;
+        intercept = 0;
+    }
+    if (intercept < 0) {
+        intercept = 0;
+        slope = sy / sx;
+    }
+    m.diskBytesPerMs = 1.0 / slope;
+    m.requestMs = intercept;
+    m.copyBytesPerMs = copyMs > 0 ? copyBytes / copyMs : 0.0;
+    return m;
+}
+
+uint64_t predictedStagingBytes(const CostModel& model, const Configuration& config)
+{
+    auto l = layout(model, config);
+    if (!l.ok()) return 0;
+    auto ring = ringBytes(config, *l);
+    return ring.ok() ? stagingOf(config.arch, *ring, *l) : 0;
+}
+
+Result<Prediction> simulate(const CostModel& m, const Configuration& c)
+{
+    if (!(m.diskBytesPerMs > 0)) return invalid("the cost model has no disk bandwidth");
+    DL_ASSIGN(Layout l, layout(m, c));
+    DL_ASSIGN(uint64_t ring, ringBytes(c, l));
+    Prediction p;
+    p.residentBytes = l.residentBytes;
+    p.stagingBytes = stagingOf(c.arch, ring, l);
+    p.weightsPeak = p.residentBytes + p.stagingBytes;
+    p.peakTotal = p.weightsPeak + m.activationBytes + m.workspaceBytes;
+    for (int s : l.streamed)
+        p.streamedBytes += m.layers[static_cast<size_t>(s)].bytes;
+    Timing t;
+    if (l.streamed.empty()) {
+        t.latencyMs = m.kernelMs();
+    } else {
+        switch (c.arch) {
+        case Arch::Preload:
+            t.latencyMs = m.kernelMs();
+            break;
+        case Arch::Sequential:
+            t.latencyMs = m.kernelMs();
+            for (int s : l.streamed)
+                t.latencyMs += m.readMs(m.layers[static_cast<size_t>(s)].bytes) + m.copyMs(static_cast<size_t>(s));
+            t.stallMs = t.latencyMs - m.kernelMs();
+            break;
+        case Arch::Sync:
+            t = simulateSync(m, l);
+            break;
+        case Arch::Async:
+        case Arch::TwoStage: {
+            DL_ASSIGN(t, simulateFifo(m, l, ring, c.arch == Arch::Async));
+            break;
+        }
+        }
+    }
+    p.latencyMs = t.latencyMs;
+    p.stallMs = t.stallMs;
+    return p;
+}
+
+uint64_t minimumBudget(const CostModel& m, Arch arch)
+{
+    Configuration c;
+    c.arch = arch;
+    auto l = layout(m, c);
+    auto ring = ringBytes(c, *l);
+    return l->residentBytes + stagingOf(arch, *ring, *l);
+}
+
+double lowerBoundMs(const CostModel& m, Arch arch, uint64_t budget)
+{
+    const uint64_t total = m.weightBytes();
+    uint64_t smallest = 0; // the least staging any streaming needs: the smallest layer, once
+    for (const auto& l : m.layers)
+        if (l.bytes > 0 && (smallest == 0 || l.bytes < smallest)) smallest = l.bytes;
+    uint64_t keep = budget > m.pinnedBytes ? budget - m.pinnedBytes : 0;
+    if (arch != Arch::Preload && keep < total) keep = keep > smallest ? keep - smallest : 0;
+    const uint64_t streamed = keep >= total ? 0 : total - keep;
+    return std::max(m.kernelMs(), static_cast<double>(streamed) / m.diskBytesPerMs);
+}
+
+Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
+{
+    const uint64_t minimum = minimumBudget(m, arch);
+    const uint64_t whole = m.pinnedBytes + m.weightBytes();
+    if (arch == Arch::Preload && budget < whole)
+        return invalid("preload holds the whole model: a weight budget of " + std::to_string(budget)
+            + " bytes is below its " + std::to_string(whole) + " bytes");
+    if (budget < minimum)
+        return invalid("a weight budget of " + std::to_string(budget) + " bytes is below the minimum of "
+            + std::to_string(minimum) + " bytes for the " + archName(arch) + " architecture on this model");
+    Choice best;
+    best.budgetBytes = budget;
+    best.lowerBoundMs = lowerBoundMs(m, arch, budget);
+    bool have = false;
+    auto consider = [&](const Configuration& c) -> Status {
+        DL_ASSIGN(Prediction p, simulate(m, c));
+        if (p.weightsPeak > budget) return {};
+        const bool better = !have || p.latencyMs < best.prediction.latencyMs - 1e-9
+            || (std::abs(p.latencyMs - best.prediction.latencyMs) <= 1e-9
+                && p.weightsPeak < best.prediction.weightsPeak);
+        if (better) {
+            best.config = c;
+            best.prediction = p;
+            have = true;
+        }
+        return {};
+    };
+    if (arch == Arch::Preload) {
+        Configuration c;
+        c.arch = arch;
+        DL_TRY(consider(c));
+        return best;
+    }
+
+    // The whole model fits: everything resident (the passes below add one layer at a time, and the last two
+    // streamed layers may each need staging that only keeping both removes).
+    if (budget >= whole) {
+        Configuration all;
+        all.arch = arch;
+        for (size_t i = 0; i < m.layers.size(); ++i)
+            if (m.layers[i].bytes > 0) all.resident.push_back(static_cast<int>(i));
+        DL_TRY(consider(all));
+    }
+
+    // Layers ranked for residency: those whose reads outlast their kernels most for their bytes first (they build
+    // the backlog that stalls the kernels), then the largest.
+    std::vector<int> ranked;
+    for (size_t i = 0; i < m.layers.size(); ++i)
+        if (m.layers[i].bytes > 0) ranked.push_back(static_cast<int>(i));
+    auto deficit = [&](int i) {
+        const auto& l = m.layers[static_cast<size_t>(i)];
+        return std::max(0.0, m.readMs(l.bytes) - l.kernelMs) / static_cast<double>(l.bytes);
+    };
+    std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) {
+        const double da = deficit(a), db = deficit(b);
+        if (da != db) return da > db;
+        return m.layers[static_cast<size_t>(a)].bytes > m.layers[static_cast<size_t>(b)].bytes;
+    });
+    const bool fifo = arch == Arch::Async || arch == Arch::TwoStage;
+    const uint64_t rings = arch == Arch::Async ? 2 : 1;
+    // Staging needed for the streamed layers that are left, as a multiple of the largest (FIFO rings).
+    auto stagingFor = [&](uint64_t largest, uint64_t depth) -> uint64_t {
+        if (largest == 0) return 0;
+        switch (arch) {
+        case Arch::Sequential:
+            return 2 * largest;
+        case Arch::Sync:
+            return 4 * largest;
+        default:
+            return rings * alignUp(largest * depth);
+        }
+    };
+    const std::vector<uint64_t> depths
+        = fifo ? std::vector<uint64_t> { 1, 2, 3, 4, 6, 8, 12, 16 } : std::vector<uint64_t> { 1 };
+    std::vector<size_t> bySize(m.layers.size());
+    std::iota(bySize.begin(), bySize.end(), size_t(0));
+    std::stable_sort(
+        bySize.begin(), bySize.end(), [&](size_t a, size_t b) { return m.layers[a].bytes > m.layers[b].bytes; });
+    for (uint64_t depth : depths) {
+        // Residency by rank, each layer that still leaves room for the ring of this depth over what is left.
+        std::vector<bool> resident(m.layers.size(), false);
+        uint64_t pinned = m.pinnedBytes;
+        std::vector<int> chosen;
+        size_t cursor = 0; // bySize entries before it are resident for good
+        auto largestLeft = [&]() -> uint64_t {
+            size_t k = cursor;
+            while (k < bySize.size() && resident[bySize[k]])
+                ++k;
+            return k < bySize.size() ? m.layers[bySize[k]].bytes : 0;
+        };
+        uint64_t largest = largestLeft();
+        if (pinned + stagingFor(largest, depth) > budget) continue;
+        // A layer that did not fit may fit once a larger one is resident (the staging shrinks): passes until none
+        // is added.
+        for (bool added = true; added;) {
+            added = false;
+            for (int i : ranked) {
+                const auto idx = static_cast<size_t>(i);
+                if (resident[idx]) continue;
+                resident[idx] = true;
+                const uint64_t big = m.layers[idx].bytes == largest ? largestLeft() : largest;
+                if (pinned + m.layers[idx].bytes + stagingFor(big, depth) > budget) {
+                    resident[idx] = false;
+                    continue;
+                }
+                pinned += m.layers[idx].bytes;
+                largest = big;
+                chosen.push_back(i);
+                added = true;
+                while (cursor < bySize.size() && resident[bySize[cursor]])
+                    ++cursor;
+            }
+        }
+        std::sort(chosen.begin(), chosen.end());
+        Configuration c;
+        c.arch = arch;
+        c.resident = chosen;
+        if (fifo && largest > 0) {
+            c.stagingBytes = alignUp(largest * depth);
+            DL_TRY(consider(c));
+            // And what the residency left over, to the rings.
+            const uint64_t rest = (budget - pinned) / rings / kPackAlignment * kPackAlignment;
+            if (rest > c.stagingBytes) {
+                c.stagingBytes = rest;
+                DL_TRY(consider(c));
+            }
+        } else {
+            DL_TRY(consider(c));
+        }
+        // Nothing resident, the whole budget to the rings.
+        if (fifo && depth == 1) {
+            Configuration ringOnly;
+            ringOnly.arch = arch;
+            ringOnly.stagingBytes = (budget - m.pinnedBytes) / rings / kPackAlignment * kPackAlignment;
+            DL_TRY(consider(ringOnly));
+        }
+    }
+    if (!have) return invalid("no configuration of " + std::string(archName(arch)) + " fits the budget");
+    return best;
+}
+
+Result<std::vector<Choice>> frontier(const CostModel& m, Arch arch, int points)
+{
+    points = std::max(points, 2);
+    const double lo = static_cast<double>(minimumBudget(m, arch));
+    const double hi = static_cast<double>(m.pinnedBytes + m.weightBytes());
+    std::vector<Choice> out;
+    for (int k = 0; k < points; ++k) {
+        const double b = arch == Arch::Preload || lo >= hi || k == points - 1 ? hi
+            : k == 0                                                          ? lo
+                     : lo * std::pow(hi / lo, k / double(points - 1));
+        auto c = optimize(m, arch, static_cast<uint64_t>(std::llround(b)));
+        if (!c.ok()) return c.error();
+        // What fit a smaller budget fits this one: never give a slower choice than the one before.
+        if (!out.empty() && out.back().prediction.latencyMs < c->prediction.latencyMs) {
+            const uint64_t budget = c->budgetBytes;
+            const double bound = c->lowerBoundMs;
+            c = out.back();
+            c->budgetBytes = budget;
+            c->lowerBoundMs = bound;
+        }
+        out.push_back(std::move(c).value());
+        if (arch == Arch::Preload) break;
+    }
+    return out;
+}
+
+} // namespace dl::plan

@@ -1,0 +1,107 @@
+#pragma once
+
+// The planner: a cost model taken from one profiling run, a simulator that replays any architecture with any
+// configuration on it, and an optimizer that picks the resident layers and the staging for a memory budget
+// (docs/planner.md).
+//
+// The simulator follows the pipeline's own rules: the same StagingRing allocation (contiguous regions, wrapping),
+// rings released in order when a layer's kernels (two-stage) or copy (async, host ring) end, one disk that serves
+// reads in order at its bandwidth and pays its per-request latency when it was idle, kernels in layer order. The
+// reader runs ahead across iterations as far as the staging allows; the prediction is the third of back-to-back
+// iterations. The weight memory it predicts is what the ledger counts: pinned constants, resident layers' padded
+// bytes and the staging buffers.
+
+#include "core/result.h"
+#include "pipeline/pipeline.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dl::plan {
+
+struct LayerCost
+{
+    std::string name;
+    uint64_t bytes = 0; // padded bytes of the layer's blob (what a read covers); 0 for a layer without weights
+    double kernelMs = 0; // the layer's kernels, weights at hand
+    double copyMs = 0; // host → device copy of its weights (async, sync, sequential); 0: from copyBytesPerMs
+};
+
+struct CostModel
+{
+    std::vector<LayerCost> layers;
+    double diskBytesPerMs = 0; // sequential read bandwidth
+    double requestMs = 0; // latency a read pays when the disk was idle before it
+    double copyBytesPerMs = 0; // for layers whose copyMs is 0
+    uint64_t pinnedBytes = 0; // constants the plan pins (always resident)
+    uint64_t activationBytes = 0;
+    uint64_t workspaceBytes = 0;
+
+    uint64_t weightBytes() const; // every layer's padded bytes
+    double kernelMs() const; // Σ kernels: the latency of preload
+    // Read time of `bytes` after an idle disk.
+    double readMs(uint64_t bytes) const;
+    double copyMs(size_t layer) const;
+};
+
+// The cost model from per-layer times of one run, as the run store keeps them (run_layers): each layer's read
+// time and bytes give the disk's bandwidth and request latency by a least-squares fit (reads that overlapped
+// kernels or each other are slower than the disk, so a sequential run, whose reads are alone, profiles best).
+struct ProfiledLayer
+{
+    std::string name;
+    uint64_t bytes = 0; // padded
+    double readMs = 0, copyMs = 0, kernelMs = 0;
+};
+Result<CostModel> costModelFromProfile(
+    const std::vector<ProfiledLayer>& layers, uint64_t pinnedBytes, uint64_t activationBytes, uint64_t workspaceBytes);
+
+struct Configuration
+{
+    Arch arch = Arch::TwoStage;
+    uint64_t stagingBytes = 0; // async, two-stage: each ring's size; 0: the smallest that works
+    std::vector<int> resident;
+};
+
+struct Prediction
+{
+    double latencyMs = 0;
+    double stallMs = 0; // the kernels' wait for weights per inference
+    uint64_t stagingBytes = 0; // all staging buffers together
+    uint64_t residentBytes = 0; // resident layers + pinned
+    uint64_t weightsPeak = 0; // resident + staging: the ledger's weight peak
+    uint64_t peakTotal = 0; // weightsPeak + activations + workspace
+    uint64_t streamedBytes = 0; // read per inference
+};
+
+// Invalid when the configuration cannot run (a resident index out of range, a ring below the largest streamed layer).
+Result<Prediction> simulate(const CostModel& model, const Configuration& config);
+
+// Weight bytes that configuration holds: pinned, resident, staging, as Pipeline::setup() allocates them.
+uint64_t predictedStagingBytes(const CostModel& model, const Configuration& config);
+
+// The least latency any configuration within `budgetBytes` of weight memory could reach: the kernels alone, or
+// the bytes that must be streamed (all weights but what the budget could keep beside the smallest staging) at the
+// disk's bandwidth, whichever is longer.
+double lowerBoundMs(const CostModel& model, Arch arch, uint64_t budgetBytes);
+
+struct Choice
+{
+    Configuration config;
+    Prediction prediction;
+    double lowerBoundMs = 0;
+    uint64_t budgetBytes = 0;
+};
+
+// The configuration of `arch` with the least predicted latency whose weight memory fits `budgetBytes`; Invalid
+// naming the minimum when none does. Preload fits only the whole model.
+Result<Choice> optimize(const CostModel& model, Arch arch, uint64_t budgetBytes);
+
+// optimize() at `points` budgets from the architecture's minimum to the whole model, spaced geometrically.
+Result<std::vector<Choice>> frontier(const CostModel& model, Arch arch, int points = 64);
+
+// Smallest weight memory `arch` can run with on this model (nothing resident).
+uint64_t minimumBudget(const CostModel& model, Arch arch);
+
+} // namespace dl::plan

@@ -1,0 +1,259 @@
+// The planner: its predicted weight memory against the ledger of real pipelines on a real model, its simulator
+// against the closed forms of simple cases, the optimizer's budgets and frontier, the fit of the disk model, and the
+// configuration file's checks.
+
+#include "core/random.h"
+#include "model/importer.h"
+#include "pack/layerpack.h"
+#include "pipeline/pipeline.h"
+#include "plan/config.h"
+#include "plan/planner.h"
+#include "runtime/executor.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <numeric>
+
+using namespace dl;
+using namespace dl::plan;
+
+namespace {
+
+CostModel uniform(int layers, uint64_t bytes, double kernelMs, double bytesPerMs, double requestMs = 0)
+{
+    CostModel m;
+    for (int i = 0; i < layers; ++i)
+        m.layers.push_back({ "l" + std::to_string(i), bytes, kernelMs, 0.0 });
+    m.diskBytesPerMs = bytesPerMs;
+    m.requestMs = requestMs;
+    m.copyBytesPerMs = 10 * bytesPerMs;
+    return m;
+}
+
+Prediction predict(const CostModel& m, Arch arch, uint64_t staging = 0, std::vector<int> resident = {})
+{
+    Configuration c;
+    c.arch = arch;
+    c.stagingBytes = staging;
+    c.resident = std::move(resident);
+    auto p = simulate(m, c);
+    if (!p.ok()) qFatal("%s", p.error().message.c_str());
+    return *p;
+}
+
+} // namespace
+
+class TestPlan : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    // The weight memory the planner predicts is, byte for byte, what the ledger of a real pipeline holds.
+    void predictedWeightsAreTheLedgers()
+    {
+        QTemporaryDir dir(QDir::currentPath() + QStringLiteral("/plan-XXXXXX"));
+        auto g = importModel(DL_SOURCE_DIR "/resources/models/darknet/yolov3-tiny.cfg");
+        QVERIFY(g.ok());
+        ExecutorOptions eo;
+        eo.threads = 2;
+        auto exec = Executor::create(*g, {}, eo);
+        QVERIFY2(exec.ok(), exec.ok() ? "" : exec.error().message.c_str());
+        const std::string packPath = dir.filePath(QStringLiteral("tiny.dlpack")).toStdString();
+        PackSource src;
+        src.modelPath = "yolov3-tiny.cfg";
+        src.modelSha256 = "test";
+        src.layoutTag = Executor::layoutTag();
+        QVERIFY(writeLayerPack(packPath, **exec, src).ok());
+        (*exec)->releaseWeights();
+        auto pack = readLayerPack(packPath);
+        QVERIFY(pack.ok());
+
+        CostModel m;
+        for (const auto& l : pack->layers)
+            m.layers.push_back({ l.name, l.paddedBytes, 1.0, 0.0 });
+        m.diskBytesPerMs = 1e6;
+        m.pinnedBytes = (*exec)->pinnedWeightBytes();
+        std::vector<int> everyThird;
+        for (size_t l = 0; l < pack->layers.size(); l += 3)
+            everyThird.push_back(static_cast<int>(l));
+        const uint64_t largest = pack->largestLayer();
+        int checked = 0;
+        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
+            for (uint64_t staging : { uint64_t(0), largest * 3 + 5 })
+                for (const auto& resident : { std::vector<int> {}, everyThird }) {
+                    if (arch == Arch::Preload && (staging || !resident.empty())) continue;
+                    PipelineOptions o;
+                    o.arch = arch;
+                    o.stagingBytes = staging;
+                    o.resident = resident;
+                    MemoryLedger ledger;
+                    auto reader = openFileReader(packPath);
+                    QVERIFY(reader.ok());
+                    auto p = Pipeline::create(**exec, *pack, std::move(reader).value(), o, &ledger);
+                    QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
+                    QVERIFY((*p)->run({ seededTensor(DType::F32, { 1, 3, 416, 416 }, 1) }).ok());
+                    const Prediction pr = predict(m, arch, staging, resident);
+                    const uint64_t measured = ledger.peak(MemTag::ResidentWeights) + ledger.peak(MemTag::Staging);
+                    if (pr.weightsPeak != measured)
+                        QFAIL(qPrintable(QStringLiteral("%1, staging %2, %3 resident: predicted %4, ledger %5")
+                                             .arg(archName(arch))
+                                             .arg(staging)
+                                             .arg(resident.size())
+                                             .arg(pr.weightsPeak)
+                                             .arg(measured)));
+                    QCOMPARE(pr.stagingBytes, static_cast<uint64_t>((*p)->stagingBytes()));
+                    ++checked;
+                }
+        QCOMPARE(checked, 17);
+    }
+
+    void simulatorMatchesClosedForms()
+    {
+        // 10 layers of one 4 KiB block each, kernels of 2 ms; a disk of 4096 bytes/ms: each read 1 ms, each copy 0.1.
+        const CostModel m = uniform(10, 4096, 2.0, 4096.0);
+        QCOMPARE(predict(m, Arch::Preload).latencyMs, 20.0);
+        // Sequential: read, copy, kernel, one after the other.
+        QVERIFY(qAbs(predict(m, Arch::Sequential).latencyMs - 10 * (1.0 + 0.1 + 2.0)) < 1e-9);
+        // Two-stage, a ring of one layer: the next read waits for the kernels to free it, so nothing overlaps.
+        QVERIFY(qAbs(predict(m, Arch::TwoStage).latencyMs - 30.0) < 1e-9);
+        // A ring of two: reads hide behind the kernels, the steady state is the kernels alone.
+        const Prediction two = predict(m, Arch::TwoStage, 8192);
+        QVERIFY2(qAbs(two.latencyMs - 20.0) < 1e-9, qPrintable(QString::number(two.latencyMs)));
+        QVERIFY(two.stallMs < 1e-9);
+        // Read-bound (reads of 5 ms, kernels of 2): the disk sets the pace, busy all along.
+        const CostModel slow = uniform(10, 4096, 2.0, 4096.0 / 5, 0.5);
+        const Prediction bound = predict(slow, Arch::TwoStage, 4 * 4096);
+        QVERIFY2(qAbs(bound.latencyMs - 50.0) < 1e-6, qPrintable(QString::number(bound.latencyMs)));
+        QVERIFY(bound.stallMs > 25);
+        // Resident layers read nothing: with all but one resident only that one streams.
+        std::vector<int> nine(9);
+        std::iota(nine.begin(), nine.end(), 0);
+        const Prediction mostly = predict(slow, Arch::TwoStage, 0, nine);
+        QCOMPARE(mostly.streamedBytes, uint64_t(4096));
+        QCOMPARE(mostly.weightsPeak, uint64_t(10 * 4096));
+        // Async: a copy stage between two rings; the copies are short, so the kernels set the pace.
+        const Prediction async = predict(m, Arch::Async, 8192);
+        QVERIFY2(qAbs(async.latencyMs - 20.0) < 1e-6, qPrintable(QString::number(async.latencyMs)));
+        QCOMPARE(async.stagingBytes, uint64_t(2 * 8192));
+        // Sync: a cycle per layer as long as its slowest stage (kernels of 2 ms, or reads of 5.5 after an idle disk).
+        QVERIFY(qAbs(predict(m, Arch::Sync).latencyMs - 20.0) < 1e-9);
+        QVERIFY(qAbs(predict(slow, Arch::Sync).latencyMs - 10 * 5.5) < 1e-9);
+        // A ring below the largest layer is refused, as the pipeline refuses it.
+        Configuration bad;
+        bad.stagingBytes = 10;
+        bad.resident = {};
+        auto r = simulate(uniform(2, 8192, 1, 1), bad);
+        QVERIFY(!r.ok());
+        QVERIFY(r.error().message.find("cannot hold the largest streamed layer") != std::string::npos);
+    }
+
+    void optimizerKeepsWithinBudgetAndTheFrontierOnlyImproves()
+    {
+        // 500 layers of mixed sizes and costs: read-heavy and compute-heavy stretches.
+        CostModel m;
+        for (int i = 0; i < 500; ++i) {
+            const uint64_t bytes = uint64_t(4096) * (1 + (i * 37) % 97);
+            const double kernel = 0.05 + 0.01 * ((i * 13) % 29);
+            m.layers.push_back({ "l" + std::to_string(i), i % 50 == 7 ? 0 : bytes, kernel, 0.0 });
+        }
+        m.diskBytesPerMs = 1.5e6;
+        m.requestMs = 0.05;
+        m.copyBytesPerMs = 8e6;
+        m.pinnedBytes = 12288;
+        for (Arch arch : { Arch::TwoStage, Arch::Async, Arch::Sync, Arch::Sequential }) {
+            auto f = frontier(m, arch, 50);
+            QVERIFY2(f.ok(), f.ok() ? "" : f.error().message.c_str());
+            QCOMPARE(f->size(), size_t(50));
+            QCOMPARE(f->front().budgetBytes, minimumBudget(m, arch));
+            QCOMPARE(f->back().budgetBytes, m.pinnedBytes + m.weightBytes());
+            for (size_t k = 0; k < f->size(); ++k) {
+                const Choice& c = (*f)[k];
+                QVERIFY(c.prediction.weightsPeak <= c.budgetBytes);
+                QVERIFY(c.prediction.latencyMs >= c.lowerBoundMs - 1e-6);
+                if (k) QVERIFY(c.prediction.latencyMs <= (*f)[k - 1].prediction.latencyMs + 1e-9);
+                // What optimize() chose is what the simulator says of it.
+                auto again = simulate(m, c.config);
+                QVERIFY(again.ok());
+                QCOMPARE(again->latencyMs, c.prediction.latencyMs);
+            }
+            // The whole model resident costs the kernels alone.
+            QVERIFY2(qAbs(f->back().prediction.latencyMs - m.kernelMs()) < 1e-6,
+                qPrintable(QStringLiteral("%1: %2 ms with %3 resident, kernels %4 ms")
+                               .arg(archName(arch))
+                               .arg(f->back().prediction.latencyMs)
+                               .arg(f->back().config.resident.size())
+                               .arg(m.kernelMs())));
+        }
+        auto below = optimize(m, Arch::TwoStage, minimumBudget(m, Arch::TwoStage) - 1);
+        QVERIFY(!below.ok());
+        QVERIFY(below.error().message.find("below the minimum of " + std::to_string(minimumBudget(m, Arch::TwoStage)))
+            != std::string::npos);
+        QVERIFY(!optimize(m, Arch::Preload, m.weightBytes()).ok());
+        QVERIFY(optimize(m, Arch::Preload, m.weightBytes() + m.pinnedBytes).ok());
+    }
+
+    void diskModelIsFittedFromReadTimes()
+    {
+        std::vector<ProfiledLayer> layers;
+        for (int i = 0; i < 20; ++i) {
+            const uint64_t bytes = uint64_t(4096) * (1 + i * 7);
+            layers.push_back({ "l" + std::to_string(i), bytes, 0.2 + static_cast<double>(bytes) / 2e6, 0.01, 1.0 });
+        }
+        layers.push_back({ "weightless", 0, 0.0, 0.0, 0.5 });
+        auto m = costModelFromProfile(layers, 4096, 100, 200);
+        QVERIFY(m.ok());
+        QVERIFY(qAbs(m->diskBytesPerMs - 2e6) / 2e6 < 1e-9);
+        QVERIFY(qAbs(m->requestMs - 0.2) < 1e-9);
+        QCOMPARE(m->layers.size(), size_t(21));
+        QCOMPARE(m->pinnedBytes, uint64_t(4096));
+        QVERIFY(!costModelFromProfile({ { "resident", 4096, 0.0, 0.0, 1.0 } }, 0, 0, 0).ok());
+    }
+
+    void configurationsRoundTripAndRefuseBadFiles()
+    {
+        RunConfig c;
+        c.modelHash = "abc123";
+        c.modelName = "yolov4.cfg";
+        c.layers = 12;
+        c.arch = Arch::Async;
+        c.splitBytes = 4096;
+        c.stagingBytes = 8192;
+        c.resident = { 1, 5, 7 };
+        c.budgetBytes = 65536;
+        c.predictedLatencyMs = 12.5;
+        c.predictedWeightsBytes = 60000;
+        c.predictedPeakBytes = 90000;
+        c.lowerBoundMs = 11.0;
+        c.madeBy = "dlayer plan";
+        c.madeAt = "2026-12-01T00:00:00Z";
+        c.profile = "run 3";
+        auto back = configFromJson(configToJson(c));
+        QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+        QCOMPARE(configToJson(*back), configToJson(c));
+        auto refused = [](const std::string& text, const char* needle) {
+            auto r = configFromJson(text);
+            QVERIFY(!r.ok());
+            QVERIFY2(r.error().message.find(needle) != std::string::npos, r.error().message.c_str());
+        };
+        std::string text = configToJson(c);
+        auto edited = [&](const std::string& from, const std::string& to) {
+            std::string t = text;
+            const auto at = t.find(from);
+            if (at == std::string::npos) qFatal("no '%s' in the configuration", from.c_str());
+            return t.replace(at, from.size(), to);
+        };
+        refused("{", "not a JSON document");
+        refused("{}", "not a dlayer configuration");
+        refused(edited("\"version\": 1", "\"version\": 2"), "version 2");
+        refused(edited("\"arch\": \"async\"", "\"arch\": \"warp\""), "arch: unknown architecture 'warp'");
+        refused(edited("\"staging_bytes\": 8192", "\"staging_bytes\": -1"), "staging_bytes: expected");
+        refused(edited("\"backend\": \"cpu\"", "\"backend\": \"tpu\""), "backend: 'tpu'");
+        refused(edited("\"hash\": \"abc123\"", "\"hash\": 5"), "model.hash: expected a string");
+        refused(edited("7\n", "70\n"), "resident_layers[2]");
+        QVERIFY(!readConfigFile("/nonexistent/config.json").ok());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPlan)
+#include "test_plan.moc"
