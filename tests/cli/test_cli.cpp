@@ -428,6 +428,68 @@ private slots:
         QCOMPARE(readFile(garbage), QByteArray(4096, 'g'));
     }
 
+    // dlayer plan from a recorded profile: the configuration it writes runs as is, with the ledger peak it predicted;
+    // another model, a malformed file, a budget below the minimum and options beside --config are refused.
+    void planWritesAConfigurationThatRunsAsPredicted()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-plan"));
+        const QString db = m_dir.filePath(QStringLiteral("profile.db"));
+        const QString cfg = darknet("yolov3-tiny.cfg");
+        Outcome o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("sequential"),
+                               QStringLiteral("--iterations"), QStringLiteral("2"), QStringLiteral("--warmup"),
+                               QStringLiteral("1"), QStringLiteral("--record"), db, QStringLiteral("--json") },
+            cache);
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QString config = m_dir.filePath(QStringLiteral("tiny-20M.json"));
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--budget"), QStringLiteral("20M"),
+            QStringLiteral("--profile"), db, QStringLiteral("-o"), config });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonObject c = QJsonDocument::fromJson(readFile(config)).object();
+        QCOMPARE(c.value(QStringLiteral("format")).toString(), QStringLiteral("dlayer-config"));
+        QVERIFY(c.value(QStringLiteral("predicted_latency_ms")).toDouble() > 0);
+        QVERIFY(c.value(QStringLiteral("predicted_weights_bytes")).toInteger() <= 20 * 1024 * 1024);
+        o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--config"), config } + kOnce, cache);
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        QCOMPARE(j.value(QStringLiteral("memory")).toObject().value(QStringLiteral("peak_bytes")).toInteger(),
+            c.value(QStringLiteral("predicted_peak_bytes")).toInteger());
+        QCOMPARE(
+            j.value(QStringLiteral("staging_bytes")).toInteger(), c.value(QStringLiteral("staging_bytes")).toInteger());
+        QCOMPARE(
+            j.value(QStringLiteral("resident_layers")).toArray(), c.value(QStringLiteral("resident_layers")).toArray());
+
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--frontier"), QStringLiteral("--points"),
+            QStringLiteral("5"), QStringLiteral("--profile"), db, QStringLiteral("--json") });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonArray front
+            = QJsonDocument::fromJson(o.out.toUtf8()).object().value(QStringLiteral("frontier")).toArray();
+        QCOMPARE(front.size(), 5);
+        for (const auto& f : front)
+            for (const char* key : { "budget_bytes", "predicted_latency_ms", "predicted_peak_bytes", "lower_bound_ms" })
+                QVERIFY2(f.toObject().contains(QString::fromUtf8(key)), key);
+
+        o = dlayer(QStringList { QStringLiteral("run"), darknet("yolov4-tiny.cfg"), QStringLiteral("--config"), config }
+                + kOnce,
+            cache);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("made for another model")), qPrintable(o.err));
+        const QString bad = m_dir.filePath(QStringLiteral("bad-config.json"));
+        writeFile(bad, readFile(config).replace("\"two-stage\"", "\"warp\""));
+        o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--config"), bad } + kOnce, cache);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("unknown architecture 'warp'")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--config"), config, QStringLiteral("--arch"),
+            QStringLiteral("async") });
+        QCOMPARE(o.code, 2);
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--budget"), QStringLiteral("1M"),
+            QStringLiteral("--profile"), db });
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("below the minimum of")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--budget"), QStringLiteral("20M") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--profile")), qPrintable(o.err));
+    }
+
     void runJsonHasTheReportFields()
     {
         QTemporaryDir dir;
