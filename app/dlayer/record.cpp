@@ -94,6 +94,7 @@ int64_t recordRun(const Options& o, const RecordedRun& in)
     r.model.layers = static_cast<int>(in.layerNames.size());
     r.device.host = hostName();
     r.device.cpu = cpuName();
+    r.device.diskMBps = in.diskMBps;
     r.arch = (*in.report).value("arch", std::string("in-memory"));
     r.configJson = in.config.dump();
     r.startedMs = in.startedMs;

@@ -28,6 +28,7 @@ struct RecordedRun
     std::array<size_t, dl::kMemTagCount> peaks {};
     size_t peakTotal = 0, rssPeak = 0;
     double stallMs = 0;
+    double diskMBps = 0; // the device's read rate, when the run measured it alone (sequential reads)
     json config = json::object();
     int64_t startedMs = 0;
     bool failed = false;

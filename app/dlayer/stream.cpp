@@ -634,6 +634,8 @@ int cmdRunStreaming(const Options& given)
         rec.timesMs = times;
         rec.rssPeak = runRssPeak;
         rec.stallMs = j["stall_ms"].get<double>();
+        // Sequential reads run alone, nothing overlapping them: their rate is the device's own.
+        if (arch == Arch::Sequential) rec.diskMBps = readMBps;
         recordedId = recordRun(o, rec);
         j["recorded"] = { { "store", o.record }, { "run_id", recordedId } };
     }
