@@ -57,6 +57,7 @@ void usage(FILE* to)
         "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
         "                   [--read-thread] [--paired-preload] [--record DB]\n"
         "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
+        "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
         "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N])\n"
         "                   [--profile DB | --profile-run [--split BYTES]] [--arch ARCH] [--json]\n"
         "  dlayer run MODEL|FILE.dlpack --config CONFIG.json ...\n"

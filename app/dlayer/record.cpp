@@ -3,6 +3,7 @@
 #include "record.h"
 
 #include "core/sha256.h"
+#include "plan/config.h"
 #include "runstore.h"
 
 #include <algorithm>
@@ -168,7 +169,8 @@ int64_t recordRun(const Options& o, const RecordedRun& in)
 int cmdRuns(const Options& o)
 {
     const auto& a = o.positional;
-    const char* usageText = "usage: dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]";
+    const char* usageText = "usage: dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
+                            "       dlayer runs DB configs|save-config NAME FILE|config NAME [-o FILE]";
     if (a.size() < 2) fail(usageText, 2);
     const std::string& db = a[0];
     const std::string& what = a[1];
@@ -270,7 +272,45 @@ int cmdRuns(const Options& o)
         if (auto st = store->deleteRun(parseId(a[2])); !st.ok()) fail(st.error().message);
         return 0;
     }
-    fail("unknown 'runs' command '" + what + "' (list, show, export, import, delete)", 2);
+    // Named configurations: dlayer plan's files, kept beside the runs they came from.
+    if (what == "save-config") {
+        want(4);
+        auto c = plan::readConfigFile(a[3]);
+        if (!c.ok()) fail(c.error().message);
+        if (auto st = store->saveConfig(a[2], c->modelHash, plan::configToJson(*c)); !st.ok()) fail(st.error().message);
+        return 0;
+    }
+    if (what == "config") {
+        want(3);
+        auto body = store->config(a[2]);
+        if (!body.ok()) fail(body.error().message);
+        auto c = plan::configFromJson(*body);
+        if (!c.ok()) fail("configuration '" + a[2] + "' in " + db + " is damaged: " + c.error().message);
+        if (o.output.empty()) {
+            std::fputs(body->c_str(), stdout);
+            return 0;
+        }
+        if (auto st = plan::writeConfigFile(o.output, *c); !st.ok()) fail(st.error().message);
+        return 0;
+    }
+    if (what == "configs") {
+        want(2);
+        auto names = store->configNames();
+        if (!names.ok()) fail(names.error().message);
+        for (const auto& n : *names) {
+            auto body = store->config(n);
+            auto c = body.ok() ? plan::configFromJson(*body) : Result<plan::RunConfig>(body.error());
+            if (!c.ok()) {
+                std::printf("%-24s  (damaged: %s)\n", n.c_str(), c.error().message.c_str());
+                continue;
+            }
+            std::printf("%-24s  %-24s  %-10s  budget %10s  predicted %10.3f ms  peak %10s\n", n.c_str(),
+                c->modelName.c_str(), archName(c->arch), humanBytes(static_cast<double>(c->budgetBytes)).c_str(),
+                c->predictedLatencyMs, humanBytes(static_cast<double>(c->predictedPeakBytes)).c_str());
+        }
+        return 0;
+    }
+    fail("unknown 'runs' command '" + what + "' (list, show, export, import, delete, configs, save-config, config)", 2);
 }
 
 } // namespace dlcli

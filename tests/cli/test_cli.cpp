@@ -458,6 +458,21 @@ private slots:
         QCOMPARE(
             j.value(QStringLiteral("resident_layers")).toArray(), c.value(QStringLiteral("resident_layers")).toArray());
 
+        // Named in the store beside the profile, and back out as the same file.
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("save-config"), QStringLiteral("tiny-20M"), config });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("configs") });
+        QVERIFY2(o.code == 0 && o.out.startsWith(QStringLiteral("tiny-20M ")), qPrintable(o.out + o.err));
+        QVERIFY(o.out.contains(QStringLiteral("two-stage")));
+        const QString back = m_dir.filePath(QStringLiteral("tiny-20M-back.json"));
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("config"), QStringLiteral("tiny-20M"),
+            QStringLiteral("-o"), back });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QCOMPARE(QJsonDocument::fromJson(readFile(back)), QJsonDocument::fromJson(readFile(config)));
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("config"), QStringLiteral("nope") });
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("no configuration 'nope'")), qPrintable(o.err));
+
         o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--frontier"), QStringLiteral("--points"),
             QStringLiteral("5"), QStringLiteral("--profile"), db, QStringLiteral("--json") });
         QVERIFY2(o.code == 0, qPrintable(o.err));
@@ -476,6 +491,9 @@ private slots:
         const QString bad = m_dir.filePath(QStringLiteral("bad-config.json"));
         writeFile(bad, readFile(config).replace("\"two-stage\"", "\"warp\""));
         o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--config"), bad } + kOnce, cache);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("unknown architecture 'warp'")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("save-config"), QStringLiteral("bad"), bad });
         QCOMPARE(o.code, 1);
         QVERIFY2(o.err.contains(QStringLiteral("unknown architecture 'warp'")), qPrintable(o.err));
         o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--config"), config, QStringLiteral("--arch"),
