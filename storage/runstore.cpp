@@ -172,6 +172,27 @@ private:
     int m_rc;
 };
 
+// A read transaction (BEGIN, deferred): every statement inside sees one snapshot; ends when it goes out of scope.
+class ReadTransaction
+{
+public:
+    explicit ReadTransaction(sqlite3* db)
+        : m_db(db)
+        , m_open(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK)
+    { }
+    ~ReadTransaction()
+    {
+        if (m_open) sqlite3_exec(m_db, "COMMIT", nullptr, nullptr, nullptr);
+    }
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
+    bool ok() const { return m_open; }
+
+private:
+    sqlite3* m_db;
+    bool m_open;
+};
+
 // Rolls back unless committed.
 class Transaction
 {
@@ -381,12 +402,8 @@ Status RunStore::migrate()
     {
         // One read transaction, so that the three answers agree while another process creates the store; scoped,
         // so that no statement stays open into the switch to WAL below.
-        if (sqlite3_exec(m_db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return sqlError("reading it");
-        struct End
-        {
-            sqlite3* db;
-            ~End() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
-        } end { m_db };
+        ReadTransaction read(m_db);
+        if (!read.ok()) return sqlError("reading it");
         Stmt app(m_db, "PRAGMA application_id");
         if (!app.ok() || app.step() != SQLITE_ROW) {
             if (sqlite3_errcode(m_db) == SQLITE_NOTADB)
@@ -544,12 +561,8 @@ Result<int64_t> RunStore::runCount() const
 Result<Run> RunStore::run(int64_t id) const
 {
     // One read transaction, so that a run deleted meanwhile is seen whole or not at all.
-    if (sqlite3_exec(m_db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return sqlError("reading a run");
-    struct End
-    {
-        sqlite3* db;
-        ~End() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
-    } end { m_db };
+    ReadTransaction read(m_db);
+    if (!read.ok()) return sqlError("reading a run");
 
     Stmt s(m_db,
         "SELECT models.hash, models.name, models.path, models.bytes, models.layers, devices.host, devices.backend, "

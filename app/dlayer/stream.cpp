@@ -213,15 +213,22 @@ struct LedgerEntry
     ~LedgerEntry() { ledger.add(tag, -bytes); }
 };
 
-void writeAll(int fd, const std::string& text)
+// The whole of `text` to `fd`, through short writes and interruptions; false when the other end is gone.
+bool writeFully(int fd, const std::string& text)
 {
     size_t done = 0;
     while (done < text.size()) {
         const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) fail(std::string("--lockstep: cannot write: ") + std::strerror(errno));
+        if (n <= 0) return false;
         done += static_cast<size_t>(n);
     }
+    return true;
+}
+
+void writeAll(int fd, const std::string& text)
+{
+    if (!writeFully(fd, text)) fail(std::string("--lockstep: cannot write: ") + std::strerror(errno));
 }
 
 // --paired-preload: a second dlayer process holds the same model preloaded (whole layers, from the cache's
@@ -285,7 +292,7 @@ public:
     // One inference there; its latency in ms.
     double step()
     {
-        writeAllOr(m_to, "r");
+        if (!writeFully(m_to, "r")) ended();
         const std::string line = readLine();
         char* end = nullptr;
         const double ms = std::strtod(line.c_str(), &end);
@@ -298,15 +305,6 @@ private:
     {
         fail("--paired-preload: the preloaded run (process " + std::to_string(m_pid)
             + ") ended early; its own message is above");
-    }
-    void writeAllOr(int fd, const std::string& text)
-    {
-        while (true) {
-            const ssize_t n = ::write(fd, text.data(), text.size());
-            if (n == static_cast<ssize_t>(text.size())) return;
-            if (n < 0 && errno == EINTR) continue;
-            ended();
-        }
     }
     std::string readLine()
     {

@@ -62,16 +62,18 @@ Result<uint64_t> ringBytes(const Configuration& c, const Layout& l)
     return ring;
 }
 
-uint64_t stagingOf(Arch arch, uint64_t ring, const Layout& l)
+// All staging buffers together, as Pipeline::setup() allocates them: `ring` for each FIFO ring, fixed multiples of the
+// largest streamed layer otherwise; nothing when nothing streams (largest 0).
+uint64_t stagingOf(Arch arch, uint64_t ring, uint64_t largest)
 {
-    if (l.streamed.empty()) return 0;
+    if (largest == 0) return 0;
     switch (arch) {
     case Arch::Preload:
         return 0;
     case Arch::Sequential:
-        return 2 * l.largest;
+        return 2 * largest;
     case Arch::Sync:
-        return 4 * l.largest;
+        return 4 * largest;
     case Arch::Async:
         return 2 * ring;
     case Arch::TwoStage:
@@ -288,7 +290,7 @@ uint64_t predictedStagingBytes(const CostModel& model, const Configuration& conf
     auto l = layout(model, config);
     if (!l.ok()) return 0;
     auto ring = ringBytes(config, *l);
-    return ring.ok() ? stagingOf(config.arch, *ring, *l) : 0;
+    return ring.ok() ? stagingOf(config.arch, *ring, l->largest) : 0;
 }
 
 Result<Prediction> simulate(const CostModel& m, const Configuration& c)
@@ -298,7 +300,7 @@ Result<Prediction> simulate(const CostModel& m, const Configuration& c)
     DL_ASSIGN(uint64_t ring, ringBytes(c, l));
     Prediction p;
     p.residentBytes = l.residentBytes;
-    p.stagingBytes = stagingOf(c.arch, ring, l);
+    p.stagingBytes = stagingOf(c.arch, ring, l.largest);
     p.weightsPeak = p.residentBytes + p.stagingBytes;
     p.peakTotal = p.weightsPeak + m.activationBytes + m.workspaceBytes;
     for (int s : l.streamed)
@@ -338,7 +340,7 @@ uint64_t minimumBudget(const CostModel& m, Arch arch)
     c.arch = arch;
     auto l = layout(m, c);
     auto ring = ringBytes(c, *l);
-    return l->residentBytes + stagingOf(arch, *ring, *l);
+    return l->residentBytes + stagingOf(arch, *ring, l->largest);
 }
 
 double lowerBoundMs(const CostModel& m, Arch arch, uint64_t budget)
@@ -413,18 +415,9 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
     });
     const bool fifo = arch == Arch::Async || arch == Arch::TwoStage;
     const uint64_t rings = arch == Arch::Async ? 2 : 1;
-    // Staging needed for the streamed layers that are left, as a multiple of the largest (FIFO rings).
-    auto stagingFor = [&](uint64_t largest, uint64_t depth) -> uint64_t {
-        if (largest == 0) return 0;
-        switch (arch) {
-        case Arch::Sequential:
-            return 2 * largest;
-        case Arch::Sync:
-            return 4 * largest;
-        default:
-            return rings * alignUp(largest * depth);
-        }
-    };
+    // Staging needed for the streamed layers that are left: FIFO rings of `depth` of the largest.
+    auto stagingFor
+        = [&](uint64_t largest, uint64_t depth) { return stagingOf(arch, alignUp(largest * depth), largest); };
     const std::vector<uint64_t> depths
         = fifo ? std::vector<uint64_t> { 1, 2, 3, 4, 6, 8, 12, 16 } : std::vector<uint64_t> { 1 };
     std::vector<size_t> bySize(m.layers.size());
