@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "record.h"
 
+#include "core/procstat.h"
 #include "core/random.h"
 #include "core/sha256.h"
 #include "model/importer.h"
@@ -349,29 +350,12 @@ double quantile(std::vector<double> v, double q)
 
 size_t peakRss()
 {
-    std::FILE* f = std::fopen("/proc/self/status", "r");
-    if (f) {
-        char line[256];
-        while (std::fgets(line, sizeof line, f))
-            if (std::strncmp(line, "VmHWM:", 6) == 0) {
-                std::fclose(f);
-                return static_cast<size_t>(std::strtoull(line + 6, nullptr, 10)) * 1024;
-            }
-        std::fclose(f);
-    }
-    struct rusage ru
-    {
-    };
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<size_t>(ru.ru_maxrss) * 1024;
+    return processPeakRssBytes();
 }
 
 bool resetPeakRss()
 {
-    std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
-    if (!f) return false;
-    const bool ok = std::fputs("5", f) >= 0;
-    return std::fclose(f) == 0 && ok;
+    return resetProcessPeakRss();
 }
 
 std::string humanBytes(double b)

@@ -4,6 +4,7 @@
 
 #include "core/sha256.h"
 #include "plan/config.h"
+#include "runbuild.h"
 #include "runstore.h"
 
 #include <algorithm>
@@ -21,25 +22,6 @@ using namespace dl::store;
 namespace dlcli {
 
 namespace {
-
-std::string hostName()
-{
-    char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-    return buf;
-}
-
-std::string cpuName()
-{
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) {
-            auto colon = line.find(':');
-            if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-        }
-    return "unknown CPU";
-}
 
 std::unique_ptr<RunStore> openOrFail(const std::string& path)
 {
@@ -69,15 +51,7 @@ int64_t parseId(const std::string& text)
 
 int64_t unixMs()
 {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string modelHash(const std::string& modelSha256, const std::string& weightsSha256)
-{
-    if (weightsSha256.empty()) return modelSha256;
-    const std::string both = modelSha256 + weightsSha256;
-    return Sha256::hexOf(both.data(), both.size());
+    return unixNowMs();
 }
 
 void checkRecordable(const std::string& db)
@@ -93,8 +67,7 @@ int64_t recordRun(const Options& o, const RecordedRun& in)
     r.model.name = std::filesystem::path(in.modelPath).filename().string();
     r.model.bytes = in.weightBytes;
     r.model.layers = static_cast<int>(in.layerNames.size());
-    r.device.host = hostName();
-    r.device.cpu = cpuName();
+    r.device = thisDevice();
     r.device.diskMBps = in.diskMBps;
     r.arch = (*in.report).value("arch", std::string("in-memory"));
     r.configJson = in.config.dump();
@@ -102,63 +75,19 @@ int64_t recordRun(const Options& o, const RecordedRun& in)
     r.finishedMs = unixMs();
     r.status = in.failed ? RunStatus::Failed : RunStatus::Ok;
     r.error = in.error;
-    r.iterations = static_cast<int>(in.timesMs.size());
-    if (!in.timesMs.empty()) {
-        r.latencyMedianMs = median(in.timesMs);
-        r.latencyMinMs = *std::min_element(in.timesMs.begin(), in.timesMs.end());
-        r.latencyMaxMs = *std::max_element(in.timesMs.begin(), in.timesMs.end());
-        double sum = 0;
-        for (double t : in.timesMs)
-            sum += t;
-        r.latencyMeanMs = sum / static_cast<double>(in.timesMs.size());
-    }
+    setLatencies(r, in.timesMs);
     r.stallMs = in.stallMs;
     for (size_t k = 0; k < kMemTagCount; ++k)
         r.peakByTag[k] = static_cast<int64_t>(in.peaks[k]);
     r.peakTotal = static_cast<int64_t>(in.peakTotal);
     r.rssPeak = static_cast<int64_t>(in.rssPeak);
     r.reportJson = in.report->dump();
-
     // Per layer: each stage's time per timed inference (iterations from the warm-up on; -1 is set-up).
-    const int first = in.warmup, last = in.warmup + static_cast<int>(in.timesMs.size());
-    const size_t n = in.layerNames.size();
-    std::vector<LayerStats> layers(n);
-    for (size_t i = 0; i < n; ++i) {
-        layers[i].layer = static_cast<int>(i);
-        layers[i].name = in.layerNames[i];
-        layers[i].bytes = i < in.layerBytes.size() ? in.layerBytes[i] : 0;
-        layers[i].resident = i < in.layerResident.size() && in.layerResident[i];
-    }
-    for (const auto& e : in.events) {
-        r.events.push_back(
-            { e.kind, e.stage, static_cast<int32_t>(e.layer), e.iteration, e.beginNs, e.endNs, e.bytes });
-        if (e.layer < 0 || static_cast<size_t>(e.layer) >= n || e.iteration < first || e.iteration >= last) continue;
-        if (e.kind == EventKind::Begin) continue;
-        const double ms = static_cast<double>(e.endNs - e.beginNs) / 1e6;
-        LayerStats& l = layers[static_cast<size_t>(e.layer)];
-        if (e.kind == EventKind::Stall) {
-            if (e.stage == Stage::Kernel) l.stallMs += ms;
-            continue;
-        }
-        if (e.stage == Stage::Read) l.readMs += ms;
-        if (e.stage == Stage::Copy) l.copyMs += ms;
-        if (e.stage == Stage::Kernel) l.kernelMs += ms;
-    }
-    const double runs = std::max<double>(1.0, static_cast<double>(last - first));
-    for (auto& l : layers) {
-        l.readMs /= runs;
-        l.copyMs /= runs;
-        l.kernelMs /= runs;
-        l.stallMs /= runs;
-    }
-    if (!in.events.empty()) r.layers = std::move(layers);
-    for (const auto& s : in.timeline) {
-        MemorySample m;
-        m.timeNs = s.timeNs;
-        for (size_t k = 0; k < kMemTagCount; ++k)
-            m.bytes[k] = static_cast<int64_t>(s.bytes[k]);
-        r.samples.push_back(m);
-    }
+    if (!in.events.empty())
+        r.layers = layerStatsFromEvents(in.events, in.layerNames, in.layerBytes, in.layerResident, in.warmup,
+            in.warmup + static_cast<int>(in.timesMs.size()));
+    r.events = storedEvents(in.events);
+    r.samples = memorySamples(in.timeline);
 
     auto store = openOrFail(o.record);
     auto id = store->addRun(r);

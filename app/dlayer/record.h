@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include "memory/ledger.h"
+#include "pack/packcache.h"
 #include "trace/trace.h"
 
 #include <string>
@@ -36,8 +37,6 @@ struct RecordedRun
 };
 
 int64_t unixMs();
-// A model's identity in the store: its file's sha256, or with a separate weights file the sha256 of both digests.
-std::string modelHash(const std::string& modelSha256, const std::string& weightsSha256);
 // Fails the command when `db` cannot be opened as a run store (a foreign or newer file, no permission).
 void checkRecordable(const std::string& db);
 // Stores `r` in the store at o.record; a store that cannot be opened or written fails the command, naming it.

@@ -8,6 +8,7 @@
 #include "memory/ledger.h"
 #include "model/importer.h"
 #include "pack/layerpack.h"
+#include "pack/packcache.h"
 #include "pipeline/pipeline.h"
 #include "plan/config.h"
 #include "runtime/executor.h"
@@ -32,13 +33,6 @@ using namespace dl;
 namespace dlcli {
 
 namespace {
-
-std::string absolutePath(const std::string& p)
-{
-    std::error_code ec;
-    auto a = std::filesystem::absolute(p, ec);
-    return ec ? p : a.lexically_normal().string();
-}
 
 // The model, its plan and where it came from; for a .dlpack argument, re-planned from the pack's source.
 struct Planned
@@ -95,23 +89,10 @@ Planned planModel(const Options& given)
     if (!exec.ok()) fail(exec.error().message);
     p.exec = std::move(exec).value();
 
-    PackSource& s = p.source;
-    s.modelPath = absolutePath(o.model);
-    auto sha = fileSha256(o.model);
-    if (!sha.ok()) fail(sha.error().message);
-    s.modelSha256 = *sha;
-    if (!o.weights.empty()) {
-        s.weightsPath = absolutePath(o.weights);
-        auto wsha = fileSha256(o.weights);
-        if (!wsha.ok()) fail(wsha.error().message);
-        s.weightsSha256 = *wsha;
-    }
-    s.seed = ImportOptions {}.seed;
-    for (const auto& in : p.exec->graph().inputs)
-        s.inputShapes[in.name] = p.exec->values()[p.exec->valueId(in.name)].shape;
-    s.layoutTag = Executor::layoutTag();
-    // A split that cut nothing leaves the plan, and so the pack, as it was.
-    s.splitBytes = p.exec->split().layersSplit > 0 ? split : 0;
+    auto described = describePackSource(*p.exec, o.model, o.weights, split);
+    if (!described.ok()) fail(described.error().message);
+    p.source = std::move(described).value();
+    const PackSource& s = p.source;
     if (packed && packed->key != planKey(s))
         fail("the pack '" + p.explicitPack + "' no longer matches its model '" + s.modelPath
             + "' (the model, its weights or this engine build changed) — re-pack the model (dlayer pack MODEL -o "
@@ -119,15 +100,11 @@ Planned planModel(const Options& given)
     return p;
 }
 
-void writePack(const std::string& path, const Executor& exec, const PackSource& source, bool quiet)
+// Prints packing progress to stderr every tenth of the layers.
+std::function<void(size_t, size_t)> packingProgress(const std::string& path)
 {
-    std::error_code ec;
-    auto dir = std::filesystem::path(path).parent_path();
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) fail("cannot create '" + dir.string() + "': " + ec.message());
-    size_t lastPct = 101;
-    auto progress = [&](size_t done, size_t total) {
-        if (quiet || total == 0) return;
+    return [path, lastPct = size_t(101)](size_t done, size_t total) mutable {
+        if (total == 0) return;
         const size_t pct = done * 100 / total;
         if (pct / 10 != lastPct / 10 || done == total) {
             std::fprintf(stderr, "\rpacking %s: %zu/%zu layers", path.c_str(), done, total);
@@ -135,7 +112,15 @@ void writePack(const std::string& path, const Executor& exec, const PackSource& 
             lastPct = pct;
         }
     };
-    auto st = writeLayerPack(path, exec, source, progress);
+}
+
+void writePack(const std::string& path, const Executor& exec, const PackSource& source)
+{
+    std::error_code ec;
+    auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec) fail("cannot create '" + dir.string() + "': " + ec.message());
+    auto st = writeLayerPack(path, exec, source, packingProgress(path));
     if (!st.ok()) fail(st.error().message);
 }
 
@@ -144,7 +129,7 @@ void writePack(const std::string& path, const Executor& exec, const PackSource& 
 int cmdPack(const Options& o)
 {
     Planned p = planModel(o);
-    writePack(o.output, *p.exec, p.source, false);
+    writePack(o.output, *p.exec, p.source);
     auto info = readLayerPack(o.output);
     if (!info.ok()) fail(info.error().message);
     if (o.json) {
@@ -378,27 +363,24 @@ int cmdRunStreaming(const Options& given)
 
     // The pack: the one given, else the cache's, made now when missing or stale.
     const std::string key = planKey(p.source);
-    auto openChecked = [&](const std::string& path) -> Result<PackInfo> {
-        DL_ASSIGN(PackInfo info, readLayerPack(path));
-        DL_TRY(checkPackMatches(info, exec, key));
-        return info;
-    };
     std::string packPath = p.explicitPack;
     std::optional<PackInfo> opened;
     if (packPath.empty()) {
-        packPath = packCachePath(o.packDir.empty() ? defaultPackDir() : o.packDir, key);
-        if (std::filesystem::exists(packPath)) {
-            auto cached = openChecked(packPath);
-            if (cached.ok())
-                opened = std::move(cached).value();
-            else
-                std::fprintf(stderr, "dlayer: the cached pack %s is stale or damaged (%s); packing again\n",
-                    packPath.c_str(), cached.error().message.c_str());
-        }
-        if (!opened) writePack(packPath, exec, p.source, o.json);
-    }
-    if (!opened) {
-        auto r = openChecked(packPath);
+        const std::string dir = o.packDir.empty() ? defaultPackDir() : o.packDir;
+        packPath = packCachePath(dir, key);
+        CachedPackOptions co;
+        if (!o.json) co.progress = packingProgress(packPath);
+        co.replacing = [&](const std::string& why) {
+            std::fprintf(stderr, "dlayer: the cached pack %s is stale or damaged (%s); packing again\n",
+                packPath.c_str(), why.c_str());
+        };
+        auto r = openCachedPack(dir, exec, p.source, co);
+        if (!r.ok()) fail(r.error().message);
+        opened = std::move(r).value();
+    } else {
+        auto r = readLayerPack(packPath);
+        if (r.ok())
+            if (auto st = checkPackMatches(*r, exec, key); !st.ok()) r = st.error();
         if (!r.ok()) fail(r.error().message);
         opened = std::move(r).value();
     }

@@ -19,6 +19,7 @@
 #include "io/weightreader.h"
 #include "memory/ledger.h"
 #include "pack/layerpack.h"
+#include "pipeline/arch.h"
 #include "trace/trace.h"
 
 #include <atomic>
@@ -30,11 +31,6 @@
 namespace dl {
 
 class Executor;
-
-enum class Arch { Preload, Sequential, Sync, Async, TwoStage };
-
-const char* archName(Arch a);
-std::optional<Arch> parseArch(const std::string& name);
 
 // When a streamed layer's CRC is checked against the pack table. First: on the layer's first read in the
 // pipeline's life (a damaged pack fails the first run; the pack is immutable, so later reads of the same bytes

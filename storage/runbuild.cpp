@@ -1,0 +1,110 @@
+#include "runbuild.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <unistd.h>
+
+namespace dl::store {
+
+DeviceInfo thisDevice()
+{
+    DeviceInfo d;
+    char buf[256] = {};
+    d.host = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "unknown";
+    d.cpu = "unknown CPU";
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            const auto start = colon == std::string::npos ? colon : line.find_first_not_of(" \t", colon + 1);
+            if (start != std::string::npos) d.cpu = line.substr(start);
+            break;
+        }
+    return d;
+}
+
+int64_t unixNowMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::vector<LayerStats> layerStatsFromEvents(const std::vector<TraceEvent>& events,
+    const std::vector<std::string>& names, const std::vector<int64_t>& bytes, const std::vector<bool>& resident,
+    int firstIteration, int lastIteration)
+{
+    const size_t n = names.size();
+    std::vector<LayerStats> layers(n);
+    for (size_t i = 0; i < n; ++i) {
+        layers[i].layer = static_cast<int>(i);
+        layers[i].name = names[i];
+        layers[i].bytes = i < bytes.size() ? bytes[i] : 0;
+        layers[i].resident = i < resident.size() && resident[i];
+    }
+    for (const auto& e : events) {
+        if (e.kind == EventKind::Begin || e.layer < 0 || static_cast<size_t>(e.layer) >= n) continue;
+        if (e.iteration < firstIteration || e.iteration >= lastIteration) continue;
+        const double ms = static_cast<double>(e.endNs - e.beginNs) / 1e6;
+        LayerStats& l = layers[static_cast<size_t>(e.layer)];
+        if (e.kind == EventKind::Stall) {
+            if (e.stage == Stage::Kernel) l.stallMs += ms;
+        } else if (e.stage == Stage::Read) {
+            l.readMs += ms;
+        } else if (e.stage == Stage::Copy) {
+            l.copyMs += ms;
+        } else if (e.stage == Stage::Kernel) {
+            l.kernelMs += ms;
+        }
+    }
+    const double runs = std::max(1.0, static_cast<double>(lastIteration - firstIteration));
+    for (auto& l : layers) {
+        l.readMs /= runs;
+        l.copyMs /= runs;
+        l.kernelMs /= runs;
+        l.stallMs /= runs;
+    }
+    return layers;
+}
+
+std::vector<StoredEvent> storedEvents(const std::vector<TraceEvent>& events)
+{
+    std::vector<StoredEvent> out;
+    out.reserve(events.size());
+    for (const auto& e : events)
+        out.push_back({ e.kind, e.stage, static_cast<int32_t>(e.layer), e.iteration, e.beginNs, e.endNs, e.bytes });
+    return out;
+}
+
+std::vector<MemorySample> memorySamples(const std::vector<MemoryLedger::Sample>& timeline)
+{
+    std::vector<MemorySample> out;
+    out.reserve(timeline.size());
+    for (const auto& s : timeline) {
+        MemorySample m;
+        m.timeNs = s.timeNs;
+        for (size_t k = 0; k < kMemTagCount; ++k)
+            m.bytes[k] = static_cast<int64_t>(s.bytes[k]);
+        out.push_back(m);
+    }
+    return out;
+}
+
+void setLatencies(Run& run, const std::vector<double>& timesMs)
+{
+    run.iterations = static_cast<int>(timesMs.size());
+    if (timesMs.empty()) return;
+    std::vector<double> sorted = timesMs;
+    std::sort(sorted.begin(), sorted.end());
+    const size_t n = sorted.size();
+    run.latencyMedianMs = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    run.latencyMinMs = sorted.front();
+    run.latencyMaxMs = sorted.back();
+    double sum = 0;
+    for (double t : sorted)
+        sum += t;
+    run.latencyMeanMs = sum / static_cast<double>(n);
+}
+
+} // namespace dl::store
