@@ -39,6 +39,61 @@
         <source>MFLOPs</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ms per inference, the mean over the latest run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Read ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kernel ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stall ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::LocalSession</name>
+    <message>
+        <source>Importing %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Importing the model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Packing layer %1 of %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Setting up %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>local engine</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MainWindow</name>
@@ -170,6 +225,137 @@
         <source>Loaded %1: %2 layers in %3 s (seeded random weights)</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pipeline Timeline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run Store</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run stores (*.sqlite *.db);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Running %1 (%2) on the %3…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Running: %1, staging %2, reads by %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Iteration %1 of %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Iteration %1: %2 ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: median %2 ms over %3 runs, weights %4 at peak, RSS %5</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>; recorded as run %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run stopped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run failed: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> (not recorded: %1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The run failed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run S&amp;tore…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose the SQLite file every run is recorded in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Follow Latest Iteration</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::MemoryView</name>
+    <message>
+        <source>resident weights</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>staging</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>activations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>workspace</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>memory (MiB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>process RSS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>read MB/s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>time since set-up (s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>read bandwidth</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::ModelLoader</name>
@@ -250,6 +436,120 @@
     </message>
 </context>
 <context>
+    <name>dl::ui::RunControls</name>
+    <message>
+        <source>How the weights reach the kernels: preloaded, or streamed from the pack by a pipeline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> MiB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Weight memory budget: the engine picks the staging and the resident layers within it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>smallest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Staging ring size for async and two-stage (without a budget)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Continuous (until Stop)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run the model with this configuration (F5)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop the run within one layer (Shift+F5)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Architecture</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Budget</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Staging</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Warm-up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Iterations</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::TimelineView</name>
+    <message>
+        <source>time since set-up (ms)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>kernel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Follow</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Follow the latest iteration (F)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show all</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show every iteration kept (Home)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Drag to pan, wheel or +/- to zoom; click a bar to select its layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt; (layer %2)&lt;br&gt;%3 %4, iteration %5&lt;br&gt;%6 → %7 ms: %8 ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>stalled</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>main</name>
     <message>
         <source>Demand Layering Studio</source>
@@ -265,6 +565,14 @@
     </message>
     <message>
         <source>Save a picture of the window to &lt;file&gt; once the model has loaded, then quit.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Record runs in the run store &lt;file&gt; (default: the one last chosen).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run the model with architecture &lt;arch&gt; once it has loaded.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

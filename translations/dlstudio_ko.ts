@@ -39,6 +39,61 @@
         <source>MFLOPs</source>
         <translation>MFLOPs</translation>
     </message>
+    <message>
+        <source>yes</source>
+        <translation>예</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>아니요</translation>
+    </message>
+    <message>
+        <source>ms per inference, the mean over the latest run</source>
+        <translation>추론당 ms, 최근 실행의 평균</translation>
+    </message>
+    <message>
+        <source>Resident</source>
+        <translation>상주</translation>
+    </message>
+    <message>
+        <source>Read ms</source>
+        <translation>읽기 ms</translation>
+    </message>
+    <message>
+        <source>Copy ms</source>
+        <translation>복사 ms</translation>
+    </message>
+    <message>
+        <source>Kernel ms</source>
+        <translation>커널 ms</translation>
+    </message>
+    <message>
+        <source>Stall ms</source>
+        <translation>대기 ms</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::LocalSession</name>
+    <message>
+        <source>Importing %1</source>
+        <translation>%1 가져오는 중</translation>
+    </message>
+    <message>
+        <source>Importing the model</source>
+        <translation>모델 가져오는 중</translation>
+    </message>
+    <message>
+        <source>Packing layer %1 of %2</source>
+        <translation>레이어 %2개 중 %1개 팩 작성 중</translation>
+    </message>
+    <message>
+        <source>Setting up %1</source>
+        <translation>%1 준비 중</translation>
+    </message>
+    <message>
+        <source>local engine</source>
+        <translation>로컬 엔진</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MainWindow</name>
@@ -170,6 +225,137 @@
         <source>Loaded %1: %2 layers in %3 s (seeded random weights)</source>
         <translation>%1 불러옴: 레이어 %2개, %3초 (시드 기반 무작위 가중치)</translation>
     </message>
+    <message>
+        <source>Run</source>
+        <translation>실행</translation>
+    </message>
+    <message>
+        <source>Pipeline Timeline</source>
+        <translation>파이프라인 타임라인</translation>
+    </message>
+    <message>
+        <source>Memory</source>
+        <translation>메모리</translation>
+    </message>
+    <message>
+        <source>Run Store</source>
+        <translation>실행 저장소</translation>
+    </message>
+    <message>
+        <source>Run stores (*.sqlite *.db);;All files (*)</source>
+        <translation>실행 저장소 (*.sqlite *.db);;모든 파일 (*)</translation>
+    </message>
+    <message>
+        <source>Running %1 (%2) on the %3…</source>
+        <translation>%3에서 %1 (%2) 실행 중…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>중지하는 중…</translation>
+    </message>
+    <message>
+        <source>Running: %1, staging %2, reads by %3</source>
+        <translation>실행 중: %1, 스테이징 %2, 읽기 방식 %3</translation>
+    </message>
+    <message>
+        <source>Iteration %1 of %2</source>
+        <translation>반복 %2회 중 %1회</translation>
+    </message>
+    <message>
+        <source>Iteration %1: %2 ms</source>
+        <translation>반복 %1: %2 ms</translation>
+    </message>
+    <message>
+        <source>%1: median %2 ms over %3 runs, weights %4 at peak, RSS %5</source>
+        <translation>%1: %3회 실행의 중앙값 %2 ms, 최대 가중치 %4, RSS %5</translation>
+    </message>
+    <message>
+        <source>; recorded as run %1</source>
+        <translation>; 실행 %1(으)로 기록됨</translation>
+    </message>
+    <message>
+        <source>Run stopped</source>
+        <translation>실행 중지됨</translation>
+    </message>
+    <message>
+        <source>Run failed: %1</source>
+        <translation>실행 실패: %1</translation>
+    </message>
+    <message>
+        <source> (not recorded: %1)</source>
+        <translation> (기록되지 않음: %1)</translation>
+    </message>
+    <message>
+        <source>Run Failed</source>
+        <translation>실행 실패</translation>
+    </message>
+    <message>
+        <source>The run failed.</source>
+        <translation>실행이 실패했습니다.</translation>
+    </message>
+    <message>
+        <source>&amp;Run</source>
+        <translation>실행(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Stop</source>
+        <translation>중지(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Run S&amp;tore…</source>
+        <translation>실행 저장소(&amp;T)…</translation>
+    </message>
+    <message>
+        <source>Choose the SQLite file every run is recorded in</source>
+        <translation>모든 실행을 기록할 SQLite 파일을 선택합니다</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>보기(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Follow Latest Iteration</source>
+        <translation>최근 반복 따라가기(&amp;F)</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::MemoryView</name>
+    <message>
+        <source>resident weights</source>
+        <translation>상주 가중치</translation>
+    </message>
+    <message>
+        <source>staging</source>
+        <translation>스테이징</translation>
+    </message>
+    <message>
+        <source>activations</source>
+        <translation>활성화</translation>
+    </message>
+    <message>
+        <source>workspace</source>
+        <translation>작업 공간</translation>
+    </message>
+    <message>
+        <source>memory (MiB)</source>
+        <translation>메모리 (MiB)</translation>
+    </message>
+    <message>
+        <source>process RSS</source>
+        <translation>프로세스 RSS</translation>
+    </message>
+    <message>
+        <source>read MB/s</source>
+        <translation>읽기 MB/s</translation>
+    </message>
+    <message>
+        <source>time since set-up (s)</source>
+        <translation>준비 이후 시간 (s)</translation>
+    </message>
+    <message>
+        <source>read bandwidth</source>
+        <translation>읽기 대역폭</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::ModelLoader</name>
@@ -250,6 +436,120 @@
     </message>
 </context>
 <context>
+    <name>dl::ui::RunControls</name>
+    <message>
+        <source>How the weights reach the kernels: preloaded, or streamed from the pack by a pipeline</source>
+        <translation>가중치가 커널에 전달되는 방식: 미리 적재하거나 파이프라인으로 팩에서 스트리밍</translation>
+    </message>
+    <message>
+        <source> MiB</source>
+        <translation> MiB</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>없음</translation>
+    </message>
+    <message>
+        <source>Weight memory budget: the engine picks the staging and the resident layers within it</source>
+        <translation>가중치 메모리 예산: 엔진이 그 안에서 스테이징과 상주 레이어를 고릅니다</translation>
+    </message>
+    <message>
+        <source>smallest</source>
+        <translation>최소</translation>
+    </message>
+    <message>
+        <source>Staging ring size for async and two-stage (without a budget)</source>
+        <translation>async와 two-stage의 스테이징 링 크기 (예산이 없을 때)</translation>
+    </message>
+    <message>
+        <source>Continuous (until Stop)</source>
+        <translation>연속 실행 (중지할 때까지)</translation>
+    </message>
+    <message>
+        <source>&amp;Run</source>
+        <translation>실행(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Run the model with this configuration (F5)</source>
+        <translation>이 구성으로 모델을 실행합니다 (F5)</translation>
+    </message>
+    <message>
+        <source>&amp;Stop</source>
+        <translation>중지(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Stop the run within one layer (Shift+F5)</source>
+        <translation>레이어 하나 안에 실행을 중지합니다 (Shift+F5)</translation>
+    </message>
+    <message>
+        <source>Architecture</source>
+        <translation>아키텍처</translation>
+    </message>
+    <message>
+        <source>Budget</source>
+        <translation>예산</translation>
+    </message>
+    <message>
+        <source>Staging</source>
+        <translation>스테이징</translation>
+    </message>
+    <message>
+        <source>Warm-up</source>
+        <translation>워밍업</translation>
+    </message>
+    <message>
+        <source>Iterations</source>
+        <translation>반복 횟수</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::TimelineView</name>
+    <message>
+        <source>time since set-up (ms)</source>
+        <translation>준비 이후 시간 (ms)</translation>
+    </message>
+    <message>
+        <source>read</source>
+        <translation>읽기</translation>
+    </message>
+    <message>
+        <source>copy</source>
+        <translation>복사</translation>
+    </message>
+    <message>
+        <source>kernel</source>
+        <translation>커널</translation>
+    </message>
+    <message>
+        <source>Follow</source>
+        <translation>따라가기</translation>
+    </message>
+    <message>
+        <source>Follow the latest iteration (F)</source>
+        <translation>최근 반복을 따라갑니다 (F)</translation>
+    </message>
+    <message>
+        <source>Show all</source>
+        <translation>전체 보기</translation>
+    </message>
+    <message>
+        <source>Show every iteration kept (Home)</source>
+        <translation>보관된 모든 반복을 보여 줍니다 (Home)</translation>
+    </message>
+    <message>
+        <source>Drag to pan, wheel or +/- to zoom; click a bar to select its layer</source>
+        <translation>끌어서 이동, 휠이나 +/-로 확대/축소, 막대를 클릭하면 그 레이어를 선택합니다</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt; (layer %2)&lt;br&gt;%3 %4, iteration %5&lt;br&gt;%6 → %7 ms: %8 ms</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt; (레이어 %2)&lt;br&gt;%3 %4, 반복 %5&lt;br&gt;%6 → %7 ms: %8 ms</translation>
+    </message>
+    <message>
+        <source>stalled</source>
+        <translation>대기</translation>
+    </message>
+</context>
+<context>
     <name>main</name>
     <message>
         <source>Demand Layering Studio</source>
@@ -266,6 +566,14 @@
     <message>
         <source>Save a picture of the window to &lt;file&gt; once the model has loaded, then quit.</source>
         <translation>모델을 불러온 뒤 창 그림을 &lt;file&gt;에 저장하고 끝냅니다.</translation>
+    </message>
+    <message>
+        <source>Record runs in the run store &lt;file&gt; (default: the one last chosen).</source>
+        <translation>실행을 실행 저장소 &lt;file&gt;에 기록합니다 (기본값: 마지막으로 고른 저장소).</translation>
+    </message>
+    <message>
+        <source>Run the model with architecture &lt;arch&gt; once it has loaded.</source>
+        <translation>모델을 불러오면 아키텍처 &lt;arch&gt;로 실행합니다.</translation>
     </message>
 </context>
 </TS>

@@ -15,7 +15,23 @@ void LayerTableModel::setSummary(std::shared_ptr<const ModelSummary> summary)
 {
     beginResetModel();
     m_summary = std::move(summary);
+    m_resident.clear();
+    m_stats.clear();
     endResetModel();
+}
+
+void LayerTableModel::setResident(std::vector<bool> resident)
+{
+    if (!resident.empty() && resident.size() != static_cast<size_t>(rowCount())) resident.clear();
+    m_resident = std::move(resident);
+    if (rowCount() > 0) Q_EMIT dataChanged(index(0, ResidentColumn), index(rowCount() - 1, ResidentColumn));
+}
+
+void LayerTableModel::setRunStats(std::vector<store::LayerStats> stats)
+{
+    if (!stats.empty() && stats.size() != static_cast<size_t>(rowCount())) stats.clear();
+    m_stats = std::move(stats);
+    if (rowCount() > 0) Q_EMIT dataChanged(index(0, ReadColumn), index(rowCount() - 1, StallColumn));
 }
 
 int LayerTableModel::rowCount(const QModelIndex& parent) const
@@ -53,8 +69,36 @@ QVariant LayerTableModel::displayData(const LayerSummary& layer, int column) con
         return formatShape(layer.outputShape);
     case MflopsColumn:
         return formatScaled(layer.flops, 1e6, 2);
+    case ResidentColumn:
+        if (m_resident.empty()) return QStringLiteral("–");
+        return m_resident[static_cast<size_t>(layer.index)] ? tr("yes") : tr("no");
+    case ReadColumn:
+    case CopyColumn:
+    case KernelColumn:
+    case StallColumn: {
+        const double ms = statMs(layer, column);
+        return ms < 0 ? QStringLiteral("–") : QLocale().toString(ms, 'f', 3);
+    }
     default:
         return {};
+    }
+}
+
+double LayerTableModel::statMs(const LayerSummary& layer, int column) const
+{
+    if (m_stats.empty()) return -1;
+    const store::LayerStats& s = m_stats[static_cast<size_t>(layer.index)];
+    switch (column) {
+    case ReadColumn:
+        return s.readMs;
+    case CopyColumn:
+        return s.copyMs;
+    case KernelColumn:
+        return s.kernelMs;
+    case StallColumn:
+        return s.stallMs;
+    default:
+        return -1;
     }
 }
 
@@ -69,6 +113,11 @@ QVariant LayerTableModel::sortData(const LayerSummary& layer, int column) const
         return static_cast<qlonglong>(layer.outputShape.empty() ? 0 : numElements(layer.outputShape));
     case MflopsColumn:
         return layer.flops;
+    case ReadColumn:
+    case CopyColumn:
+    case KernelColumn:
+    case StallColumn:
+        return statMs(layer, column);
     default:
         return displayData(layer, column);
     }
@@ -87,13 +136,14 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const
     case LayerIndexRole:
         return layer.index;
     case Qt::TextAlignmentRole:
-        if (column == IndexColumn || column == WeightColumn || column == MflopsColumn)
+        if (column == IndexColumn || column == WeightColumn || column == MflopsColumn || column >= ReadColumn)
             return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
         return QVariant::fromValue(Qt::Alignment(Qt::AlignLeft | Qt::AlignVCenter));
     case Qt::ToolTipRole:
         if (column == WeightColumn) return tr("%1 bytes").arg(formatCount(static_cast<int64_t>(layer.weightBytes)));
         if (column == OpsColumn) return tr("%1 nodes: %2").arg(layer.nodeCount).arg(joinedOps(layer));
         if (column == MflopsColumn) return tr("%1 FLOPs").arg(QLocale().toString(layer.flops, 'f', 0));
+        if (column >= ReadColumn && !m_stats.empty()) return tr("ms per inference, the mean over the latest run");
         return {};
     default:
         return {};
@@ -117,6 +167,16 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
         return tr("Output shape");
     case MflopsColumn:
         return tr("MFLOPs");
+    case ResidentColumn:
+        return tr("Resident");
+    case ReadColumn:
+        return tr("Read ms");
+    case CopyColumn:
+        return tr("Copy ms");
+    case KernelColumn:
+        return tr("Kernel ms");
+    case StallColumn:
+        return tr("Stall ms");
     default:
         return {};
     }

@@ -2,12 +2,17 @@
 
 #include "format.h"
 #include "layertablemodel.h"
+#include "localsession.h"
+#include "memoryview.h"
 #include "modelsummaryview.h"
+#include "runcontrols.h"
+#include "timelineview.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -26,6 +31,7 @@
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableView>
 #include <QToolButton>
@@ -50,6 +56,7 @@ const QString GeometryKey = QStringLiteral("mainWindow/geometry");
 const QString StateKey = QStringLiteral("mainWindow/state");
 const QString SplitterKey = QStringLiteral("mainWindow/splitter");
 const QString HeaderKey = QStringLiteral("layerTable/header");
+const QString StoreKey = QStringLiteral("runStore");
 
 enum Page { WelcomePage, ModelPage };
 
@@ -78,9 +85,12 @@ MainWindow::MainWindow(QWidget* parent)
     m_proxy->setFilterKeyColumn(-1);
     m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
 
+    m_storePath = studioSettings()->value(StoreKey, defaultStorePath()).toString();
     createCentralWidget();
+    createDocks();
     createActions();
     createStatusBar();
+    setSession(new LocalSession(this));
 
     connect(m_loader, &ModelLoader::started, this, &MainWindow::onLoadStarted);
     connect(m_loader, &ModelLoader::progressChanged, m_progress, &QProgressBar::setValue);
@@ -146,6 +156,11 @@ void MainWindow::createCentralWidget()
     m_layerView->horizontalHeader()->setSectionResizeMode(LayerTableModel::OpsColumn, QHeaderView::Stretch);
     layersLayout->addWidget(m_layerView);
 
+    connect(m_layerView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+        [this](const QModelIndex& current) {
+            if (m_timeline)
+                m_timeline->selectLayer(current.isValid() ? current.data(LayerTableModel::LayerIndexRole).toInt() : -1);
+        });
     connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
         m_proxy->setFilterFixedString(text);
         updateLayerCount();
@@ -158,6 +173,200 @@ void MainWindow::createCentralWidget()
     m_splitter->setSizes({ 360, 840 });
     m_stack->addWidget(m_splitter);
     setCentralWidget(m_stack);
+}
+
+void MainWindow::createDocks()
+{
+    setDockOptions(AnimatedDocks | AllowNestedDocks | AllowTabbedDocks);
+    auto dock = [this](QWidget* widget, const QString& title, const QString& name, Qt::DockWidgetArea area) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name);
+        d->setWidget(widget);
+        addDockWidget(area, d);
+        return d;
+    };
+    m_runControls = new RunControls(this);
+    dock(m_runControls, tr("Run"), QStringLiteral("runDock"), Qt::LeftDockWidgetArea);
+    m_timeline = new TimelineView(this);
+    m_timeline->setObjectName(QStringLiteral("timelineView"));
+    m_timeline->setMinimumHeight(160);
+    QDockWidget* timelineDock
+        = dock(m_timeline, tr("Pipeline Timeline"), QStringLiteral("timelineDock"), Qt::BottomDockWidgetArea);
+    m_memory = new MemoryView(this);
+    m_memory->setObjectName(QStringLiteral("memoryView"));
+    m_memory->setMinimumHeight(160);
+    QDockWidget* memoryDock = dock(m_memory, tr("Memory"), QStringLiteral("memoryDock"), Qt::BottomDockWidgetArea);
+    splitDockWidget(timelineDock, memoryDock, Qt::Horizontal);
+    resizeDocks({ timelineDock, memoryDock }, { 640, 520 }, Qt::Horizontal);
+    resizeDocks({ timelineDock }, { 300 }, Qt::Vertical);
+
+    connect(m_runControls, &RunControls::runRequested, this, [this] { startRun(); });
+    connect(m_runControls, &RunControls::stopRequested, this, &MainWindow::stopRun);
+    connect(m_timeline, &TimelineView::layerClicked, this, &MainWindow::selectLayerRow);
+}
+
+void MainWindow::setSession(EngineSession* session)
+{
+    if (!session || session == m_session) return;
+    if (m_session && m_session->isRunning()) return;
+    delete m_session;
+    m_session = session;
+    m_session->setParent(this);
+    connectSession();
+}
+
+void MainWindow::connectSession()
+{
+    connect(m_session, &EngineSession::runStarted, this, &MainWindow::onRunStarted);
+    connect(m_session, &EngineSession::eventsArrived, this, &MainWindow::onRunEvents);
+    connect(m_session, &EngineSession::runFinished, this, &MainWindow::onRunFinished);
+    connect(m_session, &EngineSession::progressChanged, this, &MainWindow::onRunProgress);
+    connect(m_session, &EngineSession::busyChanged, this, [this](bool busy) {
+        m_runControls->setRunning(busy);
+        m_runAction->setEnabled(!busy && m_summary);
+        m_stopAction->setEnabled(busy);
+    });
+}
+
+QString MainWindow::defaultStorePath()
+{
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    return QDir(dir.isEmpty() ? QDir::homePath() : dir).filePath(QStringLiteral("runs.sqlite"));
+}
+
+void MainWindow::setStorePath(const QString& path)
+{
+    m_storePath = path;
+    studioSettings()->setValue(StoreKey, path);
+}
+
+void MainWindow::chooseStorePath()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Run Store"), m_storePath,
+        tr("Run stores (*.sqlite *.db);;All files (*)"), nullptr, QFileDialog::DontConfirmOverwrite);
+    if (!path.isEmpty()) setStorePath(path);
+}
+
+quint64 MainWindow::startRun()
+{
+    if (!m_summary || m_currentFile.isEmpty() || m_session->isRunning()) return 0;
+    RunRequest r = m_runControls->request();
+    r.modelPath = m_currentFile;
+    r.weightsPath = m_weightsFile;
+    for (const auto& in : m_summary->inputs)
+        r.inputShapes[in.name] = in.shape;
+    r.storePath = m_storePath;
+    m_runInfo.reset();
+    m_runId = m_session->start(r);
+    if (m_runId) {
+        statusBar()->showMessage(tr("Running %1 (%2) on the %3…")
+                                     .arg(QFileInfo(m_currentFile).fileName(), QString::fromLatin1(archName(r.arch)),
+                                         m_session->description()));
+        Q_EMIT runStarted(m_runId);
+    }
+    return m_runId;
+}
+
+void MainWindow::stopRun()
+{
+    if (m_session->isRunning()) {
+        m_session->stop();
+        statusBar()->showMessage(tr("Stopping…"));
+    }
+}
+
+bool MainWindow::isRunning() const
+{
+    return m_session->isRunning();
+}
+
+void MainWindow::onRunProgress(quint64 id, const QString& phase, int percent)
+{
+    if (id == m_runId) m_runControls->setProgress(phase, percent);
+}
+
+void MainWindow::onRunStarted(const RunInfoPtr& info)
+{
+    if (info->id != m_runId) return;
+    m_runInfo = info;
+    m_timeline->beginRun(info);
+    m_memory->beginRun(info);
+    m_layerModel->setResident(info->layerNames.size() == static_cast<size_t>(m_layerModel->rowCount())
+            ? info->resident
+            : std::vector<bool> {});
+    m_runControls->setProgress(tr("Running: %1, staging %2, reads by %3")
+                                   .arg(QString::fromLatin1(archName(info->arch)),
+                                       formatBytes(static_cast<size_t>(info->stagingBytes)), info->reader),
+        0);
+}
+
+void MainWindow::onRunEvents(const EventBatchPtr& batch)
+{
+    if (batch->id != m_runId) return;
+    m_timeline->addEvents(batch);
+    m_memory->addEvents(batch);
+    if (batch->iterationsPlanned > 0)
+        m_runControls->setProgress(tr("Iteration %1 of %2").arg(batch->iterationsDone).arg(batch->iterationsPlanned),
+            batch->iterationsDone * 100 / batch->iterationsPlanned);
+    else if (!batch->latencies.empty())
+        m_runControls->setProgress(tr("Iteration %1: %2 ms")
+                                       .arg(batch->latencies.back().first + 1)
+                                       .arg(QLocale().toString(batch->latencies.back().second, 'f', 1)),
+            -1);
+}
+
+void MainWindow::onRunFinished(const RunOutcomePtr& outcome)
+{
+    if (outcome->id != m_runId) return;
+    m_lastOutcome = outcome;
+    m_runControls->setRunning(false);
+    QString message;
+    switch (outcome->status) {
+    case RunOutcome::Status::Ok:
+        m_layerModel->setRunStats(outcome->layers);
+        message = tr("%1: median %2 ms over %3 runs, weights %4 at peak, RSS %5")
+                      .arg(QString::fromLatin1(outcome->info ? archName(outcome->info->arch) : ""))
+                      .arg(QLocale().toString(outcome->medianMs, 'f', 1))
+                      .arg(outcome->latenciesMs.size())
+                      .arg(formatBytes(outcome->peaks[static_cast<size_t>(MemTag::ResidentWeights)]
+                          + outcome->peaks[static_cast<size_t>(MemTag::Staging)]))
+                      .arg(formatBytes(outcome->rssPeak));
+        if (outcome->storedRunId) message += tr("; recorded as run %1").arg(outcome->storedRunId);
+        m_runControls->setProgress(message, 100);
+        break;
+    case RunOutcome::Status::Cancelled:
+        message = tr("Run stopped");
+        m_runControls->setProgress(message, 0);
+        break;
+    case RunOutcome::Status::Failed:
+        message = tr("Run failed: %1").arg(outcome->error);
+        m_runControls->setProgress(message, 0);
+        break;
+    }
+    if (!outcome->storeError.isEmpty()) message += tr(" (not recorded: %1)").arg(outcome->storeError);
+    statusBar()->showMessage(message);
+    Q_EMIT runFinished(outcome);
+    if (outcome->status == RunOutcome::Status::Failed) {
+        Q_EMIT errorOccurred(outcome->error);
+        if (m_errorDialogs) {
+            auto* box = new QMessageBox(
+                QMessageBox::Critical, tr("Run Failed"), tr("The run failed."), QMessageBox::Ok, this);
+            box->setObjectName(QStringLiteral("runErrorDialog"));
+            box->setInformativeText(outcome->error);
+            box->setAttribute(Qt::WA_DeleteOnClose);
+            box->open();
+        }
+    }
+}
+
+void MainWindow::selectLayerRow(int layer)
+{
+    const QModelIndex source = m_layerModel->index(layer, 0);
+    const QModelIndex row = m_proxy->mapFromSource(source);
+    if (!row.isValid()) return;
+    m_layerView->selectionModel()->setCurrentIndex(
+        row, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    m_layerView->scrollTo(row);
 }
 
 void MainWindow::createActions()
@@ -181,6 +390,27 @@ void MainWindow::createActions()
     fileMenu->addSeparator();
     QAction* quit = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
+    m_runAction = runMenu->addAction(tr("&Run"), this, [this] { startRun(); });
+    m_runAction->setObjectName(QStringLiteral("actionRun"));
+    m_runAction->setShortcut(Qt::Key_F5);
+    m_runAction->setEnabled(false);
+    m_stopAction = runMenu->addAction(tr("&Stop"), this, &MainWindow::stopRun);
+    m_stopAction->setObjectName(QStringLiteral("actionStop"));
+    m_stopAction->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
+    m_stopAction->setEnabled(false);
+    runMenu->addSeparator();
+    QAction* store = runMenu->addAction(tr("Run S&tore…"), this, &MainWindow::chooseStorePath);
+    store->setStatusTip(tr("Choose the SQLite file every run is recorded in"));
+
+    QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget* dock : findChildren<QDockWidget*>())
+        viewMenu->addAction(dock->toggleViewAction());
+    viewMenu->addSeparator();
+    QAction* follow
+        = viewMenu->addAction(tr("&Follow Latest Iteration"), this, [this] { m_timeline->setFollowing(true); });
+    follow->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
     helpMenu->addAction(tr("&About Demand Layering Studio"), this, &MainWindow::showAbout);
@@ -278,7 +508,12 @@ void MainWindow::onLoadFinished(const LoadResultPtr& result)
     }
     m_summary = result->summary;
     m_currentFile = result->path;
+    m_weightsFile = result->weightsPath;
     m_layerModel->setSummary(m_summary);
+    m_timeline->clear();
+    m_memory->clear();
+    m_runControls->setModelReady(true);
+    m_runAction->setEnabled(!m_session->isRunning());
     m_summaryView->setSummary(m_summary);
     m_filter->clear();
     updateLayerCount();
@@ -397,6 +632,7 @@ void MainWindow::dropEvent(QDropEvent* event)
 void MainWindow::closeEvent(QCloseEvent* event)
 {
     m_loader->cancel();
+    m_session->stop();
     saveWindowState();
     QMainWindow::closeEvent(event);
 }

@@ -2,13 +2,18 @@
 
 // The studio's main window: opens a model (File → Open, Open Recent, command line, drag and drop) through a
 // ModelLoader, shows its summary and layer table, and reports progress with a Cancel button in the status bar.
+// Runs go through an EngineSession (a LocalSession unless another is set): the Run dock starts and stops them, the
+// timeline and memory docks follow them live, and each finished run fills the table's per-layer columns and is
+// recorded in the run store (storePath()).
 
+#include "enginesession.h"
 #include "modelloader.h"
 
 #include <QMainWindow>
 #include <QStringList>
 
 class QAction;
+class QDockWidget;
 class QLabel;
 class QLineEdit;
 class QMenu;
@@ -22,7 +27,10 @@ class QToolButton;
 namespace dl::ui {
 
 class LayerTableModel;
+class MemoryView;
 class ModelSummaryView;
+class RunControls;
+class TimelineView;
 
 class MainWindow : public QMainWindow
 {
@@ -63,11 +71,30 @@ public:
     QToolButton* cancelButton() const { return m_cancelButton; }
     QProgressBar* progressBar() const { return m_progress; }
 
+    // Runs the open model as the Run dock is set (what Run does); 0 when there is no model or a run is going on.
+    quint64 startRun();
+    void stopRun();
+    bool isRunning() const;
+    // The session runs go to; the window takes ownership of `session` and drops the one it had (when idle).
+    void setSession(EngineSession* session);
+    EngineSession* session() const { return m_session; }
+    // The run store: QSettings "runStore", else runs.sqlite in the user's data location.
+    QString storePath() const { return m_storePath; }
+    void setStorePath(const QString& path);
+    static QString defaultStorePath();
+    RunControls* runControls() const { return m_runControls; }
+    TimelineView* timelineView() const { return m_timeline; }
+    MemoryView* memoryView() const { return m_memory; }
+    RunOutcomePtr lastOutcome() const { return m_lastOutcome; }
+    RunInfoPtr currentRun() const { return m_runInfo; }
+
 Q_SIGNALS:
     void modelLoaded(const QString& path);
     void errorOccurred(const QString& message);
     void loadCancelled(const QString& path);
     void loadingChanged(bool loading);
+    void runStarted(quint64 id);
+    void runFinished(dl::ui::RunOutcomePtr outcome);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -78,6 +105,14 @@ private:
     void createActions();
     void createCentralWidget();
     void createStatusBar();
+    void createDocks();
+    void connectSession();
+    void chooseStorePath();
+    void onRunStarted(const RunInfoPtr& info);
+    void onRunEvents(const EventBatchPtr& batch);
+    void onRunFinished(const RunOutcomePtr& outcome);
+    void onRunProgress(quint64 id, const QString& phase, int percent);
+    void selectLayerRow(int layer);
     void showOpenDialog();
     void showAbout();
     void onLoadStarted(const QString& path);
@@ -107,6 +142,17 @@ private:
     QMenu* m_recentMenu = nullptr;
     std::shared_ptr<const ModelSummary> m_summary;
     QString m_currentFile;
+    QString m_weightsFile; // the Darknet .weights the loader used, if any
+    EngineSession* m_session = nullptr;
+    RunControls* m_runControls = nullptr;
+    TimelineView* m_timeline = nullptr;
+    MemoryView* m_memory = nullptr;
+    QAction* m_runAction = nullptr;
+    QAction* m_stopAction = nullptr;
+    QString m_storePath;
+    quint64 m_runId = 0; // the run the views follow
+    RunInfoPtr m_runInfo;
+    RunOutcomePtr m_lastOutcome;
     bool m_errorDialogs = true;
 };
 

@@ -1,22 +1,26 @@
 // dlstudio: opens the main window, optionally with a model, in the user's language.
 //
-//   dlstudio [MODEL] [--lang ko] [--screenshot FILE.png]
+//   dlstudio [MODEL] [--lang ko] [--store DB] [--run ARCH] [--screenshot FILE.png]
 //
-// --screenshot grabs the window once the model has loaded and quits (exit status 0), or quits with status 2 on a
-// load error: the README's run check and its screenshot both come from it.
+// --run starts a run of the model with that architecture as soon as it has loaded. --screenshot grabs the window
+// once the model has loaded (with --run: once the run has finished) and quits (exit status 0), or quits with status 2
+// on a load or run error: the README's run check and its screenshots come from it.
 
 #include "appicon.h"
 #include "mainwindow.h"
+#include "runcontrols.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFileInfo>
 #include <QLocale>
 #include <QPixmap>
 #include <QTimer>
 #include <QTranslator>
 
 #include <cstdio>
+#include <optional>
 
 namespace {
 
@@ -79,19 +83,48 @@ int main(int argc, char** argv)
         QCoreApplication::translate(
             "main", "Save a picture of the window to <file> once the model has loaded, then quit."),
         QStringLiteral("file"));
+    const QCommandLineOption storeOption(QStringLiteral("store"),
+        QCoreApplication::translate("main", "Record runs in the run store <file> (default: the one last chosen)."),
+        QStringLiteral("file"));
+    const QCommandLineOption runOption(QStringLiteral("run"),
+        QCoreApplication::translate("main", "Run the model with architecture <arch> once it has loaded."),
+        QStringLiteral("arch"));
     parser.addOption(langOption);
     parser.addOption(screenshotOption);
+    parser.addOption(storeOption);
+    parser.addOption(runOption);
     parser.process(app);
 
+    std::optional<dl::Arch> runArch;
+    if (parser.isSet(runOption)) {
+        runArch = dl::parseArch(parser.value(runOption).toStdString());
+        if (!runArch) {
+            std::fprintf(stderr, "dlstudio: --run takes preload, sequential, sync, async or two-stage, not '%s'\n",
+                qPrintable(parser.value(runOption)));
+            return 2;
+        }
+    }
+
     dl::ui::MainWindow window;
+    if (parser.isSet(storeOption)) window.setStorePath(QFileInfo(parser.value(storeOption)).absoluteFilePath());
+    if (runArch) {
+        window.runControls()->setArch(*runArch);
+        QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window, [&window] { window.startRun(); });
+    }
     const QString screenshot = parser.value(screenshotOption);
     const QStringList positional = parser.positionalArguments();
     if (!screenshot.isEmpty()) {
         // A fixed size, whatever the saved geometry, so that pictures from different runs compare.
         window.resize(1280, 800);
         window.setErrorDialogsEnabled(false);
-        QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window,
-            [&window, screenshot] { grabAndQuit(window, screenshot); });
+        if (runArch)
+            QObject::connect(&window, &dl::ui::MainWindow::runFinished, &window,
+                [&window, screenshot](const dl::ui::RunOutcomePtr& outcome) {
+                    if (outcome->status == dl::ui::RunOutcome::Status::Ok) grabAndQuit(window, screenshot);
+                });
+        else
+            QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window,
+                [&window, screenshot] { grabAndQuit(window, screenshot); });
         QObject::connect(&window, &dl::ui::MainWindow::errorOccurred, &window, [](const QString& message) {
             std::fprintf(stderr, "dlstudio: %s\n", qPrintable(message));
             QCoreApplication::exit(2);

@@ -78,7 +78,9 @@ private Q_SLOTS:
         QStringList menus;
         for (QAction* action : window.menuBar()->actions())
             menus.append(action->text());
-        QCOMPARE(menus, (QStringList { QStringLiteral("파일(&F)"), QStringLiteral("도움말(&H)") }));
+        QCOMPARE(menus,
+            (QStringList { QStringLiteral("파일(&F)"), QStringLiteral("실행(&R)"), QStringLiteral("보기(&V)"),
+                QStringLiteral("도움말(&H)") }));
         QCOMPARE(window.layerModel()->headerData(LayerTableModel::NameColumn, Qt::Horizontal).toString(),
             QStringLiteral("이름"));
         QCOMPARE(window.windowTitle(), QStringLiteral("Demand Layering Studio"));

@@ -1,0 +1,197 @@
+// A run from the main window under the offscreen platform, on a real model with a real pack and run store: the
+// timeline holds a bar per layer per stage, the memory graph its samples, the table the run's per-layer columns, the
+// store the run; clicking a bar selects its layer's row and selecting a row highlights its bars.
+
+#include "layertablemodel.h"
+#include "mainwindow.h"
+#include "memoryview.h"
+#include "runcontrols.h"
+#include "runstore.h"
+#include "testmodels.h"
+#include "timelineview.h"
+
+#include <qcustomplot.h>
+
+#include <QAbstractItemModelTester>
+#include <QItemSelectionModel>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <set>
+
+using namespace dl;
+using namespace dl::ui;
+using namespace dl::ui::test;
+
+namespace {
+constexpr int TimeoutMs = 240000;
+}
+
+class TestRunViews : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        qputenv("DL_PACK_CACHE", m_dir.filePath(QStringLiteral("packs")).toUtf8());
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio")).clear();
+    }
+
+    void runFromTheWindowFillsEveryView()
+    {
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        window.setStorePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
+        window.resize(1280, 800);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+        window.openFile(darknetModel("yolov3-tiny.cfg"));
+        QVERIFY(loaded.wait(TimeoutMs));
+        LayerTableModel* model = window.layerModel();
+        QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        const int rows = model->rowCount();
+        QCOMPARE(rows, 14);
+        QCOMPARE(model->index(0, LayerTableModel::KernelColumn).data().toString(), QStringLiteral("–"));
+
+        window.runControls()->setArch(Arch::Async);
+        window.runControls()->setIterations(1, 2);
+        QSignalSpy finished(&window, &MainWindow::runFinished);
+        QVERIFY(window.runControls()->runButton()->isEnabled());
+        QTest::mouseClick(window.runControls()->runButton(), Qt::LeftButton);
+        QVERIFY(window.isRunning());
+        QVERIFY(window.runControls()->stopButton()->isEnabled());
+        QVERIFY(finished.wait(TimeoutMs));
+        const RunOutcomePtr out = finished.at(0).at(0).value<RunOutcomePtr>();
+        QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
+        QVERIFY(!window.runControls()->stopButton()->isEnabled());
+
+        // The timeline: in each timed iteration (1 and 2) a kernel bar for every layer, and a read and a copy bar for
+        // every layer with weights (async streams them all).
+        TimelineView* t = window.timelineView();
+        const RunInfoPtr info = window.currentRun();
+        QVERIFY(info);
+        for (int it = 1; it <= 2; ++it) {
+            std::set<int> read, copy, kernel;
+            for (const auto& s : t->spans(Stage::Read))
+                if (s.iteration == it && !s.stall) read.insert(s.layer);
+            for (const auto& s : t->spans(Stage::Copy))
+                if (s.iteration == it && !s.stall) copy.insert(s.layer);
+            for (const auto& s : t->spans(Stage::Kernel))
+                if (s.iteration == it && !s.stall) kernel.insert(s.layer);
+            QCOMPARE(kernel.size(), size_t(rows));
+            std::set<int> weighted;
+            for (int l = 0; l < rows; ++l)
+                if (info->layerBytes[static_cast<size_t>(l)] > 0) weighted.insert(l);
+            QCOMPARE(read, weighted);
+            QCOMPARE(copy, weighted);
+        }
+        QCOMPARE(t->latestIteration(), 2);
+        QVERIFY(t->replotCount() > 0);
+
+        // The memory graph: samples of the stack, the RSS line and the bandwidth track; staging shows in the stack.
+        MemoryView* m = window.memoryView();
+        QVERIFY(m->memoryPointCount() > rows);
+        QVERIFY(m->rssPointCount() > 0);
+        QVERIFY(m->bandwidthPointCount() > 0);
+        QVERIFY(m->largestTotalBytes() >= static_cast<double>(out->peaks[static_cast<size_t>(MemTag::Staging)]));
+
+        // The table's run columns, from the run.
+        QCOMPARE(model->index(0, LayerTableModel::ResidentColumn).data().toString(), tr("no"));
+        for (int l = 0; l < rows; ++l) {
+            const double kernelMs
+                = model->index(l, LayerTableModel::KernelColumn).data(LayerTableModel::SortRole).toDouble();
+            QCOMPARE(kernelMs, out->layers[static_cast<size_t>(l)].kernelMs);
+            QVERIFY(kernelMs > 0);
+        }
+
+        // The store has the run, with the same per-layer times.
+        auto store = store::RunStore::open(window.storePath().toStdString());
+        QVERIFY(store.ok());
+        auto run = (*store)->run(out->storedRunId);
+        QVERIFY(run.ok());
+        QCOMPARE(run->arch, std::string("async"));
+        QCOMPARE(run->layers.size(), size_t(rows));
+        for (int l = 0; l < rows; ++l)
+            QCOMPARE(run->layers[static_cast<size_t>(l)].kernelMs, out->layers[static_cast<size_t>(l)].kernelMs);
+
+        // Clicking a kernel bar selects its layer's row; selecting a row highlights that layer's bars.
+        t->showAll();
+        t->plot()->replot();
+        const TimelineSpan* target = nullptr;
+        for (const auto& s : t->spans(Stage::Kernel))
+            if (!s.stall && s.iteration == 2 && (!target || s.endMs - s.beginMs > target->endMs - target->beginMs))
+                target = &s;
+        QVERIFY(target);
+        const int layer = target->layer;
+        const QPoint at = t->barCentre(Stage::Kernel, *target);
+        Stage stage = Stage::Read;
+        const TimelineSpan* hit = t->spanAt(at, &stage);
+        QVERIFY(hit);
+        QCOMPARE(hit->layer, layer);
+        QCOMPARE(stage, Stage::Kernel);
+        QSignalSpy clicked(t, &TimelineView::layerClicked);
+        QTest::mouseClick(t->plot(), Qt::LeftButton, Qt::NoModifier, at);
+        QCOMPARE(clicked.size(), 1);
+        QCOMPARE(clicked.at(0).at(0).toInt(), layer);
+        QCOMPARE(t->selectedLayer(), layer);
+        const QModelIndex current = window.layerView()->selectionModel()->currentIndex();
+        QCOMPARE(current.data(LayerTableModel::LayerIndexRole).toInt(), layer);
+
+        const int other = (layer + 1) % rows;
+        window.layerView()->selectionModel()->setCurrentIndex(
+            window.layerProxy()->mapFromSource(model->index(other, 0)), QItemSelectionModel::ClearAndSelect);
+        QCOMPARE(t->selectedLayer(), other);
+
+        // Zooming with the keyboard stops following; F follows again.
+        t->plot()->setFocus();
+        const double before = t->plot()->xAxis->range().size();
+        QTest::keyClick(t->plot(), Qt::Key_Plus);
+        QVERIFY(t->plot()->xAxis->range().size() < before);
+        QVERIFY(!t->isFollowing());
+        QTest::keyClick(t->plot(), Qt::Key_F);
+        QVERIFY(t->isFollowing());
+    }
+
+    void budgetRunShowsTheResidentSetAndTheBudget()
+    {
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        window.setStorePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
+        QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+        window.openFile(darknetModel("yolov3-tiny.cfg"));
+        QVERIFY(loaded.wait(TimeoutMs));
+        window.runControls()->setArch(Arch::TwoStage);
+        window.runControls()->setBudgetMiB(24);
+        window.runControls()->setIterations(0, 1);
+        QSignalSpy finished(&window, &MainWindow::runFinished);
+        QVERIFY(window.startRun() > 0);
+        QVERIFY(finished.wait(TimeoutMs));
+        const RunOutcomePtr out = finished.at(0).at(0).value<RunOutcomePtr>();
+        QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
+        const RunInfoPtr info = window.currentRun();
+        QCOMPARE(window.memoryView()->budgetBytes(), 24.0 * 1024 * 1024);
+        int resident = 0;
+        for (int l = 0; l < window.layerModel()->rowCount(); ++l) {
+            const bool yes
+                = window.layerModel()->index(l, LayerTableModel::ResidentColumn).data().toString() == tr("yes");
+            QCOMPARE(yes, bool(info->resident[static_cast<size_t>(l)]));
+            resident += yes;
+        }
+        QVERIFY(resident > 0); // 24 MiB holds the 18 MiB ring and some layers besides
+        QVERIFY(out->peaks[0] + out->peaks[1] <= size_t(24) << 20);
+    }
+};
+
+QTEST_MAIN(TestRunViews)
+#include "test_runviews.moc"

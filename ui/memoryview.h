@@ -1,0 +1,57 @@
+#pragma once
+
+// The memory graph: the ledger's bytes over time stacked by tag (resident weights and staging at the bottom, where
+// the weight budget applies, then activations and workspace), the budget as a line, the process's RSS as a line,
+// and the read bandwidth as a track of its own beneath. Fed from the session's batches; QCustomPlot draws it.
+
+#include "enginesession.h"
+
+#include <QWidget>
+
+class QCustomPlot;
+class QCPAxisRect;
+class QCPGraph;
+class QCPItemStraightLine;
+
+namespace dl::ui {
+
+class MemoryView : public QWidget
+{
+    Q_OBJECT
+public:
+    // A continuous run keeps this much of its latest history.
+    static constexpr double kWindowSeconds = 120;
+
+    explicit MemoryView(QWidget* parent = nullptr);
+
+    void beginRun(const RunInfoPtr& info);
+    void addEvents(const EventBatchPtr& batch);
+    void clear();
+
+    QCustomPlot* plot() const { return m_plot; }
+    // Points held, for tests: of the stack (per tag), of the RSS line and of the bandwidth track.
+    int memoryPointCount() const;
+    int rssPointCount() const;
+    int bandwidthPointCount() const;
+    // The largest stacked total held (the ledger's total), and the budget line's value (0: none).
+    double largestTotalBytes() const { return m_largestTotal; }
+    double budgetBytes() const;
+    int replotCount() const { return m_replots; }
+
+private:
+    void trim(double nowS);
+
+    QCustomPlot* m_plot = nullptr;
+    QCPAxisRect* m_bandwidthRect = nullptr;
+    QCPGraph* m_stack[kMemTagCount] = {};
+    QCPGraph* m_rss = nullptr;
+    QCPGraph* m_bandwidth = nullptr;
+    QCPItemStraightLine* m_budget = nullptr;
+    RunInfoPtr m_info;
+    quint64 m_runId = 0;
+    double m_largestTotal = 0;
+    double m_lastS = 0;
+    int m_replots = 0;
+};
+
+} // namespace dl::ui

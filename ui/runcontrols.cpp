@@ -1,0 +1,170 @@
+#include "runcontrols.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace dl::ui {
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+const dl::Arch kArchs[] = { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage };
+
+} // namespace
+
+RunControls::RunControls(QWidget* parent)
+    : QWidget(parent)
+{
+    m_arch = new QComboBox(this);
+    m_arch->setObjectName(QStringLiteral("archBox"));
+    for (Arch a : kArchs)
+        m_arch->addItem(QString::fromLatin1(archName(a)), static_cast<int>(a));
+    m_arch->setCurrentIndex(4);
+    m_arch->setToolTip(tr("How the weights reach the kernels: preloaded, or streamed from the pack by a pipeline"));
+
+    m_budget = new QDoubleSpinBox(this);
+    m_budget->setObjectName(QStringLiteral("budgetBox"));
+    m_budget->setRange(0, 1 << 20);
+    m_budget->setDecimals(2);
+    m_budget->setSuffix(tr(" MiB"));
+    m_budget->setSpecialValueText(tr("none"));
+    m_budget->setToolTip(tr("Weight memory budget: the engine picks the staging and the resident layers within it"));
+
+    m_staging = new QDoubleSpinBox(this);
+    m_staging->setObjectName(QStringLiteral("stagingBox"));
+    m_staging->setRange(0, 1 << 20);
+    m_staging->setDecimals(2);
+    m_staging->setSuffix(tr(" MiB"));
+    m_staging->setSpecialValueText(tr("smallest"));
+    m_staging->setToolTip(tr("Staging ring size for async and two-stage (without a budget)"));
+
+    m_warmup = new QSpinBox(this);
+    m_warmup->setObjectName(QStringLiteral("warmupBox"));
+    m_warmup->setRange(0, 100);
+    m_warmup->setValue(1);
+    m_iterations = new QSpinBox(this);
+    m_iterations->setObjectName(QStringLiteral("iterationsBox"));
+    m_iterations->setRange(1, 100000);
+    m_iterations->setValue(5);
+    m_continuous = new QCheckBox(tr("Continuous (until Stop)"), this);
+    m_continuous->setObjectName(QStringLiteral("continuousBox"));
+
+    m_run = new QPushButton(tr("&Run"), this);
+    m_run->setObjectName(QStringLiteral("runButton"));
+    m_run->setToolTip(tr("Run the model with this configuration (F5)"));
+    m_stop = new QPushButton(tr("&Stop"), this);
+    m_stop->setObjectName(QStringLiteral("stopButton"));
+    m_stop->setToolTip(tr("Stop the run within one layer (Shift+F5)"));
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName(QStringLiteral("runProgress"));
+    m_progress->setRange(0, 100);
+    m_progress->setValue(0);
+    m_status = new QLabel(this);
+    m_status->setWordWrap(true);
+
+    auto* form = new QFormLayout;
+    form->addRow(tr("Architecture"), m_arch);
+    form->addRow(tr("Budget"), m_budget);
+    form->addRow(tr("Staging"), m_staging);
+    form->addRow(tr("Warm-up"), m_warmup);
+    form->addRow(tr("Iterations"), m_iterations);
+    form->addRow(QString(), m_continuous);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_run);
+    buttons->addWidget(m_stop);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(m_progress);
+    layout->addWidget(m_status);
+    layout->addStretch(1);
+
+    connect(m_run, &QPushButton::clicked, this, &RunControls::runRequested);
+    connect(m_stop, &QPushButton::clicked, this, &RunControls::stopRequested);
+    connect(m_continuous, &QCheckBox::toggled, this, &RunControls::updateEnabled);
+    connect(m_budget, &QDoubleSpinBox::valueChanged, this, &RunControls::updateEnabled);
+    connect(m_arch, &QComboBox::currentIndexChanged, this, &RunControls::updateEnabled);
+    updateEnabled();
+}
+
+RunRequest RunControls::request() const
+{
+    RunRequest r;
+    r.arch = static_cast<Arch>(m_arch->currentData().toInt());
+    r.budgetBytes = static_cast<qint64>(m_budget->value() * kMiB);
+    r.stagingBytes = static_cast<qint64>(m_staging->value() * kMiB);
+    r.warmup = m_warmup->value();
+    r.iterations = m_iterations->value();
+    r.continuous = m_continuous->isChecked();
+    return r;
+}
+
+void RunControls::setArch(dl::Arch arch)
+{
+    m_arch->setCurrentIndex(m_arch->findData(static_cast<int>(arch)));
+}
+
+void RunControls::setBudgetMiB(double mib)
+{
+    m_budget->setValue(mib);
+}
+
+void RunControls::setStagingMiB(double mib)
+{
+    m_staging->setValue(mib);
+}
+
+void RunControls::setIterations(int warmup, int iterations)
+{
+    m_warmup->setValue(warmup);
+    m_iterations->setValue(iterations);
+}
+
+void RunControls::setContinuous(bool continuous)
+{
+    m_continuous->setChecked(continuous);
+}
+
+void RunControls::setRunning(bool running)
+{
+    m_running = running;
+    if (!running) m_progress->setRange(0, 100);
+    updateEnabled();
+}
+
+void RunControls::setProgress(const QString& text, int percent)
+{
+    m_status->setText(text);
+    if (percent < 0) {
+        m_progress->setRange(0, 0); // busy
+    } else {
+        m_progress->setRange(0, 100);
+        m_progress->setValue(percent);
+    }
+}
+
+void RunControls::setModelReady(bool ready)
+{
+    m_ready = ready;
+    updateEnabled();
+}
+
+void RunControls::updateEnabled()
+{
+    const Arch arch = static_cast<Arch>(m_arch->currentData().toInt());
+    m_run->setEnabled(m_ready && !m_running);
+    m_stop->setEnabled(m_running);
+    m_iterations->setEnabled(!m_continuous->isChecked());
+    m_staging->setEnabled(m_budget->value() == 0 && (arch == Arch::Async || arch == Arch::TwoStage));
+    m_budget->setEnabled(arch != Arch::Preload);
+}
+
+} // namespace dl::ui
