@@ -38,7 +38,11 @@ MemoryView::MemoryView(QWidget* parent)
     m_plot->yAxis->setLabel(tr("memory (MiB)"));
     m_plot->legend->setVisible(true);
     m_plot->legend->setFont(font());
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    // A light, see-through legend in the corner where the stack is lowest at the start of a run.
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    m_plot->legend->setBrush(QColor(255, 255, 255, 190));
+    m_plot->legend->setBorderPen(Qt::NoPen);
+    m_plot->legend->setRowSpacing(0);
 
     static const QColor colours[kMemTagCount]
         = { QColor(0x3b, 0x82, 0xc4), QColor(0x6c, 0xb4, 0xee), QColor(0xf0, 0xa2, 0x3b), QColor(0xb0, 0xb0, 0xb0) };

@@ -30,21 +30,10 @@ RunControls::RunControls(QWidget* parent)
     m_arch->setCurrentIndex(4);
     m_arch->setToolTip(tr("How the weights reach the kernels: preloaded, or streamed from the pack by a pipeline"));
 
-    m_budget = new QDoubleSpinBox(this);
-    m_budget->setObjectName(QStringLiteral("budgetBox"));
-    m_budget->setRange(0, 1 << 20);
-    m_budget->setDecimals(2);
-    m_budget->setSuffix(tr(" MiB"));
-    m_budget->setSpecialValueText(tr("none"));
-    m_budget->setToolTip(tr("Weight memory budget: the engine picks the staging and the resident layers within it"));
-
-    m_staging = new QDoubleSpinBox(this);
-    m_staging->setObjectName(QStringLiteral("stagingBox"));
-    m_staging->setRange(0, 1 << 20);
-    m_staging->setDecimals(2);
-    m_staging->setSuffix(tr(" MiB"));
-    m_staging->setSpecialValueText(tr("smallest"));
-    m_staging->setToolTip(tr("Staging ring size for async and two-stage (without a budget)"));
+    m_budget = mibBox(QStringLiteral("budgetBox"), tr("none"),
+        tr("Weight memory budget: the engine picks the staging and the resident layers within it"));
+    m_staging = mibBox(QStringLiteral("stagingBox"), tr("smallest"),
+        tr("Staging ring size for async and two-stage (without a budget)"));
 
     m_warmup = new QSpinBox(this);
     m_warmup->setObjectName(QStringLiteral("warmupBox"));
@@ -93,6 +82,18 @@ RunControls::RunControls(QWidget* parent)
     connect(m_budget, &QDoubleSpinBox::valueChanged, this, &RunControls::updateEnabled);
     connect(m_arch, &QComboBox::currentIndexChanged, this, &RunControls::updateEnabled);
     updateEnabled();
+}
+
+QDoubleSpinBox* RunControls::mibBox(const QString& name, const QString& zeroText, const QString& toolTip)
+{
+    auto* box = new QDoubleSpinBox(this);
+    box->setObjectName(name);
+    box->setRange(0, 1 << 20);
+    box->setDecimals(2);
+    box->setSuffix(tr(" MiB"));
+    box->setSpecialValueText(zeroText); // shown for 0
+    box->setToolTip(toolTip);
+    return box;
 }
 
 RunRequest RunControls::request() const

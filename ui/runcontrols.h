@@ -49,6 +49,8 @@ Q_SIGNALS:
 
 private:
     void updateEnabled();
+    // A size in MiB whose 0 reads `zeroText`.
+    QDoubleSpinBox* mibBox(const QString& name, const QString& zeroText, const QString& toolTip);
 
     QComboBox* m_arch = nullptr;
     QDoubleSpinBox* m_budget = nullptr;
