@@ -1,5 +1,7 @@
 #include "runbuild.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -105,6 +107,33 @@ void setLatencies(Run& run, const std::vector<double>& timesMs)
     for (double t : sorted)
         sum += t;
     run.latencyMeanMs = sum / static_cast<double>(n);
+}
+
+Result<plan::CostModel> costModelFromRun(const Run& run)
+{
+    if (run.layers.empty()) return invalid("run " + std::to_string(run.id) + " has no per-layer times to profile from");
+    std::vector<plan::ProfiledLayer> layers;
+    uint64_t residentLayers = 0;
+    for (const auto& l : run.layers) {
+        layers.push_back({ l.name, static_cast<uint64_t>(l.bytes), l.readMs, l.copyMs, l.kernelMs });
+        if (l.resident) residentLayers += static_cast<uint64_t>(l.bytes);
+    }
+    const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
+    auto memory = [&](const char* key) -> uint64_t {
+        if (!report.is_object() || !report.contains("memory") || !report["memory"].is_object()) return 0;
+        const auto& m = report["memory"];
+        return m.contains(key) && m[key].is_number_unsigned() ? m[key].get<uint64_t>() : 0;
+    };
+    const auto residentPeak = static_cast<uint64_t>(run.peakByTag[static_cast<size_t>(MemTag::ResidentWeights)]);
+    const uint64_t pinned = residentPeak > residentLayers ? residentPeak - residentLayers : 0;
+    return plan::costModelFromProfile(layers, pinned, memory("activations_bytes"), memory("workspace_bytes"));
+}
+
+uint64_t runSplitBytes(const Run& run)
+{
+    const auto c = nlohmann::json::parse(run.configJson, nullptr, false);
+    if (!c.is_object() || !c.contains("split_bytes") || !c["split_bytes"].is_number_unsigned()) return 0;
+    return c["split_bytes"].get<uint64_t>();
 }
 
 } // namespace dl::store

@@ -6,6 +6,7 @@
 #include "runstore.h"
 
 #include "memory/ledger.h"
+#include "plan/planner.h"
 #include "trace/trace.h"
 
 #include <cstdint>
@@ -34,5 +35,13 @@ std::vector<MemorySample> memorySamples(const std::vector<MemoryLedger::Sample>&
 
 // Sets the latency statistics (iterations, median, min, max, mean) of `run` from the timed iterations' times.
 void setLatencies(Run& run, const std::vector<double>& timesMs);
+
+// The planner's cost model from a stored run's per-layer times (a profile): the constants the plan pins are what
+// the resident-weights peak held beyond the resident layers; activations and workspace come from the report's
+// "memory" object. Invalid when the run has no per-layer times or they do not fit a disk model.
+Result<plan::CostModel> costModelFromRun(const Run& run);
+
+// The split (ExecutorOptions::splitBytes) a run was planned with, from its configuration; 0 for none.
+uint64_t runSplitBytes(const Run& run);
 
 } // namespace dl::store

@@ -317,6 +317,30 @@
         <source>&amp;Follow Latest Iteration</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Trade-off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export Configuration</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Configurations (*.json);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verifying the %1 budget&apos;s configuration…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Exported the configuration to %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not export the configuration: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MemoryView</name>
@@ -546,6 +570,92 @@
     </message>
     <message>
         <source>stalled</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::TradeoffPlanner</name>
+    <message>
+        <source>No runs recorded yet: profile the model (a sequential run) to plan it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No streaming run of this model to profile from: profile it (a sequential run)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::TradeoffView</name>
+    <message>
+        <source>weight memory (MiB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>latency (ms)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>predicted (frontier)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>lower bound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>runs: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>measured choice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>chosen budget</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Memory budget: drag to move along the frontier</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Profile</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Record a sequential run of the model to plan it from</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run This &amp;Configuration</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Export Configuration…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plan for</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Budget</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open a model to plan it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 budgets planned in %2 ms from run %3 (%4): kernels %5 ms, disk %6 MB/s; %7 runs of this model recorded.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Budget %1&lt;/b&gt;: predicted &lt;b&gt;%2 ms&lt;/b&gt; (%3 over preload&apos;s %4 ms; lower bound %5 ms)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Weights %1 (resident %2 in %3 of %4 layers, staging %5): %6 % less than the whole model; activations %7, workspace %8, total %9</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

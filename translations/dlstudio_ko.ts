@@ -317,6 +317,30 @@
         <source>&amp;Follow Latest Iteration</source>
         <translation>최근 반복 따라가기(&amp;F)</translation>
     </message>
+    <message>
+        <source>Trade-off</source>
+        <translation>절충</translation>
+    </message>
+    <message>
+        <source>Export Configuration</source>
+        <translation>구성 내보내기</translation>
+    </message>
+    <message>
+        <source>Configurations (*.json);;All files (*)</source>
+        <translation>구성 (*.json);;모든 파일 (*)</translation>
+    </message>
+    <message>
+        <source>Verifying the %1 budget&apos;s configuration…</source>
+        <translation>예산 %1의 구성을 검증하는 중…</translation>
+    </message>
+    <message>
+        <source>Exported the configuration to %1</source>
+        <translation>구성을 %1(으)로 내보냈습니다</translation>
+    </message>
+    <message>
+        <source>Could not export the configuration: %1</source>
+        <translation>구성을 내보낼 수 없습니다: %1</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MemoryView</name>
@@ -547,6 +571,92 @@
     <message>
         <source>stalled</source>
         <translation>대기</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::TradeoffPlanner</name>
+    <message>
+        <source>No runs recorded yet: profile the model (a sequential run) to plan it</source>
+        <translation>아직 기록된 실행이 없습니다: 계획하려면 모델을 프로파일하세요 (sequential 실행)</translation>
+    </message>
+    <message>
+        <source>No streaming run of this model to profile from: profile it (a sequential run)</source>
+        <translation>프로파일로 쓸 이 모델의 스트리밍 실행이 없습니다: 프로파일하세요 (sequential 실행)</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::TradeoffView</name>
+    <message>
+        <source>weight memory (MiB)</source>
+        <translation>가중치 메모리 (MiB)</translation>
+    </message>
+    <message>
+        <source>latency (ms)</source>
+        <translation>지연 시간 (ms)</translation>
+    </message>
+    <message>
+        <source>predicted (frontier)</source>
+        <translation>예측 (프런티어)</translation>
+    </message>
+    <message>
+        <source>lower bound</source>
+        <translation>하한</translation>
+    </message>
+    <message>
+        <source>runs: %1</source>
+        <translation>실행: %1</translation>
+    </message>
+    <message>
+        <source>measured choice</source>
+        <translation>측정된 선택</translation>
+    </message>
+    <message>
+        <source>chosen budget</source>
+        <translation>선택한 예산</translation>
+    </message>
+    <message>
+        <source>Memory budget: drag to move along the frontier</source>
+        <translation>메모리 예산: 끌어서 프런티어를 따라 이동합니다</translation>
+    </message>
+    <message>
+        <source>&amp;Profile</source>
+        <translation>프로파일(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Record a sequential run of the model to plan it from</source>
+        <translation>계획의 바탕이 될 모델의 sequential 실행을 기록합니다</translation>
+    </message>
+    <message>
+        <source>Run This &amp;Configuration</source>
+        <translation>이 구성 실행(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Export Configuration…</source>
+        <translation>구성 내보내기(&amp;E)…</translation>
+    </message>
+    <message>
+        <source>Plan for</source>
+        <translation>계획 대상</translation>
+    </message>
+    <message>
+        <source>Budget</source>
+        <translation>예산</translation>
+    </message>
+    <message>
+        <source>Open a model to plan it.</source>
+        <translation>계획하려면 모델을 여세요.</translation>
+    </message>
+    <message>
+        <source>%1 budgets planned in %2 ms from run %3 (%4): kernels %5 ms, disk %6 MB/s; %7 runs of this model recorded.</source>
+        <translation>실행 %3 (%4)에서 예산 %1개를 %2 ms에 계획함: 커널 %5 ms, 디스크 %6 MB/s; 이 모델의 기록된 실행 %7개.</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Budget %1&lt;/b&gt;: predicted &lt;b&gt;%2 ms&lt;/b&gt; (%3 over preload&apos;s %4 ms; lower bound %5 ms)</source>
+        <translation>&lt;b&gt;예산 %1&lt;/b&gt;: 예측 &lt;b&gt;%2 ms&lt;/b&gt; (preload의 %4 ms 대비 %3; 하한 %5 ms)</translation>
+    </message>
+    <message>
+        <source>Weights %1 (resident %2 in %3 of %4 layers, staging %5): %6 % less than the whole model; activations %7, workspace %8, total %9</source>
+        <translation>가중치 %1 (레이어 %4개 중 %3개에 상주 %2, 스테이징 %5): 전체 모델보다 %6 % 적음; 활성화 %7, 작업 공간 %8, 합계 %9</translation>
     </message>
 </context>
 <context>

@@ -413,7 +413,12 @@ RunOutcomePtr runJob(LocalSession::Job& job)
             QJsonObject report { { QStringLiteral("arch"), QString::fromLatin1(archName(po.arch)) },
                 { QStringLiteral("model"), rq.modelPath }, { QStringLiteral("pack"), info->packPath },
                 { QStringLiteral("latency_ms"), r.latencyMedianMs }, { QStringLiteral("stall_ms"), out->stallMs },
-                { QStringLiteral("read_mb_per_s"), out->readMBps }, { QStringLiteral("reader"), info->reader } };
+                { QStringLiteral("read_mb_per_s"), out->readMBps }, { QStringLiteral("reader"), info->reader },
+                // What the planner takes from a profile besides the layers (storage/runbuild.h).
+                { QStringLiteral("memory"),
+                    QJsonObject { { QStringLiteral("activations_bytes"), static_cast<qint64>(exec.activationBytes()) },
+                        { QStringLiteral("workspace_bytes"), static_cast<qint64>(exec.workspaceBytes()) },
+                        { QStringLiteral("peak_bytes"), static_cast<qint64>(out->peakTotal) } } } };
             r.reportJson = QJsonDocument(report).toJson(QJsonDocument::Compact).toStdString();
             r.layers = out->layers;
             r.events = store::storedEvents(events);

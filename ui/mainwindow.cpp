@@ -7,10 +7,20 @@
 #include "modelsummaryview.h"
 #include "runcontrols.h"
 #include "timelineview.h"
+#include "tradeoffview.h"
+
+#pragma push_macro("slots")
+#pragma push_macro("emit")
+#undef slots
+#undef emit
+#include "plan/config.h"
+#pragma pop_macro("emit")
+#pragma pop_macro("slots")
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -34,6 +44,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableView>
+#include <QThread>
 #include <QToolButton>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -170,7 +181,7 @@ void MainWindow::createCentralWidget()
     m_splitter->addWidget(layersBox);
     m_splitter->setStretchFactor(0, 0);
     m_splitter->setStretchFactor(1, 1);
-    m_splitter->setSizes({ 360, 840 });
+    m_splitter->setSizes({ 280, 920 });
     m_stack->addWidget(m_splitter);
     setCentralWidget(m_stack);
 }
@@ -197,6 +208,28 @@ void MainWindow::createDocks()
     m_memory->setMinimumHeight(160);
     QDockWidget* memoryDock = dock(m_memory, tr("Memory"), QStringLiteral("memoryDock"), Qt::BottomDockWidgetArea);
     splitDockWidget(timelineDock, memoryDock, Qt::Horizontal);
+    m_tradeoff = new TradeoffView(this);
+    m_tradeoff->setObjectName(QStringLiteral("tradeoffView"));
+    QDockWidget* tradeoffDock
+        = dock(m_tradeoff, tr("Trade-off"), QStringLiteral("tradeoffDock"), Qt::RightDockWidgetArea);
+    tradeoffDock->setMinimumWidth(360);
+    m_planner = new TradeoffPlanner(this);
+    connect(m_planner, &TradeoffPlanner::planned, this, [this](const PlanResultPtr& r) {
+        // A plan of another model than the open one is stale.
+        if (r->request.modelPath == m_currentFile) m_tradeoff->setResult(r);
+    });
+    connect(m_tradeoff, &TradeoffView::residentChanged, this,
+        [this](const std::vector<bool>& resident) { m_layerModel->setResident(resident); });
+    connect(m_tradeoff, &TradeoffView::archChanged, this, &MainWindow::replan);
+    connect(m_tradeoff, &TradeoffView::runRequested, this, &MainWindow::startChoiceRun);
+    connect(m_tradeoff, &TradeoffView::profileRequested, this, &MainWindow::startProfileRun);
+    connect(m_tradeoff, &TradeoffView::exportRequested, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export Configuration"),
+            QDir(QFileInfo(m_currentFile).absolutePath())
+                .filePath(QFileInfo(m_currentFile).completeBaseName() + QStringLiteral(".config.json")),
+            tr("Configurations (*.json);;All files (*)"));
+        if (!path.isEmpty()) exportConfiguration(path);
+    });
     resizeDocks({ timelineDock, memoryDock }, { 640, 520 }, Qt::Horizontal);
     resizeDocks({ timelineDock }, { 300 }, Qt::Vertical);
 
@@ -238,6 +271,96 @@ void MainWindow::setStorePath(const QString& path)
 {
     m_storePath = path;
     studioSettings()->setValue(StoreKey, path);
+    replan();
+}
+
+void MainWindow::replan()
+{
+    if (!m_summary || m_currentFile.isEmpty() || !m_planner) return;
+    PlanRequest r;
+    r.storePath = m_storePath;
+    r.modelPath = m_currentFile;
+    r.weightsPath = m_weightsFile;
+    r.arch = m_tradeoff->arch();
+    r.layers = m_layerModel->rowCount();
+    m_planner->plan(r);
+}
+
+void MainWindow::startChoiceRun(const plan::Choice& choice)
+{
+    const PlanResultPtr plan = m_tradeoff->result();
+    if (!plan || m_session->isRunning()) return;
+    m_runControls->setArch(plan->request.arch);
+    m_runControls->setBudgetMiB(0);
+    m_runControls->setContinuous(false);
+    RunRequest r = m_runControls->request();
+    r.stagingBytes = static_cast<qint64>(choice.config.stagingBytes);
+    r.resident = choice.config.resident;
+    r.budgetBytes = 0;
+    r.modelPath = m_currentFile;
+    r.weightsPath = m_weightsFile;
+    for (const auto& in : m_summary->inputs)
+        r.inputShapes[in.name] = in.shape;
+    r.storePath = m_storePath;
+    m_runInfo.reset();
+    m_runId = m_session->start(r);
+    m_verifyRunId = m_runId;
+    if (m_runId) {
+        statusBar()->showMessage(
+            tr("Verifying the %1 budget's configuration…").arg(formatBytes(static_cast<size_t>(choice.budgetBytes))));
+        Q_EMIT runStarted(m_runId);
+    }
+}
+
+void MainWindow::startProfileRun()
+{
+    if (m_session->isRunning()) return;
+    m_runControls->setArch(Arch::Sequential);
+    m_runControls->setBudgetMiB(0);
+    m_runControls->setContinuous(false);
+    startRun();
+}
+
+bool MainWindow::exportConfiguration(const QString& path)
+{
+    const PlanResultPtr plan = m_tradeoff->result();
+    const plan::Choice* choice = m_tradeoff->selectedChoice();
+    if (!plan || !choice) return false;
+    plan::RunConfig c;
+    c.modelHash = plan->modelHash.toStdString();
+    c.modelName = plan->modelName.toStdString();
+    c.layers = static_cast<int>(plan->model.layers.size());
+    c.arch = plan->request.arch;
+    c.splitBytes = plan->splitBytes;
+    c.stagingBytes = choice->config.stagingBytes;
+    c.resident = choice->config.resident;
+    c.budgetBytes = choice->budgetBytes;
+    c.predictedLatencyMs = choice->prediction.latencyMs;
+    c.predictedWeightsBytes = choice->prediction.weightsPeak;
+    c.predictedPeakBytes = choice->prediction.peakTotal;
+    c.lowerBoundMs = choice->lowerBoundMs;
+    c.madeBy = "dlstudio " DL_VERSION;
+    c.madeAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
+    c.profile = QStringLiteral("run %1 (%2) in %3")
+                    .arg(plan->profileRunId)
+                    .arg(plan->profileArch, plan->request.storePath)
+                    .toStdString();
+    // Written off the GUI thread; the answer comes back queued.
+    QThread* thread = QThread::create([this, c, path] {
+        const Status st = plan::writeConfigFile(path.toStdString(), c);
+        const QString message = st.ok() ? QString() : QString::fromStdString(st.error().message);
+        QMetaObject::invokeMethod(
+            this,
+            [this, path, ok = st.ok(), message] {
+                statusBar()->showMessage(ok ? tr("Exported the configuration to %1").arg(QDir::toNativeSeparators(path))
+                                            : tr("Could not export the configuration: %1").arg(message));
+                Q_EMIT configExported(path, ok, message);
+            },
+            Qt::QueuedConnection);
+    });
+    connect(thread, &QThread::finished, thread, &QObject::deleteLater);
+    thread->start();
+    return true;
 }
 
 void MainWindow::chooseStorePath()
@@ -344,6 +467,11 @@ void MainWindow::onRunFinished(const RunOutcomePtr& outcome)
         break;
     }
     if (!outcome->storeError.isEmpty()) message += tr(" (not recorded: %1)").arg(outcome->storeError);
+    if (outcome->status == RunOutcome::Status::Ok && outcome->id == m_verifyRunId)
+        m_tradeoff->addMeasured(static_cast<double>(outcome->peaks[static_cast<size_t>(MemTag::ResidentWeights)]
+                                    + outcome->peaks[static_cast<size_t>(MemTag::Staging)]),
+            outcome->medianMs);
+    if (outcome->storedRunId) replan();
     statusBar()->showMessage(message);
     Q_EMIT runFinished(outcome);
     if (outcome->status == RunOutcome::Status::Failed) {
@@ -514,6 +642,8 @@ void MainWindow::onLoadFinished(const LoadResultPtr& result)
     m_memory->clear();
     m_runControls->setModelReady(true);
     m_runAction->setEnabled(!m_session->isRunning());
+    m_tradeoff->setResult(nullptr);
+    replan();
     m_summaryView->setSummary(m_summary);
     m_filter->clear();
     updateLayerCount();

@@ -8,6 +8,7 @@
 
 #include "enginesession.h"
 #include "modelloader.h"
+#include "tradeoffplanner.h"
 
 #include <QMainWindow>
 #include <QStringList>
@@ -31,6 +32,7 @@ class MemoryView;
 class ModelSummaryView;
 class RunControls;
 class TimelineView;
+class TradeoffView;
 
 class MainWindow : public QMainWindow
 {
@@ -86,6 +88,13 @@ public:
     TimelineView* timelineView() const { return m_timeline; }
     MemoryView* memoryView() const { return m_memory; }
     RunOutcomePtr lastOutcome() const { return m_lastOutcome; }
+    TradeoffView* tradeoffView() const { return m_tradeoff; }
+    TradeoffPlanner* planner() const { return m_planner; }
+    // Plans the open model's trade-off again (after a run, another architecture, another store).
+    void replan();
+    // What Export Configuration… does once a file is chosen: writes the slider's choice there, off the GUI thread;
+    // configExported() tells how it went. False when there is no choice to export.
+    bool exportConfiguration(const QString& path);
     RunInfoPtr currentRun() const { return m_runInfo; }
 
 Q_SIGNALS:
@@ -95,6 +104,7 @@ Q_SIGNALS:
     void loadingChanged(bool loading);
     void runStarted(quint64 id);
     void runFinished(dl::ui::RunOutcomePtr outcome);
+    void configExported(const QString& path, bool ok, const QString& message);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -113,6 +123,8 @@ private:
     void onRunFinished(const RunOutcomePtr& outcome);
     void onRunProgress(quint64 id, const QString& phase, int percent);
     void selectLayerRow(int layer);
+    void startChoiceRun(const plan::Choice& choice);
+    void startProfileRun();
     void showOpenDialog();
     void showAbout();
     void onLoadStarted(const QString& path);
@@ -153,6 +165,9 @@ private:
     quint64 m_runId = 0; // the run the views follow
     RunInfoPtr m_runInfo;
     RunOutcomePtr m_lastOutcome;
+    TradeoffView* m_tradeoff = nullptr;
+    TradeoffPlanner* m_planner = nullptr;
+    quint64 m_verifyRunId = 0; // a run of the trade-off's choice, whose measurement goes beside the prediction
     bool m_errorDialogs = true;
 };
 

@@ -7,6 +7,7 @@
 #include "pack/layerpack.h"
 #include "plan/config.h"
 #include "plan/planner.h"
+#include "runbuild.h"
 #include "runstore.h"
 
 #include <chrono>
@@ -168,20 +169,7 @@ Profile profile(const Options& o, const std::string& hash)
 
 plan::CostModel costModel(const store::Run& run)
 {
-    std::vector<plan::ProfiledLayer> layers;
-    uint64_t residentLayers = 0;
-    for (const auto& l : run.layers) {
-        layers.push_back({ l.name, static_cast<uint64_t>(l.bytes), l.readMs, l.copyMs, l.kernelMs });
-        if (l.resident) residentLayers += static_cast<uint64_t>(l.bytes);
-    }
-    const json report = json::parse(run.reportJson, nullptr, false);
-    auto memory = [&](const char* key) -> uint64_t {
-        if (report.is_discarded() || !report.contains("memory") || !report["memory"].contains(key)) return 0;
-        return report["memory"][key].get<uint64_t>();
-    };
-    const auto residentPeak = static_cast<uint64_t>(run.peakByTag[static_cast<size_t>(MemTag::ResidentWeights)]);
-    const uint64_t pinned = residentPeak > residentLayers ? residentPeak - residentLayers : 0;
-    auto m = plan::costModelFromProfile(layers, pinned, memory("activations_bytes"), memory("workspace_bytes"));
+    auto m = store::costModelFromRun(run);
     if (!m.ok()) fail(m.error().message);
     return std::move(m).value();
 }
@@ -205,9 +193,7 @@ int cmdPlan(const Options& given)
     const auto [hash, name] = identify(o);
     const Profile prof = profile(o, hash);
     const plan::CostModel model = costModel(prof.run);
-    const json runConfig = json::parse(prof.run.configJson, nullptr, false);
-    const uint64_t split
-        = !runConfig.is_discarded() && runConfig.contains("split_bytes") ? runConfig["split_bytes"].get<uint64_t>() : 0;
+    const uint64_t split = store::runSplitBytes(prof.run);
 
     if (o.frontier) {
         const auto t0 = std::chrono::steady_clock::now();

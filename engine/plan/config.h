@@ -4,7 +4,7 @@
 // `dlayer run MODEL --config FILE` here or on the board. Format: docs/config-format.md.
 
 #include "core/result.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/arch.h"
 
 #include <cstdint>
 #include <string>

@@ -12,7 +12,7 @@
 // bytes and the staging buffers.
 
 #include "core/result.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/arch.h"
 
 #include <cstdint>
 #include <string>

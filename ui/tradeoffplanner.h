@@ -1,0 +1,87 @@
+#pragma once
+
+// The trade-off's background work: for the open model, the recorded runs of it in the run store (each a point of
+// memory against latency), a cost model from its best profile run, and the planner's frontier and lower bound for
+// an architecture. Everything (hashing the model file, reading the store, planning) runs on a worker thread and
+// comes back as an immutable PlanResult by queued signal; a newer request makes older ones stale, and their results
+// are dropped.
+
+#include "pipeline/arch.h"
+#include "plan/planner.h"
+
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+
+#include <memory>
+#include <vector>
+
+class QThread;
+
+namespace dl::ui {
+
+struct PlanRequest
+{
+    QString storePath;
+    QString modelPath;
+    QString weightsPath; // Darknet .weights, if any: part of the model's hash
+    dl::Arch arch = dl::Arch::TwoStage;
+    int layers = 0; // the open model's layer count: a profile must have as many (the studio runs whole layers)
+    int points = 64; // budgets on the frontier
+};
+
+struct RunPoint
+{
+    qint64 runId = 0;
+    QString arch;
+    double weightsBytes = 0; // the ledger's weight peak (resident + staging)
+    double latencyMs = 0; // median
+    qint64 startedMs = 0;
+};
+
+struct PlanResult
+{
+    quint64 generation = 0;
+    PlanRequest request;
+    QString error; // why there is no frontier (no store, no profile run, a planner error); points may still be there
+    QString modelHash;
+    QString modelName;
+    std::vector<RunPoint> points; // every finished run of the model, oldest first
+    qint64 profileRunId = 0;
+    QString profileArch;
+    plan::CostModel model; // valid with a frontier
+    std::vector<plan::Choice> frontier; // from the smallest budget to the whole model
+    uint64_t splitBytes = 0; // the profile's
+    double computeMs = 0; // the planner's time for the frontier
+    bool hasFrontier() const { return !frontier.empty(); }
+};
+using PlanResultPtr = std::shared_ptr<const PlanResult>;
+
+// Runs a plan on the calling thread (what the worker does).
+PlanResultPtr planBlocking(const PlanRequest& request);
+
+class TradeoffPlanner : public QObject
+{
+    Q_OBJECT
+public:
+    explicit TradeoffPlanner(QObject* parent = nullptr);
+    // Waits for the workers (each finishes its step; planning a frontier takes well under a second).
+    ~TradeoffPlanner() override;
+
+    // Starts planning; returns the generation. An older request still working is stale from now on.
+    quint64 plan(const PlanRequest& request);
+    bool isBusy() const { return m_busy > 0; }
+    quint64 generation() const { return m_generation; }
+
+Q_SIGNALS:
+    void planned(dl::ui::PlanResultPtr result);
+
+private:
+    std::vector<QThread*> m_threads;
+    quint64 m_generation = 0;
+    int m_busy = 0;
+};
+
+} // namespace dl::ui
+
+Q_DECLARE_METATYPE(dl::ui::PlanResultPtr)

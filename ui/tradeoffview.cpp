@@ -1,0 +1,293 @@
+#include "tradeoffview.h"
+
+#include "format.h"
+
+#include <qcustomplot.h>
+
+#include <QComboBox>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QPushButton>
+#include <QSlider>
+#include <QVBoxLayout>
+
+namespace dl::ui {
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+const dl::Arch kArchs[] = { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage };
+
+QColor archColour(int i)
+{
+    static const QColor c[] = { QColor(0x55, 0x55, 0x55), QColor(0xd6, 0x7d, 0x2a), QColor(0x8e, 0x6c, 0xbf),
+        QColor(0x3b, 0x82, 0xc4), QColor(0x3d, 0xa5, 0x5d) };
+    return c[i % 5];
+}
+
+QString mib(double bytes)
+{
+    return formatBytes(static_cast<size_t>(bytes));
+}
+
+} // namespace
+
+TradeoffView::TradeoffView(QWidget* parent)
+    : QWidget(parent)
+{
+    qRegisterMetaType<plan::Choice>();
+    m_plot = new QCustomPlot(this);
+    m_plot->setObjectName(QStringLiteral("tradeoffPlot"));
+    m_plot->xAxis->setLabel(tr("weight memory (MiB)"));
+    m_plot->yAxis->setLabel(tr("latency (ms)"));
+    m_plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
+    m_plot->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+    m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    m_plot->legend->setVisible(true);
+    m_plot->legend->setFont(font());
+    m_plot->legend->setBrush(QColor(255, 255, 255, 190));
+    // The frontier falls from the top left to the bottom right; runs of the whole model sit at the right.
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+
+    m_frontier = m_plot->addGraph();
+    m_frontier->setName(tr("predicted (frontier)"));
+    m_frontier->setPen(QPen(QColor(0x20, 0x20, 0x20), 1.5));
+    m_frontier->setLineStyle(QCPGraph::lsLine);
+    m_bound = m_plot->addGraph();
+    m_bound->setName(tr("lower bound"));
+    m_bound->setPen(QPen(QColor(0x80, 0x80, 0x80), 1, Qt::DashLine));
+    int i = 0;
+    for (Arch a : kArchs) {
+        QCPGraph* g = m_plot->addGraph();
+        g->setName(tr("runs: %1").arg(QString::fromLatin1(archName(a))));
+        g->setLineStyle(QCPGraph::lsNone);
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, archColour(i), archColour(i), 6));
+        m_runGraphs.push_back(g);
+        ++i;
+    }
+    m_measured = m_plot->addGraph();
+    m_measured->setName(tr("measured choice"));
+    m_measured->setLineStyle(QCPGraph::lsNone);
+    m_measured->setScatterStyle(
+        QCPScatterStyle(QCPScatterStyle::ssCrossSquare, QPen(QColor(0xd6, 0x3b, 0x3b), 2), Qt::NoBrush, 11));
+    m_marker = m_plot->addGraph();
+    m_marker->setName(tr("chosen budget"));
+    m_marker->setLineStyle(QCPGraph::lsNone);
+    m_marker->setScatterStyle(
+        QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(QColor(0xd6, 0x3b, 0x3b), 2), QColor(0xf2, 0xc1, 0x2e), 12));
+
+    m_arch = new QComboBox(this);
+    m_arch->setObjectName(QStringLiteral("tradeoffArch"));
+    for (Arch a : { Arch::TwoStage, Arch::Async, Arch::Sync, Arch::Sequential })
+        m_arch->addItem(QString::fromLatin1(archName(a)), static_cast<int>(a));
+    connect(m_arch, &QComboBox::currentIndexChanged, this, [this] { Q_EMIT archChanged(arch()); });
+
+    m_slider = new QSlider(Qt::Horizontal, this);
+    m_slider->setObjectName(QStringLiteral("budgetSlider"));
+    m_slider->setEnabled(false);
+    m_slider->setToolTip(tr("Memory budget: drag to move along the frontier"));
+    connect(m_slider, &QSlider::valueChanged, this, &TradeoffView::onSlider);
+
+    m_prediction = new QLabel(this);
+    m_prediction->setObjectName(QStringLiteral("predictionLabel"));
+    m_breakdown = new QLabel(this);
+    m_breakdown->setWordWrap(true);
+    m_status = new QLabel(this);
+    m_status->setWordWrap(true);
+    m_status->setEnabled(false);
+
+    m_profile = new QPushButton(tr("&Profile"), this);
+    m_profile->setObjectName(QStringLiteral("profileButton"));
+    m_profile->setToolTip(tr("Record a sequential run of the model to plan it from"));
+    m_run = new QPushButton(tr("Run This &Configuration"), this);
+    m_run->setObjectName(QStringLiteral("runConfigButton"));
+    m_export = new QPushButton(tr("&Export Configuration…"), this);
+    m_export->setObjectName(QStringLiteral("exportConfigButton"));
+    connect(m_profile, &QPushButton::clicked, this, &TradeoffView::profileRequested);
+    connect(m_run, &QPushButton::clicked, this, [this] {
+        if (const plan::Choice* c = selectedChoice()) Q_EMIT runRequested(*c);
+    });
+    connect(m_export, &QPushButton::clicked, this, [this] {
+        if (const plan::Choice* c = selectedChoice()) Q_EMIT exportRequested(*c);
+    });
+
+    auto* top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Plan for"), this));
+    top->addWidget(m_arch);
+    top->addWidget(new QLabel(tr("Budget"), this));
+    top->addWidget(m_slider, 1);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_profile);
+    buttons->addStretch(1);
+    buttons->addWidget(m_run);
+    buttons->addWidget(m_export);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addLayout(top);
+    layout->addWidget(m_prediction);
+    layout->addWidget(m_breakdown);
+    layout->addWidget(m_plot, 1);
+    layout->addWidget(m_status);
+    layout->addLayout(buttons);
+    setResult(nullptr);
+}
+
+dl::Arch TradeoffView::arch() const
+{
+    return static_cast<Arch>(m_arch->currentData().toInt());
+}
+
+void TradeoffView::setResult(const PlanResultPtr& result)
+{
+    // Measurements of chosen points stay while the model does, and so does the budget the slider stands at.
+    const bool sameModel = result && m_result && result->modelHash == m_result->modelHash;
+    if (!sameModel) m_measured->data()->clear();
+    const plan::Choice* was = selectedChoice();
+    const uint64_t previousBudget = sameModel && was ? was->budgetBytes : 0;
+    m_result = result;
+    for (QCPGraph* g : m_runGraphs)
+        g->data()->clear();
+    m_frontier->data()->clear();
+    m_bound->data()->clear();
+    m_marker->data()->clear();
+    double lo = 1e300, hi = 0, top = 0;
+    auto extend = [&](double bytes, double ms) {
+        if (bytes <= 0) return;
+        lo = std::min(lo, bytes / kMiB);
+        hi = std::max(hi, bytes / kMiB);
+        top = std::max(top, ms);
+    };
+    if (result) {
+        for (const RunPoint& p : result->points) {
+            for (size_t i = 0; i < std::size(kArchs); ++i)
+                if (p.arch == QLatin1String(archName(kArchs[i])))
+                    m_runGraphs[i]->addData(p.weightsBytes / kMiB, p.latencyMs);
+            extend(p.weightsBytes, p.latencyMs);
+        }
+        for (const plan::Choice& c : result->frontier) {
+            m_frontier->addData(static_cast<double>(c.prediction.weightsPeak) / kMiB, c.prediction.latencyMs);
+            m_bound->addData(static_cast<double>(c.prediction.weightsPeak) / kMiB, c.lowerBoundMs);
+            extend(static_cast<double>(c.prediction.weightsPeak), c.prediction.latencyMs);
+        }
+    }
+    const int n = result ? static_cast<int>(result->frontier.size()) : 0;
+    if (hi > 0) {
+        m_plot->xAxis->setRange(lo / 1.3, hi * 1.3);
+        m_plot->yAxis->setRange(0, top * 1.15);
+    }
+    {
+        const QSignalBlocker block(m_slider);
+        m_slider->setRange(0, std::max(0, n - 1));
+        m_slider->setEnabled(n > 0);
+        int at = 0;
+        for (int i = 0; i < n && previousBudget; ++i)
+            if (result->frontier[static_cast<size_t>(i)].budgetBytes <= previousBudget) at = i;
+        m_slider->setValue(at);
+    }
+    if (!result)
+        m_status->setText(tr("Open a model to plan it."));
+    else if (!result->hasFrontier())
+        m_status->setText(result->error);
+    else
+        m_status->setText(tr("%1 budgets planned in %2 ms from run %3 (%4): kernels %5 ms, disk %6 MB/s; %7 runs "
+                             "of this model recorded.")
+                              .arg(n)
+                              .arg(QLocale().toString(result->computeMs, 'f', 1))
+                              .arg(result->profileRunId)
+                              .arg(result->profileArch)
+                              .arg(QLocale().toString(result->model.kernelMs(), 'f', 1))
+                              .arg(QLocale().toString(result->model.diskBytesPerMs / 1e3, 'f', 0))
+                              .arg(result->points.size()));
+    if (n > 0)
+        onSlider(m_slider->value());
+    else {
+        m_prediction->setText(QString());
+        m_breakdown->setText(QString());
+        Q_EMIT residentChanged({});
+    }
+    updateButtons();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TradeoffView::updateButtons()
+{
+    const bool any = selectedChoice() != nullptr;
+    m_run->setEnabled(any);
+    m_export->setEnabled(any);
+    m_profile->setEnabled(m_result != nullptr);
+}
+
+int TradeoffView::selectedIndex() const
+{
+    return m_result && m_result->hasFrontier() ? m_slider->value() : -1;
+}
+
+void TradeoffView::setSelectedIndex(int index)
+{
+    m_slider->setValue(index);
+}
+
+const plan::Choice* TradeoffView::selectedChoice() const
+{
+    const int i = selectedIndex();
+    if (i < 0 || static_cast<size_t>(i) >= m_result->frontier.size()) return nullptr;
+    return &m_result->frontier[static_cast<size_t>(i)];
+}
+
+void TradeoffView::onSlider(int)
+{
+    const plan::Choice* c = selectedChoice();
+    if (!c) return;
+    const plan::Prediction& p = c->prediction;
+    m_marker->data()->clear();
+    m_marker->addData(static_cast<double>(p.weightsPeak) / kMiB, p.latencyMs);
+    const double preload = m_result->model.kernelMs();
+    m_prediction->setText(tr("<b>Budget %1</b>: predicted <b>%2 ms</b> (%3 over preload's %4 ms; lower bound %5 ms)")
+                              .arg(mib(static_cast<double>(c->budgetBytes)))
+                              .arg(QLocale().toString(p.latencyMs, 'f', 1))
+                              .arg(QStringLiteral("%1%2 %")
+                                       .arg(p.latencyMs >= preload ? QStringLiteral("+") : QString())
+                                       .arg(QLocale().toString((p.latencyMs / preload - 1) * 100, 'f', 1)))
+                              .arg(QLocale().toString(preload, 'f', 1))
+                              .arg(QLocale().toString(c->lowerBoundMs, 'f', 1)));
+    const double whole = static_cast<double>(m_result->model.weightBytes() + m_result->model.pinnedBytes);
+    m_breakdown->setText(
+        tr("Weights %1 (resident %2 in %3 of %4 layers, staging %5): %6 % less than the whole "
+           "model; activations %7, workspace %8, total %9")
+            .arg(mib(static_cast<double>(p.weightsPeak)), mib(static_cast<double>(p.residentBytes)))
+            .arg(c->config.resident.size())
+            .arg(m_result->model.layers.size())
+            .arg(mib(static_cast<double>(p.stagingBytes)))
+            .arg(QLocale().toString(whole > 0 ? (1 - static_cast<double>(p.weightsPeak) / whole) * 100 : 0, 'f', 1))
+            .arg(mib(static_cast<double>(m_result->model.activationBytes)),
+                mib(static_cast<double>(m_result->model.workspaceBytes)), mib(static_cast<double>(p.peakTotal))));
+    std::vector<bool> resident(m_result->model.layers.size(), false);
+    for (int l : c->config.resident)
+        if (l >= 0 && static_cast<size_t>(l) < resident.size()) resident[static_cast<size_t>(l)] = true;
+    Q_EMIT residentChanged(resident);
+    updateButtons();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TradeoffView::addMeasured(double weightsBytes, double latencyMs)
+{
+    m_measured->addData(weightsBytes / kMiB, latencyMs);
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int TradeoffView::measuredCount() const
+{
+    return m_measured->data()->size();
+}
+
+int TradeoffView::runPointCount() const
+{
+    int n = 0;
+    for (QCPGraph* g : m_runGraphs)
+        n += g->data()->size();
+    return n;
+}
+
+} // namespace dl::ui

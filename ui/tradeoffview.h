@@ -1,0 +1,84 @@
+#pragma once
+
+// The trade-off: every recorded run of the open model as a point (weight memory against median latency, coloured by
+// architecture), the planner's frontier and lower bound as curves, and the memory-budget slider. Dragging the slider
+// moves a marker along the frontier and shows at once the predicted latency, the memory breakdown and (through
+// residentChanged) the resident layers; nothing is computed on the way, the frontier is planned beforehand off the
+// GUI thread. "Run this configuration" asks the window to verify the chosen point, whose measurement is then drawn
+// beside the prediction; "Export configuration…" writes the file `dlayer run --config` runs.
+
+#include "tradeoffplanner.h"
+
+#include <QWidget>
+
+class QComboBox;
+class QCustomPlot;
+class QCPGraph;
+class QLabel;
+class QPushButton;
+class QSlider;
+
+namespace dl::ui {
+
+class TradeoffView : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit TradeoffView(QWidget* parent = nullptr);
+
+    // Shows a plan (nullptr: none, e.g. no model).
+    void setResult(const PlanResultPtr& result);
+    const PlanResultPtr& result() const { return m_result; }
+    // The verification of the chosen point: measured weight peak and median latency, drawn beside the prediction.
+    void addMeasured(double weightsBytes, double latencyMs);
+
+    // The frontier index the slider stands at; -1 without a frontier.
+    int selectedIndex() const;
+    void setSelectedIndex(int index);
+    // The choice there, or nullptr.
+    const plan::Choice* selectedChoice() const;
+    // The architecture the frontier is planned for (the box above the plot).
+    dl::Arch arch() const;
+
+    QSlider* slider() const { return m_slider; }
+    QCustomPlot* plot() const { return m_plot; }
+    QPushButton* runButton() const { return m_run; }
+    QPushButton* exportButton() const { return m_export; }
+    QPushButton* profileButton() const { return m_profile; }
+    QLabel* predictionLabel() const { return m_prediction; }
+    int measuredCount() const;
+    int runPointCount() const;
+
+Q_SIGNALS:
+    // The resident set of the chosen point, by layer index (empty when there is none).
+    void residentChanged(const std::vector<bool>& resident);
+    void runRequested(const dl::plan::Choice& choice);
+    void exportRequested(const dl::plan::Choice& choice);
+    void profileRequested();
+    // Another architecture was picked for the frontier: the window plans again.
+    void archChanged(dl::Arch arch);
+
+private:
+    void onSlider(int index);
+    void updateButtons();
+
+    QCustomPlot* m_plot = nullptr;
+    std::vector<QCPGraph*> m_runGraphs; // by architecture
+    QCPGraph* m_frontier = nullptr;
+    QCPGraph* m_bound = nullptr;
+    QCPGraph* m_marker = nullptr;
+    QCPGraph* m_measured = nullptr;
+    QComboBox* m_arch = nullptr;
+    QSlider* m_slider = nullptr;
+    QLabel* m_prediction = nullptr;
+    QLabel* m_breakdown = nullptr;
+    QLabel* m_status = nullptr;
+    QPushButton* m_run = nullptr;
+    QPushButton* m_export = nullptr;
+    QPushButton* m_profile = nullptr;
+    PlanResultPtr m_result;
+};
+
+} // namespace dl::ui
+
+Q_DECLARE_METATYPE(dl::plan::Choice)
