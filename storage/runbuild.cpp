@@ -1,9 +1,15 @@
 #include "runbuild.h"
 
+#include "trace/chrometrace.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <unistd.h>
 
@@ -127,6 +133,65 @@ Result<plan::CostModel> costModelFromRun(const Run& run)
     const auto residentPeak = static_cast<uint64_t>(run.peakByTag[static_cast<size_t>(MemTag::ResidentWeights)]);
     const uint64_t pinned = residentPeak > residentLayers ? residentPeak - residentLayers : 0;
     return plan::costModelFromProfile(layers, pinned, memory("activations_bytes"), memory("workspace_bytes"));
+}
+
+Status writeRunChromeTrace(const Run& run, const std::string& path)
+{
+    std::vector<std::string> names;
+    for (const auto& l : run.layers)
+        names.push_back(l.name);
+    int64_t origin = INT64_MAX;
+    for (const auto& e : run.events)
+        origin = std::min(origin, e.beginNs);
+    for (const auto& m : run.samples)
+        origin = std::min(origin, m.timeNs);
+    ChromeTraceWriter::Options o;
+    o.processName = run.model.name + " run " + std::to_string(run.id) + " (" + run.arch + ")";
+    o.originNs = origin == INT64_MAX ? 0 : origin;
+    DL_ASSIGN(auto writer, ChromeTraceWriter::open(path, names, o));
+    // Events and samples in time order, as a live run delivers them.
+    size_t s = 0;
+    auto samplesUntil = [&](int64_t t) {
+        for (; s < run.samples.size() && run.samples[s].timeNs <= t; ++s) {
+            CounterSample c;
+            c.timeNs = run.samples[s].timeNs;
+            c.hasMemory = true;
+            for (size_t k = 0; k < kMemTagCount; ++k)
+                c.memoryBytes[k] = static_cast<size_t>(std::max<int64_t>(0, run.samples[s].bytes[k]));
+            writer->onCounters(c);
+        }
+    };
+    for (const auto& e : run.events) {
+        TraceEvent t = traceEvent(e.kind, e.stage, e.layer, e.iteration, e.beginNs, e.endNs, e.bytes);
+        samplesUntil(eventTimeNs(t));
+        writer->onEvent(t);
+    }
+    samplesUntil(INT64_MAX);
+    return writer->close();
+}
+
+Status writeRunLayersCsv(const Run& run, const std::string& path)
+{
+    const std::string tmp = path + ".part";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    if (!f) return Error { ErrorCode::Io, "cannot write '" + path + "': " + std::strerror(errno) };
+    bool ok = std::fprintf(f, "layer,name,bytes,resident,read_ms,copy_ms,kernel_ms,stall_ms\n") > 0;
+    for (const auto& l : run.layers) {
+        std::string name = l.name; // quoted, with quotes doubled, as RFC 4180 has it
+        for (size_t i = name.find('"'); i != std::string::npos; i = name.find('"', i + 2))
+            name.insert(i, 1, '"');
+        ok = ok
+            && std::fprintf(f, "%d,\"%s\",%lld,%d,%.6f,%.6f,%.6f,%.6f\n", l.layer, name.c_str(),
+                   static_cast<long long>(l.bytes), l.resident ? 1 : 0, l.readMs, l.copyMs, l.kernelMs, l.stallMs)
+                > 0;
+    }
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        std::remove(tmp.c_str());
+        return Error { ErrorCode::Io, "cannot write '" + path + "': " + why };
+    }
+    return {};
 }
 
 uint64_t runSplitBytes(const Run& run)

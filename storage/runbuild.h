@@ -5,6 +5,8 @@
 
 #include "runstore.h"
 
+#include "core/result.h"
+
 #include "memory/ledger.h"
 #include "plan/planner.h"
 #include "trace/trace.h"
@@ -40,6 +42,13 @@ void setLatencies(Run& run, const std::vector<double>& timesMs);
 // the resident-weights peak held beyond the resident layers; activations and workspace come from the report's
 // "memory" object. Invalid when the run has no per-layer times or they do not fit a disk model.
 Result<plan::CostModel> costModelFromRun(const Run& run);
+
+// A stored run's trace as a Chrome JSON trace (trace/chrometrace.h): its spans and stalls, and its memory samples
+// as counters; time 0 is the run's first event. Io naming the path on a write error.
+Status writeRunChromeTrace(const Run& run, const std::string& path);
+// A stored run's per-layer statistics as CSV (a header row, then layer, name, bytes, resident, read, copy, kernel
+// and stall ms per inference), written beside the target and renamed into place. Io naming the path.
+Status writeRunLayersCsv(const Run& run, const std::string& path);
 
 // The split (ExecutorOptions::splitBytes) a run was planned with, from its configuration; 0 for none.
 uint64_t runSplitBytes(const Run& run);

@@ -528,7 +528,8 @@ Result<std::vector<RunSummary>> RunStore::listRuns() const
 {
     Stmt s(m_db,
         "SELECT runs.id, models.name, models.hash, arch, started_ms, status, iterations, latency_median_ms, "
-        "peak_resident_weights + peak_staging, peak_total FROM runs JOIN models ON models.id = runs.model_id "
+        "peak_resident_weights + peak_staging, peak_total, devices.host, devices.backend, devices.cpu, devices.gpu "
+        "FROM runs JOIN models ON models.id = runs.model_id JOIN devices ON devices.id = runs.device_id "
         "ORDER BY runs.id");
     std::vector<RunSummary> out;
     int rc;
@@ -545,6 +546,10 @@ Result<std::vector<RunSummary>> RunStore::listRuns() const
         r.latencyMedianMs = s.f64(7);
         r.weightsPeak = s.i64(8);
         r.peakTotal = s.i64(9);
+        r.device.host = s.text(10);
+        r.device.backend = s.text(11);
+        r.device.cpu = s.text(12);
+        r.device.gpu = s.text(13);
         out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return sqlError("listing the runs");

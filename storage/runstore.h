@@ -110,6 +110,7 @@ struct RunSummary
     double latencyMedianMs = 0;
     int64_t weightsPeak = 0; // resident + staging peaks
     int64_t peakTotal = 0;
+    DeviceInfo device; // without its disk bandwidth
 };
 
 // The trace events of a run packed into a blob (a format byte, the count, then per event a kind/stage byte and

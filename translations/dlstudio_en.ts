@@ -2,6 +2,64 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>QObject</name>
+    <message>
+        <source>nothing to write: the plot has no size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot write %1: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::LayerDeltaModel</name>
+    <message>
+        <source>run %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>B</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>#</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kernel ms, %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kernel Δ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Read ms, %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Read Δ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stall ms, %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stall Δ</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>dl::ui::LayerTableModel</name>
     <message>
         <source>%1 bytes</source>
@@ -170,10 +228,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>&lt;h3&gt;Demand Layering Studio %1&lt;/h3&gt;&lt;p&gt;Inspect DNN models layer by layer and plan how their weights stream from storage at run time.&lt;/p&gt;&lt;p&gt;Demand Layering: Ji et al., RTSS 2022.&lt;/p&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>%1: %p%</source>
         <translation type="unfinished"></translation>
     </message>
@@ -339,6 +393,90 @@
     </message>
     <message>
         <source>Could not export the configuration: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Showing run %1 (%2, %3)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Engine %1; Qt %2; oneDNN %3; SQLite %4; QCustomPlot %5; CUDA %6</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not built in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Configuration…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select one run in the Runs view first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Selected Run as Chrome &amp;Trace…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export Chrome Trace</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Chrome traces (*.json)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Selected Run&apos;s Layers as &amp;CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export Layer Statistics</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Timeline as PNG or PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Memory Graph as PNG or PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>T&amp;rade-off as PNG or PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Difference Plot as PNG or PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save Plot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PNG images (*.png);;PDF documents (*.pdf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;Demand Layering Studio %1&lt;/h3&gt;&lt;p&gt;Inspect DNN models layer by layer and plan how their weights stream from storage at run time.&lt;/p&gt;&lt;p&gt;Demand Layering: Ji et al., RTSS 2022.&lt;/p&gt;&lt;p&gt;%2&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -523,6 +661,195 @@
     </message>
     <message>
         <source>Iterations</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::RunHistoryModel</name>
+    <message>
+        <source>%1, %2 backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>sha256 %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Architecture</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Iterations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Median ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Weights peak</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Total peak</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::RunsView</name>
+    <message>
+        <source>This model only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This device only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Runs recorded on %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Compare the two selected runs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open Timeline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show the selected run in the timeline and memory views</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Measure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>B</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>B − A</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>B − A (ms per inference)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Per layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Difference plot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 of %2 runs shown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Exported %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete Runs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Delete %n run(s) from the run store?</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Median latency (ms)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Minimum latency (ms)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kernel stall (ms per inference)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Weights peak</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ledger peak</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>RSS peak</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Architecture</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>kernel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>stall</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run %1 against run %2</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

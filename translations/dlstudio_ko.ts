@@ -2,6 +2,64 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ko" sourcelanguage="en">
 <context>
+    <name>QObject</name>
+    <message>
+        <source>nothing to write: the plot has no size</source>
+        <translation>쓸 내용이 없습니다: 플롯의 크기가 없습니다</translation>
+    </message>
+    <message>
+        <source>cannot write %1: %2</source>
+        <translation>%1에 쓸 수 없습니다: %2</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::LayerDeltaModel</name>
+    <message>
+        <source>run %1</source>
+        <translation>실행 %1</translation>
+    </message>
+    <message>
+        <source>A</source>
+        <translation>A</translation>
+    </message>
+    <message>
+        <source>B</source>
+        <translation>B</translation>
+    </message>
+    <message>
+        <source>#</source>
+        <translation>#</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>레이어</translation>
+    </message>
+    <message>
+        <source>Kernel ms, %1</source>
+        <translation>커널 ms, %1</translation>
+    </message>
+    <message>
+        <source>Kernel Δ</source>
+        <translation>커널 Δ</translation>
+    </message>
+    <message>
+        <source>Read ms, %1</source>
+        <translation>읽기 ms, %1</translation>
+    </message>
+    <message>
+        <source>Read Δ</source>
+        <translation>읽기 Δ</translation>
+    </message>
+    <message>
+        <source>Stall ms, %1</source>
+        <translation>대기 ms, %1</translation>
+    </message>
+    <message>
+        <source>Stall Δ</source>
+        <translation>대기 Δ</translation>
+    </message>
+</context>
+<context>
     <name>dl::ui::LayerTableModel</name>
     <message>
         <source>%1 bytes</source>
@@ -170,10 +228,6 @@
         <translation>Demand Layering Studio 정보</translation>
     </message>
     <message>
-        <source>&lt;h3&gt;Demand Layering Studio %1&lt;/h3&gt;&lt;p&gt;Inspect DNN models layer by layer and plan how their weights stream from storage at run time.&lt;/p&gt;&lt;p&gt;Demand Layering: Ji et al., RTSS 2022.&lt;/p&gt;</source>
-        <translation>&lt;h3&gt;Demand Layering Studio %1&lt;/h3&gt;&lt;p&gt;DNN 모델을 레이어 단위로 살펴보고, 실행 중에 가중치를 저장 장치에서 어떻게 읽어 올지 계획합니다.&lt;/p&gt;&lt;p&gt;Demand Layering: Ji 외, RTSS 2022.&lt;/p&gt;</translation>
-    </message>
-    <message>
         <source>%1: %p%</source>
         <translation>%1: %p%</translation>
     </message>
@@ -340,6 +394,90 @@
     <message>
         <source>Could not export the configuration: %1</source>
         <translation>구성을 내보낼 수 없습니다: %1</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>실행 기록</translation>
+    </message>
+    <message>
+        <source>Showing run %1 (%2, %3)</source>
+        <translation>실행 %1 표시 중 (%2, %3)</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>%1 저장함</translation>
+    </message>
+    <message>
+        <source>Engine %1; Qt %2; oneDNN %3; SQLite %4; QCustomPlot %5; CUDA %6</source>
+        <translation>엔진 %1; Qt %2; oneDNN %3; SQLite %4; QCustomPlot %5; CUDA %6</translation>
+    </message>
+    <message>
+        <source>not built in</source>
+        <translation>포함되지 않음</translation>
+    </message>
+    <message>
+        <source>&amp;Export</source>
+        <translation>내보내기(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Configuration…</source>
+        <translation>구성(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Select one run in the Runs view first</source>
+        <translation>먼저 실행 기록 보기에서 실행 하나를 선택하세요</translation>
+    </message>
+    <message>
+        <source>Selected Run as Chrome &amp;Trace…</source>
+        <translation>선택한 실행을 Chrome 트레이스로(&amp;T)…</translation>
+    </message>
+    <message>
+        <source>Export Chrome Trace</source>
+        <translation>Chrome 트레이스 내보내기</translation>
+    </message>
+    <message>
+        <source>Chrome traces (*.json)</source>
+        <translation>Chrome 트레이스 (*.json)</translation>
+    </message>
+    <message>
+        <source>Selected Run&apos;s Layers as &amp;CSV…</source>
+        <translation>선택한 실행의 레이어를 CSV로(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Export Layer Statistics</source>
+        <translation>레이어 통계 내보내기</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 파일 (*.csv)</translation>
+    </message>
+    <message>
+        <source>&amp;Timeline as PNG or PDF…</source>
+        <translation>타임라인을 PNG 또는 PDF로(&amp;T)…</translation>
+    </message>
+    <message>
+        <source>&amp;Memory Graph as PNG or PDF…</source>
+        <translation>메모리 그래프를 PNG 또는 PDF로(&amp;M)…</translation>
+    </message>
+    <message>
+        <source>T&amp;rade-off as PNG or PDF…</source>
+        <translation>절충 그래프를 PNG 또는 PDF로(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>&amp;Difference Plot as PNG or PDF…</source>
+        <translation>차이 플롯을 PNG 또는 PDF로(&amp;D)…</translation>
+    </message>
+    <message>
+        <source>Save Plot</source>
+        <translation>플롯 저장</translation>
+    </message>
+    <message>
+        <source>PNG images (*.png);;PDF documents (*.pdf)</source>
+        <translation>PNG 이미지 (*.png);;PDF 문서 (*.pdf)</translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;Demand Layering Studio %1&lt;/h3&gt;&lt;p&gt;Inspect DNN models layer by layer and plan how their weights stream from storage at run time.&lt;/p&gt;&lt;p&gt;Demand Layering: Ji et al., RTSS 2022.&lt;/p&gt;&lt;p&gt;%2&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;Demand Layering Studio %1&lt;/h3&gt;&lt;p&gt;DNN 모델을 레이어 단위로 살펴보고, 실행 중에 가중치를 저장 장치에서 어떻게 읽어 올지 계획합니다.&lt;/p&gt;&lt;p&gt;Demand Layering: Ji 외, RTSS 2022.&lt;/p&gt;&lt;p&gt;%2&lt;/p&gt;</translation>
     </message>
 </context>
 <context>
@@ -524,6 +662,194 @@
     <message>
         <source>Iterations</source>
         <translation>반복 횟수</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::RunHistoryModel</name>
+    <message>
+        <source>%1, %2 backend</source>
+        <translation>%1, %2 백엔드</translation>
+    </message>
+    <message>
+        <source>sha256 %1</source>
+        <translation>sha256 %1</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>실행</translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation>시작</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <source>Architecture</source>
+        <translation>아키텍처</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <source>Iterations</source>
+        <translation>반복 횟수</translation>
+    </message>
+    <message>
+        <source>Median ms</source>
+        <translation>중앙값 ms</translation>
+    </message>
+    <message>
+        <source>Weights peak</source>
+        <translation>가중치 최대</translation>
+    </message>
+    <message>
+        <source>Total peak</source>
+        <translation>전체 최대</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>장치</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::RunsView</name>
+    <message>
+        <source>This model only</source>
+        <translation>이 모델만</translation>
+    </message>
+    <message>
+        <source>This device only</source>
+        <translation>이 장치만</translation>
+    </message>
+    <message>
+        <source>Runs recorded on %1</source>
+        <translation>%1에서 기록된 실행</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>새로 고침</translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation>비교</translation>
+    </message>
+    <message>
+        <source>Compare the two selected runs</source>
+        <translation>선택한 두 실행을 비교합니다</translation>
+    </message>
+    <message>
+        <source>Open Timeline</source>
+        <translation>타임라인 열기</translation>
+    </message>
+    <message>
+        <source>Show the selected run in the timeline and memory views</source>
+        <translation>선택한 실행을 타임라인과 메모리 보기에 표시합니다</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>삭제</translation>
+    </message>
+    <message>
+        <source>Measure</source>
+        <translation>측정 항목</translation>
+    </message>
+    <message>
+        <source>A</source>
+        <translation>A</translation>
+    </message>
+    <message>
+        <source>B</source>
+        <translation>B</translation>
+    </message>
+    <message>
+        <source>B − A</source>
+        <translation>B − A</translation>
+    </message>
+    <message>
+        <source>layer</source>
+        <translation>레이어</translation>
+    </message>
+    <message>
+        <source>B − A (ms per inference)</source>
+        <translation>B − A (추론당 ms)</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>요약</translation>
+    </message>
+    <message>
+        <source>Per layer</source>
+        <translation>레이어별</translation>
+    </message>
+    <message>
+        <source>Difference plot</source>
+        <translation>차이 플롯</translation>
+    </message>
+    <message>
+        <source>%1 of %2 runs shown</source>
+        <translation>실행 %2개 중 %1개 표시</translation>
+    </message>
+    <message>
+        <source>Exported %1</source>
+        <translation>%1 내보냄</translation>
+    </message>
+    <message>
+        <source>Delete Runs</source>
+        <translation>실행 삭제</translation>
+    </message>
+    <message numerus="yes">
+        <source>Delete %n run(s) from the run store?</source>
+        <translation>
+            <numerusform>실행 %n개를 실행 저장소에서 삭제할까요?</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Median latency (ms)</source>
+        <translation>중앙값 지연 시간 (ms)</translation>
+    </message>
+    <message>
+        <source>Minimum latency (ms)</source>
+        <translation>최소 지연 시간 (ms)</translation>
+    </message>
+    <message>
+        <source>Kernel stall (ms per inference)</source>
+        <translation>커널 대기 (추론당 ms)</translation>
+    </message>
+    <message>
+        <source>Weights peak</source>
+        <translation>가중치 최대</translation>
+    </message>
+    <message>
+        <source>Ledger peak</source>
+        <translation>장부 최대</translation>
+    </message>
+    <message>
+        <source>RSS peak</source>
+        <translation>RSS 최대</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>실행</translation>
+    </message>
+    <message>
+        <source>Architecture</source>
+        <translation>아키텍처</translation>
+    </message>
+    <message>
+        <source>kernel</source>
+        <translation>커널</translation>
+    </message>
+    <message>
+        <source>stall</source>
+        <translation>대기</translation>
+    </message>
+    <message>
+        <source>Run %1 against run %2</source>
+        <translation>실행 %2 대비 실행 %1</translation>
     </message>
 </context>
 <context>

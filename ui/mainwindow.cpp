@@ -5,15 +5,20 @@
 #include "localsession.h"
 #include "memoryview.h"
 #include "modelsummaryview.h"
+#include "plotexport.h"
 #include "runcontrols.h"
+#include "runsview.h"
 #include "timelineview.h"
 #include "tradeoffview.h"
+
+#include <qcustomplot.h>
 
 #pragma push_macro("slots")
 #pragma push_macro("emit")
 #undef slots
 #undef emit
 #include "plan/config.h"
+#include "runtime/versions.h"
 #pragma pop_macro("emit")
 #pragma pop_macro("slots")
 
@@ -102,6 +107,7 @@ MainWindow::MainWindow(QWidget* parent)
     createActions();
     createStatusBar();
     setSession(new LocalSession(this));
+    m_runs->setStorePath(m_storePath);
 
     connect(m_loader, &ModelLoader::started, this, &MainWindow::onLoadStarted);
     connect(m_loader, &ModelLoader::progressChanged, m_progress, &QProgressBar::setValue);
@@ -200,23 +206,34 @@ void MainWindow::createDocks()
     dock(m_runControls, tr("Run"), QStringLiteral("runDock"), Qt::LeftDockWidgetArea);
     m_timeline = new TimelineView(this);
     m_timeline->setObjectName(QStringLiteral("timelineView"));
-    m_timeline->setMinimumHeight(160);
+    m_timeline->setMinimumHeight(120);
     QDockWidget* timelineDock
         = dock(m_timeline, tr("Pipeline Timeline"), QStringLiteral("timelineDock"), Qt::BottomDockWidgetArea);
     m_memory = new MemoryView(this);
     m_memory->setObjectName(QStringLiteral("memoryView"));
-    m_memory->setMinimumHeight(160);
+    m_memory->setMinimumHeight(120);
     QDockWidget* memoryDock = dock(m_memory, tr("Memory"), QStringLiteral("memoryDock"), Qt::BottomDockWidgetArea);
     splitDockWidget(timelineDock, memoryDock, Qt::Horizontal);
     m_tradeoff = new TradeoffView(this);
     m_tradeoff->setObjectName(QStringLiteral("tradeoffView"));
     QDockWidget* tradeoffDock
         = dock(m_tradeoff, tr("Trade-off"), QStringLiteral("tradeoffDock"), Qt::RightDockWidgetArea);
-    tradeoffDock->setMinimumWidth(360);
+    m_runs = new RunsView(this);
+    m_runs->setObjectName(QStringLiteral("runsView"));
+    QDockWidget* runsDock = dock(m_runs, tr("Runs"), QStringLiteral("runsDock"), Qt::RightDockWidgetArea);
+    tabifyDockWidget(tradeoffDock, runsDock);
+    tradeoffDock->raise();
+    connect(m_runs, &RunsView::timelineLoaded, this, &MainWindow::showStoredRun);
+    connect(m_runs, &RunsView::errorOccurred, this, [this](const QString& message) {
+        statusBar()->showMessage(message);
+        Q_EMIT errorOccurred(message);
+    });
     m_planner = new TradeoffPlanner(this);
     connect(m_planner, &TradeoffPlanner::planned, this, [this](const PlanResultPtr& r) {
         // A plan of another model than the open one is stale.
-        if (r->request.modelPath == m_currentFile) m_tradeoff->setResult(r);
+        if (r->request.modelPath != m_currentFile) return;
+        m_tradeoff->setResult(r);
+        m_runs->setModelHash(r->modelHash);
     });
     connect(m_tradeoff, &TradeoffView::residentChanged, this,
         [this](const std::vector<bool>& resident) { m_layerModel->setResident(resident); });
@@ -231,6 +248,7 @@ void MainWindow::createDocks()
         if (!path.isEmpty()) exportConfiguration(path);
     });
     resizeDocks({ timelineDock, memoryDock }, { 640, 520 }, Qt::Horizontal);
+    resizeDocks({ tradeoffDock }, { 460 }, Qt::Horizontal);
     resizeDocks({ timelineDock }, { 300 }, Qt::Vertical);
 
     connect(m_runControls, &RunControls::runRequested, this, [this] { startRun(); });
@@ -271,7 +289,72 @@ void MainWindow::setStorePath(const QString& path)
 {
     m_storePath = path;
     studioSettings()->setValue(StoreKey, path);
+    if (m_runs) m_runs->setStorePath(path);
     replan();
+}
+
+void MainWindow::showStoredRun(const StoredRunPtr& run)
+{
+    if (!run) return;
+    auto info = std::make_shared<RunInfo>();
+    info->id = 0; // not a live run: the views follow it until the next one starts
+    info->modelPath = QString::fromStdString(run->model.path);
+    info->arch = parseArch(run->arch).value_or(Arch::TwoStage);
+    for (const auto& l : run->layers) {
+        info->layerNames.push_back(l.name);
+        info->layerBytes.push_back(l.bytes);
+        info->resident.push_back(l.resident);
+    }
+    // The first span after set-up is time 0, as in a live run (set-up's spans, if any, come before it).
+    int64_t origin = INT64_MAX, first = INT64_MAX;
+    for (const auto& e : run->events) {
+        first = std::min(first, e.beginNs);
+        if (e.iteration >= 0) origin = std::min(origin, e.beginNs);
+    }
+    info->originNs = origin != INT64_MAX ? origin : first != INT64_MAX ? first : 0;
+    auto batch = std::make_shared<EventBatch>();
+    batch->id = 0;
+    for (const auto& e : run->events)
+        batch->events.push_back(traceEvent(e.kind, e.stage, e.layer, e.iteration, e.beginNs, e.endNs, e.bytes));
+    for (const auto& m : run->samples) {
+        CounterSample c;
+        c.timeNs = m.timeNs;
+        c.hasMemory = true;
+        for (size_t k = 0; k < kMemTagCount; ++k)
+            c.memoryBytes[k] = static_cast<size_t>(std::max<int64_t>(0, m.bytes[k]));
+        batch->counters.push_back(c);
+    }
+    m_runId = 0;
+    m_runInfo = info;
+    m_timeline->beginRun(info);
+    m_memory->beginRun(info);
+    m_timeline->addEvents(batch);
+    m_memory->addEvents(batch);
+    m_timeline->showAll();
+    if (info->layerNames.size() == static_cast<size_t>(m_layerModel->rowCount())) {
+        m_layerModel->setResident(info->resident);
+        m_layerModel->setRunStats(run->layers);
+    }
+    statusBar()->showMessage(tr("Showing run %1 (%2, %3)")
+                                 .arg(run->id)
+                                 .arg(QString::fromStdString(run->arch), QString::fromStdString(run->model.name)));
+}
+
+void MainWindow::exportPlot(QCustomPlot* plot, const QString& path)
+{
+    writeFileInBackground(this, path, renderPlot(plot, path), [this, path](const QString& error) {
+        statusBar()->showMessage(error.isEmpty() ? tr("Saved %1").arg(QDir::toNativeSeparators(path)) : error);
+        Q_EMIT plotExported(path, error);
+    });
+}
+
+QString MainWindow::versionsText()
+{
+    const std::string cuda = cudaVersion();
+    return tr("Engine %1; Qt %2; oneDNN %3; SQLite %4; QCustomPlot %5; CUDA %6")
+        .arg(QLatin1String(DL_VERSION), QLatin1String(qVersion()), QString::fromStdString(oneDnnVersion()),
+            QLatin1String(store::sqliteVersion()), QLatin1String(QCUSTOMPLOT_VERSION_STR),
+            cuda.empty() ? tr("not built in") : QString::fromStdString(cuda));
 }
 
 void MainWindow::replan()
@@ -471,7 +554,10 @@ void MainWindow::onRunFinished(const RunOutcomePtr& outcome)
         m_tradeoff->addMeasured(static_cast<double>(outcome->peaks[static_cast<size_t>(MemTag::ResidentWeights)]
                                     + outcome->peaks[static_cast<size_t>(MemTag::Staging)]),
             outcome->medianMs);
-    if (outcome->storedRunId) replan();
+    if (outcome->storedRunId) {
+        replan();
+        m_runs->refresh();
+    }
     statusBar()->showMessage(message);
     Q_EMIT runFinished(outcome);
     if (outcome->status == RunOutcome::Status::Failed) {
@@ -508,6 +594,35 @@ void MainWindow::createActions()
 
     m_recentMenu = fileMenu->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("menuRecent"));
+
+    QMenu* exportMenu = fileMenu->addMenu(tr("&Export"));
+    exportMenu->addAction(tr("&Configuration…"), this, [this] {
+        if (const plan::Choice* c = m_tradeoff->selectedChoice()) Q_EMIT m_tradeoff->exportRequested(*c);
+    });
+    auto exportRun = [this](RunStoreJobs::Export what, const QString& title, const QString& filter) {
+        const QString path = QFileDialog::getSaveFileName(this, title, QString(), filter);
+        if (!path.isEmpty() && !m_runs->exportSelected(what, path))
+            statusBar()->showMessage(tr("Select one run in the Runs view first"));
+    };
+    exportMenu->addAction(tr("Selected Run as Chrome &Trace…"), this, [exportRun, this] {
+        exportRun(RunStoreJobs::Export::ChromeTrace, tr("Export Chrome Trace"), tr("Chrome traces (*.json)"));
+    });
+    exportMenu->addAction(tr("Selected Run's Layers as &CSV…"), this, [exportRun, this] {
+        exportRun(RunStoreJobs::Export::LayersCsv, tr("Export Layer Statistics"), tr("CSV files (*.csv)"));
+    });
+    exportMenu->addSeparator();
+    const std::pair<QString, std::function<QCustomPlot*()>> plots[] = {
+        { tr("&Timeline as PNG or PDF…"), [this] { return m_timeline->plot(); } },
+        { tr("&Memory Graph as PNG or PDF…"), [this] { return m_memory->plot(); } },
+        { tr("T&rade-off as PNG or PDF…"), [this] { return m_tradeoff->plot(); } },
+        { tr("&Difference Plot as PNG or PDF…"), [this] { return m_runs->diffPlot(); } },
+    };
+    for (const auto& [text, which] : plots)
+        exportMenu->addAction(text, this, [this, which = which] {
+            const QString path = QFileDialog::getSaveFileName(
+                this, tr("Save Plot"), QString(), tr("PNG images (*.png);;PDF documents (*.pdf)"));
+            if (!path.isEmpty()) exportPlot(which(), path);
+        });
 
     fileMenu->addSeparator();
     m_cancelAction = fileMenu->addAction(tr("&Cancel Loading"), this, &MainWindow::cancelLoading);
@@ -605,8 +720,8 @@ void MainWindow::showAbout()
     QMessageBox::about(this, tr("About Demand Layering Studio"),
         tr("<h3>Demand Layering Studio %1</h3>"
            "<p>Inspect DNN models layer by layer and plan how their weights stream from storage at run time.</p>"
-           "<p>Demand Layering: Ji et al., RTSS 2022.</p>")
-            .arg(QLatin1String(DL_VERSION)));
+           "<p>Demand Layering: Ji et al., RTSS 2022.</p><p>%2</p>")
+            .arg(QLatin1String(DL_VERSION), versionsText().toHtmlEscaped()));
 }
 
 void MainWindow::onLoadStarted(const QString& path)

@@ -8,12 +8,14 @@
 
 #include "enginesession.h"
 #include "modelloader.h"
+#include "runstorejobs.h"
 #include "tradeoffplanner.h"
 
 #include <QMainWindow>
 #include <QStringList>
 
 class QAction;
+class QCustomPlot;
 class QDockWidget;
 class QLabel;
 class QLineEdit;
@@ -33,6 +35,7 @@ class ModelSummaryView;
 class RunControls;
 class TimelineView;
 class TradeoffView;
+class RunsView;
 
 class MainWindow : public QMainWindow
 {
@@ -90,6 +93,14 @@ public:
     RunOutcomePtr lastOutcome() const { return m_lastOutcome; }
     TradeoffView* tradeoffView() const { return m_tradeoff; }
     TradeoffPlanner* planner() const { return m_planner; }
+    RunsView* runsView() const { return m_runs; }
+    // Shows a recorded run in the timeline and memory views (Runs → Open Timeline).
+    void showStoredRun(const StoredRunPtr& run);
+    // Writes a plot (the timeline's, the memory graph's, the trade-off's or the difference plot) as PNG or PDF by the
+    // path's suffix; plotExported() tells how it went.
+    void exportPlot(QCustomPlot* plot, const QString& path);
+    // The versions the about box lists: engine, Qt, oneDNN, SQLite, QCustomPlot, CUDA (when built with it).
+    static QString versionsText();
     // Plans the open model's trade-off again (after a run, another architecture, another store).
     void replan();
     // What Export Configuration… does once a file is chosen: writes the slider's choice there, off the GUI thread;
@@ -105,6 +116,7 @@ Q_SIGNALS:
     void runStarted(quint64 id);
     void runFinished(dl::ui::RunOutcomePtr outcome);
     void configExported(const QString& path, bool ok, const QString& message);
+    void plotExported(const QString& path, const QString& error);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -159,6 +171,7 @@ private:
     RunControls* m_runControls = nullptr;
     TimelineView* m_timeline = nullptr;
     MemoryView* m_memory = nullptr;
+    RunsView* m_runs = nullptr;
     QAction* m_runAction = nullptr;
     QAction* m_stopAction = nullptr;
     QString m_storePath;

@@ -281,14 +281,14 @@ private Q_SLOTS:
             MainWindow window;
             window.show();
             QVERIFY(QTest::qWaitForWindowExposed(&window));
-            window.resize(913, 577);
-            QTRY_COMPARE(window.size(), QSize(913, 577));
+            window.resize(1213, 677);
+            QTRY_COMPARE(window.size(), QSize(1213, 677));
             window.close();
         }
         MainWindow restored;
         restored.show();
         QVERIFY(QTest::qWaitForWindowExposed(&restored));
-        QCOMPARE(restored.size(), QSize(913, 577));
+        QCOMPARE(restored.size(), QSize(1213, 677));
     }
 };
 

@@ -38,7 +38,7 @@ bool readTs(const QString& path, TsFile* ts)
             ts->sources.insert(source);
         } else if (xml.name() == QLatin1String("translation")) {
             const QString type = xml.attributes().value(QLatin1String("type")).toString();
-            const QString text = xml.readElementText();
+            const QString text = xml.readElementText(QXmlStreamReader::IncludeChildElements); // numerus forms
             if (type == QLatin1String("unfinished") || type == QLatin1String("vanished") || text.isEmpty())
                 ts->untranslated.append(source);
         }

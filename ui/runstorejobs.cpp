@@ -1,0 +1,117 @@
+#include "runstorejobs.h"
+
+#include "runbuild.h"
+
+#include <QThread>
+
+#include <filesystem>
+
+namespace dl::ui {
+
+namespace {
+
+QString qs(const std::string& s)
+{
+    return QString::fromStdString(s);
+}
+
+Result<std::unique_ptr<store::RunStore>> openExisting(const QString& path)
+{
+    if (path.isEmpty() || !std::filesystem::exists(path.toStdString()))
+        return invalid("there is no run store '" + path.toStdString() + "' yet");
+    return store::RunStore::open(path.toStdString());
+}
+
+} // namespace
+
+RunStoreJobs::RunStoreJobs(QObject* parent)
+    : QObject(parent)
+{
+    qRegisterMetaType<RunListPtr>();
+    qRegisterMetaType<StoredRunPtr>();
+}
+
+RunStoreJobs::~RunStoreJobs()
+{
+    for (QThread* t : m_threads) {
+        t->wait();
+        delete t;
+    }
+}
+
+template <typename Work> quint64 RunStoreJobs::start(Work work)
+{
+    const quint64 ticket = ++m_ticket;
+    QThread* thread = QThread::create([this, ticket, work] { work(ticket); });
+    connect(thread, &QThread::finished, this, [this, thread] {
+        std::erase(m_threads, thread);
+        thread->deleteLater();
+    });
+    m_threads.push_back(thread);
+    thread->start();
+    return ticket;
+}
+
+quint64 RunStoreJobs::list(const QString& storePath)
+{
+    return start([this, storePath](quint64 ticket) {
+        auto runs = std::make_shared<std::vector<store::RunSummary>>();
+        QString error;
+        if (!storePath.isEmpty() && std::filesystem::exists(storePath.toStdString())) {
+            auto s = store::RunStore::open(storePath.toStdString());
+            auto l = s.ok() ? (*s)->listRuns() : Result<std::vector<store::RunSummary>>(s.error());
+            if (l.ok())
+                *runs = std::move(l).value();
+            else
+                error = qs(l.error().message);
+        }
+        QMetaObject::invokeMethod(
+            this, [this, ticket, r = RunListPtr(runs), error] { Q_EMIT listed(ticket, r, error); },
+            Qt::QueuedConnection);
+    });
+}
+
+quint64 RunStoreJobs::load(const QString& storePath, qint64 runId)
+{
+    return start([this, storePath, runId](quint64 ticket) {
+        StoredRunPtr run;
+        QString error;
+        auto s = openExisting(storePath);
+        auto r = s.ok() ? (*s)->run(runId) : Result<store::Run>(s.error());
+        if (r.ok())
+            run = std::make_shared<const store::Run>(std::move(r).value());
+        else
+            error = qs(r.error().message);
+        QMetaObject::invokeMethod(
+            this, [this, ticket, run, error] { Q_EMIT loaded(ticket, run, error); }, Qt::QueuedConnection);
+    });
+}
+
+quint64 RunStoreJobs::remove(const QString& storePath, qint64 runId)
+{
+    return start([this, storePath, runId](quint64 ticket) {
+        QString error;
+        auto s = openExisting(storePath);
+        const Status st = s.ok() ? (*s)->deleteRun(runId) : Status(s.error());
+        if (!st.ok()) error = qs(st.error().message);
+        QMetaObject::invokeMethod(
+            this, [this, ticket, runId, error] { Q_EMIT removed(ticket, runId, error); }, Qt::QueuedConnection);
+    });
+}
+
+quint64 RunStoreJobs::exportRun(const QString& storePath, qint64 runId, Export what, const QString& path)
+{
+    return start([this, storePath, runId, what, path](quint64 ticket) {
+        auto s = openExisting(storePath);
+        auto r = s.ok() ? (*s)->run(runId) : Result<store::Run>(s.error());
+        Status st = r.ok() ? Status() : Status(r.error());
+        if (st.ok())
+            st = what == Export::ChromeTrace ? store::writeRunChromeTrace(*r, path.toStdString())
+                                             : store::writeRunLayersCsv(*r, path.toStdString());
+        const QString error = st.ok() ? QString() : qs(st.error().message);
+        QMetaObject::invokeMethod(
+            this, [this, ticket, path, error] { Q_EMIT exported(ticket, path, error); }, Qt::QueuedConnection);
+    });
+}
+
+} // namespace dl::ui
