@@ -18,7 +18,7 @@ class LocalSession : public EngineSession
     Q_OBJECT
 public:
     // The views redraw at most this often, so batches come no faster.
-    static constexpr int kBatchIntervalMs = 33;
+    static constexpr int kBatchIntervalMs = 30;
     // A continuous run keeps the trace of its latest iterations only; its per-layer statistics are theirs.
     static constexpr int kKeptIterations = 50;
 

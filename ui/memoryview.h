@@ -8,6 +8,8 @@
 
 #include <QWidget>
 
+#include <array>
+
 class QCustomPlot;
 class QCPAxisRect;
 class QCPGraph;
@@ -20,7 +22,10 @@ class MemoryView : public QWidget
     Q_OBJECT
 public:
     // A continuous run keeps this much of its latest history.
-    static constexpr double kWindowSeconds = 120;
+    static constexpr double kWindowSeconds = 30;
+    // Samples closer than this are merged into the one with the larger total (and the larger bandwidth), so that a
+    // fast model's thousands of samples a second cost the redraw little while the peaks stay.
+    static constexpr double kBucketSeconds = 0.002;
 
     explicit MemoryView(QWidget* parent = nullptr);
 
@@ -40,6 +45,8 @@ public:
 
 private:
     void trim(double nowS);
+    void addSample(double t, const std::array<double, kMemTagCount>& bytes, double total, double mbps);
+    void flushBucket();
 
     QCustomPlot* m_plot = nullptr;
     QCPAxisRect* m_bandwidthRect = nullptr;
@@ -51,6 +58,15 @@ private:
     quint64 m_runId = 0;
     double m_largestTotal = 0;
     double m_lastS = 0;
+    // The bucket being filled: its time, the largest sample so far and the largest bandwidth.
+    struct Bucket
+    {
+        long long index = -1;
+        double t = 0;
+        std::array<double, kMemTagCount> bytes {};
+        double total = -1;
+        double mbps = 0;
+    } m_bucket;
     int m_replots = 0;
 };
 

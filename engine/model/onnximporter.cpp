@@ -7,10 +7,16 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
 
 namespace dl {
 
@@ -27,15 +33,57 @@ std::string lowerExtension(const std::string& path)
     return ext;
 }
 
-Result<std::string> readWholeFile(const std::string& path)
+// A file's bytes for parsing: mapped read-only when the file can be mapped (no copy: opening a 170 MB model read
+// it into a growing string and copied it twice more), else read into memory (pipes, special files).
+class FileBytes
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return makeError(ErrorCode::Io, "cannot open '" + path + "': " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return makeError(ErrorCode::Io, "cannot read '" + path + "'");
-    return ss.str();
-}
+public:
+    static Result<FileBytes> open(const std::string& path)
+    {
+        FileBytes f;
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return makeError(ErrorCode::Io, "cannot open '" + path + "': " + std::strerror(errno));
+        struct stat st
+        {
+        };
+        if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+            void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+            if (p != MAP_FAILED) {
+                ::close(fd);
+                f.m_map = p;
+                f.m_size = static_cast<size_t>(st.st_size);
+                return f;
+            }
+        }
+        ::close(fd);
+        std::ifstream in(path, std::ios::binary);
+        if (!in) return makeError(ErrorCode::Io, "cannot open '" + path + "': " + std::strerror(errno));
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        if (in.bad()) return makeError(ErrorCode::Io, "cannot read '" + path + "'");
+        f.m_copy = ss.str();
+        return f;
+    }
+    FileBytes() = default;
+    FileBytes(FileBytes&& o) noexcept
+        : m_map(std::exchange(o.m_map, nullptr))
+        , m_size(std::exchange(o.m_size, 0))
+        , m_copy(std::move(o.m_copy))
+    { }
+    FileBytes& operator=(FileBytes&&) = delete;
+    FileBytes(const FileBytes&) = delete;
+    ~FileBytes()
+    {
+        if (m_map) ::munmap(m_map, m_size);
+    }
+    const void* data() const { return m_map ? m_map : m_copy.data(); }
+    size_t size() const { return m_map ? m_size : m_copy.size(); }
+
+private:
+    void* m_map = nullptr;
+    size_t m_size = 0;
+    std::string m_copy;
+};
 
 bool parseMessage(google::protobuf::MessageLite& msg, const void* data, size_t size)
 {
@@ -330,7 +378,7 @@ Result<Graph> importOnnxBytes(const void* data, size_t size, const std::string& 
 Result<Graph> importOnnx(const std::string& path, const ImportOptions& options)
 {
     if (options.progress && !options.progress(0.0)) return makeError(ErrorCode::Cancelled, "import cancelled");
-    DL_ASSIGN(std::string bytes, readWholeFile(path));
+    DL_ASSIGN(FileBytes bytes, FileBytes::open(path));
     if (options.progress && !options.progress(0.5)) return makeError(ErrorCode::Cancelled, "import cancelled");
     auto g = importOnnxBytes(bytes.data(), bytes.size(), path);
     if (g.ok() && options.progress) options.progress(1.0);
@@ -347,7 +395,7 @@ Result<Graph> importModel(const std::string& path, const ImportOptions& options)
 
 Result<Tensor> readTensorProtoFile(const std::string& path, std::string* name)
 {
-    DL_ASSIGN(std::string bytes, readWholeFile(path));
+    DL_ASSIGN(FileBytes bytes, FileBytes::open(path));
     onnx::TensorProto p;
     if (!parseMessage(p, bytes.data(), bytes.size()))
         return makeError(ErrorCode::Corrupt, "'" + path + "' is not an ONNX TensorProto");
