@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# Regenerates the studio's screenshots in docs/screenshots from real runs, under the offscreen platform:
+# Regenerates the studio's screenshots in docs/screenshots from real runs, under the offscreen platform, into a
+# throwaway run store:
 #   studio-ppocr-det.png       PaddleOCR det opened
-#   studio-run-ppocr-det.png   PaddleOCR det after an async run (timeline, memory graph, per-layer columns)
-# Sets up first (packages, build, sample models); the runs go to a throwaway run store.
+#   studio-run-ppocr-det.png   PaddleOCR det after a two-stage run: the timeline, the memory graph, the run columns
+#   studio-tradeoff.png        YOLOv4's trade-off, planned from a sequential profile, the slider at 40 MiB, with
+#                              the sequential, async and two-stage runs as points
+#   studio-runs.png            the Runs view comparing YOLOv4's async and two-stage runs
+# Sets up first (packages, build, sample models).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/setup.sh"
 "$here/scripts/fetch-models.sh"
 cache="${DL_CACHE:-$HOME/.cache/demand-layering}"
 studio="$here/build/app/dlstudio/dlstudio"
+ppocr="$cache/models/ppocr_det.onnx"
+yolo="$here/resources/models/darknet/yolov4.cfg"
 out="$here/docs/screenshots"
 store=$(mktemp -d)
 trap 'rm -rf "$store"' EXIT
 export QT_QPA_PLATFORM=offscreen
-"$studio" "$cache/models/ppocr_det.onnx" --screenshot "$out/studio-ppocr-det.png"
-"$studio" "$cache/models/ppocr_det.onnx" --store "$store/runs.sqlite" --run async \
-    --screenshot "$out/studio-run-ppocr-det.png"
+"$studio" "$ppocr" --screenshot "$out/studio-ppocr-det.png"
+"$studio" "$ppocr" --store "$store/ppocr.sqlite" --run two-stage --screenshot "$out/studio-run-ppocr-det.png"
+db="$store/yolov4.sqlite"
+for arch in sequential async two-stage; do
+    "$studio" "$yolo" --store "$db" --run "$arch" --screenshot "$store/$arch.png"
+done
+"$studio" "$yolo" --store "$db" --view tradeoff --budget 40 --screenshot "$out/studio-tradeoff.png"
+"$studio" "$yolo" --store "$db" --view runs --compare-last --screenshot "$out/studio-runs.png"

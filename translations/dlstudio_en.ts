@@ -1012,5 +1012,17 @@
         <source>Run the model with architecture &lt;arch&gt; once it has loaded.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Bring a view to the front: tradeoff or runs.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Put the trade-off&apos;s slider at the budget nearest &lt;MiB&gt;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Compare the two newest runs of the model in the Runs view.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 </TS>

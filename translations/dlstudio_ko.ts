@@ -1011,5 +1011,17 @@
         <source>Run the model with architecture &lt;arch&gt; once it has loaded.</source>
         <translation>모델을 불러오면 아키텍처 &lt;arch&gt;로 실행합니다.</translation>
     </message>
+    <message>
+        <source>Bring a view to the front: tradeoff or runs.</source>
+        <translation>보기를 앞으로 가져옵니다: tradeoff 또는 runs.</translation>
+    </message>
+    <message>
+        <source>Put the trade-off&apos;s slider at the budget nearest &lt;MiB&gt;.</source>
+        <translation>절충 보기의 슬라이더를 &lt;MiB&gt;에 가장 가까운 예산에 둡니다.</translation>
+    </message>
+    <message>
+        <source>Compare the two newest runs of the model in the Runs view.</source>
+        <translation>실행 기록 보기에서 모델의 가장 최근 두 실행을 비교합니다.</translation>
+    </message>
 </context>
 </TS>

@@ -58,6 +58,7 @@ RunsView::RunsView(QWidget* parent)
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_view->verticalHeader()->hide();
     m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &RunsView::updateButtons);
 
     m_summary = new QTableWidget(this);
@@ -112,6 +113,7 @@ RunsView::RunsView(QWidget* parent)
     connect(m_jobs, &RunStoreJobs::listed, this, [this](quint64 ticket, const RunListPtr& runs, const QString& error) {
         if (ticket != m_listTicket) return;
         m_history->setRuns(runs);
+        m_view->resizeColumnsToContents();
         m_status->setText(
             error.isEmpty() ? tr("%1 of %2 runs shown").arg(m_filter->rowCount()).arg(runs->size()) : error);
         if (!error.isEmpty()) Q_EMIT errorOccurred(error);

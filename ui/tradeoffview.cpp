@@ -45,11 +45,15 @@ TradeoffView::TradeoffView(QWidget* parent)
     m_plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
     m_plot->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    // The legend goes beneath the plot, in columns, so that it never hides a point.
     m_plot->legend->setVisible(true);
     m_plot->legend->setFont(font());
-    m_plot->legend->setBrush(QColor(255, 255, 255, 190));
-    // The frontier falls from the top left to the bottom right; runs of the whole model sit at the right.
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+    m_plot->legend->setBorderPen(Qt::NoPen);
+    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    m_plot->legend->setWrap(4);
+    m_plot->axisRect()->insetLayout()->take(m_plot->legend);
+    m_plot->plotLayout()->addElement(1, 0, m_plot->legend);
+    m_plot->plotLayout()->setRowStretchFactor(1, 0.001);
 
     m_frontier = m_plot->addGraph();
     m_frontier->setName(tr("predicted (frontier)"));
@@ -143,7 +147,10 @@ void TradeoffView::setResult(const PlanResultPtr& result)
 {
     // Measurements of chosen points stay while the model does, and so does the budget the slider stands at.
     const bool sameModel = result && m_result && result->modelHash == m_result->modelHash;
-    if (!sameModel) m_measured->data()->clear();
+    if (!sameModel) {
+        m_measured->data()->clear();
+        m_measured->removeFromLegend();
+    }
     const plan::Choice* was = selectedChoice();
     const uint64_t previousBudget = sameModel && was ? was->budgetBytes : 0;
     m_result = result;
@@ -152,12 +159,13 @@ void TradeoffView::setResult(const PlanResultPtr& result)
     m_frontier->data()->clear();
     m_bound->data()->clear();
     m_marker->data()->clear();
-    double lo = 1e300, hi = 0, top = 0;
+    double lo = 1e300, hi = 0, top = 0, bottom = 1e300;
     auto extend = [&](double bytes, double ms) {
         if (bytes <= 0) return;
         lo = std::min(lo, bytes / kMiB);
         hi = std::max(hi, bytes / kMiB);
         top = std::max(top, ms);
+        bottom = std::min(bottom, ms);
     };
     if (result) {
         for (const RunPoint& p : result->points) {
@@ -170,12 +178,22 @@ void TradeoffView::setResult(const PlanResultPtr& result)
             m_frontier->addData(static_cast<double>(c.prediction.weightsPeak) / kMiB, c.prediction.latencyMs);
             m_bound->addData(static_cast<double>(c.prediction.weightsPeak) / kMiB, c.lowerBoundMs);
             extend(static_cast<double>(c.prediction.weightsPeak), c.prediction.latencyMs);
+            extend(static_cast<double>(c.prediction.weightsPeak), c.lowerBoundMs);
         }
+    }
+    // The legend names only what is drawn.
+    for (QCPGraph* g : m_runGraphs) {
+        if (g->data()->isEmpty())
+            g->removeFromLegend();
+        else if (!m_plot->legend->hasItemWithPlottable(g))
+            g->addToLegend();
     }
     const int n = result ? static_cast<int>(result->frontier.size()) : 0;
     if (hi > 0) {
         m_plot->xAxis->setRange(lo / 1.3, hi * 1.3);
-        m_plot->yAxis->setRange(0, top * 1.15);
+        // Latencies differ by a few per cent between budgets: the axis spans what is drawn, not from zero.
+        const double span = std::max(top - bottom, top * 0.02);
+        m_plot->yAxis->setRange(std::max(0.0, bottom - span * 0.15), top + span * 0.15);
     }
     {
         const QSignalBlocker block(m_slider);
@@ -274,6 +292,7 @@ void TradeoffView::onSlider(int)
 void TradeoffView::addMeasured(double weightsBytes, double latencyMs)
 {
     m_measured->addData(weightsBytes / kMiB, latencyMs);
+    if (!m_plot->legend->hasItemWithPlottable(m_measured)) m_measured->addToLegend();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

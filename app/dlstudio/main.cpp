@@ -1,24 +1,32 @@
 // dlstudio: opens the main window, optionally with a model, in the user's language.
 //
-//   dlstudio [MODEL] [--lang ko] [--store DB] [--run ARCH] [--screenshot FILE.png]
+//   dlstudio [MODEL] [--lang ko] [--store DB] [--run ARCH] [--view tradeoff|runs] [--budget MIB] [--compare-last]
+//            [--screenshot FILE.png]
 //
-// --run starts a run of the model with that architecture as soon as it has loaded. --screenshot grabs the window
-// once the model has loaded (with --run: once the run has finished) and quits (exit status 0), or quits with status 2
-// on a load or run error: the README's run check and its screenshots come from it.
+// --run starts a run of the model with that architecture as soon as it has loaded. --view brings the Trade-off or
+// the Runs view to the front; --budget puts the trade-off's slider at the frontier's budget nearest MIB; --compare-last
+// compares the two newest runs of the model in the Runs view. --screenshot grabs the window once all that is done (the
+// model loaded, the run finished, the plan or the comparison shown) and quits (exit status 0), or quits with status 2
+// on an error: the README's run check and the screenshots of scripts/screenshots.sh come from it.
 
 #include "appicon.h"
 #include "mainwindow.h"
 #include "runcontrols.h"
+#include "runsview.h"
+#include "tradeoffview.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QDockWidget>
 #include <QFileInfo>
 #include <QLocale>
 #include <QPixmap>
 #include <QTimer>
 #include <QTranslator>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 
@@ -89,10 +97,20 @@ int main(int argc, char** argv)
     const QCommandLineOption runOption(QStringLiteral("run"),
         QCoreApplication::translate("main", "Run the model with architecture <arch> once it has loaded."),
         QStringLiteral("arch"));
+    const QCommandLineOption viewOption(QStringLiteral("view"),
+        QCoreApplication::translate("main", "Bring a view to the front: tradeoff or runs."), QStringLiteral("view"));
+    const QCommandLineOption budgetOption(QStringLiteral("budget"),
+        QCoreApplication::translate("main", "Put the trade-off's slider at the budget nearest <MiB>."),
+        QStringLiteral("MiB"));
+    const QCommandLineOption compareOption(QStringLiteral("compare-last"),
+        QCoreApplication::translate("main", "Compare the two newest runs of the model in the Runs view."));
     parser.addOption(langOption);
     parser.addOption(screenshotOption);
     parser.addOption(storeOption);
     parser.addOption(runOption);
+    parser.addOption(viewOption);
+    parser.addOption(budgetOption);
+    parser.addOption(compareOption);
     parser.process(app);
 
     std::optional<dl::Arch> runArch;
@@ -111,9 +129,68 @@ int main(int argc, char** argv)
         window.runControls()->setArch(*runArch);
         QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window, [&window] { window.startRun(); });
     }
+    const QString view = parser.value(viewOption);
+    if (!view.isEmpty() && view != QLatin1String("tradeoff") && view != QLatin1String("runs")) {
+        std::fprintf(stderr, "dlstudio: --view takes tradeoff or runs, not '%s'\n", qPrintable(view));
+        return 2;
+    }
+    if (!view.isEmpty())
+        if (auto* dock = window.findChild<QDockWidget*>(view + QStringLiteral("Dock"))) dock->raise();
+    const bool compareLast = parser.isSet(compareOption);
+    const double budgetMiB = parser.value(budgetOption).toDouble();
+    // The trade-off's plan (and, asked for, the slider at a budget); the Runs view's comparison.
+    bool planShown = false, compared = false;
+    QObject::connect(window.planner(), &dl::ui::TradeoffPlanner::planned, &window,
+        [&window, &planShown, budgetMiB](const dl::ui::PlanResultPtr& plan) {
+            if (!plan->hasFrontier()) return;
+            if (budgetMiB > 0) {
+                int best = 0;
+                for (size_t i = 0; i < plan->frontier.size(); ++i)
+                    if (std::abs(static_cast<double>(plan->frontier[i].budgetBytes) / 1048576.0 - budgetMiB) < std::abs(
+                            static_cast<double>(plan->frontier[static_cast<size_t>(best)].budgetBytes) / 1048576.0
+                            - budgetMiB))
+                        best = static_cast<int>(i);
+                window.tradeoffView()->setSelectedIndex(best);
+            }
+            planShown = true;
+        });
+    // The comparison waits for the plan, which gives the Runs view the model's hash to filter by, and a fresh list.
+    bool listAgain = false;
+    if (compareLast)
+        QObject::connect(window.planner(), &dl::ui::TradeoffPlanner::planned, &window, [&window, &listAgain] {
+            listAgain = true;
+            window.runsView()->refresh();
+        });
+    if (compareLast)
+        QObject::connect(window.runsView(), &dl::ui::RunsView::refreshed, &window, [&window, &listAgain] {
+            if (!listAgain) return;
+            listAgain = false;
+            dl::ui::RunFilterModel* f = window.runsView()->filterModel();
+            std::vector<qint64> ids;
+            for (int r = 0; r < f->rowCount(); ++r)
+                ids.push_back(f->index(r, 0).data(dl::ui::RunHistoryModel::RunIdRole).toLongLong());
+            std::sort(ids.begin(), ids.end());
+            if (ids.size() >= 2) window.runsView()->compare(ids[ids.size() - 2], ids.back());
+        });
+    QObject::connect(window.runsView(), &dl::ui::RunsView::compared, &window, [&compared] { compared = true; });
     const QString screenshot = parser.value(screenshotOption);
     const QStringList positional = parser.positionalArguments();
-    if (!screenshot.isEmpty()) {
+    if (!screenshot.isEmpty() && !runArch && (view == QLatin1String("tradeoff") || compareLast)) {
+        // Wait for what was asked to show, checking now and then.
+        window.resize(1280, 800);
+        window.setErrorDialogsEnabled(false);
+        auto* poll = new QTimer(&window);
+        QObject::connect(poll, &QTimer::timeout, &window, [&, poll] {
+            if ((view == QLatin1String("tradeoff") && !planShown) || (compareLast && !compared)) return;
+            poll->stop();
+            grabAndQuit(window, screenshot);
+        });
+        poll->start(100);
+        QObject::connect(&window, &dl::ui::MainWindow::errorOccurred, &window, [](const QString& message) {
+            std::fprintf(stderr, "dlstudio: %s\n", qPrintable(message));
+            QCoreApplication::exit(2);
+        });
+    } else if (!screenshot.isEmpty()) {
         // A fixed size, whatever the saved geometry, so that pictures from different runs compare.
         window.resize(1280, 800);
         window.setErrorDialogsEnabled(false);
