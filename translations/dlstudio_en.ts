@@ -663,6 +663,18 @@
         <source>Iterations</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>CPU (oneDNN)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Where the kernels run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backend</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::RunHistoryModel</name>

@@ -663,6 +663,18 @@
         <source>Iterations</source>
         <translation>반복 횟수</translation>
     </message>
+    <message>
+        <source>CPU (oneDNN)</source>
+        <translation>CPU (oneDNN)</translation>
+    </message>
+    <message>
+        <source>Where the kernels run</source>
+        <translation>커널이 실행되는 곳</translation>
+    </message>
+    <message>
+        <source>Backend</source>
+        <translation>백엔드</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::RunHistoryModel</name>

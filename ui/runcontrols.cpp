@@ -23,6 +23,11 @@ const dl::Arch kArchs[] = { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::A
 RunControls::RunControls(QWidget* parent)
     : QWidget(parent)
 {
+    // The CPU backend (oneDNN) is the one this build runs; the CUDA backend is a later issue.
+    m_backend = new QComboBox(this);
+    m_backend->setObjectName(QStringLiteral("backendBox"));
+    m_backend->addItem(tr("CPU (oneDNN)"), QStringLiteral("cpu"));
+    m_backend->setToolTip(tr("Where the kernels run"));
     m_arch = new QComboBox(this);
     m_arch->setObjectName(QStringLiteral("archBox"));
     for (Arch a : kArchs)
@@ -60,6 +65,7 @@ RunControls::RunControls(QWidget* parent)
     m_status->setWordWrap(true);
 
     auto* form = new QFormLayout;
+    form->addRow(tr("Backend"), m_backend);
     form->addRow(tr("Architecture"), m_arch);
     form->addRow(tr("Budget"), m_budget);
     form->addRow(tr("Staging"), m_staging);

@@ -42,6 +42,7 @@ public:
     QPushButton* stopButton() const { return m_stop; }
     QProgressBar* progressBar() const { return m_progress; }
     QComboBox* archBox() const { return m_arch; }
+    QComboBox* backendBox() const { return m_backend; }
 
 Q_SIGNALS:
     void runRequested();
@@ -52,6 +53,7 @@ private:
     // A size in MiB whose 0 reads `zeroText`.
     QDoubleSpinBox* mibBox(const QString& name, const QString& zeroText, const QString& toolTip);
 
+    QComboBox* m_backend = nullptr;
     QComboBox* m_arch = nullptr;
     QDoubleSpinBox* m_budget = nullptr;
     QDoubleSpinBox* m_staging = nullptr;

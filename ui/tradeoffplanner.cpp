@@ -66,8 +66,10 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
     }
     // The profile: the newest sequential run of the model (its reads ran alone), else the newest streaming one.
     std::vector<int64_t> sequential, streaming;
+    // Runs of this model on this device: latencies of another machine are not this one's.
+    const std::string host = store::thisDevice().host;
     for (const auto& r : *list) {
-        if (r.modelHash != hash || r.status != store::RunStatus::Ok) continue;
+        if (r.modelHash != hash || r.status != store::RunStatus::Ok || r.device.host != host) continue;
         out->points.push_back({ r.id, qs(r.arch), static_cast<double>(r.weightsPeak), r.latencyMedianMs, r.startedMs });
         if (r.arch == "in-memory" || r.arch == "preload") continue;
         (r.arch == "sequential" ? sequential : streaming).push_back(r.id);

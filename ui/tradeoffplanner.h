@@ -1,6 +1,6 @@
 #pragma once
 
-// The trade-off's background work: for the open model, the recorded runs of it in the run store (each a point of
+// The trade-off's background work: for the open model, the recorded runs of it on this device (each a point of
 // memory against latency), a cost model from its best profile run, and the planner's frontier and lower bound for
 // an architecture. Everything (hashing the model file, reading the store, planning) runs on a worker thread and
 // comes back as an immutable PlanResult by queued signal; a newer request makes older ones stale, and their results
@@ -46,7 +46,7 @@ struct PlanResult
     QString error; // why there is no frontier (no store, no profile run, a planner error); points may still be there
     QString modelHash;
     QString modelName;
-    std::vector<RunPoint> points; // every finished run of the model, oldest first
+    std::vector<RunPoint> points; // every finished run of the model on this device (host), oldest first
     qint64 profileRunId = 0;
     QString profileArch;
     plan::CostModel model; // valid with a frontier

@@ -14,6 +14,10 @@
 
 #include <QAbstractItemModelTester>
 #include <QItemSelectionModel>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -161,6 +165,47 @@ private Q_SLOTS:
         QVERIFY(!t->isFollowing());
         QTest::keyClick(t->plot(), Qt::Key_F);
         QVERIFY(t->isFollowing());
+    }
+
+    // The table shows what `dlayer info` says of the same model, row by row.
+    void tableMatchesDlayerInfo_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::newRow("yolov4-tiny.cfg") << darknetModel("yolov4-tiny.cfg");
+        QTest::newRow("ONNX Conv2d") << smallOnnxModel();
+    }
+    void tableMatchesDlayerInfo()
+    {
+        QFETCH(QString, model);
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+        window.openFile(model);
+        QVERIFY(loaded.wait(TimeoutMs));
+        QProcess info;
+        info.start(QStringLiteral(DL_DLAYER), { QStringLiteral("info"), model, QStringLiteral("--json") });
+        QVERIFY(info.waitForFinished(TimeoutMs));
+        QCOMPARE(info.exitCode(), 0);
+        const QJsonArray layers
+            = QJsonDocument::fromJson(info.readAllStandardOutput()).object().value(QStringLiteral("layers")).toArray();
+        LayerTableModel* m = window.layerModel();
+        QCOMPARE(m->rowCount(), static_cast<int>(layers.size()));
+        QVERIFY(m->rowCount() > 0);
+        for (int r = 0; r < m->rowCount(); ++r) {
+            const QJsonObject l = layers[r].toObject();
+            QCOMPARE(
+                m->index(r, LayerTableModel::IndexColumn).data().toInt(), l.value(QStringLiteral("index")).toInt());
+            QCOMPARE(
+                m->index(r, LayerTableModel::NameColumn).data().toString(), l.value(QStringLiteral("name")).toString());
+            QCOMPARE(m->index(r, LayerTableModel::WeightColumn).data(LayerTableModel::SortRole).toULongLong(),
+                static_cast<qulonglong>(l.value(QStringLiteral("weight_bytes")).toDouble()));
+            QStringList ops;
+            for (const auto& op : l.value(QStringLiteral("ops")).toArray())
+                ops.append(op.toString());
+            QCOMPARE(m->index(r, LayerTableModel::OpsColumn).data().toString(), ops.join(QStringLiteral(" + ")));
+            QCOMPARE(m->index(r, LayerTableModel::MflopsColumn).data(LayerTableModel::SortRole).toDouble(),
+                l.value(QStringLiteral("flops")).toDouble());
+        }
     }
 
     void budgetRunShowsTheResidentSetAndTheBudget()
