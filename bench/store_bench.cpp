@@ -9,6 +9,8 @@
 
 #include "runstore.h"
 
+#include "benchreport.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,7 +19,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/utsname.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -158,24 +159,10 @@ int main(int argc, char** argv)
         listMs.push_back(ms(t0, t1));
     }
 
-    struct utsname u
-    {
-    };
-    ::uname(&u);
-    std::string cpu = "unknown CPU";
-    {
-        std::ifstream f("/proc/cpuinfo");
-        std::string line;
-        while (std::getline(f, line))
-            if (line.rfind("model name", 0) == 0) {
-                cpu = line.substr(line.find(':') + 2);
-                break;
-            }
-    }
     std::ostringstream t;
     char buf[512];
-    t << "Machine: " << cpu << ", " << std::thread::hardware_concurrency() << " cores, Linux " << u.release
-      << "; SQLite " << sqliteVersion() << ", WAL, synchronous = FULL; medians of " << repeat << ".\n";
+    t << "Machine: " << dlbench::machineDescription() << "; SQLite " << sqliteVersion()
+      << ", WAL, synchronous = FULL; medians of " << repeat << ".\n";
     t << "Command: `build/bench/store_bench --runs " << runs << " --repeat " << repeat << "`\n\n";
     t << "| operation | median ms | min ms | max ms |\n|---|---:|---:|---:|\n";
     auto row = [&](const std::string& what, const std::vector<double>& v) {
@@ -195,24 +182,7 @@ int main(int argc, char** argv)
     const std::string table = t.str();
     std::fputs(table.c_str(), stdout);
 
-    if (!writeTo.empty()) {
-        std::string text;
-        {
-            std::ifstream f(writeTo);
-            std::stringstream ss;
-            ss << f.rdbuf();
-            text = ss.str();
-        }
-        const std::string begin = "<!-- run-store:begin -->", end = "<!-- run-store:end -->";
-        const std::string block = begin + "\n" + table + end;
-        const auto b = text.find(begin), e = text.find(end);
-        if (b != std::string::npos && e != std::string::npos && e > b)
-            text = text.substr(0, b) + block + text.substr(e + end.size());
-        else
-            text += std::string(text.empty() || text.back() == '\n' ? "" : "\n") + "\n## Run store\n\n" + block + "\n";
-        std::ofstream f(writeTo, std::ios::trunc);
-        f << text;
-        if (!f) die("cannot write " + writeTo);
-    }
+    if (!writeTo.empty() && !dlbench::writeSection(writeTo, "run-store", "Run store", table))
+        die("cannot write " + writeTo);
     return 0;
 }

@@ -10,6 +10,7 @@
 //
 // Prints a table; with --write it replaces the section between "<!-- studio:begin -->" and "<!-- studio:end -->".
 
+#include "benchreport.h"
 #include "layertablemodel.h"
 #include "mainwindow.h"
 #include "memoryview.h"
@@ -34,7 +35,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/utsname.h>
 #include <thread>
 #include <vector>
 
@@ -211,24 +211,10 @@ int main(int argc, char** argv)
     w.stopRun();
     if (!waitUntil([&] { return finished; }, 60000)) die("the run did not stop");
 
-    struct utsname u
-    {
-    };
-    ::uname(&u);
-    std::string cpu = "unknown CPU";
-    {
-        std::ifstream f("/proc/cpuinfo");
-        std::string line;
-        while (std::getline(f, line))
-            if (line.rfind("model name", 0) == 0) {
-                cpu = line.substr(line.find(':') + 2);
-                break;
-            }
-    }
     std::ostringstream t;
     char buf[512];
-    t << "Machine: " << cpu << ", " << std::thread::hardware_concurrency() << " cores, Linux " << u.release << "; Qt "
-      << qVersion() << ", offscreen platform, window 1280x800.\n";
+    t << "Machine: " << dlbench::machineDescription() << "; Qt " << qVersion()
+      << ", offscreen platform, window 1280x800.\n";
     t << "Command: `QT_QPA_PLATFORM=offscreen build/bench/studio_bench --repeat " << repeat << " --layers " << layers
       << " --seconds " << seconds << "`\n\n";
     t << "| model | layers | open until the table shows (median ms) | min ms | max ms |\n|---|---:|---:|---:|---:|\n";
@@ -262,24 +248,6 @@ int main(int argc, char** argv)
     t << buf;
     const std::string table = t.str();
     std::fputs(table.c_str(), stdout);
-    if (!writeTo.empty()) {
-        std::string text;
-        {
-            std::ifstream f(writeTo);
-            std::stringstream ss;
-            ss << f.rdbuf();
-            text = ss.str();
-        }
-        const std::string begin = "<!-- studio:begin -->", end = "<!-- studio:end -->";
-        const std::string block = begin + "\n" + table + end;
-        const auto b = text.find(begin), e = text.find(end);
-        if (b != std::string::npos && e != std::string::npos && e > b)
-            text = text.substr(0, b) + block + text.substr(e + end.size());
-        else
-            text += std::string(text.empty() || text.back() == '\n' ? "" : "\n") + "\n## Studio\n\n" + block + "\n";
-        std::ofstream f(writeTo, std::ios::trunc);
-        f << text;
-        if (!f) die("cannot write " + writeTo);
-    }
+    if (!writeTo.empty() && !dlbench::writeSection(writeTo, "studio", "Studio", table)) die("cannot write " + writeTo);
     return 0;
 }

@@ -1,19 +1,6 @@
 #include "localsession.h"
 
-// Engine headers name members `slots` and `emit`, which Qt defines as keywords.
-#pragma push_macro("slots")
-#pragma push_macro("emit")
-#undef slots
-#undef emit
-#include "core/procstat.h"
-#include "core/random.h"
-#include "model/importer.h"
-#include "pack/packcache.h"
-#include "pipeline/pipeline.h"
-#include "runbuild.h"
-#include "runtime/executor.h"
-#pragma pop_macro("emit")
-#pragma pop_macro("slots")
+#include "engineheaders.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -13,14 +13,7 @@
 
 #include <qcustomplot.h>
 
-#pragma push_macro("slots")
-#pragma push_macro("emit")
-#undef slots
-#undef emit
-#include "plan/config.h"
-#include "runtime/versions.h"
-#pragma pop_macro("emit")
-#pragma pop_macro("slots")
+#include "engineheaders.h"
 
 #include <QAction>
 #include <QApplication>

@@ -1,16 +1,6 @@
 #include "tradeoffplanner.h"
 
-// Engine headers name members `slots` and `emit`, which Qt defines as keywords.
-#pragma push_macro("slots")
-#pragma push_macro("emit")
-#undef slots
-#undef emit
-#include "pack/layerpack.h"
-#include "pack/packcache.h"
-#include "runbuild.h"
-#include "runstore.h"
-#pragma pop_macro("emit")
-#pragma pop_macro("slots")
+#include "engineheaders.h"
 
 #include <QFileInfo>
 #include <QThread>

@@ -72,9 +72,7 @@ private Q_SLOTS:
     {
         QVERIFY(m_dir.isValid());
         m_store = m_dir.filePath(QStringLiteral("runs.sqlite"));
-        qputenv("DL_PACK_CACHE", m_dir.filePath(QStringLiteral("packs")).toUtf8());
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio")).clear();
+        isolateStudio(m_dir.path());
         record(Arch::Async);
         record(Arch::TwoStage);
     }

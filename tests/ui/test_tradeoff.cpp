@@ -51,9 +51,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY(m_dir.isValid());
-        qputenv("DL_PACK_CACHE", m_dir.filePath(QStringLiteral("packs")).toUtf8());
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio")).clear();
+        isolateStudio(m_dir.path());
     }
 
     void profilePlanSlideExportAndVerify()

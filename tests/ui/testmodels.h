@@ -2,8 +2,11 @@
 
 // Model files the UI tests open: real ones, from the Darknet cfgs the repository carries and Debian's ONNX test data.
 
+#include <QByteArray>
 #include <QDir>
 #include <QFile>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QString>
 
 namespace dl::ui::test {
@@ -38,6 +41,15 @@ inline bool writeGarbage(const QString& path)
     if (!file.open(QIODevice::WriteOnly)) return false;
     const QByteArray junk = QByteArrayLiteral("\x08\x07 this is not a protobuf \xff\xff\xff\xff\x0f garbage");
     return file.write(junk.repeated(40)) > 0;
+}
+
+// Keeps a test's studio to itself: packs in `dir`/packs, settings and data locations in Qt's test mode, no settings
+// left from an earlier test.
+inline void isolateStudio(const QString& dir)
+{
+    qputenv("DL_PACK_CACHE", QDir(dir).filePath(QStringLiteral("packs")).toUtf8());
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio")).clear();
 }
 
 } // namespace dl::ui::test
