@@ -369,15 +369,10 @@ void MainWindow::startChoiceRun(const plan::Choice& choice)
     m_runControls->setArch(plan->request.arch);
     m_runControls->setBudgetMiB(0);
     m_runControls->setContinuous(false);
-    RunRequest r = m_runControls->request();
+    RunRequest r = requestForModel();
     r.stagingBytes = static_cast<qint64>(choice.config.stagingBytes);
     r.resident = choice.config.resident;
     r.budgetBytes = 0;
-    r.modelPath = m_currentFile;
-    r.weightsPath = m_weightsFile;
-    for (const auto& in : m_summary->inputs)
-        r.inputShapes[in.name] = in.shape;
-    r.storePath = m_storePath;
     m_runInfo.reset();
     m_runId = m_session->start(r);
     m_verifyRunId = m_runId;
@@ -446,15 +441,21 @@ void MainWindow::chooseStorePath()
     if (!path.isEmpty()) setStorePath(path);
 }
 
-quint64 MainWindow::startRun()
+RunRequest MainWindow::requestForModel() const
 {
-    if (!m_summary || m_currentFile.isEmpty() || m_session->isRunning()) return 0;
     RunRequest r = m_runControls->request();
     r.modelPath = m_currentFile;
     r.weightsPath = m_weightsFile;
     for (const auto& in : m_summary->inputs)
-        r.inputShapes[in.name] = in.shape;
+        r.inputShapes[in.name] = in.shape; // as the summary planned them (dynamic sizes bound)
     r.storePath = m_storePath;
+    return r;
+}
+
+quint64 MainWindow::startRun()
+{
+    if (!m_summary || m_currentFile.isEmpty() || m_session->isRunning()) return 0;
+    RunRequest r = requestForModel();
     m_runInfo.reset();
     m_runId = m_session->start(r);
     if (m_runId) {

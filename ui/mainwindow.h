@@ -136,6 +136,8 @@ private:
     void onRunProgress(quint64 id, const QString& phase, int percent);
     void selectLayerRow(int layer);
     void startChoiceRun(const plan::Choice& choice);
+    // The Run dock's request for the open model, recorded in the store.
+    RunRequest requestForModel() const;
     void startProfileRun();
     void showOpenDialog();
     void showAbout();
