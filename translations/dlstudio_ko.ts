@@ -479,6 +479,18 @@
         <source>&lt;h3&gt;Demand Layering Studio %1&lt;/h3&gt;&lt;p&gt;Inspect DNN models layer by layer and plan how their weights stream from storage at run time.&lt;/p&gt;&lt;p&gt;Demand Layering: Ji et al., RTSS 2022.&lt;/p&gt;&lt;p&gt;%2&lt;/p&gt;</source>
         <translation>&lt;h3&gt;Demand Layering Studio %1&lt;/h3&gt;&lt;p&gt;DNN 모델을 레이어 단위로 살펴보고, 실행 중에 가중치를 저장 장치에서 어떻게 읽어 올지 계획합니다.&lt;/p&gt;&lt;p&gt;Demand Layering: Ji 외, RTSS 2022.&lt;/p&gt;&lt;p&gt;%2&lt;/p&gt;</translation>
     </message>
+    <message>
+        <source>The language changes when the studio starts again</source>
+        <translation>언어는 스튜디오를 다시 시작하면 바뀝니다</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>언어(&amp;L)</translation>
+    </message>
+    <message>
+        <source>System Default</source>
+        <translation>시스템 기본값</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MemoryView</name>

@@ -2,6 +2,7 @@
 
 #include "format.h"
 
+#include <QColor>
 #include <QLocale>
 #include <QStringList>
 
@@ -135,6 +136,10 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const
         return sortData(layer, column);
     case LayerIndexRole:
         return layer.index;
+    case Qt::BackgroundRole:
+        // The layers the current configuration keeps resident stand out in every column.
+        if (!m_resident.empty() && m_resident[static_cast<size_t>(layer.index)]) return QColor(0xfc, 0xf0, 0xc8);
+        return {};
     case Qt::TextAlignmentRole:
         if (column == IndexColumn || column == WeightColumn || column == MflopsColumn || column >= ReadColumn)
             return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));

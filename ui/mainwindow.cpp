@@ -16,6 +16,7 @@
 #include "engineheaders.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDateTime>
@@ -341,6 +342,12 @@ void MainWindow::exportPlot(QCustomPlot* plot, const QString& path)
     });
 }
 
+void MainWindow::setLanguage(const QString& language)
+{
+    studioSettings()->setValue(LanguageKey, language);
+    statusBar()->showMessage(tr("The language changes when the studio starts again"));
+}
+
 QString MainWindow::versionsText()
 {
     const std::string cuda = cudaVersion();
@@ -648,6 +655,20 @@ void MainWindow::createActions()
     QAction* follow
         = viewMenu->addAction(tr("&Follow Latest Iteration"), this, [this] { m_timeline->setFollowing(true); });
     follow->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    viewMenu->addSeparator();
+    // Each language is named in itself, so that it can be found whatever the interface speaks.
+    QMenu* languageMenu = viewMenu->addMenu(tr("&Language"));
+    auto* languages = new QActionGroup(this);
+    const QString current = studioSettings()->value(LanguageKey).toString();
+    const std::pair<QString, QString> choices[] = { { QString(), tr("System Default") },
+        { QStringLiteral("en"), QStringLiteral("English") }, { QStringLiteral("ko"), QStringLiteral("한국어") } };
+    for (const auto& [code, name] : choices) {
+        QAction* a = languageMenu->addAction(name, this, [this, code = code] { setLanguage(code); });
+        a->setCheckable(true);
+        a->setChecked(code == current);
+        a->setData(code);
+        languages->addAction(a);
+    }
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
     helpMenu->addAction(tr("&About Demand Layering Studio"), this, &MainWindow::showAbout);

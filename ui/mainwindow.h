@@ -45,6 +45,8 @@ class MainWindow : public QMainWindow
     Q_PROPERTY(bool loading READ isLoading NOTIFY loadingChanged)
 public:
     static constexpr int MaxRecentFiles = 10;
+    // The settings key of the interface language View → Language chose ("en", "ko"; empty: the system's).
+    static inline const QString LanguageKey = QStringLiteral("language");
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -101,6 +103,8 @@ public:
     void exportPlot(QCustomPlot* plot, const QString& path);
     // The versions the about box lists: engine, Qt, oneDNN, SQLite, QCustomPlot, CUDA (when built with it).
     static QString versionsText();
+    // What View → Language does: keeps `language` for the next start ("" for the system's) and says so.
+    void setLanguage(const QString& language);
     // Plans the open model's trade-off again (after a run, another architecture, another store).
     void replan();
     // What Export Configuration… does once a file is chosen: writes the slider's choice there, off the GUI thread;

@@ -22,6 +22,7 @@
 #include <QFileInfo>
 #include <QLocale>
 #include <QPixmap>
+#include <QSettings>
 #include <QTimer>
 #include <QTranslator>
 
@@ -69,7 +70,12 @@ int main(int argc, char** argv)
     QCoreApplication::setApplicationVersion(QLatin1String(DL_VERSION));
     QApplication::setWindowIcon(dl::ui::appIcon());
 
-    const QString language = languageArgument(QCoreApplication::arguments());
+    // --lang, else the language chosen in View → Language (dl::ui::MainWindow::LanguageKey), else the system's.
+    QString language = languageArgument(QCoreApplication::arguments());
+    if (language.isEmpty())
+        language = QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio"))
+                       .value(dl::ui::MainWindow::LanguageKey)
+                       .toString();
     const QLocale locale = language.isEmpty() ? QLocale() : QLocale(language);
     if (!language.isEmpty()) QLocale::setDefault(locale);
     QTranslator translator;

@@ -229,6 +229,9 @@ private Q_SLOTS:
             const bool yes
                 = window.layerModel()->index(l, LayerTableModel::ResidentColumn).data().toString() == tr("yes");
             QCOMPARE(yes, bool(info->resident[static_cast<size_t>(l)]));
+            // Resident rows stand out in every column.
+            QCOMPARE(
+                window.layerModel()->index(l, LayerTableModel::NameColumn).data(Qt::BackgroundRole).isValid(), yes);
             resident += yes;
         }
         QVERIFY(resident > 0); // 24 MiB holds the 18 MiB ring and some layers besides

@@ -8,6 +8,8 @@
 #include <QLocale>
 #include <QMenuBar>
 #include <QSet>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QTest>
 #include <QTranslator>
 #include <QXmlStreamReader>
@@ -65,6 +67,32 @@ private Q_SLOTS:
         QVERIFY(en.sources.size() > 40);
         QCOMPARE(ko.sources, en.sources);
         QVERIFY2(ko.untranslated.isEmpty(), qPrintable(ko.untranslated.join(QStringLiteral(" | "))));
+    }
+
+    // View → Language keeps the choice for the next start, which dlstudio's main() reads; the menu shows it.
+    void languageChoiceIsKept()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings settings(QStringLiteral("DemandLayering"), QStringLiteral("Studio"));
+        settings.remove(MainWindow::LanguageKey);
+        {
+            MainWindow window;
+            window.setLanguage(QStringLiteral("ko"));
+        }
+        QCOMPARE(QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio"))
+                     .value(MainWindow::LanguageKey)
+                     .toString(),
+            QStringLiteral("ko"));
+        MainWindow window;
+        QStringList checked;
+        for (QAction* a : window.findChildren<QAction*>())
+            if (a->isCheckable() && a->isChecked() && a->data().isValid()) checked.append(a->data().toString());
+        QCOMPARE(checked, QStringList { QStringLiteral("ko") });
+        window.setLanguage(QString());
+        QCOMPARE(QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio"))
+                     .value(MainWindow::LanguageKey)
+                     .toString(),
+            QString());
     }
 
     void koreanChangesTheWindow()
