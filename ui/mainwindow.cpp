@@ -43,7 +43,6 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableView>
-#include <QThread>
 #include <QToolButton>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -423,21 +422,14 @@ bool MainWindow::exportConfiguration(const QString& path)
                     .arg(plan->profileRunId)
                     .arg(plan->profileArch, plan->request.storePath)
                     .toStdString();
-    // Written off the GUI thread; the answer comes back queued.
-    QThread* thread = QThread::create([this, c, path] {
-        const Status st = plan::writeConfigFile(path.toStdString(), c);
-        const QString message = st.ok() ? QString() : QString::fromStdString(st.error().message);
-        QMetaObject::invokeMethod(
-            this,
-            [this, path, ok = st.ok(), message] {
-                statusBar()->showMessage(ok ? tr("Exported the configuration to %1").arg(QDir::toNativeSeparators(path))
-                                            : tr("Could not export the configuration: %1").arg(message));
-                Q_EMIT configExported(path, ok, message);
-            },
-            Qt::QueuedConnection);
-    });
-    connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-    thread->start();
+    // Written off the GUI thread, beside the target and renamed into place; the answer comes back queued.
+    writeFileInBackground(
+        this, path, QByteArray::fromStdString(plan::configToJson(c)), [this, path](const QString& error) {
+            statusBar()->showMessage(error.isEmpty()
+                    ? tr("Exported the configuration to %1").arg(QDir::toNativeSeparators(path))
+                    : tr("Could not export the configuration: %1").arg(error));
+            Q_EMIT configExported(path, error.isEmpty(), error);
+        });
     return true;
 }
 
