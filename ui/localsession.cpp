@@ -378,7 +378,8 @@ RunOutcomePtr runJob(LocalSession::Job& job)
         store::Run r;
         store::setLatencies(r, out->latenciesMs);
         out->medianMs = r.latencyMedianMs;
-        if (runStore && out->status != RunOutcome::Status::Cancelled) {
+        // Every run that ran is kept: a stopped one as cancelled, with the iterations it finished.
+        if (runStore && (out->status != RunOutcome::Status::Cancelled || timed > 0)) {
             r.model.hash = modelHash(source->modelSha256, source->weightsSha256);
             r.model.path = source->modelPath;
             r.model.name = rq.modelPath.section(QLatin1Char('/'), -1).toStdString();
@@ -390,7 +391,9 @@ RunOutcomePtr runJob(LocalSession::Job& job)
             r.configJson = configJson(rq, pl, info->packPath).toStdString();
             r.startedMs = startedMs;
             r.finishedMs = store::unixNowMs();
-            r.status = out->status == RunOutcome::Status::Ok ? store::RunStatus::Ok : store::RunStatus::Failed;
+            r.status = out->status == RunOutcome::Status::Ok ? store::RunStatus::Ok
+                : out->status == RunOutcome::Status::Failed  ? store::RunStatus::Failed
+                                                             : store::RunStatus::Cancelled;
             r.error = out->error.toStdString();
             r.stallMs = out->stallMs;
             for (size_t k = 0; k < kMemTagCount; ++k)

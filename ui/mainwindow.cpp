@@ -535,6 +535,7 @@ void MainWindow::onRunFinished(const RunOutcomePtr& outcome)
         break;
     case RunOutcome::Status::Cancelled:
         message = tr("Run stopped");
+        if (outcome->storedRunId) message += tr("; recorded as run %1").arg(outcome->storedRunId);
         m_runControls->setProgress(message, 0);
         break;
     case RunOutcome::Status::Failed:

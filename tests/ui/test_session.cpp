@@ -145,6 +145,32 @@ private Q_SLOTS:
         QVERIFY(out->status == RunOutcome::Status::Cancelled);
     }
 
+    // A finite run stopped part-way is kept as cancelled, with the iterations it finished.
+    void aStoppedRunIsRecordedAsCancelled()
+    {
+        LocalSession session;
+        QSignalSpy finished(&session, &EngineSession::runFinished);
+        int latencies = 0;
+        connect(&session, &EngineSession::eventsArrived, this, [&](const EventBatchPtr& b) {
+            latencies += static_cast<int>(b->latencies.size());
+            if (latencies >= 4) session.stop();
+        });
+        RunRequest r = request(Arch::TwoStage, 1000);
+        r.storePath = m_dir.filePath(QStringLiteral("stopped.sqlite"));
+        QVERIFY(session.start(r) > 0);
+        RunOutcomePtr out = waitFor(finished);
+        QVERIFY(out);
+        QVERIFY(out->status == RunOutcome::Status::Cancelled);
+        QVERIFY(out->latenciesMs.size() >= 3 && out->latenciesMs.size() < 1000);
+        QVERIFY(out->storedRunId > 0);
+        auto store = store::RunStore::open(r.storePath.toStdString());
+        QVERIFY(store.ok());
+        auto run = (*store)->run(out->storedRunId);
+        QVERIFY(run.ok());
+        QVERIFY(run->status == store::RunStatus::Cancelled);
+        QCOMPARE(run->iterations, static_cast<int>(out->latenciesMs.size()));
+    }
+
     void badInputFailsTheRun_data()
     {
         QTest::addColumn<QString>("what");
