@@ -58,6 +58,7 @@ struct RunInfo
     QString reader; // which read path ran (io_uring + O_DIRECT, pread, ...)
     bool directIo = false;
     int64_t originNs = 0; // trace-clock time of the set-up's end: the views' time zero
+    bool continuous = false; // runs until stopped: the views keep only its latest part
 };
 
 // Everything a run produced since the previous batch.

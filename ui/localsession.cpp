@@ -282,6 +282,7 @@ RunOutcomePtr runJob(LocalSession::Job& job)
         return fail(created2.error());
     }
     std::unique_ptr<Pipeline> pipeline = std::move(created2).value();
+    pipeline->setStopToken(&job.cancel);
     {
         std::lock_guard lock(job.pipelineMutex);
         job.pipeline = pipeline.get();
@@ -308,6 +309,7 @@ RunOutcomePtr runJob(LocalSession::Job& job)
     info->reader = qs(pl.readerDescription());
     info->directIo = pl.directIo();
     info->originNs = traceClockNs();
+    info->continuous = rq.continuous;
     out->info = info;
     job.post([s = job.session, i = RunInfoPtr(info)] {
         if (s) Q_EMIT s->runStarted(i);
@@ -369,7 +371,7 @@ RunOutcomePtr runJob(LocalSession::Job& job)
     if (error) {
         out->status = RunOutcome::Status::Failed;
         out->error = qs(error->message);
-    } else if (timed == 0 || (job.cancel && !rq.continuous)) {
+    } else if (timed == 0 || (!rq.continuous && done < rq.warmup + rq.iterations)) {
         out->status = RunOutcome::Status::Cancelled;
     } else {
         out->status = RunOutcome::Status::Ok;

@@ -34,6 +34,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPointer>
 #include <QProgressBar>
 #include <QScrollArea>
 #include <QSettings>
@@ -43,6 +44,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableView>
+#include <QThread>
 #include <QToolButton>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -113,7 +115,12 @@ MainWindow::MainWindow(QWidget* parent)
     restoreWindowState();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // Files being written finish before the window that is told about them goes.
+    for (const QPointer<QThread>& t : m_writers)
+        if (t) t->wait();
+}
 
 void MainWindow::createCentralWidget()
 {
@@ -233,12 +240,14 @@ void MainWindow::createDocks()
     connect(m_tradeoff, &TradeoffView::archChanged, this, &MainWindow::replan);
     connect(m_tradeoff, &TradeoffView::runRequested, this, &MainWindow::startChoiceRun);
     connect(m_tradeoff, &TradeoffView::profileRequested, this, &MainWindow::startProfileRun);
-    connect(m_tradeoff, &TradeoffView::exportRequested, this, [this] {
+    connect(m_tradeoff, &TradeoffView::exportRequested, this, [this](const plan::Choice& choice) {
+        // The plan and the choice as they were when asked: a plan that arrives while the dialog is open changes them.
+        const PlanResultPtr plan = m_tradeoff->result();
         const QString path = QFileDialog::getSaveFileName(this, tr("Export Configuration"),
             QDir(QFileInfo(m_currentFile).absolutePath())
                 .filePath(QFileInfo(m_currentFile).completeBaseName() + QStringLiteral(".config.json")),
             tr("Configurations (*.json);;All files (*)"));
-        if (!path.isEmpty()) exportConfiguration(path);
+        if (!path.isEmpty()) exportConfiguration(path, plan, choice);
     });
     resizeDocks({ timelineDock, memoryDock }, { 640, 520 }, Qt::Horizontal);
     resizeDocks({ tradeoffDock }, { 460 }, Qt::Horizontal);
@@ -317,7 +326,8 @@ void MainWindow::showStoredRun(const StoredRunPtr& run)
             c.memoryBytes[k] = static_cast<size_t>(std::max<int64_t>(0, m.bytes[k]));
         batch->counters.push_back(c);
     }
-    m_runId = 0;
+    // The live run, if any, goes on and is still reported; only the views show the stored one (their run id 0
+    // drops the live batches) until the next run starts.
     m_runInfo = info;
     m_timeline->beginRun(info);
     m_memory->beginRun(info);
@@ -335,10 +345,11 @@ void MainWindow::showStoredRun(const StoredRunPtr& run)
 
 void MainWindow::exportPlot(QCustomPlot* plot, const QString& path)
 {
-    writeFileInBackground(this, path, renderPlot(plot, path), [this, path](const QString& error) {
-        statusBar()->showMessage(error.isEmpty() ? tr("Saved %1").arg(QDir::toNativeSeparators(path)) : error);
-        Q_EMIT plotExported(path, error);
-    });
+    m_writers.emplace_back(
+        writeFileInBackground(this, path, renderPlot(plot, path), [this, path](const QString& error) {
+            statusBar()->showMessage(error.isEmpty() ? tr("Saved %1").arg(QDir::toNativeSeparators(path)) : error);
+            Q_EMIT plotExported(path, error);
+        }));
 }
 
 void MainWindow::setLanguage(const QString& language)
@@ -400,9 +411,14 @@ void MainWindow::startProfileRun()
 
 bool MainWindow::exportConfiguration(const QString& path)
 {
-    const PlanResultPtr plan = m_tradeoff->result();
     const plan::Choice* choice = m_tradeoff->selectedChoice();
-    if (!plan || !choice) return false;
+    return choice && exportConfiguration(path, m_tradeoff->result(), *choice);
+}
+
+bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& plan, const plan::Choice& chosen)
+{
+    if (!plan) return false;
+    const plan::Choice* choice = &chosen;
     plan::RunConfig c;
     c.modelHash = plan->modelHash.toStdString();
     c.modelName = plan->modelName.toStdString();
@@ -423,13 +439,14 @@ bool MainWindow::exportConfiguration(const QString& path)
                     .arg(plan->profileArch, plan->request.storePath)
                     .toStdString();
     // Written off the GUI thread, beside the target and renamed into place; the answer comes back queued.
-    writeFileInBackground(
+    m_writers.emplace_back(writeFileInBackground(
         this, path, QByteArray::fromStdString(plan::configToJson(c)), [this, path](const QString& error) {
             statusBar()->showMessage(error.isEmpty()
                     ? tr("Exported the configuration to %1").arg(QDir::toNativeSeparators(path))
                     : tr("Could not export the configuration: %1").arg(error));
             Q_EMIT configExported(path, error.isEmpty(), error);
-        });
+        }));
+    std::erase_if(m_writers, [](const QPointer<QThread>& t) { return t.isNull(); });
     return true;
 }
 

@@ -12,6 +12,7 @@
 #include "tradeoffplanner.h"
 
 #include <QMainWindow>
+#include <QPointer>
 #include <QStringList>
 
 class QAction;
@@ -23,6 +24,7 @@ class QMenu;
 class QProgressBar;
 class QSortFilterProxyModel;
 class QSplitter;
+class QThread;
 class QStackedWidget;
 class QTableView;
 class QToolButton;
@@ -110,6 +112,8 @@ public:
     // What Export Configuration… does once a file is chosen: writes the slider's choice there, off the GUI thread;
     // configExported() tells how it went. False when there is no choice to export.
     bool exportConfiguration(const QString& path);
+    // The same for a given plan and choice.
+    bool exportConfiguration(const QString& path, const PlanResultPtr& plan, const plan::Choice& choice);
     RunInfoPtr currentRun() const { return m_runInfo; }
 
 Q_SIGNALS:
@@ -186,6 +190,7 @@ private:
     RunOutcomePtr m_lastOutcome;
     TradeoffView* m_tradeoff = nullptr;
     TradeoffPlanner* m_planner = nullptr;
+    std::vector<QPointer<QThread>> m_writers; // files being written in the background
     quint64 m_verifyRunId = 0; // a run of the trade-off's choice, whose measurement goes beside the prediction
     bool m_errorDialogs = true;
 };

@@ -139,13 +139,13 @@ void MemoryView::addEvents(const EventBatchPtr& batch)
         m_rss->addData(t, static_cast<double>(bytes) / kMiB);
         m_lastS = std::max(m_lastS, t);
     }
-    trim(m_lastS);
+    if (m_info->continuous) trim(m_lastS);
     // The whole run so far (or the window), and room above the RSS and the budget.
     double top = m_largestTotal / kMiB;
     for (auto it = m_rss->data()->constBegin(); it != m_rss->data()->constEnd(); ++it)
         top = std::max(top, it->value);
     if (m_budget->visible()) top = std::max(top, m_budget->point1->coords().y());
-    const double from = std::max(-0.05, m_lastS - kWindowSeconds);
+    const double from = m_info->continuous ? std::max(-0.05, m_lastS - kWindowSeconds) : -0.05;
     m_plot->xAxis->setRange(from, std::max(m_lastS, from + 0.1));
     m_plot->yAxis->setRange(0, top * 1.1 + 1);
     bool found = false;
@@ -157,9 +157,9 @@ void MemoryView::addEvents(const EventBatchPtr& batch)
 void MemoryView::addSample(double t, const std::array<double, kMemTagCount>& bytes, double total, double mbps)
 {
     const auto index = static_cast<long long>(std::floor(t / kBucketSeconds));
-    if (index != m_bucket.index) {
+    if (!m_bucket.valid || index != m_bucket.index) {
         flushBucket();
-        m_bucket = Bucket { index, t, bytes, total, mbps };
+        m_bucket = Bucket { true, index, t, bytes, total, mbps };
         return;
     }
     if (total > m_bucket.total) {
@@ -172,7 +172,7 @@ void MemoryView::addSample(double t, const std::array<double, kMemTagCount>& byt
 
 void MemoryView::flushBucket()
 {
-    if (m_bucket.index < 0) return;
+    if (!m_bucket.valid) return;
     if (m_bucket.total >= 0) {
         double sum = 0;
         for (size_t k = 0; k < kMemTagCount; ++k) {

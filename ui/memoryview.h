@@ -61,7 +61,8 @@ private:
     // The bucket being filled: its time, the largest sample so far and the largest bandwidth.
     struct Bucket
     {
-        long long index = -1;
+        bool valid = false; // indices are negative before time zero (set-up)
+        long long index = 0;
         double t = 0;
         std::array<double, kMemTagCount> bytes {};
         double total = -1;

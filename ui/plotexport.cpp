@@ -34,7 +34,7 @@ QByteArray renderPlot(QCustomPlot* plot, const QString& path)
     return bytes;
 }
 
-void writeFileInBackground(
+QThread* writeFileInBackground(
     QObject* context, const QString& path, const QByteArray& bytes, std::function<void(const QString&)> done)
 {
     QThread* thread = QThread::create([context = QPointer<QObject>(context), path, bytes, done] {
@@ -50,6 +50,7 @@ void writeFileInBackground(
     });
     QObject::connect(thread, &QThread::finished, thread, &QObject::deleteLater);
     thread->start();
+    return thread;
 }
 
 } // namespace dl::ui

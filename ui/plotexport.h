@@ -10,6 +10,7 @@
 #include <functional>
 
 class QCustomPlot;
+class QThread;
 
 namespace dl::ui {
 
@@ -18,8 +19,9 @@ namespace dl::ui {
 QByteArray renderPlot(QCustomPlot* plot, const QString& path);
 
 // Writes `bytes` to `path` (beside it, then renamed into place) on a worker thread; `done(error)` is called on
-// `context`'s thread afterwards, with an empty error on success.
-void writeFileInBackground(
+// `context`'s thread afterwards, with an empty error on success. Returns the thread, which deletes itself when done;
+// `context` must wait for it (QPointer<QThread> and wait()) before it goes away.
+QThread* writeFileInBackground(
     QObject* context, const QString& path, const QByteArray& bytes, std::function<void(const QString&)> done);
 
 } // namespace dl::ui

@@ -2,11 +2,14 @@
 
 #include "engineheaders.h"
 
+#include <QDateTime>
 #include <QFileInfo>
 #include <QThread>
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 namespace dl::ui {
 
@@ -17,6 +20,25 @@ QString qs(const std::string& s)
     return QString::fromStdString(s);
 }
 
+// A file's sha256, remembered by path, size and modification time: replanning (after every run, on every change of
+// architecture) must not read a model of gigabytes again.
+Result<std::string> cachedSha256(const QString& path)
+{
+    static std::mutex mutex;
+    static std::map<QString, std::pair<QString, std::string>> cache; // path -> (size:mtime, hash)
+    const QFileInfo fi(path);
+    const QString stamp = QStringLiteral("%1:%2").arg(fi.size()).arg(fi.lastModified().toMSecsSinceEpoch());
+    {
+        std::lock_guard lock(mutex);
+        auto it = cache.find(path);
+        if (it != cache.end() && it->second.first == stamp) return it->second.second;
+    }
+    DL_ASSIGN(std::string hash, fileSha256(path.toStdString()));
+    std::lock_guard lock(mutex);
+    cache[path] = { stamp, hash };
+    return hash;
+}
+
 } // namespace
 
 PlanResultPtr planBlocking(const PlanRequest& rq)
@@ -24,14 +46,14 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
     auto out = std::make_shared<PlanResult>();
     out->request = rq;
     out->modelName = QFileInfo(rq.modelPath).fileName();
-    auto sha = fileSha256(rq.modelPath.toStdString());
+    auto sha = cachedSha256(rq.modelPath);
     if (!sha.ok()) {
         out->error = qs(sha.error().message);
         return out;
     }
     std::string weightsSha;
     if (!rq.weightsPath.isEmpty()) {
-        auto w = fileSha256(rq.weightsPath.toStdString());
+        auto w = cachedSha256(rq.weightsPath);
         if (!w.ok()) {
             out->error = qs(w.error().message);
             return out;

@@ -701,7 +701,8 @@ Status Pipeline::runLayer(int layer, int iteration)
 
 Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
 {
-    m_cancel = false;
+    // A stop the owner asked for before this run began still holds (setStopToken); a cancel() alone does not.
+    m_cancel = m_stopToken && m_stopToken->load();
     DL_TRY(m_exec.beginRun(inputs));
     const int iteration = m_iteration++;
     // A cancel() that came between runs (or after the last layer of one) stopped the stages: start them afresh.

@@ -106,6 +106,10 @@ public:
     Result<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
     // Thread-safe: stops a run in progress. Between runs it only makes the next run start its stages afresh.
     void cancel();
+    // A flag of the owner's that, once set, makes every later run return Cancelled at once: with cancel() for the
+    // run in progress, a stop cannot fall between two runs and be lost. Null (the default): none. Must outlive the
+    // pipeline.
+    void setStopToken(const std::atomic<bool>* token) { m_stopToken = token; }
 
     const PipelineOptions& options() const { return m_options; }
     size_t stagingBytes() const { return m_stagingBytes; } // all staging buffers together
@@ -174,6 +178,7 @@ private:
 
     std::unique_ptr<ReadState> m_state;
     std::atomic<bool> m_cancel { false };
+    const std::atomic<bool>* m_stopToken = nullptr;
     bool m_running = false; // stage threads started
     uint64_t m_computeSeq = 0; // streamed items the kernel stage consumed since the stages started
     int m_iteration = 0;

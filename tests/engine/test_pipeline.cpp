@@ -420,6 +420,46 @@ private slots:
         }
     }
 
+    // A stop token set between runs (the studio's Stop landing just before the next run) makes that run, and every
+    // later one, return Cancelled without running a layer; cleared, the pipeline runs normally again.
+    void aStopTokenSetBetweenRunsHolds()
+    {
+        Model& m = model("yolov3-tiny");
+        for (Mode md : kStreamingModes) {
+            PipelineOptions o;
+            o.arch = md.arch;
+            o.readThread = md.readThread;
+            Tracer tracer;
+            CollectingSink sink;
+            tracer.addSink(&sink);
+            auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), o, nullptr, &tracer);
+            QVERIFY(p.ok());
+            std::atomic<bool> stop { false };
+            (*p)->setStopToken(&stop);
+            QVERIFY((*p)->run(m.inputs).ok());
+            stop = true;
+            (*p)->cancel(); // what the studio does; run() would clear it without the token
+            tracer.flush();
+            const size_t before = sink.eventCount();
+            for (int run = 0; run < 2; ++run) {
+                auto out = (*p)->run(m.inputs);
+                QVERIFY(!out.ok());
+                QCOMPARE(out.error().code, ErrorCode::Cancelled);
+            }
+            tracer.flush();
+            size_t kernels = 0;
+            const auto events = sink.events();
+            for (size_t i = before; i < events.size(); ++i)
+                if (events[i].stage == Stage::Kernel && events[i].kind == EventKind::End) ++kernels;
+            QCOMPARE(kernels, size_t(0));
+            stop = false;
+            auto out = (*p)->run(m.inputs);
+            QVERIFY2(out.ok(), qPrintable(md.name()));
+            QVERIFY(digests(*out) == m.reference);
+            tracer.removeSink(&sink);
+        }
+    }
+
     // Two-stage reads inline only where the reader is asynchronous: over pread (which reads inside reap()) it keeps a
     // reader thread, so that the reads still overlap the kernels; the outputs are the same either way.
     void inlineReadsNeedAnAsynchronousReader()

@@ -165,6 +165,32 @@ private Q_SLOTS:
         QVERIFY(t->isFollowing());
     }
 
+    // Samples before time zero (set-up) are kept, merged by 2 ms buckets like any others.
+    void memorySamplesBeforeTimeZeroAreKept()
+    {
+        MemoryView view;
+        auto info = std::make_shared<RunInfo>();
+        info->id = 7;
+        info->originNs = 1'000'000'000;
+        view.beginRun(info);
+        auto batch = std::make_shared<EventBatch>();
+        batch->id = 7;
+        auto sample = [&](int64_t atNs, size_t staging) {
+            CounterSample c;
+            c.timeNs = info->originNs + atNs;
+            c.hasMemory = true;
+            c.memoryBytes[static_cast<size_t>(MemTag::Staging)] = staging;
+            batch->counters.push_back(c);
+        };
+        sample(-1'000'000, 100); // -1 ms: bucket -1
+        sample(-500'000, 300); // -0.5 ms: the same bucket, larger
+        sample(10'000'000, 200); // 10 ms
+        view.addEvents(batch);
+        QCOMPARE(view.memoryPointCount(), 2);
+        QCOMPARE(view.largestTotalBytes(), 300.0);
+        QCOMPARE(view.bandwidthPointCount(), 2);
+    }
+
     // The table shows what `dlayer info` says of the same model, row by row.
     void tableMatchesDlayerInfo_data()
     {
