@@ -139,13 +139,14 @@ void MemoryView::addEvents(const EventBatchPtr& batch)
         m_rss->addData(t, static_cast<double>(bytes) / kMiB);
         m_lastS = std::max(m_lastS, t);
     }
-    if (m_info->continuous) trim(m_lastS);
+    trim(m_lastS);
     // The whole run so far (or the window), and room above the RSS and the budget.
     double top = m_largestTotal / kMiB;
     for (auto it = m_rss->data()->constBegin(); it != m_rss->data()->constEnd(); ++it)
         top = std::max(top, it->value);
     if (m_budget->visible()) top = std::max(top, m_budget->point1->coords().y());
-    const double from = m_info->continuous ? std::max(-0.05, m_lastS - kWindowSeconds) : -0.05;
+    const double window = m_info->continuous ? kWindowSeconds : kWindowSecondsOfSetRuns;
+    const double from = std::max(-0.05, m_lastS - window);
     m_plot->xAxis->setRange(from, std::max(m_lastS, from + 0.1));
     m_plot->yAxis->setRange(0, top * 1.1 + 1);
     bool found = false;
@@ -186,7 +187,7 @@ void MemoryView::flushBucket()
 
 void MemoryView::trim(double nowS)
 {
-    const double keepFrom = nowS - kWindowSeconds;
+    const double keepFrom = nowS - (m_info && m_info->continuous ? kWindowSeconds : kWindowSecondsOfSetRuns);
     if (keepFrom <= 0) return;
     for (QCPGraph* g : m_stack)
         g->data()->removeBefore(keepFrom);

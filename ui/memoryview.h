@@ -23,6 +23,8 @@ class MemoryView : public QWidget
 public:
     // A continuous run keeps this much of its latest history.
     static constexpr double kWindowSeconds = 30;
+    // A run of set length keeps this much (all of any run one would read sample by sample).
+    static constexpr double kWindowSecondsOfSetRuns = 600;
     // Samples closer than this are merged into the one with the larger total (and the larger bandwidth), so that a
     // fast model's thousands of samples a second cost the redraw little while the peaks stay.
     static constexpr double kBucketSeconds = 0.002;

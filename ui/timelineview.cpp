@@ -208,8 +208,9 @@ void TimelineView::addEvents(const EventBatchPtr& batch)
 
 void TimelineView::trim()
 {
-    if (!m_info || !m_info->continuous) return; // a run of set length keeps all of itself
-    const int oldest = m_latestIteration - kKeptIterations + 1;
+    if (!m_info) return;
+    const int keep = m_info->continuous ? kKeptIterations : kKeptIterationsOfSetRuns;
+    const int oldest = m_latestIteration - keep + 1;
     if (oldest <= 0) return;
     for (auto& lane : m_lanes)
         if (!lane.empty() && lane.front().iteration < oldest)

@@ -35,8 +35,10 @@ class TimelineView : public QWidget
 public:
     // Lanes from the top.
     static constexpr Stage kLanes[3] = { Stage::Read, Stage::Copy, Stage::Kernel };
-    // The iterations kept for a continuous run; older ones scroll away.
+    // The iterations kept for a continuous run, and for a run of set length (enough for any run one reads bar by
+    // bar, bounded for one of a hundred thousand); older ones scroll away.
     static constexpr int kKeptIterations = 20;
+    static constexpr int kKeptIterationsOfSetRuns = 200;
 
     explicit TimelineView(QWidget* parent = nullptr);
     ~TimelineView() override;
