@@ -99,6 +99,21 @@ std::vector<MemorySample> memorySamples(const std::vector<MemoryLedger::Sample>&
     return out;
 }
 
+TraceEvent traceEventOf(const StoredEvent& e)
+{
+    return traceEvent(e.kind, e.stage, e.layer, e.iteration, e.beginNs, e.endNs, e.bytes);
+}
+
+CounterSample counterSampleOf(const MemorySample& m)
+{
+    CounterSample c;
+    c.timeNs = m.timeNs;
+    c.hasMemory = true;
+    for (size_t k = 0; k < kMemTagCount; ++k)
+        c.memoryBytes[k] = static_cast<size_t>(std::max<int64_t>(0, m.bytes[k]));
+    return c;
+}
+
 void setLatencies(Run& run, const std::vector<double>& timesMs)
 {
     run.iterations = static_cast<int>(timesMs.size());
@@ -152,17 +167,11 @@ Status writeRunChromeTrace(const Run& run, const std::string& path)
     // Events and samples in time order, as a live run delivers them.
     size_t s = 0;
     auto samplesUntil = [&](int64_t t) {
-        for (; s < run.samples.size() && run.samples[s].timeNs <= t; ++s) {
-            CounterSample c;
-            c.timeNs = run.samples[s].timeNs;
-            c.hasMemory = true;
-            for (size_t k = 0; k < kMemTagCount; ++k)
-                c.memoryBytes[k] = static_cast<size_t>(std::max<int64_t>(0, run.samples[s].bytes[k]));
-            writer->onCounters(c);
-        }
+        for (; s < run.samples.size() && run.samples[s].timeNs <= t; ++s)
+            writer->onCounters(counterSampleOf(run.samples[s]));
     };
     for (const auto& e : run.events) {
-        TraceEvent t = traceEvent(e.kind, e.stage, e.layer, e.iteration, e.beginNs, e.endNs, e.bytes);
+        const TraceEvent t = traceEventOf(e);
         samplesUntil(eventTimeNs(t));
         writer->onEvent(t);
     }

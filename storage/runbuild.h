@@ -34,6 +34,10 @@ std::vector<LayerStats> layerStatsFromEvents(const std::vector<TraceEvent>& even
 std::vector<StoredEvent> storedEvents(const std::vector<TraceEvent>& events);
 // The ledger's timeline as stored.
 std::vector<MemorySample> memorySamples(const std::vector<MemoryLedger::Sample>& timeline);
+// And back, for whoever replays a stored run (the studio's views, the Chrome trace): the events without labels, a
+// memory sample as a counter sample without bandwidth.
+TraceEvent traceEventOf(const StoredEvent& e);
+CounterSample counterSampleOf(const MemorySample& m);
 
 // Sets the latency statistics (iterations, median, min, max, mean) of `run` from the timed iterations' times.
 void setLatencies(Run& run, const std::vector<double>& timesMs);

@@ -317,15 +317,9 @@ void MainWindow::showStoredRun(const StoredRunPtr& run)
     auto batch = std::make_shared<EventBatch>();
     batch->id = 0;
     for (const auto& e : run->events)
-        batch->events.push_back(traceEvent(e.kind, e.stage, e.layer, e.iteration, e.beginNs, e.endNs, e.bytes));
-    for (const auto& m : run->samples) {
-        CounterSample c;
-        c.timeNs = m.timeNs;
-        c.hasMemory = true;
-        for (size_t k = 0; k < kMemTagCount; ++k)
-            c.memoryBytes[k] = static_cast<size_t>(std::max<int64_t>(0, m.bytes[k]));
-        batch->counters.push_back(c);
-    }
+        batch->events.push_back(store::traceEventOf(e));
+    for (const auto& m : run->samples)
+        batch->counters.push_back(store::counterSampleOf(m));
     // The live run, if any, goes on and is still reported; only the views show the stored one (their run id 0
     // drops the live batches) until the next run starts.
     m_runInfo = info;

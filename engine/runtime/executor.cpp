@@ -1,4 +1,5 @@
 #include "runtime/executor.h"
+#include "runtime/versions.h"
 
 #include "backend/cpu/cpucontext.h"
 #include "backend/cpu/dnnlcommon.h"
@@ -321,9 +322,8 @@ void Executor::planLayers()
 
 std::string Executor::layoutTag()
 {
-    const dnnl_version_t* v = dnnl_version();
-    return "cpu-onednn " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch)
-        + " isa " + std::to_string(static_cast<int>(dnnl_get_effective_cpu_isa())) + " pack 1";
+    return "cpu-onednn " + oneDnnVersion() + " isa " + std::to_string(static_cast<int>(dnnl_get_effective_cpu_isa()))
+        + " pack 1";
 }
 
 size_t Executor::workspaceBytes() const
