@@ -92,6 +92,17 @@ function validate(m) {
     '--threads', threads, '--iterations', '3', '--warmup', '1', '--record', store, '--json'], `${m.id}: profile`);
   if (!prof) return out;
   out.profile = prof;
+  // One pipelined run beside the profile, which the plans below calibrate their read contention on: two-stage with
+  // nothing resident and a ring of 1.5 × the smallest (a configuration the budgets below do not pick as such).
+  const plain = dl(['plan', m.file, ...m.args, '--profile', store, '--frontier', '--points', '2', '--no-calibrate',
+    '--json'], `${m.id}: plan --frontier (uncalibrated)`);
+  if (!plain) return out;
+  const ring = Math.ceil(plain.frontier[0].staging_bytes * 1.5 / 4096) * 4096;
+  console.error(`${m.id}: calibration run (two-stage, ring ${(ring / MiB).toFixed(2)} MiB)`);
+  const cal = dl(['run', m.file, ...m.args, '--arch', 'two-stage', '--staging', `${ring}`, '--split', `${split}`,
+    '--pack-dir', packDir, '--threads', threads, '--iterations', options['--iterations'], '--warmup',
+    options['--warmup'], '--record', store, '--json'], `${m.id}: calibration run`);
+  if (!cal) return out;
   const front = dl(['plan', m.file, ...m.args, '--profile', store, '--frontier', '--points', `${budgets}`, '--json'],
     `${m.id}: plan --frontier`);
   if (!front) return out;
@@ -102,10 +113,14 @@ function validate(m) {
     const planned = dl(['plan', m.file, ...m.args, '--profile', store, '--budget', `${f.budget_bytes}`, '-o', cfg,
       '--json'], `${m.id}: plan --budget ${f.budget_bytes}`);
     if (!planned) return;
+    // The same configuration predicted without the calibration, to weigh it on the same measurement.
+    const plainPrediction = dl(['plan', m.file, ...m.args, '--profile', store, '--config', cfg, '--no-calibrate',
+      '--json'], `${m.id}: plan --config --no-calibrate`);
+    if (!plainPrediction) return;
     const run = dl(['run', m.file, ...m.args, '--config', cfg, '--pack-dir', packDir, '--threads', threads,
       '--iterations', options['--iterations'], '--warmup', options['--warmup'], '--json'], `${m.id}: run --config`);
     if (!run) return;
-    out.rows.push({ budget: f.budget_bytes, planned, run });
+    out.rows.push({ budget: f.budget_bytes, planned, plain: plainPrediction, run });
   });
   return out;
 }
@@ -122,8 +137,11 @@ lines.push(`Machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}; $
 lines.push(`Command: \`node bench/plan_validate.js ${argv.filter((a, i) => a !== '--write' && argv[i - 1] !== '--write').join(' ')}\``);
 lines.push('');
 lines.push('Profile: one sequential run (3 iterations after 1 warm-up) with the split the 3.5 % budget picks, recorded ' +
-  'in a run store; each row: `dlayer plan --budget` on that profile, then `dlayer run --config` of its choice.');
-const allErrors = [];
+  'in a run store, and one two-stage run (nothing resident, a ring of 1.5 × the smallest) that calibrates how much ' +
+  'slower reads go beside kernels; each row: `dlayer plan --budget` on that profile, then `dlayer run --config` of ' +
+  'its choice. "uncalibrated" is the same configuration predicted without the calibration (`dlayer plan --config ' +
+  '--no-calibrate`), so that both predictions are weighed on the same measurement.');
+const allErrors = [], allPlainErrors = [];
 for (const s of sections) {
   lines.push('');
   lines.push(`### ${s.m.label}`);
@@ -133,29 +151,42 @@ for (const s of sections) {
     continue;
   }
   const f = s.frontier;
+  const c = f.contention || {};
   lines.push(`Cost model: ${f.model.layers} layers, kernels ${f.kernel_ms.toFixed(1)} ms, disk ` +
     `${f.disk_mb_per_s.toFixed(0)} MB/s, request ${f.request_ms.toFixed(3)} ms; frontier of ${f.frontier.length} ` +
-    `budgets computed in ${f.compute_ms.toFixed(1)} ms.`);
+    `budgets computed in ${f.compute_ms.toFixed(1)} ms. Calibration run: ` +
+    (c.run_id ? `${c.measured_ms.toFixed(1)} ms measured, ${c.uncalibrated_ms.toFixed(1)} ms predicted uncalibrated ` +
+      `(with its own kernel times); reads beside kernels at ${c.read_factor.toFixed(2)} of the profile's disk rate.`
+      : 'none.'));
   lines.push('');
-  lines.push('| budget MiB | staging MiB | resident | predicted ms | measured ms | error % | predicted peak MiB | ' +
-    'ledger peak MiB | peak equal | lower bound ms | measured / bound |');
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
-  const errs = [];
+  lines.push('| budget MiB | staging MiB | resident | predicted ms | uncalibrated ms | measured ms | error % | ' +
+    'uncalibrated error % | predicted peak MiB | ledger peak MiB | peak equal | lower bound ms | measured / bound |');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
+  const errs = [], plainErrs = [];
+  const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   for (const r of s.rows) {
-    const p = r.planned.predicted_latency_ms, meas = r.run.latency_ms.median;
-    const err = (p - meas) / meas * 100;
+    const p = r.planned.predicted_latency_ms, u = r.plain.predicted_latency_ms, meas = r.run.latency_ms.median;
+    const err = (p - meas) / meas * 100, plainErr = (u - meas) / meas * 100;
     errs.push(Math.abs(err));
     allErrors.push(Math.abs(err));
+    plainErrs.push(Math.abs(plainErr));
+    allPlainErrors.push(Math.abs(plainErr));
     const pp = r.planned.predicted_peak_bytes, lp = r.run.memory.peak_bytes;
     lines.push(`| ${(r.budget / MiB).toFixed(2)} | ${(r.run.staging_bytes / MiB).toFixed(2)} | ` +
-      `${r.planned.resident_layers.length} of ${r.planned.model.layers} | ${p.toFixed(1)} | ${meas.toFixed(1)} | ` +
-      `${err >= 0 ? '+' : ''}${err.toFixed(1)} | ${(pp / MiB).toFixed(2)} | ${(lp / MiB).toFixed(2)} | ` +
+      `${r.planned.resident_layers.length} of ${r.planned.model.layers} | ${p.toFixed(1)} | ${u.toFixed(1)} | ` +
+      `${meas.toFixed(1)} | ${signed(err)} | ${signed(plainErr)} | ${(pp / MiB).toFixed(2)} | ${(lp / MiB).toFixed(2)} | ` +
       `${pp === lp ? 'yes' : `**no** (${lp - pp} B)`} | ${r.planned.lower_bound_ms.toFixed(1)} | ` +
       `${(meas / r.planned.lower_bound_ms).toFixed(3)} |`);
   }
-  if (errs.length) lines.push('', `Median \\|predicted − measured\\| / measured: ${median(errs).toFixed(1)} %.`);
+  if (errs.length) {
+    lines.push('', `Median \\|predicted − measured\\| / measured: ${median(errs).toFixed(1)} % ` +
+      `(uncalibrated: ${median(plainErrs).toFixed(1)} %).`);
+  }
 }
-if (allErrors.length) lines.push('', `All models: median \\|error\\| ${median(allErrors).toFixed(1)} % over ${allErrors.length} budgets.`);
+if (allErrors.length) {
+  lines.push('', `All models: median \\|error\\| ${median(allErrors).toFixed(1)} % over ${allErrors.length} budgets ` +
+    `(uncalibrated: ${median(allPlainErrors).toFixed(1)} %).`);
+}
 if (problems.length) lines.push('', `**${problems.length} problem(s)**: ${problems.join('; ')}`);
 const table = lines.join('\n');
 console.log(table);

@@ -150,6 +150,47 @@ Result<plan::CostModel> costModelFromRun(const Run& run)
     return plan::costModelFromProfile(layers, pinned, memory("activations_bytes"), memory("workspace_bytes"));
 }
 
+Result<plan::CalibrationRun> calibrationRunOf(const Run& run)
+{
+    auto arch = parseArch(run.arch);
+    if (!arch || (*arch != Arch::Sync && *arch != Arch::Async && *arch != Arch::TwoStage))
+        return invalid("run " + std::to_string(run.id) + " (" + run.arch
+            + ") cannot calibrate contention: only sync, async and two-stage runs read beside their kernels");
+    if (run.status != RunStatus::Ok || run.layers.empty())
+        return invalid("run " + std::to_string(run.id) + " did not finish with per-layer times");
+    const auto c = nlohmann::json::parse(run.configJson, nullptr, false);
+    if (!c.is_object()) return invalid("run " + std::to_string(run.id) + " has no configuration");
+    plan::CalibrationRun r;
+    r.config.arch = *arch;
+    if (*arch != Arch::Sync && c.contains("staging_bytes") && c["staging_bytes"].is_number_unsigned())
+        r.config.stagingBytes = c["staging_bytes"].get<uint64_t>() / (*arch == Arch::Async ? 2 : 1);
+    if (c.contains("resident_layers") && c["resident_layers"].is_array())
+        for (const auto& v : c["resident_layers"])
+            if (v.is_number_integer()) r.config.resident.push_back(v.get<int>());
+    r.latencyMs = run.latencyMedianMs;
+    for (const auto& l : run.layers)
+        r.kernelMs.push_back(l.kernelMs);
+    return r;
+}
+
+Result<int64_t> findCalibrationRun(const RunStore& store, const Run& profile)
+{
+    DL_ASSIGN(auto list, store.listRuns());
+    const uint64_t split = runSplitBytes(profile);
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+        if (it->id == profile.id || it->modelHash != profile.model.hash || it->status != RunStatus::Ok
+            || it->device.host != profile.device.host || it->device.cpu != profile.device.cpu
+            || (it->arch != "sync" && it->arch != "async" && it->arch != "two-stage"))
+            continue;
+        DL_ASSIGN(Run run, store.run(it->id));
+        if (run.layers.size() != profile.layers.size() || runSplitBytes(run) != split) continue;
+        const bool streamed = std::any_of(
+            run.layers.begin(), run.layers.end(), [](const LayerStats& l) { return !l.resident && l.bytes > 0; });
+        if (streamed) return run.id;
+    }
+    return int64_t(0);
+}
+
 Status writeRunChromeTrace(const Run& run, const std::string& path)
 {
     std::vector<std::string> names;

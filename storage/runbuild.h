@@ -47,6 +47,15 @@ void setLatencies(Run& run, const std::vector<double>& timesMs);
 // "memory" object. Invalid when the run has no per-layer times or they do not fit a disk model.
 Result<plan::CostModel> costModelFromRun(const Run& run);
 
+// A stored pipelined run (sync, async, two-stage) as the planner's calibration input: its configuration (each
+// ring's size from its staging), median latency and kernel time per inference. Invalid for any other run.
+Result<plan::CalibrationRun> calibrationRunOf(const Run& run);
+
+// The newest run in `store` that can calibrate a plan profiled on `profile` (plan::calibrate()): a whole pipelined run
+// of the same model on the same device (host and CPU), with the profile's layers and split, that streamed a layer.
+// 0 when there is none.
+Result<int64_t> findCalibrationRun(const RunStore& store, const Run& profile);
+
 // A stored run's trace as a Chrome JSON trace (trace/chrometrace.h): its spans and stalls, and its memory samples
 // as counters; time 0 is the run's first event. Io naming the path on a write error.
 Status writeRunChromeTrace(const Run& run, const std::string& path);

@@ -1009,6 +1009,10 @@
         <source>Weights %1 (resident %2 in %3 of %4 layers, staging %5): %6 % less than the whole model; activations %7, workspace %8, total %9</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Reads beside kernels at %1 of the disk&apos;s rate (calibrated on run %2).</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>main</name>

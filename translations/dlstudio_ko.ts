@@ -1008,6 +1008,10 @@
         <source>Weights %1 (resident %2 in %3 of %4 layers, staging %5): %6 % less than the whole model; activations %7, workspace %8, total %9</source>
         <translation>가중치 %1 (레이어 %4개 중 %3개에 상주 %2, 스테이징 %5): 전체 모델보다 %6 % 적음; 활성화 %7, 작업 공간 %8, 합계 %9</translation>
     </message>
+    <message>
+        <source>Reads beside kernels at %1 of the disk&apos;s rate (calibrated on run %2).</source>
+        <translation>커널과 함께 실행될 때 읽기는 디스크 속도의 %1 (실행 %2에서 보정함).</translation>
+    </message>
 </context>
 <context>
     <name>main</name>

@@ -432,6 +432,11 @@ bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& p
                     .arg(plan->profileRunId)
                     .arg(plan->profileArch, plan->request.storePath)
                     .toStdString();
+    if (plan->calibrationRunId)
+        c.profile += QStringLiteral("; contention from run %1: reads beside kernels at %2 of the disk's rate")
+                         .arg(plan->calibrationRunId)
+                         .arg(plan->model.contention.readFactor, 0, 'f', 2)
+                         .toStdString();
     // Written off the GUI thread, beside the target and renamed into place; the answer comes back queued.
     m_writers.emplace_back(writeFileInBackground(
         this, path, QByteArray::fromStdString(plan::configToJson(c)), [this, path](const QString& error) {

@@ -49,7 +49,8 @@ struct PlanResult
     std::vector<RunPoint> points; // every finished run of the model on this device (host), oldest first
     qint64 profileRunId = 0;
     QString profileArch;
-    plan::CostModel model; // valid with a frontier
+    qint64 calibrationRunId = 0; // the pipelined run the read contention was calibrated on, 0: none
+    plan::CostModel model; // valid with a frontier (its contention calibrated when calibrationRunId is set)
     std::vector<plan::Choice> frontier; // from the smallest budget to the whole model
     uint64_t splitBytes = 0; // the profile's
     double computeMs = 0; // the planner's time for the frontier

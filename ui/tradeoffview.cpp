@@ -217,7 +217,12 @@ void TradeoffView::setResult(const PlanResultPtr& result)
                               .arg(result->profileArch)
                               .arg(QLocale().toString(result->model.kernelMs(), 'f', 1))
                               .arg(QLocale().toString(result->model.diskBytesPerMs / 1e3, 'f', 0))
-                              .arg(result->points.size()));
+                              .arg(result->points.size())
+            + (result->calibrationRunId ? QLatin1Char(' ')
+                        + tr("Reads beside kernels at %1 of the disk's rate (calibrated on run %2).")
+                              .arg(QLocale().toString(result->model.contention.readFactor, 'f', 2))
+                              .arg(result->calibrationRunId)
+                                        : QString()));
     if (n > 0)
         onSlider(m_slider->value());
     else {

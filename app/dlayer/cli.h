@@ -58,6 +58,7 @@ struct Options
     // dlayer plan
     std::string profile; // --profile DB: the run store to take the cost model from
     bool profileRun = false; // --profile-run: profile now (a sequential run)
+    bool calibrate = true; // --no-calibrate: leave the contention uncalibrated
     bool frontier = false;
     int points = 64;
     std::string configFile; // run --config FILE

@@ -59,8 +59,9 @@ void usage(FILE* to)
         "                   [--read-thread] [--paired-preload] [--record DB]\n"
         "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
         "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
-        "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N])\n"
-        "                   [--profile DB | --profile-run [--split BYTES]] [--arch ARCH] [--json]\n"
+        "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
+        "                   --config CONFIG.json) [--profile DB | --profile-run [--split BYTES]] [--arch ARCH]\n"
+        "                   [--no-calibrate] [--json]\n"
         "  dlayer run MODEL|FILE.dlpack --config CONFIG.json ...\n"
         "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
         "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
@@ -73,7 +74,9 @@ void usage(FILE* to)
         "spell of a shared machine weighs on both sides of a pair. --record DB keeps the run (per-layer times,\n"
         "memory timeline, trace events) in a run store, an SQLite file that 'dlayer runs' lists and exports.\n"
         "plan predicts, from one profiling run, the latency of every configuration and picks the fastest within\n"
-        "a weight budget (docs/planner.md); run --config runs exactly that configuration.\n");
+        "a weight budget (docs/planner.md); run --config runs exactly that configuration, plan --config predicts\n"
+        "it. A pipelined run of the model in the profile's store (sync, async, two-stage, on this device)\n"
+        "calibrates how much slower reads go beside kernels; --no-calibrate leaves that out.\n");
 }
 
 Result<Shape> parseDims(const std::string& text)
@@ -182,6 +185,8 @@ Options parseArgs(int argc, char** argv)
             o.profile = value();
         else if (a == "--profile-run")
             o.profileRun = true;
+        else if (a == "--no-calibrate")
+            o.calibrate = false;
         else if (a == "--frontier")
             o.frontier = true;
         else if (a == "--points")
@@ -231,10 +236,12 @@ Options parseArgs(int argc, char** argv)
     if (o.command == "pack" && o.output.empty()) fail("dlayer pack needs -o FILE.dlpack", 2);
     if (o.command != "pack" && o.command != "plan" && !o.output.empty())
         fail("-o belongs to 'dlayer pack', 'dlayer plan' and 'dlayer runs DB export'", 2);
-    if (o.command != "plan" && (o.profileRun || !o.profile.empty() || o.frontier))
-        fail("--profile, --profile-run and --frontier belong to 'dlayer plan'", 2);
+    if (o.command != "plan" && (o.profileRun || !o.profile.empty() || o.frontier || !o.calibrate))
+        fail("--profile, --profile-run, --frontier and --no-calibrate belong to 'dlayer plan'", 2);
     if (!o.configFile.empty()) {
-        if (o.command != "run") fail("--config belongs to 'dlayer run'", 2);
+        if (o.command != "run" && o.command != "plan") fail("--config belongs to 'dlayer run' and 'dlayer plan'", 2);
+        if (o.command == "plan" && (o.frontier || o.hasBudget))
+            fail("dlayer plan --config predicts that configuration: leave out --budget and --frontier", 2);
         if (!o.arch.empty() || o.staging || !o.resident.empty() || o.hasBudget || o.hasSplit)
             fail("--config fixes the architecture, staging, resident layers and split: leave out --arch, --staging, "
                  "--resident, --budget and --split",

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <optional>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +97,7 @@ struct Profile
 {
     store::Run run;
     std::string description;
+    std::optional<store::Run> calibration; // a pipelined run to calibrate the contention on
 };
 
 Profile profile(const Options& o, const std::string& hash)
@@ -157,6 +159,15 @@ Profile profile(const Options& o, const std::string& hash)
     if (run->layers.empty()) fail("run " + std::to_string(id) + " in " + db + " has no per-layer times");
     Profile p;
     p.run = std::move(run).value();
+    if (o.calibrate) {
+        auto cal = store::findCalibrationRun(**store, p.run);
+        if (!cal.ok()) fail(cal.error().message);
+        if (*cal) {
+            auto c = (*store)->run(*cal);
+            if (!c.ok()) fail(c.error().message);
+            p.calibration = std::move(c).value();
+        }
+    }
     p.description = o.profileRun && tempDir.empty() ? "profiled now, run " + std::to_string(id) + " in " + db
         : o.profileRun                              ? "profiled now (" + p.run.arch + ")"
                                                     : "run " + std::to_string(id) + " (" + p.run.arch + ") in " + db;
@@ -167,11 +178,51 @@ Profile profile(const Options& o, const std::string& hash)
     return p;
 }
 
-plan::CostModel costModel(const store::Run& run)
+struct Planned
 {
-    auto m = store::costModelFromRun(run);
+    plan::CostModel model;
+    std::optional<plan::Calibration> calibration;
+    int64_t calibrationRun = 0;
+    std::string calibrationArch;
+    double calibrationMeasuredMs = 0;
+};
+
+// The profile's cost model, with its contention calibrated on the profile's pipelined run when there is one.
+Planned costModel(Profile& prof)
+{
+    auto m = store::costModelFromRun(prof.run);
     if (!m.ok()) fail(m.error().message);
-    return std::move(m).value();
+    Planned p { std::move(m).value(), std::nullopt, 0, {}, 0 };
+    if (prof.calibration) {
+        auto input = store::calibrationRunOf(*prof.calibration);
+        if (!input.ok()) fail(input.error().message);
+        auto c = plan::calibrate(p.model, *input);
+        if (!c.ok()) fail("calibrating on run " + std::to_string(prof.calibration->id) + ": " + c.error().message);
+        p.model.contention = c->contention;
+        p.calibration = *c;
+        p.calibrationRun = prof.calibration->id;
+        p.calibrationArch = prof.calibration->arch;
+        p.calibrationMeasuredMs = prof.calibration->latencyMedianMs;
+        char text[160];
+        std::snprintf(text, sizeof text,
+            "; contention from run %lld (%s): reads beside kernels at %.2f of the disk's rate",
+            static_cast<long long>(p.calibrationRun), p.calibrationArch.c_str(), c->contention.readFactor);
+        prof.description += text;
+    }
+    return p;
+}
+
+json contentionJson(const Planned& p)
+{
+    json j = { { "read_factor", p.model.contention.readFactor }, { "run_id", nullptr } };
+    if (p.calibration) {
+        j["run_id"] = p.calibrationRun;
+        j["run_arch"] = p.calibrationArch;
+        j["measured_ms"] = p.calibrationMeasuredMs; // that run's latency,
+        j["fitted_ms"] = p.calibration->fittedMs; // its configuration simulated with these factors,
+        j["uncalibrated_ms"] = p.calibration->uncalibratedMs; // and without them
+    }
+    return j;
 }
 
 json choiceJson(const plan::Choice& c)
@@ -188,12 +239,54 @@ int cmdPlan(const Options& given)
 {
     Options o = given;
     const Arch arch = *parseArch(o.arch.empty() ? "two-stage" : o.arch);
-    if (!o.hasBudget && !o.frontier) fail("dlayer plan needs --budget BYTES or --frontier", 2);
+    if (!o.hasBudget && !o.frontier && o.configFile.empty())
+        fail("dlayer plan needs --budget BYTES, --frontier or --config FILE", 2);
     if (o.hasBudget && o.frontier) fail("give either --budget or --frontier", 2);
     const auto [hash, name] = identify(o);
-    const Profile prof = profile(o, hash);
-    const plan::CostModel model = costModel(prof.run);
+    // plan --config: a configuration for another model is refused before any profile is looked for.
+    std::optional<plan::RunConfig> toPredict;
+    if (!o.configFile.empty()) {
+        auto c = plan::readConfigFile(o.configFile);
+        if (!c.ok()) fail(c.error().message);
+        if (c->modelHash != hash)
+            fail("the configuration '" + o.configFile + "' was made for another model (" + c->modelName + ")");
+        toPredict = std::move(c).value();
+    }
+    Profile prof = profile(o, hash);
+    const Planned planned = costModel(prof);
+    const plan::CostModel& model = planned.model;
     const uint64_t split = store::runSplitBytes(prof.run);
+
+    if (toPredict) {
+        // Exactly that configuration, predicted on this profile.
+        const plan::RunConfig* c = &*toPredict;
+        if (c->layers != static_cast<int>(model.layers.size()) || c->splitBytes != split)
+            fail("the configuration '" + o.configFile + "' was made for a plan of " + std::to_string(c->layers)
+                + " layers split at " + std::to_string(c->splitBytes) + " bytes; the profile has "
+                + std::to_string(model.layers.size()) + " split at " + std::to_string(split));
+        plan::Choice choice;
+        choice.config = { c->arch, c->stagingBytes, c->resident };
+        auto p = plan::simulate(model, choice.config);
+        if (!p.ok()) fail(p.error().message);
+        choice.prediction = *p;
+        choice.budgetBytes = p->weightsPeak;
+        choice.lowerBoundMs = plan::lowerBoundMs(model, c->arch, p->weightsPeak);
+        json j = choiceJson(choice);
+        j["arch"] = archName(c->arch);
+        j["profile"] = prof.description;
+        j["contention"] = contentionJson(planned);
+        if (o.json) {
+            std::printf("%s\n", j.dump(2).c_str());
+            return 0;
+        }
+        std::printf("%s: %s, staging %s, %zu of %zu layers resident; profile: %s\n", o.configFile.c_str(),
+            archName(c->arch), humanBytes(static_cast<double>(p->stagingBytes)).c_str(), c->resident.size(),
+            model.layers.size(), prof.description.c_str());
+        std::printf("predicted %.3f ms (lower bound %.3f ms), weights %s, peak %s\n", p->latencyMs, choice.lowerBoundMs,
+            humanBytes(static_cast<double>(p->weightsPeak)).c_str(),
+            humanBytes(static_cast<double>(p->peakTotal)).c_str());
+        return 0;
+    }
 
     if (o.frontier) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -208,6 +301,7 @@ int cmdPlan(const Options& given)
         j["disk_mb_per_s"] = model.diskBytesPerMs / 1e3;
         j["request_ms"] = model.requestMs;
         j["kernel_ms"] = model.kernelMs();
+        j["contention"] = contentionJson(planned);
         j["compute_ms"] = ms;
         j["frontier"] = json::array();
         for (const auto& c : *f)
@@ -218,8 +312,17 @@ int cmdPlan(const Options& given)
         }
         std::printf(
             "model     %s, %zu layers; profile: %s\n", name.c_str(), model.layers.size(), prof.description.c_str());
-        std::printf("costs     kernels %.3f ms, disk %.0f MB/s, request %.3f ms; %zu budgets in %.1f ms\n\n",
+        std::printf("costs     kernels %.3f ms, disk %.0f MB/s, request %.3f ms; %zu budgets in %.1f ms\n",
             model.kernelMs(), model.diskBytesPerMs / 1e3, model.requestMs, f->size(), ms);
+        if (planned.calibration)
+            std::printf("contention reads beside kernels at %.2f of the disk's rate (run %lld, %s: measured %.3f ms, "
+                        "fitted %.3f ms, uncalibrated %.3f ms)\n",
+                model.contention.readFactor, static_cast<long long>(planned.calibrationRun),
+                planned.calibrationArch.c_str(), planned.calibrationMeasuredMs, planned.calibration->fittedMs,
+                planned.calibration->uncalibratedMs);
+        else
+            std::printf("contention uncalibrated (no pipelined run of this model on this device in the store)\n");
+        std::printf("\n");
         std::printf(
             "%12s %14s %12s %12s %10s %9s\n", "budget", "latency ms", "weights", "peak", "bound ms", "resident");
         for (const auto& c : *f)

@@ -107,6 +107,7 @@ Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, 
     const size_t steps = n * kIterations;
     double diskFree = 0, copyFree = 0, kernelEnd = 0;
     bool diskUsed = false;
+    const double diskRate = m.diskBytesPerMs * m.contention.readFactor;
     Timing t;
     std::vector<double> iterationEnd(kIterations, 0);
     while (step < steps) {
@@ -116,8 +117,7 @@ Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, 
                 const double start = std::max(diskFree, hostRoomAt);
                 // An idle disk pays its request latency; one kept busy hides it behind the queue.
                 const bool idle = !diskUsed || start > diskFree + 1e-9;
-                readEnd[read]
-                    = start + static_cast<double>(itemBytes(read)) / m.diskBytesPerMs + (idle ? m.requestMs : 0.0);
+                readEnd[read] = start + static_cast<double>(itemBytes(read)) / diskRate + (idle ? m.requestMs : 0.0);
                 diskFree = readEnd[read];
                 diskUsed = true;
                 ++read;
@@ -193,10 +193,12 @@ Timing simulateSync(const CostModel& m, const Layout& l)
     }
     // The tail rides with the first segment of the next iteration in steady state.
     segment[0] += tail;
+    const double diskRate = m.diskBytesPerMs * m.contention.readFactor;
     Timing t;
     for (size_t c = 0; c < s; ++c) {
         const size_t r = c, cp = (c + s - 1) % s, kk = (c + s - 2) % s;
-        const double read = m.readMs(m.layers[static_cast<size_t>(l.streamed[r])].bytes);
+        const uint64_t bytes = m.layers[static_cast<size_t>(l.streamed[r])].bytes;
+        const double read = bytes ? m.requestMs + static_cast<double>(bytes) / diskRate : 0.0;
         const double copy = m.copyMs(static_cast<size_t>(l.streamed[cp]));
         const double cycle = std::max({ read, copy, segment[kk] });
         t.latencyMs += cycle;
@@ -334,6 +336,73 @@ Result<Prediction> simulate(const CostModel& m, const Configuration& c)
     return p;
 }
 
+Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run)
+{
+    const Arch arch = run.config.arch;
+    if (arch != Arch::Sync && arch != Arch::Async && arch != Arch::TwoStage)
+        return invalid(std::string("a ") + archName(arch)
+            + " run cannot calibrate contention: its reads never run beside its kernels (use a sync, async or "
+              "two-stage run)");
+    if (run.kernelMs.size() != model.layers.size())
+        return invalid("the calibration run has " + std::to_string(run.kernelMs.size()) + " layers, the profile "
+            + std::to_string(model.layers.size()) + ": they are not of the same model and split");
+    if (!(run.latencyMs > 0)) return invalid("the calibration run has no latency");
+    // The run's own kernel times, so that a machine that ran faster or slower then than during the profile does
+    // not pass for contention on the reads.
+    CostModel m = model;
+    m.contention = {};
+    for (size_t i = 0; i < m.layers.size(); ++i)
+        m.layers[i].kernelMs = std::max(0.0, run.kernelMs[i]);
+    DL_ASSIGN(Prediction plain, simulate(m, run.config));
+    if (plain.streamedBytes == 0) return invalid("the calibration run streamed nothing: every layer was resident");
+    auto latencyAt = [&](double readFactor) -> Result<double> {
+        m.contention.readFactor = readFactor;
+        DL_ASSIGN(Prediction p, simulate(m, run.config));
+        return p.latencyMs;
+    };
+    // Latency falls as the factor grows. A geometric grid over the range, refined by bisection where it crosses the
+    // edges of the tolerance band around the measured latency; among the factors within the band (all of them when
+    // the reads were hidden), the one nearest 1; when none is, the nearest miss.
+    constexpr double kLo = 0.2, kHi = 5.0;
+    constexpr int kSteps = 48;
+    const double tolerance = std::max(1e-3, run.toleranceFraction);
+    double best = 1, bestScore = INFINITY, prevFactor = 0, prevMs = 0;
+    auto consider = [&](double f, double ms) {
+        const double miss = std::max(0.0, std::abs(ms - run.latencyMs) / run.latencyMs - tolerance);
+        const double score = miss * 1e3 + std::abs(std::log(f));
+        if (score < bestScore) {
+            bestScore = score;
+            best = f;
+        }
+    };
+    for (int k = 0; k <= kSteps; ++k) {
+        const double f = kLo * std::pow(kHi / kLo, k / double(kSteps));
+        DL_ASSIGN(double ms, latencyAt(f));
+        consider(f, ms);
+        for (const double edge : { run.latencyMs * (1 - tolerance), run.latencyMs * (1 + tolerance) }) {
+            if (k == 0 || (prevMs - edge) * (ms - edge) >= 0) continue;
+            double lo = prevFactor, hi = f;
+            for (int i = 0; i < 40; ++i) {
+                const double mid = std::sqrt(lo * hi);
+                DL_ASSIGN(double r, latencyAt(mid));
+                (r > edge ? lo : hi) = mid;
+            }
+            // The side of the crossing that is inside the band.
+            DL_ASSIGN(double atLo, latencyAt(lo));
+            DL_ASSIGN(double atHi, latencyAt(hi));
+            consider(lo, atLo);
+            consider(hi, atHi);
+        }
+        prevFactor = f;
+        prevMs = ms;
+    }
+    Calibration c;
+    c.contention.readFactor = best;
+    DL_ASSIGN(c.fittedMs, latencyAt(best));
+    c.uncalibratedMs = plain.latencyMs;
+    return c;
+}
+
 uint64_t minimumBudget(const CostModel& m, Arch arch)
 {
     Configuration c;
@@ -406,7 +475,8 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
         if (m.layers[i].bytes > 0) ranked.push_back(static_cast<int>(i));
     auto deficit = [&](int i) {
         const auto& l = m.layers[static_cast<size_t>(i)];
-        return std::max(0.0, m.readMs(l.bytes) - l.kernelMs) / static_cast<double>(l.bytes);
+        const double read = m.requestMs + static_cast<double>(l.bytes) / (m.diskBytesPerMs * m.contention.readFactor);
+        return std::max(0.0, read - l.kernelMs) / static_cast<double>(l.bytes);
     };
     std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) {
         const double da = deficit(a), db = deficit(b);

@@ -28,9 +28,19 @@ struct LayerCost
     double copyMs = 0; // host → device copy of its weights (async, sync, sequential); 0: from copyBytesPerMs
 };
 
+// How much slower the disk serves reads beside running kernels than alone (they share this machine's memory and
+// cores and, in a virtual machine, the host that serves the disk): in the pipelined architectures (sync, async,
+// two-stage) reads go at readFactor × the profile's bandwidth. 1 until calibrate() fits it to a pipelined run.
+struct Contention
+{
+    double readFactor = 1;
+    bool operator==(const Contention&) const = default;
+};
+
 struct CostModel
 {
     std::vector<LayerCost> layers;
+    Contention contention;
     double diskBytesPerMs = 0; // sequential read bandwidth
     double requestMs = 0; // latency a read pays when the disk was idle before it
     double copyBytesPerMs = 0; // for layers whose copyMs is 0
@@ -77,6 +87,31 @@ struct Prediction
 
 // Invalid when the configuration cannot run (a resident index out of range, a ring below the largest streamed layer).
 Result<Prediction> simulate(const CostModel& model, const Configuration& config);
+
+// A pipelined run of the model the cost model profiles, as measured: what calibrate() fits the contention to.
+struct CalibrationRun
+{
+    Configuration config; // as it ran (stagingBytes: each ring's size)
+    double latencyMs = 0; // the median of its timed iterations
+    std::vector<double> kernelMs; // each layer's kernel time per inference in that run
+    // How far off the measured latency a fit may be: a run's median is known only to within this machine's noise,
+    // and where latency hardly depends on the factor a tighter fit would turn that noise into contention.
+    double toleranceFraction = 0.02;
+};
+
+struct Calibration
+{
+    Contention contention;
+    double fittedMs = 0; // the run's configuration simulated with that contention and the run's kernel times
+    double uncalibratedMs = 0; // and without contention
+};
+
+// Fits the read factor to one pipelined run: with the run's own kernel times in place of the profile's (so that a
+// machine that ran faster or slower then does not pass for contention), the factor nearest 1 whose simulated latency
+// of the run's configuration is within the tolerance of the measured one (1 when the run's reads were hidden and any
+// would do), else the nearest miss; within [0.2, 5]. Invalid when the run cannot calibrate: not sync, async or
+// two-stage, another layer count, nothing streamed, or a configuration this model cannot run.
+Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run);
 
 // Weight bytes that configuration holds: pinned, resident, staging, as Pipeline::setup() allocates them.
 uint64_t predictedStagingBytes(const CostModel& model, const Configuration& config);

@@ -508,6 +508,94 @@ private slots:
         QVERIFY2(o.err.contains(QStringLiteral("--profile")), qPrintable(o.err));
     }
 
+    // A pipelined run recorded beside the profile calibrates the read contention of the plans made from that store;
+    // --no-calibrate and a store without one leave it at 1; plan --config predicts exactly a configuration.
+    void plansCalibrateOnAPipelinedRunOfTheStore()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-calibrate"));
+        const QString db = m_dir.filePath(QStringLiteral("calibrate.db"));
+        const QString cfg = darknet("yolov3-tiny.cfg");
+        auto frontier = [&](const QStringList& extra) {
+            Outcome o = dlayer(
+                QStringList { QStringLiteral("plan"), cfg, QStringLiteral("--frontier"), QStringLiteral("--points"),
+                    QStringLiteral("4"), QStringLiteral("--profile"), db, QStringLiteral("--json") }
+                + extra);
+            if (o.code != 0) qWarning("%s", qPrintable(o.err));
+            return QJsonDocument::fromJson(o.out.toUtf8()).object();
+        };
+        Outcome o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("sequential"),
+                               QStringLiteral("--iterations"), QStringLiteral("2"), QStringLiteral("--warmup"),
+                               QStringLiteral("1"), QStringLiteral("--record"), db, QStringLiteral("--json") },
+            cache);
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QJsonObject plain = frontier({});
+        QVERIFY(plain.value(QStringLiteral("contention")).toObject().value(QStringLiteral("run_id")).isNull());
+        QCOMPARE(
+            plain.value(QStringLiteral("contention")).toObject().value(QStringLiteral("read_factor")).toDouble(), 1.0);
+        // A preload run calibrates nothing: its reads never run beside its kernels.
+        o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("preload"),
+                       QStringLiteral("--record"), db }
+                + kOnce,
+            cache);
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QVERIFY(frontier({}).value(QStringLiteral("contention")).toObject().value(QStringLiteral("run_id")).isNull());
+
+        o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("two-stage"),
+                       QStringLiteral("--iterations"), QStringLiteral("3"), QStringLiteral("--warmup"),
+                       QStringLiteral("1"), QStringLiteral("--record"), db, QStringLiteral("--json") },
+            cache);
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonObject twoStage = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        const qint64 runId
+            = twoStage.value(QStringLiteral("recorded")).toObject().value(QStringLiteral("run_id")).toInteger();
+        QVERIFY(runId > 0);
+        const QJsonObject calibrated = frontier({});
+        const QJsonObject c = calibrated.value(QStringLiteral("contention")).toObject();
+        QCOMPARE(c.value(QStringLiteral("run_id")).toInteger(), runId);
+        QCOMPARE(c.value(QStringLiteral("run_arch")).toString(), QStringLiteral("two-stage"));
+        const double factor = c.value(QStringLiteral("read_factor")).toDouble();
+        QVERIFY2(factor >= 0.2 && factor <= 5, qPrintable(QString::number(factor)));
+        QCOMPARE(c.value(QStringLiteral("measured_ms")).toDouble(),
+            twoStage.value(QStringLiteral("latency_ms")).toObject().value(QStringLiteral("median")).toDouble());
+        // The fit lands within its 2 % band of the run's latency unless the factor hit an end of its range.
+        const double measured = c.value(QStringLiteral("measured_ms")).toDouble();
+        const double fitted = c.value(QStringLiteral("fitted_ms")).toDouble();
+        if (factor > 0.2 && factor < 5)
+            QVERIFY2(qAbs(fitted - measured) <= 0.021 * measured,
+                qPrintable(QStringLiteral("fitted %1, measured %2").arg(fitted).arg(measured)));
+        QVERIFY(calibrated.value(QStringLiteral("profile"))
+                    .toString()
+                    .contains(QStringLiteral("contention from run %1").arg(runId)));
+        const QJsonObject off = frontier({ QStringLiteral("--no-calibrate") });
+        QVERIFY(off.value(QStringLiteral("contention")).toObject().value(QStringLiteral("run_id")).isNull());
+        QCOMPARE(off.value(QStringLiteral("frontier")), plain.value(QStringLiteral("frontier")));
+
+        // plan --config: the prediction of exactly the configuration a budget chose, on the same profile.
+        const QString config = m_dir.filePath(QStringLiteral("tiny-calibrated.json"));
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--budget"), QStringLiteral("24M"),
+            QStringLiteral("--profile"), db, QStringLiteral("-o"), config });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonObject chosen = QJsonDocument::fromJson(readFile(config)).object();
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--config"), config, QStringLiteral("--profile"), db,
+            QStringLiteral("--json") });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonObject again = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        QCOMPARE(again.value(QStringLiteral("predicted_latency_ms")).toDouble(),
+            chosen.value(QStringLiteral("predicted_latency_ms")).toDouble());
+        QCOMPARE(again.value(QStringLiteral("predicted_peak_bytes")).toInteger(),
+            chosen.value(QStringLiteral("predicted_peak_bytes")).toInteger());
+        QCOMPARE(again.value(QStringLiteral("resident_layers")), chosen.value(QStringLiteral("resident_layers")));
+        o = dlayer({ QStringLiteral("plan"), darknet("yolov4-tiny.cfg"), QStringLiteral("--config"), config,
+            QStringLiteral("--profile"), db });
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("made for another model")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--config"), config, QStringLiteral("--budget"),
+            QStringLiteral("24M"), QStringLiteral("--profile"), db });
+        QCOMPARE(o.code, 2);
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--no-calibrate") });
+        QCOMPARE(o.code, 2);
+    }
+
     void runJsonHasTheReportFields()
     {
         QTemporaryDir dir;

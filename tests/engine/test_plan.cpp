@@ -193,6 +193,97 @@ private slots:
         QVERIFY(optimize(m, Arch::Preload, m.weightBytes() + m.pinnedBytes).ok());
     }
 
+    // Calibration recovers the read factor a pipelined run was made with, from its latency and its kernel times
+    // (kernels that ran faster than the profile's are drift, not contention), leaves it at 1 when the reads were
+    // hidden, and refuses runs that cannot tell it.
+    void calibrationFitsTheReadFactorOfAPipelinedRun()
+    {
+        // Varied layers: kernels 1..4 ms, 1..3 blocks of 4 KiB, a disk of 4096 bytes/ms with 0.2 ms per request.
+        CostModel profile;
+        for (int i = 0; i < 24; ++i)
+            profile.layers.push_back({ "l" + std::to_string(i), uint64_t(4096 * (1 + i % 3)), 1.0 + i % 4, 0.0 });
+        profile.diskBytesPerMs = 4096;
+        profile.requestMs = 0.2;
+        // The truth: the same kernels 10 % faster on the day of the run, and reads beside them at 0.6 of the disk.
+        CostModel truth = profile;
+        for (auto& l : truth.layers)
+            l.kernelMs *= 0.9;
+        truth.contention.readFactor = 0.6;
+        auto runOf = [&](const Configuration& c) {
+            CalibrationRun run;
+            run.config = c;
+            auto p = simulate(truth, c);
+            if (!p.ok()) qFatal("%s", p.error().message.c_str());
+            run.latencyMs = p->latencyMs;
+            for (const auto& l : truth.layers)
+                run.kernelMs.push_back(l.kernelMs);
+            return run;
+        };
+        Configuration ring2;
+        ring2.stagingBytes = 2 * 3 * 4096; // read-bound at 0.6: the factor shows in the latency
+        for (Arch arch : { Arch::TwoStage, Arch::Async, Arch::Sync }) {
+            ring2.arch = arch;
+            CalibrationRun exact = runOf(ring2);
+            exact.toleranceFraction = 0; // a measurement without noise
+            auto c = calibrate(profile, exact);
+            QVERIFY2(c.ok(), c.ok() ? "" : c.error().message.c_str());
+            QVERIFY2(
+                qAbs(c->contention.readFactor - 0.6) < 0.01, qPrintable(QString::number(c->contention.readFactor)));
+            QVERIFY(qAbs(c->fittedMs - runOf(ring2).latencyMs) < 2e-3 * c->fittedMs);
+            // With a noise allowance of 5 %, the factor nearest 1 that fits within it: latency 5 % short of the
+            // measured one, a factor between the truth and 1.
+            CalibrationRun noisy = runOf(ring2);
+            noisy.toleranceFraction = 0.05;
+            auto n = calibrate(profile, noisy);
+            QVERIFY(n.ok());
+            QVERIFY2(n->contention.readFactor > 0.6 && n->contention.readFactor < 0.7,
+                qPrintable(QString::number(n->contention.readFactor)));
+            QVERIFY(qAbs(n->fittedMs - 0.95 * noisy.latencyMs) < 2e-3 * noisy.latencyMs);
+            QVERIFY(c->uncalibratedMs < c->fittedMs);
+            // Calibrated, the profile predicts another configuration of the truth within its kernels' drift.
+            CostModel calibrated = profile;
+            calibrated.contention = c->contention;
+            Configuration other = ring2;
+            other.stagingBytes = arch == Arch::Sync ? 0 : 5 * 4096;
+            other.resident = { 2, 5, 8, 11 };
+            const double want = predict(truth, arch, other.stagingBytes, other.resident).latencyMs;
+            const double got = predict(calibrated, arch, other.stagingBytes, other.resident).latencyMs;
+            QVERIFY2(qAbs(got - want) / want < 0.12, qPrintable(QStringLiteral("%1 vs %2").arg(got).arg(want)));
+        }
+        // Hidden reads (a fast disk, a deep ring): any factor near 1 fits, so it stays 1.
+        CostModel fast = truth;
+        fast.diskBytesPerMs = 40960;
+        fast.contention.readFactor = 0.9;
+        Configuration deep;
+        deep.stagingBytes = 12 * 3 * 4096;
+        auto p = simulate(fast, deep);
+        QVERIFY(p.ok());
+        CalibrationRun hidden;
+        hidden.config = deep;
+        hidden.latencyMs = p->latencyMs;
+        for (const auto& l : fast.layers)
+            hidden.kernelMs.push_back(l.kernelMs);
+        CostModel fastProfile = profile;
+        fastProfile.diskBytesPerMs = 40960;
+        auto h = calibrate(fastProfile, hidden);
+        QVERIFY(h.ok());
+        QCOMPARE(h->contention.readFactor, 1.0);
+        // Refusals: a sequential run, another layer count, a run with every layer resident.
+        CalibrationRun seq = runOf(ring2);
+        seq.config.arch = Arch::Sequential;
+        auto r = calibrate(profile, seq);
+        QVERIFY(!r.ok() && r.error().message.find("never run beside its kernels") != std::string::npos);
+        CalibrationRun fewer = runOf(ring2);
+        fewer.kernelMs.pop_back();
+        r = calibrate(profile, fewer);
+        QVERIFY(!r.ok() && r.error().message.find("not of the same model") != std::string::npos);
+        Configuration all;
+        for (int i = 0; i < 24; ++i)
+            all.resident.push_back(i);
+        r = calibrate(profile, runOf(all));
+        QVERIFY(!r.ok() && r.error().message.find("streamed nothing") != std::string::npos);
+    }
+
     void diskModelIsFittedFromReadTimes()
     {
         std::vector<ProfiledLayer> layers;
