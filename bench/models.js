@@ -20,4 +20,24 @@ const allModels = [
     args: ['--shape', '1x3x640x640'], input: '1x3x640x640' },
 ];
 
-module.exports = { root, cache, darknet, onnx, allModels };
+// The models a --models list names ("yolov4,isnet"), all of them for none; exits 2 naming an unknown one.
+function pickModels(list) {
+  if (!list) return allModels;
+  return list.split(',').map((id) => {
+    const m = allModels.find((c) => c.id === id);
+    if (!m) {
+      console.error(`unknown model '${id}'; known: ${allModels.map((c) => c.id).join(', ')}`);
+      process.exit(2);
+    }
+    return m;
+  });
+}
+
+// The split `dlayer run --budget` picks for a budget: the largest power of two (from 4 KiB) at most half of it.
+function splitFor(budgetBytes) {
+  let split = 4096;
+  while (split * 2 <= budgetBytes / 2) split *= 2;
+  return split;
+}
+
+module.exports = { root, cache, darknet, onnx, allModels, pickModels, splitFor };

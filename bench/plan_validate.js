@@ -12,37 +12,20 @@
 // in that file (appended when missing). A failed run is reported, the other models still run, and the exit status
 // is nonzero.
 'use strict';
-const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const { root, cache, allModels } = require('./models.js');
+const { root, cache, pickModels, splitFor } = require('./models.js');
+const { parseOptions, commandLine, dlayerRunner, cpuName, median, writeSection } = require('./benchutil.js');
 
-const options = { '--dlayer': null, '--models': null, '--budgets': '8', '--iterations': '5', '--warmup': '1',
-  '--threads': '2', '--pack-dir': null, '--write': null };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  if (!(argv[i] in options) || i + 1 >= argv.length) {
-    console.error(`usage: node bench/plan_validate.js ${Object.keys(options).map((k) => `[${k} V]`).join(' ')}`);
-    process.exit(2);
-  }
-  options[argv[i]] = argv[i + 1];
-}
+const options = parseOptions('plan_validate.js', { '--dlayer': null, '--models': null, '--budgets': '8',
+  '--iterations': '5', '--warmup': '1', '--threads': '2', '--pack-dir': null, '--write': null });
 const dlayer = path.resolve(options['--dlayer'] || path.join(root, 'build/app/dlayer/dlayer'));
 const packDir = path.resolve(options['--pack-dir'] || path.join(cache, 'packs/bench'));
 const budgets = Math.max(2, Number(options['--budgets']));
 const threads = options['--threads'];
-const models = options['--models']
-  ? options['--models'].split(',').map((id) => {
-    const m = allModels.find((c) => c.id === id);
-    if (!m) {
-      console.error(`unknown model '${id}'; known: ${allModels.map((c) => c.id).join(', ')}`);
-      process.exit(2);
-    }
-    return m;
-  })
-  : allModels;
+const models = pickModels(options['--models']);
 if (!fs.existsSync(dlayer)) {
   console.error(`missing ${dlayer}: build the project first`);
   process.exit(1);
@@ -51,27 +34,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-plan-validate-'));
 process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
 const problems = [];
 const MiB = 1 << 20;
-const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-};
-
-function dl(args, what) {
-  const r = spawnSync(dlayer, args, { encoding: 'utf8', maxBuffer: 256 << 20,
-    env: { ...process.env, OMP_NUM_THREADS: threads } });
-  if (r.status !== 0) {
-    const err = `${what} failed (${r.signal || `exit ${r.status}`}): ${(r.stderr || '').trim().split('\n').pop()}`;
-    problems.push(err);
-    console.error(`*** ${err}`);
-    return null;
-  }
-  try {
-    return JSON.parse(r.stdout);
-  } catch (e) {
-    problems.push(`${what}: no JSON`);
-    return null;
-  }
-}
+const dl = dlayerRunner(dlayer, threads, problems);
 
 function validate(m) {
   const out = { m, rows: [], error: null };
@@ -85,8 +48,7 @@ function validate(m) {
   if (!info) return out;
   // The split the 3.5 % budget would pick (two-stage), so that the frontier reaches the paper's reduction.
   const tight = Math.floor(info.weight_bytes * 0.035);
-  let split = 4096;
-  while (split * 2 <= tight / 2) split *= 2;
+  const split = splitFor(tight);
   console.error(`${m.id}: profiling (sequential, split ${split})`);
   const prof = dl(['run', m.file, ...m.args, '--arch', 'sequential', '--split', `${split}`, '--pack-dir', packDir,
     '--threads', threads, '--iterations', '3', '--warmup', '1', '--record', store, '--json'], `${m.id}: profile`);
@@ -127,14 +89,10 @@ function validate(m) {
 
 const sections = models.map(validate);
 const lines = [];
-let cpu = 'unknown CPU';
-try {
-  cpu = (/^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')) || [])[1] || cpu;
-} catch (e) { /* not Linux */ }
-lines.push(`Machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; measured: the ` +
+lines.push(`Machine: ${cpuName()}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; measured: the ` +
   `median of ${options['--iterations']} iterations after ${options['--warmup']} warm-up; ` +
   `${new Date().toISOString().slice(0, 10)}.`);
-lines.push(`Command: \`node bench/plan_validate.js ${argv.filter((a, i) => a !== '--write' && argv[i - 1] !== '--write').join(' ')}\``);
+lines.push(`Command: \`${commandLine('plan_validate.js')}\``);
 lines.push('');
 lines.push('Profile: one sequential run (3 iterations after 1 warm-up) with the split the 3.5 % budget picks, recorded ' +
   'in a run store, and one two-stage run (nothing resident, a ring of 1.5 × the smallest) that calibrates how much ' +
@@ -190,14 +148,5 @@ if (allErrors.length) {
 if (problems.length) lines.push('', `**${problems.length} problem(s)**: ${problems.join('; ')}`);
 const table = lines.join('\n');
 console.log(table);
-if (options['--write']) {
-  const file = path.resolve(options['--write']);
-  const begin = '<!-- plan-validation:begin -->', end = '<!-- plan-validation:end -->';
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const block = `${begin}\n${table}\n${end}`;
-  const b = text.indexOf(begin), e = text.indexOf(end);
-  text = b >= 0 && e > b ? text.slice(0, b) + block + text.slice(e + end.length)
-    : `${text}${text.endsWith('\n') ? '' : '\n'}\n## Planner validation\n\n${block}\n`;
-  fs.writeFileSync(file, text);
-}
+if (options['--write']) writeSection(path.resolve(options['--write']), 'plan-validation', 'Planner validation', table);
 process.exit(problems.length ? 1 : 0);

@@ -118,6 +118,7 @@ std::string runToJson(const Run& r)
     for (size_t k = 0; k < kMemTagCount; ++k)
         peaks[kTagKeys[k]] = r.peakByTag[k];
     j["memory"] = { { "by_tag", peaks }, { "peak_total", r.peakTotal }, { "rss_peak", r.rssPeak } };
+    j["read"] = { { "bytes", r.readBytes }, { "mb_per_s", r.readMBps } };
     j["report"] = json::parse(r.reportJson, nullptr, false);
     if (j["report"].is_discarded()) j["report"] = r.reportJson;
     json layers = json::array();
@@ -187,6 +188,13 @@ Result<Run> runFromJson(const std::string& text)
     r.error = top.str("error");
     r.iterations = static_cast<int>(top.i64("iterations"));
     r.stallMs = top.num("stall_ms");
+    // "read" came with schema 2; an export from before has none (the run read nothing anyone counted).
+    if (const json* read = top.field("read", json::value_t::object, false)) {
+        Reader rd(*read, "read");
+        r.readBytes = rd.i64("bytes");
+        r.readMBps = rd.num("mb_per_s");
+        if (!rd.error().empty()) return invalid(rd.error());
+    }
     if (!top.error().empty()) return invalid(top.error());
     DL_ASSIGN(r.status, parseRunStatus(status));
     const json& config = j.contains("config") ? j["config"] : json::object();

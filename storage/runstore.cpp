@@ -95,6 +95,16 @@ CREATE TABLE configs (
     saved_ms INTEGER NOT NULL
 );
 )sql",
+    // 1 → 2: each run's reads as columns, to list and compare by; runs of version 1 get them from their report
+    // (dlayer's "read" object, the studio's "read_mb_per_s").
+    R"sql(
+ALTER TABLE runs ADD COLUMN read_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN read_mb_per_s REAL NOT NULL DEFAULT 0;
+UPDATE runs SET
+    read_bytes = COALESCE(CAST(json_extract(report, '$.read.bytes') AS INTEGER), 0),
+    read_mb_per_s = COALESCE(json_extract(report, '$.read.mb_per_s'), json_extract(report, '$.read_mb_per_s'), 0)
+WHERE json_valid(report) AND json_type(report) = 'object';
+)sql",
 };
 
 static_assert(kMemTagCount == 4, "the runs and memory_samples columns name the four tags");
@@ -485,15 +495,16 @@ Result<int64_t> RunStore::addRun(const Run& r)
     Stmt run(m_db,
         "INSERT INTO runs (model_id, device_id, arch, config, started_ms, finished_ms, status, error, iterations, "
         "latency_median_ms, latency_min_ms, latency_max_ms, latency_mean_ms, stall_ms, peak_resident_weights, "
-        "peak_staging, peak_activations, peak_workspace, peak_total, rss_peak, report) VALUES (?1, ?2, ?3, ?4, ?5, "
-        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)");
+        "peak_staging, peak_activations, peak_workspace, peak_total, rss_peak, report, read_bytes, read_mb_per_s) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+        "?23)");
     run.bind(1, modelId).bind(2, deviceId).bind(3, r.arch).bind(4, r.configJson).bind(5, r.startedMs);
     run.bind(6, r.finishedMs).bind(7, std::string(runStatusName(r.status))).bind(8, r.error).bind(9, r.iterations);
     run.bind(10, r.latencyMedianMs).bind(11, r.latencyMinMs).bind(12, r.latencyMaxMs).bind(13, r.latencyMeanMs);
     run.bind(14, r.stallMs);
     for (size_t k = 0; k < kMemTagCount; ++k)
         run.bind(15 + static_cast<int>(k), r.peakByTag[k]);
-    run.bind(19, r.peakTotal).bind(20, r.rssPeak).bind(21, r.reportJson);
+    run.bind(19, r.peakTotal).bind(20, r.rssPeak).bind(21, r.reportJson).bind(22, r.readBytes).bind(23, r.readMBps);
     if (run.step() != SQLITE_DONE) return sqlError("storing the run");
     const int64_t id = sqlite3_last_insert_rowid(m_db);
 
@@ -573,8 +584,9 @@ Result<Run> RunStore::run(int64_t id) const
         "SELECT models.hash, models.name, models.path, models.bytes, models.layers, devices.host, devices.backend, "
         "devices.cpu, devices.gpu, devices.disk_mb_per_s, arch, config, started_ms, finished_ms, status, error, "
         "iterations, latency_median_ms, latency_min_ms, latency_max_ms, latency_mean_ms, stall_ms, "
-        "peak_resident_weights, peak_staging, peak_activations, peak_workspace, peak_total, rss_peak, report "
-        "FROM runs JOIN models ON models.id = runs.model_id JOIN devices ON devices.id = runs.device_id "
+        "peak_resident_weights, peak_staging, peak_activations, peak_workspace, peak_total, rss_peak, report, "
+        "read_bytes, read_mb_per_s FROM runs JOIN models ON models.id = runs.model_id JOIN devices ON devices.id = "
+        "runs.device_id "
         "WHERE runs.id = ?1");
     s.bind(1, id);
     const int rc = s.step();
@@ -601,6 +613,8 @@ Result<Run> RunStore::run(int64_t id) const
     r.peakTotal = s.i64(26);
     r.rssPeak = s.i64(27);
     r.reportJson = s.text(28);
+    r.readBytes = s.i64(29);
+    r.readMBps = s.f64(30);
 
     Stmt layers(m_db,
         "SELECT layer, name, bytes, read_ms, copy_ms, kernel_ms, stall_ms, resident FROM run_layers WHERE run_id = ?1 "

@@ -93,6 +93,8 @@ struct Run
     std::array<int64_t, kMemTagCount> peakByTag {}; // ledger peaks by MemTag
     int64_t peakTotal = 0; // the ledger's largest total at once
     int64_t rssPeak = 0;
+    int64_t readBytes = 0; // weight bytes read per inference (0: nothing streamed)
+    double readMBps = 0; // their rate while reads were in flight, MB/s
     std::string reportJson = "{}"; // dlayer run --json as printed
     std::vector<LayerStats> layers;
     std::vector<MemorySample> samples;
@@ -127,7 +129,7 @@ Result<Run> runFromJson(const std::string& text);
 class RunStore
 {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
     static constexpr int kBusyTimeoutMs = 10000;
 
     // Opens (creating when missing) and migrates the store at `path`.

@@ -876,6 +876,14 @@
         <source>Run %1 against run %2</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Read per inference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Read rate (MB/s)</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::TimelineView</name>

@@ -875,6 +875,14 @@
         <source>Run %1 against run %2</source>
         <translation>실행 %2 대비 실행 %1</translation>
     </message>
+    <message>
+        <source>Read per inference</source>
+        <translation>추론당 읽기</translation>
+    </message>
+    <message>
+        <source>Read rate (MB/s)</source>
+        <translation>읽기 속도 (MB/s)</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::TimelineView</name>

@@ -86,6 +86,7 @@ struct RunOutcome
     size_t peakTotal = 0;
     size_t rssPeak = 0;
     double readMBps = 0;
+    uint64_t readBytes = 0; // per inference
     double stallMs = 0; // kernel stall per inference
     std::vector<dl::store::LayerStats> layers; // per layer, the mean over the timed iterations kept
     qint64 storedRunId = 0; // 0 when not recorded

@@ -362,6 +362,7 @@ RunOutcomePtr runJob(LocalSession::Job& job)
     out->peakTotal = ledger.peakTotal();
     out->rssPeak = processPeakRssBytes();
     out->readMBps = st.readSeconds > 0 ? static_cast<double>(st.readBytes) / st.readSeconds / 1e6 : 0.0;
+    out->readBytes = st.runs > 0 ? st.readBytes / static_cast<uint64_t>(st.runs) : 0;
     out->stallMs = st.stallSeconds[static_cast<int>(Stage::Kernel)] * 1e3 / std::max(1, st.runs);
     const int timed = static_cast<int>(out->latenciesMs.size());
     const std::vector<TraceEvent> events = kept.events();
@@ -402,6 +403,8 @@ RunOutcomePtr runJob(LocalSession::Job& job)
                 r.peakByTag[k] = static_cast<int64_t>(out->peaks[k]);
             r.peakTotal = static_cast<int64_t>(out->peakTotal);
             r.rssPeak = static_cast<int64_t>(out->rssPeak);
+            r.readBytes = static_cast<int64_t>(out->readBytes);
+            r.readMBps = out->readMBps;
             QJsonObject report { { QStringLiteral("arch"), QString::fromLatin1(archName(po.arch)) },
                 { QStringLiteral("model"), rq.modelPath }, { QStringLiteral("pack"), info->packPath },
                 { QStringLiteral("latency_ms"), r.latencyMedianMs }, { QStringLiteral("stall_ms"), out->stallMs },

@@ -265,6 +265,8 @@ void RunsView::showComparison()
         { tr("Weights peak"), weights(a), weights(b), true },
         { tr("Ledger peak"), static_cast<double>(a.peakTotal), static_cast<double>(b.peakTotal), true },
         { tr("RSS peak"), static_cast<double>(a.rssPeak), static_cast<double>(b.rssPeak), true },
+        { tr("Read per inference"), static_cast<double>(a.readBytes), static_cast<double>(b.readBytes), true },
+        { tr("Read rate (MB/s)"), a.readMBps, b.readMBps, false },
     };
     m_summary->setRowCount(static_cast<int>(rows.size()) + 2);
     auto text = [&](int r, int c, const QString& t) { m_summary->setItem(r, c, new QTableWidgetItem(t)); };

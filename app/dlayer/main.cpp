@@ -247,7 +247,7 @@ Options parseArgs(int argc, char** argv)
                  "--resident, --budget and --split",
                 2);
     }
-    const bool streaming = !o.arch.empty();
+    const bool streaming = !o.arch.empty() || !o.configFile.empty(); // a configuration names its architecture
     if (o.command == "run" && !streaming && (o.staging || !o.resident.empty() || o.hasBudget || !o.trace.empty()))
         fail("--staging, --resident, --budget and --trace need --arch", 2);
     if ((o.pairedPreload || o.lockstepIn >= 0) && (o.command != "run" || (!streaming && !isLayerPack(o.model))))

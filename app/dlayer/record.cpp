@@ -82,6 +82,10 @@ int64_t recordRun(const Options& o, const RecordedRun& in)
     r.peakTotal = static_cast<int64_t>(in.peakTotal);
     r.rssPeak = static_cast<int64_t>(in.rssPeak);
     r.reportJson = in.report->dump();
+    if (const auto read = in.report->find("read"); read != in.report->end() && read->is_object()) {
+        r.readBytes = read->value("bytes", int64_t(0));
+        r.readMBps = read->value("mb_per_s", 0.0);
+    }
     // Per layer: each stage's time per timed inference (iterations from the warm-up on; -1 is set-up).
     if (!in.events.empty())
         r.layers = layerStatsFromEvents(in.events, in.layerNames, in.layerBytes, in.layerResident, in.warmup,
@@ -170,6 +174,9 @@ int cmdRuns(const Options& o)
             humanBytes(static_cast<double>(r->peakByTag[2])).c_str(),
             humanBytes(static_cast<double>(r->peakByTag[3])).c_str(),
             humanBytes(static_cast<double>(r->rssPeak)).c_str());
+        if (r->readBytes > 0)
+            std::printf("read      %s per inference at %.0f MB/s\n",
+                humanBytes(static_cast<double>(r->readBytes)).c_str(), r->readMBps);
         std::printf("trace     %zu events, %zu memory samples\n", r->events.size(), r->samples.size());
         if (!r->layers.empty()) {
             std::printf("\n%5s  %-28s %10s %9s %9s %9s %9s\n", "layer", "name", "bytes", "read ms", "copy ms",

@@ -49,6 +49,8 @@ Run sampleRun(int seed, int layers = 12, int events = 200)
     r.peakByTag = { 100 + seed, 200 + seed, 300 + seed, 400 + seed };
     r.peakTotal = 1000 + seed;
     r.rssPeak = 5000 + seed;
+    r.readBytes = 4096 * 12 * (seed + 1);
+    r.readMBps = 1234.5 + seed;
     r.reportJson = R"({"arch":")" + r.arch + R"("})";
     for (int i = 0; i < layers; ++i)
         r.layers.push_back(
@@ -98,6 +100,8 @@ void compareRuns(const Run& a, const Run& b)
     QVERIFY(a.peakByTag == b.peakByTag);
     QCOMPARE(a.peakTotal, b.peakTotal);
     QCOMPARE(a.rssPeak, b.rssPeak);
+    QCOMPARE(a.readBytes, b.readBytes);
+    QCOMPARE(a.readMBps, b.readMBps);
     QCOMPARE(a.layers.size(), b.layers.size());
     for (size_t i = 0; i < a.layers.size(); ++i) {
         QCOMPARE(a.layers[i].layer, b.layers[i].layer);
@@ -278,6 +282,61 @@ private slots:
         auto again = openStore(path("v0.db"));
         QVERIFY(again);
         QCOMPARE(again->runCount().value(), int64_t(1));
+    }
+
+    // Runs stored by schema 1 (as its INSERT wrote them) keep everything across the migration to 2, and gain their
+    // read columns from their reports: dlayer's "read" object, the studio's "read_mb_per_s", none for a report that
+    // is not an object.
+    void schemaOneRunsMigrateWithTheirReads()
+    {
+        const QString p = path("v1-data.db");
+        const auto& steps = RunStore::migrations();
+        std::string sql = "PRAGMA application_id = " + std::to_string(0x444c5253) + ";" + steps[0];
+        sql += "INSERT INTO models (id, hash, name, path, bytes, layers) VALUES (1, 'h', 'm.cfg', '/m.cfg', 9, 2);"
+               "INSERT INTO devices (id, host, backend, cpu, gpu, disk_mb_per_s) VALUES (1, 'host', 'cpu', 'CPU', '', "
+               "1500);";
+        const char* reports[] = { R"({"arch":"two-stage","read":{"bytes":81920,"mb_per_s":987.5,"direct_io":true}})",
+            R"({"arch":"async","read_mb_per_s":654.25})", R"("not an object")" };
+        for (int i = 0; i < 3; ++i) {
+            sql += "INSERT INTO runs (id, model_id, device_id, arch, config, started_ms, finished_ms, status, error, "
+                   "iterations, latency_median_ms, latency_min_ms, latency_max_ms, latency_mean_ms, stall_ms, "
+                   "peak_resident_weights, peak_staging, peak_activations, peak_workspace, peak_total, rss_peak, "
+                   "report) VALUES ("
+                + std::to_string(i + 1) + ", 1, 1, 'two-stage', '{}', 100, 200, 'ok', '', 3, 10.5, 9, 12, 10.25, "
+                + "0.5, 1, 2, 3, 4, 10, 4096, '" + reports[i] + "');";
+            sql += "INSERT INTO run_layers VALUES (" + std::to_string(i + 1)
+                + ", 0, 'conv_0', 4096, 1.5, 0.25, 2.5, 0.125, 0);";
+        }
+        sql += "PRAGMA user_version = 1;";
+        QVERIFY(execSql(p, sql));
+        auto store = openStore(p);
+        QVERIFY(store);
+        QCOMPARE(store->schemaVersion(), RunStore::kSchemaVersion);
+        QCOMPARE(store->runCount().value(), int64_t(3));
+        const int64_t bytes[] = { 81920, 0, 0 };
+        const double rates[] = { 987.5, 654.25, 0 };
+        for (int i = 0; i < 3; ++i) {
+            auto r = store->run(i + 1);
+            QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+            QCOMPARE(r->readBytes, bytes[i]);
+            QCOMPARE(r->readMBps, rates[i]);
+            QCOMPARE(r->latencyMedianMs, 10.5);
+            QCOMPARE(r->rssPeak, int64_t(4096));
+            QCOMPARE(r->reportJson, std::string(reports[i]));
+            QCOMPARE(static_cast<int>(r->layers.size()), 1);
+            QCOMPARE(r->layers[0].kernelMs, 2.5);
+        }
+        // An export of schema 1 (no "read") still imports, reading nothing.
+        auto one = store->run(1);
+        QVERIFY(one.ok());
+        std::string text = runToJson(*one);
+        const auto at = text.find("\"read\": {");
+        QVERIFY(at != std::string::npos);
+        const auto end = text.find('}', at);
+        text.erase(at, end + 2 - at);
+        auto back = runFromJson(text);
+        QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+        QCOMPARE(back->readBytes, int64_t(0));
     }
 
     void refusesFilesItDidNotMake()

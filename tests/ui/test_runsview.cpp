@@ -3,6 +3,7 @@
 // deleting a run, opening a run's timeline from the store, PNG and PDF of a plot, and the about box's versions.
 // Every item model runs under QAbstractItemModelTester.
 
+#include "format.h"
 #include "layertablemodel.h"
 #include "localsession.h"
 #include "mainwindow.h"
@@ -118,6 +119,12 @@ private Q_SLOTS:
         }
         QCOMPARE(view.summaryTable()->item(1, 1)->text(), QStringLiteral("async"));
         QCOMPARE(view.summaryTable()->item(1, 2)->text(), QStringLiteral("two-stage"));
+        // The reads, as stored in the runs' columns (schema 2).
+        const int last = view.summaryTable()->rowCount() - 1;
+        QCOMPARE(view.summaryTable()->item(last, 0)->text(), QStringLiteral("Read rate (MB/s)"));
+        QVERIFY(m_runs[0]->readMBps > 0);
+        QCOMPARE(view.summaryTable()->item(last, 1)->text(), QLocale().toString(m_runs[0]->readMBps, 'f', 2));
+        QCOMPARE(view.summaryTable()->item(last - 1, 1)->text(), formatBytes(m_runs[0]->readBytes));
         QCOMPARE(view.diffPlot()->plottableCount(), 2);
         QCOMPARE(view.diffPlot()->plottable(0)->interface1D()->dataCount(), 14);
 

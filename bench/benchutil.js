@@ -1,0 +1,72 @@
+// What the node benchmark scripts share: their option parsing, a dlayer runner that keeps going past a failed run,
+// the machine's CPU name, quantiles, and replacing a marked section of a Markdown file.
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+
+// `--name value` pairs into `options` (whose keys are the flags it takes, with their defaults); exits 2 on others.
+function parseOptions(script, options, argv = process.argv.slice(2)) {
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!(argv[i] in options) || i + 1 >= argv.length) {
+      console.error(`usage: node bench/${script} ${Object.keys(options).map((k) => `[${k} V]`).join(' ')}`);
+      process.exit(2);
+    }
+    options[argv[i]] = argv[i + 1];
+  }
+  return options;
+}
+
+// The command line as given, without --write and its file.
+function commandLine(script, argv = process.argv.slice(2)) {
+  return `node bench/${script} ${argv.filter((a, i) => a !== '--write' && argv[i - 1] !== '--write').join(' ')}`.trim();
+}
+
+// dl(args, what): runs dlayer with OMP_NUM_THREADS set and returns its JSON, or null after noting the failure in
+// `problems` (and on stderr).
+function dlayerRunner(dlayer, threads, problems) {
+  return (args, what) => {
+    const r = spawnSync(dlayer, args, { encoding: 'utf8', maxBuffer: 256 << 20,
+      env: { ...process.env, OMP_NUM_THREADS: threads } });
+    if (r.status !== 0) {
+      const err = `${what} failed (${r.signal || `exit ${r.status}`}): ${(r.stderr || '').trim().split('\n').pop()}`;
+      problems.push(err);
+      console.error(`*** ${err}`);
+      return null;
+    }
+    try {
+      return JSON.parse(r.stdout);
+    } catch (e) {
+      problems.push(`${what}: no JSON`);
+      return null;
+    }
+  };
+}
+
+function cpuName() {
+  try {
+    return (/^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')) || [])[1] || 'unknown CPU';
+  } catch (e) {
+    return 'unknown CPU'; // not Linux
+  }
+}
+
+function quantile(xs, q) {
+  const v = [...xs].sort((a, b) => a - b);
+  const at = (v.length - 1) * q, lo = Math.floor(at), hi = Math.ceil(at);
+  return v[lo] + (v[hi] - v[lo]) * (at - lo);
+}
+const median = (xs) => quantile(xs, 0.5);
+
+// Replaces what lies between "<!-- NAME:begin -->" and "<!-- NAME:end -->" in `file` with `table`; appends the
+// section under `heading` when the markers are missing.
+function writeSection(file, name, heading, table) {
+  const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const block = `${begin}\n${table}\n${end}`;
+  const b = text.indexOf(begin), e = text.indexOf(end);
+  text = b >= 0 && e > b ? text.slice(0, b) + block + text.slice(e + end.length)
+    : `${text}${text.endsWith('\n') ? '' : '\n'}\n## ${heading}\n\n${block}\n`;
+  fs.writeFileSync(file, text);
+}
+
+module.exports = { parseOptions, commandLine, dlayerRunner, cpuName, quantile, median, writeSection };
