@@ -5,8 +5,15 @@
 // run's iterations) and their error, the predicted and the ledger's measured peak, and the measured latency
 // against the lower bound.
 //
+// With --paired yes (the default) each run alternates inference by inference with the same model, with the same
+// split, preloaded in a second process (--paired-preload --paired-split), and the measurement is also given at the profile's speed: the profile's
+// kernels (what the planner predicts for preload) × the median of streamed ÷ preloaded over the pairs. A machine
+// whose speed drifts between the profile and the run (±20 % within minutes on a shared VM) then weighs on both
+// sides of each pair instead of on the planner.
+//
 //   node bench/plan_validate.js [--dlayer build/app/dlayer/dlayer] [--models yolov4,resnet152,...] [--budgets 8]
-//                               [--iterations 5] [--warmup 1] [--threads 2] [--pack-dir DIR] [--write FILE.md]
+//                               [--iterations 5] [--warmup 1] [--threads 2] [--paired yes|no] [--pack-dir DIR]
+//                               [--write FILE.md]
 //
 // With --write it replaces the section between "<!-- plan-validation:begin -->" and "<!-- plan-validation:end -->"
 // in that file (appended when missing). A failed run is reported, the other models still run, and the exit status
@@ -20,7 +27,8 @@ const { root, cache, pickModels, splitFor } = require('./models.js');
 const { parseOptions, commandLine, dlayerRunner, cpuName, median, writeSection } = require('./benchutil.js');
 
 const options = parseOptions('plan_validate.js', { '--dlayer': null, '--models': null, '--budgets': '8',
-  '--iterations': '5', '--warmup': '1', '--threads': '2', '--pack-dir': null, '--write': null });
+  '--iterations': '5', '--warmup': '1', '--threads': '2', '--paired': 'yes', '--pack-dir': null, '--write': null });
+const paired = options['--paired'] === 'yes';
 const dlayer = path.resolve(options['--dlayer'] || path.join(root, 'build/app/dlayer/dlayer'));
 const packDir = path.resolve(options['--pack-dir'] || path.join(cache, 'packs/bench'));
 const budgets = Math.max(2, Number(options['--budgets']));
@@ -80,7 +88,8 @@ function validate(m) {
       '--json'], `${m.id}: plan --config --no-calibrate`);
     if (!plainPrediction) return;
     const run = dl(['run', m.file, ...m.args, '--config', cfg, '--pack-dir', packDir, '--threads', threads,
-      '--iterations', options['--iterations'], '--warmup', options['--warmup'], '--json'], `${m.id}: run --config`);
+      '--iterations', options['--iterations'], '--warmup', options['--warmup'],
+      ...(paired ? ['--paired-preload', '--paired-split'] : []), '--json'], `${m.id}: run --config`);
     if (!run) return;
     out.rows.push({ budget: f.budget_bytes, planned, plain: plainPrediction, run });
   });
@@ -99,7 +108,15 @@ lines.push('Profile: one sequential run (3 iterations after 1 warm-up) with the 
   'slower reads go beside kernels; each row: `dlayer plan --budget` on that profile, then `dlayer run --config` of ' +
   'its choice. "uncalibrated" is the same configuration predicted without the calibration (`dlayer plan --config ' +
   '--no-calibrate`), so that both predictions are weighed on the same measurement.');
-const allErrors = [], allPlainErrors = [];
+if (paired) {
+  lines.push('');
+  lines.push('Paired: each inference right after one of the same model and split preloaded in a second process ' +
+    '(`--paired-preload --paired-split`). "at profile ' +
+    'speed" is the profile\'s kernels (the planner\'s preload) × the median over the pairs of streamed ÷ preloaded: ' +
+    'the measurement with the machine\'s drift since the profile taken out. Errors are predicted against it; the raw ' +
+    'error is predicted against the measured median as it was.');
+}
+const all = { err: [], plain: [], raw: [] };
 for (const s of sections) {
   lines.push('');
   lines.push(`### ${s.m.label}`);
@@ -117,33 +134,42 @@ for (const s of sections) {
       `(with its own kernel times); reads beside kernels at ${c.read_factor.toFixed(2)} of the profile's disk rate.`
       : 'none.'));
   lines.push('');
-  lines.push('| budget MiB | staging MiB | resident | predicted ms | uncalibrated ms | measured ms | error % | ' +
-    'uncalibrated error % | predicted peak MiB | ledger peak MiB | peak equal | lower bound ms | measured / bound |');
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
-  const errs = [], plainErrs = [];
+  lines.push('| budget MiB | staging MiB | resident | predicted ms | uncalibrated ms | measured ms | ' +
+    (paired ? 'preloaded twin ms | at profile speed ms | ' : '') + 'error % | uncalibrated error % | ' +
+    (paired ? 'raw error % | ' : '') + 'predicted peak MiB | ledger peak MiB | peak equal | lower bound ms | ' +
+    'measured / bound |');
+  lines.push(`|${'---:|'.repeat(paired ? 13 : 10)}---|---:|---:|`);
+  const mine = { err: [], plain: [], raw: [] };
   const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   for (const r of s.rows) {
     const p = r.planned.predicted_latency_ms, u = r.plain.predicted_latency_ms, meas = r.run.latency_ms.median;
-    const err = (p - meas) / meas * 100, plainErr = (u - meas) / meas * 100;
-    errs.push(Math.abs(err));
-    allErrors.push(Math.abs(err));
-    plainErrs.push(Math.abs(plainErr));
-    allPlainErrors.push(Math.abs(plainErr));
+    const pairs = paired && r.run.paired_preload ? r.run.paired_preload.pairs_ms : null;
+    const ratio = pairs ? median(pairs.map(([a, b]) => a / b)) : null;
+    const ref = pairs ? f.kernel_ms * ratio : meas; // what the errors are taken against
+    const err = (p - ref) / ref * 100, plainErr = (u - ref) / ref * 100, raw = (p - meas) / meas * 100;
+    for (const [k, v] of [['err', err], ['plain', plainErr], ['raw', raw]]) {
+      mine[k].push(Math.abs(v));
+      all[k].push(Math.abs(v));
+    }
     const pp = r.planned.predicted_peak_bytes, lp = r.run.memory.peak_bytes;
     lines.push(`| ${(r.budget / MiB).toFixed(2)} | ${(r.run.staging_bytes / MiB).toFixed(2)} | ` +
       `${r.planned.resident_layers.length} of ${r.planned.model.layers} | ${p.toFixed(1)} | ${u.toFixed(1)} | ` +
-      `${meas.toFixed(1)} | ${signed(err)} | ${signed(plainErr)} | ${(pp / MiB).toFixed(2)} | ${(lp / MiB).toFixed(2)} | ` +
-      `${pp === lp ? 'yes' : `**no** (${lp - pp} B)`} | ${r.planned.lower_bound_ms.toFixed(1)} | ` +
-      `${(meas / r.planned.lower_bound_ms).toFixed(3)} |`);
+      `${meas.toFixed(1)} | ` +
+      (paired ? `${pairs ? r.run.paired_preload.latency_ms.median.toFixed(1) : '—'} | ${ref.toFixed(1)} | ` : '') +
+      `${signed(err)} | ${signed(plainErr)} | ${paired ? `${signed(raw)} | ` : ''}${(pp / MiB).toFixed(2)} | ` +
+      `${(lp / MiB).toFixed(2)} | ${pp === lp ? 'yes' : `**no** (${lp - pp} B)`} | ` +
+      `${r.planned.lower_bound_ms.toFixed(1)} | ${(ref / r.planned.lower_bound_ms).toFixed(3)} |`);
   }
-  if (errs.length) {
-    lines.push('', `Median \\|predicted − measured\\| / measured: ${median(errs).toFixed(1)} % ` +
-      `(uncalibrated: ${median(plainErrs).toFixed(1)} %).`);
+  if (mine.err.length) {
+    lines.push('', `Median \\|predicted − measured\\| / measured${paired ? ' (at profile speed)' : ''}: ` +
+      `${median(mine.err).toFixed(1)} % (uncalibrated: ${median(mine.plain).toFixed(1)} %` +
+      `${paired ? `; raw: ${median(mine.raw).toFixed(1)} %` : ''}).`);
   }
 }
-if (allErrors.length) {
-  lines.push('', `All models: median \\|error\\| ${median(allErrors).toFixed(1)} % over ${allErrors.length} budgets ` +
-    `(uncalibrated: ${median(allPlainErrors).toFixed(1)} %).`);
+if (all.err.length) {
+  lines.push('', `All models: median \\|error\\|${paired ? ' at profile speed' : ''} ${median(all.err).toFixed(1)} % ` +
+    `over ${all.err.length} budgets (uncalibrated: ${median(all.plain).toFixed(1)} %` +
+    `${paired ? `; raw: ${median(all.raw).toFixed(1)} %` : ''}).`);
 }
 if (problems.length) lines.push('', `**${problems.length} problem(s)**: ${problems.join('; ')}`);
 const table = lines.join('\n');

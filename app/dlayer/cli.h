@@ -50,6 +50,7 @@ struct Options
     bool readThread = false; // two-stage: reads by a reader thread rather than by the kernel stage
     // --paired-preload: each run alternates with a run of the same model preloaded, in a second dlayer process.
     bool pairedPreload = false;
+    bool pairedSplit = false; // --paired-split: the twin preloads the run's own split (its pack), not whole layers
     // --lockstep RFD,WFD (what --paired-preload starts its second process with): each run waits for a byte on RFD
     // and writes its latency in ms, one line, to WFD; "ready" goes to WFD once set up.
     int lockstepIn = -1, lockstepOut = -1;

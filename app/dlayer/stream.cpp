@@ -479,7 +479,8 @@ int cmdRunStreaming(const Options& given)
 
     std::unique_ptr<PairedPreload> paired;
     if (o.pairedPreload)
-        paired = std::make_unique<PairedPreload>(o, p.source, p.source.splitBytes ? std::string() : packPath);
+        paired = std::make_unique<PairedPreload>(
+            o, p.source, p.source.splitBytes && !o.pairedSplit ? std::string() : packPath);
     const bool lockstep = o.lockstepIn >= 0;
     if (lockstep) writeAll(o.lockstepOut, "ready\n");
 
@@ -598,7 +599,8 @@ int cmdRunStreaming(const Options& given)
                   { "overhead_pct",
                       { { "median", median(overhead) }, { "q1", quantile(overhead, 0.25) },
                           { "q3", quantile(overhead, 0.75) } } },
-                  { "pairs_ms", pairs } };
+                  { "pairs_ms", pairs },
+                  { "twin", p.source.splitBytes && !o.pairedSplit ? "whole layers" : "the run's layers" } };
     }
     j["stall_ms"] = st.stallSeconds[static_cast<int>(Stage::Kernel)] * 1e3 / runs;
     j["stall_ms_by_stage"] = stalls;
