@@ -33,7 +33,8 @@ function pickModels(list) {
   });
 }
 
-// The split `dlayer run --budget` picks for a budget: the largest power of two (from 4 KiB) at most half of it.
+// The split `dlayer run --arch two-stage --budget` picks for a budget: the largest power of two (from 4 KiB) at most
+// half of it.
 function splitFor(budgetBytes) {
   let split = 4096;
   while (split * 2 <= budgetBytes / 2) split *= 2;

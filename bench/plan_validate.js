@@ -137,7 +137,7 @@ for (const s of sections) {
   lines.push('| budget MiB | staging MiB | resident | predicted ms | uncalibrated ms | measured ms | ' +
     (paired ? 'preloaded twin ms | at profile speed ms | ' : '') + 'error % | uncalibrated error % | ' +
     (paired ? 'raw error % | ' : '') + 'predicted peak MiB | ledger peak MiB | peak equal | lower bound ms | ' +
-    'measured / bound |');
+    (paired ? 'at profile speed / bound |' : 'measured / bound |'));
   lines.push(`|${'---:|'.repeat(paired ? 13 : 10)}---|---:|---:|`);
   const mine = { err: [], plain: [], raw: [] };
   const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;

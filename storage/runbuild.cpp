@@ -182,8 +182,14 @@ Result<int64_t> findCalibrationRun(const RunStore& store, const Run& profile)
             || it->device.host != profile.device.host || it->device.cpu != profile.device.cpu
             || (it->arch != "sync" && it->arch != "async" && it->arch != "two-stage"))
             continue;
-        DL_ASSIGN(Run run, store.run(it->id));
+        // One that cannot be read (damaged, or deleted meanwhile) is passed over, as is one paired with a
+        // preloaded twin: its ring refilled while the twin ran, so its latency is not back to back.
+        auto loaded = store.run(it->id);
+        if (!loaded.ok()) continue;
+        const Run& run = *loaded;
         if (run.layers.size() != profile.layers.size() || runSplitBytes(run) != split) continue;
+        const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
+        if (report.is_object() && report.contains("paired_preload")) continue;
         const bool streamed = std::any_of(
             run.layers.begin(), run.layers.end(), [](const LayerStats& l) { return !l.resident && l.bytes > 0; });
         if (streamed) return run.id;

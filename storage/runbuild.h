@@ -52,8 +52,9 @@ Result<plan::CostModel> costModelFromRun(const Run& run);
 Result<plan::CalibrationRun> calibrationRunOf(const Run& run);
 
 // The newest run in `store` that can calibrate a plan profiled on `profile` (plan::calibrate()): a whole pipelined run
-// of the same model on the same device (host and CPU), with the profile's layers and split, that streamed a layer.
-// 0 when there is none.
+// of the same model on the same device (host and CPU), with the profile's layers and split, that streamed a layer
+// and ran back to back (not paired with a preloaded twin). Runs that cannot be read are passed over. 0 when there is
+// none.
 Result<int64_t> findCalibrationRun(const RunStore& store, const Run& profile);
 
 // A stored run's trace as a Chrome JSON trace (trace/chrometrace.h): its spans and stalls, and its memory samples

@@ -188,12 +188,22 @@ Result<Run> runFromJson(const std::string& text)
     r.error = top.str("error");
     r.iterations = static_cast<int>(top.i64("iterations"));
     r.stallMs = top.num("stall_ms");
-    // "read" came with schema 2; an export from before has none (the run read nothing anyone counted).
+    // "read" came with schema 2; an export from before has none, and its report says what was read (dlayer's
+    // "read" object, the studio's "read_mb_per_s"), as the migration to schema 2 takes it.
     if (const json* read = top.field("read", json::value_t::object, false)) {
         Reader rd(*read, "read");
         r.readBytes = rd.i64("bytes");
         r.readMBps = rd.num("mb_per_s");
         if (!rd.error().empty()) return invalid(rd.error());
+    } else if (j.contains("report") && j["report"].is_object()) {
+        const json& rep = j["report"];
+        if (rep.contains("read") && rep["read"].is_object()) {
+            const json& rd = rep["read"];
+            if (rd.contains("bytes") && rd["bytes"].is_number_integer()) r.readBytes = rd["bytes"].get<int64_t>();
+            if (rd.contains("mb_per_s") && rd["mb_per_s"].is_number()) r.readMBps = rd["mb_per_s"].get<double>();
+        } else if (rep.contains("read_mb_per_s") && rep["read_mb_per_s"].is_number()) {
+            r.readMBps = rep["read_mb_per_s"].get<double>();
+        }
     }
     if (!top.error().empty()) return invalid(top.error());
     DL_ASSIGN(r.status, parseRunStatus(status));

@@ -243,8 +243,8 @@ Options parseArgs(int argc, char** argv)
         fail("--profile, --profile-run, --frontier and --no-calibrate belong to 'dlayer plan'", 2);
     if (!o.configFile.empty()) {
         if (o.command != "run" && o.command != "plan") fail("--config belongs to 'dlayer run' and 'dlayer plan'", 2);
-        if (o.command == "plan" && (o.frontier || o.hasBudget))
-            fail("dlayer plan --config predicts that configuration: leave out --budget and --frontier", 2);
+        if (o.command == "plan" && (o.frontier || o.hasBudget || !o.output.empty() || o.hasSplit))
+            fail("dlayer plan --config predicts that configuration: leave out --budget, --frontier, -o and --split", 2);
         if (!o.arch.empty() || o.staging || !o.resident.empty() || o.hasBudget || o.hasSplit)
             fail("--config fixes the architecture, staging, resident layers and split: leave out --arch, --staging, "
                  "--resident, --budget and --split",

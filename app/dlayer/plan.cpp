@@ -197,7 +197,9 @@ Planned costModel(Profile& prof)
         auto input = store::calibrationRunOf(*prof.calibration);
         if (!input.ok()) fail(input.error().message);
         auto c = plan::calibrate(p.model, *input);
-        if (!c.ok()) fail("calibrating on run " + std::to_string(prof.calibration->id) + ": " + c.error().message);
+        if (!c.ok())
+            fail("calibrating on run " + std::to_string(prof.calibration->id) + ": " + c.error().message
+                + " (--no-calibrate plans without it)");
         p.model.contention = c->contention;
         p.calibration = *c;
         p.calibrationRun = prof.calibration->id;
@@ -251,6 +253,9 @@ int cmdPlan(const Options& given)
         if (c->modelHash != hash)
             fail("the configuration '" + o.configFile + "' was made for another model (" + c->modelName + ")");
         toPredict = std::move(c).value();
+        // A profile made now profiles with the configuration's split.
+        o.split = toPredict->splitBytes;
+        o.hasSplit = o.split > 0;
     }
     Profile prof = profile(o, hash);
     const Planned planned = costModel(prof);
@@ -321,7 +326,8 @@ int cmdPlan(const Options& given)
                 planned.calibrationArch.c_str(), planned.calibrationMeasuredMs, planned.calibration->fittedMs,
                 planned.calibration->uncalibratedMs);
         else
-            std::printf("contention uncalibrated (no pipelined run of this model on this device in the store)\n");
+            std::printf("contention uncalibrated (%s)\n",
+                o.calibrate ? "no pipelined run of this model on this device in the store" : "--no-calibrate");
         std::printf("\n");
         std::printf(
             "%12s %14s %12s %12s %10s %9s\n", "budget", "latency ms", "weights", "peak", "bound ms", "resident");

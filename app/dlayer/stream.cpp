@@ -222,7 +222,8 @@ void writeAll(int fd, const std::string& text)
 class PairedPreload
 {
 public:
-    // `pack`: the layer pack of whole layers to preload from, if there is one at hand; else the model's source.
+    // `pack`: the layer pack to preload from (whole layers, or the run's own split with --paired-split), if there is
+    // one at hand; else the model's source (whole layers).
     PairedPreload(const Options& o, const PackSource& src, const std::string& pack)
     {
         std::vector<std::string> args = { selfPath(), "run", pack.empty() ? src.modelPath : pack };

@@ -366,14 +366,10 @@ Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run)
     constexpr double kLo = 0.2, kHi = 5.0;
     constexpr int kSteps = 48;
     const double tolerance = std::max(1e-3, run.toleranceFraction);
-    double best = 1, bestScore = INFINITY, prevFactor = 0, prevMs = 0;
+    std::vector<std::pair<double, double>> tried; // factor, how far outside the band its latency is
+    double prevFactor = 0, prevMs = 0;
     auto consider = [&](double f, double ms) {
-        const double miss = std::max(0.0, std::abs(ms - run.latencyMs) / run.latencyMs - tolerance);
-        const double score = miss * 1e3 + std::abs(std::log(f));
-        if (score < bestScore) {
-            bestScore = score;
-            best = f;
-        }
+        tried.emplace_back(f, std::max(0.0, std::abs(ms - run.latencyMs) / run.latencyMs - tolerance));
     };
     for (int k = 0; k <= kSteps; ++k) {
         const double f = kLo * std::pow(kHi / kLo, k / double(kSteps));
@@ -396,6 +392,15 @@ Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run)
         prevFactor = f;
         prevMs = ms;
     }
+    // Among the factors whose latency is inside the band, the one nearest 1 (where reads were hidden, all of them,
+    // so 1). When none is — a run faster than even hidden reads allow, or slower than the slowest reads — nothing
+    // about the reads can be told from it: 1.
+    double best = 1, nearest = INFINITY;
+    for (const auto& [f, miss] : tried)
+        if (miss == 0 && std::abs(std::log(f)) < nearest) {
+            nearest = std::abs(std::log(f));
+            best = f;
+        }
     Calibration c;
     c.contention.readFactor = best;
     DL_ASSIGN(c.fittedMs, latencyAt(best));
@@ -421,7 +426,10 @@ double lowerBoundMs(const CostModel& m, Arch arch, uint64_t budget)
     uint64_t keep = budget > m.pinnedBytes ? budget - m.pinnedBytes : 0;
     if (arch != Arch::Preload && keep < total) keep = keep > smallest ? keep - smallest : 0;
     const uint64_t streamed = keep >= total ? 0 : total - keep;
-    return std::max(m.kernelMs(), static_cast<double>(streamed) / m.diskBytesPerMs);
+    // The pipelined architectures read beside their kernels, at the calibrated rate.
+    const bool pipelined = arch == Arch::Sync || arch == Arch::Async || arch == Arch::TwoStage;
+    const double rate = m.diskBytesPerMs * (pipelined ? m.contention.readFactor : 1.0);
+    return std::max(m.kernelMs(), static_cast<double>(streamed) / rate);
 }
 
 Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
@@ -475,7 +483,8 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
         if (m.layers[i].bytes > 0) ranked.push_back(static_cast<int>(i));
     auto deficit = [&](int i) {
         const auto& l = m.layers[static_cast<size_t>(i)];
-        const double read = m.requestMs + static_cast<double>(l.bytes) / (m.diskBytesPerMs * m.contention.readFactor);
+        const double factor = arch == Arch::Sequential ? 1.0 : m.contention.readFactor; // sequential reads alone
+        const double read = m.requestMs + static_cast<double>(l.bytes) / (m.diskBytesPerMs * factor);
         return std::max(0.0, read - l.kernelMs) / static_cast<double>(l.bytes);
     };
     std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) {

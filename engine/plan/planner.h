@@ -108,9 +108,10 @@ struct Calibration
 
 // Fits the read factor to one pipelined run: with the run's own kernel times in place of the profile's (so that a
 // machine that ran faster or slower then does not pass for contention), the factor nearest 1 whose simulated latency
-// of the run's configuration is within the tolerance of the measured one (1 when the run's reads were hidden and any
-// would do), else the nearest miss; within [0.2, 5]. Invalid when the run cannot calibrate: not sync, async or
-// two-stage, another layer count, nothing streamed, or a configuration this model cannot run.
+// of the run's configuration is within the tolerance of the measured one; 1 when the run's reads were hidden (any
+// factor near 1 fits) or when no factor in [0.2, 5] fits (a run faster than hidden reads allow tells nothing about
+// its reads). Invalid when the run cannot calibrate: not sync, async or two-stage, another layer count, nothing
+// streamed, or a configuration this model cannot run.
 Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run);
 
 // Weight bytes that configuration holds: pinned, resident, staging, as Pipeline::setup() allocates them.
@@ -118,7 +119,7 @@ uint64_t predictedStagingBytes(const CostModel& model, const Configuration& conf
 
 // The least latency any configuration within `budgetBytes` of weight memory could reach: the kernels alone, or
 // the bytes that must be streamed (all weights but what the budget could keep beside the smallest staging) at the
-// disk's bandwidth, whichever is longer.
+// disk's bandwidth (× the calibrated read factor for sync, async and two-stage), whichever is longer.
 double lowerBoundMs(const CostModel& model, Arch arch, uint64_t budgetBytes);
 
 struct Choice

@@ -299,6 +299,25 @@ private slots:
         QVERIFY(ov.value(QStringLiteral("median")).toDouble() <= ov.value(QStringLiteral("q3")).toDouble());
         // The twin preloaded the whole layers: a pack of its own beside the split one.
         QCOMPARE(QDir(cache).entryList({ QStringLiteral("*.dlpack") }).size(), 2);
+        QCOMPARE(pp.value(QStringLiteral("twin")).toString(), QStringLiteral("whole layers"));
+        // --paired-split: the twin preloads the run's own split pack, so no other pack is made.
+        const QString splitCache = m_dir.filePath(QStringLiteral("cache-paired-split"));
+        o = dlayer(
+            { QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"), QStringLiteral("two-stage"),
+                QStringLiteral("--budget"), QStringLiteral("1500K"), QStringLiteral("--paired-preload"),
+                QStringLiteral("--paired-split"), QStringLiteral("--iterations"), QStringLiteral("2"),
+                QStringLiteral("--warmup"), QStringLiteral("0"), QStringLiteral("--json") },
+            splitCache);
+        QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
+        const QJsonObject sp
+            = QJsonDocument::fromJson(o.out.toUtf8()).object().value(QStringLiteral("paired_preload")).toObject();
+        QCOMPARE(sp.value(QStringLiteral("twin")).toString(), QStringLiteral("the run's layers"));
+        QCOMPARE(sp.value(QStringLiteral("pairs_ms")).toArray().size(), 2);
+        QCOMPARE(QDir(splitCache).entryList({ QStringLiteral("*.dlpack") }).size(), 1);
+        o = dlayer({ QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+            QStringLiteral("two-stage"), QStringLiteral("--paired-split") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("goes with --paired-preload")), qPrintable(o.err));
 
         o = dlayer({ QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--paired-preload") });
         QCOMPARE(o.code, 2);

@@ -268,6 +268,13 @@ private slots:
         auto h = calibrate(fastProfile, hidden);
         QVERIFY(h.ok());
         QCOMPARE(h->contention.readFactor, 1.0);
+        // A run faster than its own kernels allow (a median below their means): no factor fits, and it stays 1
+        // rather than going to the end of the range.
+        CalibrationRun tooFast = hidden;
+        tooFast.latencyMs *= 0.9;
+        auto f = calibrate(fastProfile, tooFast);
+        QVERIFY(f.ok());
+        QCOMPARE(f->contention.readFactor, 1.0);
         // Refusals: a sequential run, another layer count, a run with every layer resident.
         CalibrationRun seq = runOf(ring2);
         seq.config.arch = Arch::Sequential;
