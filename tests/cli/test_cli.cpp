@@ -576,12 +576,15 @@ private slots:
         QVERIFY2(factor >= 0.2 && factor <= 5, qPrintable(QString::number(factor)));
         QCOMPARE(c.value(QStringLiteral("measured_ms")).toDouble(),
             twoStage.value(QStringLiteral("latency_ms")).toObject().value(QStringLiteral("median")).toDouble());
-        // The fit lands within its 2 % band of the run's latency unless the factor hit an end of its range.
+        // The fit lands within its 2 % band of the run's latency; or, when no factor fits (a run faster than its
+        // kernels, say), the factor stays 1 and the fitted latency is the uncalibrated one.
         const double measured = c.value(QStringLiteral("measured_ms")).toDouble();
         const double fitted = c.value(QStringLiteral("fitted_ms")).toDouble();
-        if (factor > 0.2 && factor < 5)
-            QVERIFY2(qAbs(fitted - measured) <= 0.021 * measured,
-                qPrintable(QStringLiteral("fitted %1, measured %2").arg(fitted).arg(measured)));
+        if (qAbs(fitted - measured) > 0.021 * measured) {
+            QVERIFY2(factor == 1.0,
+                qPrintable(QStringLiteral("factor %1: fitted %2, measured %3").arg(factor).arg(fitted).arg(measured)));
+            QCOMPARE(fitted, c.value(QStringLiteral("uncalibrated_ms")).toDouble());
+        }
         QVERIFY(calibrated.value(QStringLiteral("profile"))
                     .toString()
                     .contains(QStringLiteral("contention from run %1").arg(runId)));
