@@ -173,7 +173,7 @@ Result<plan::CalibrationRun> calibrationRunOf(const Run& run)
     return r;
 }
 
-Result<int64_t> findCalibrationRun(const RunStore& store, const Run& profile)
+Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile)
 {
     DL_ASSIGN(auto list, store.listRuns());
     const uint64_t split = runSplitBytes(profile);
@@ -186,15 +186,15 @@ Result<int64_t> findCalibrationRun(const RunStore& store, const Run& profile)
         // preloaded twin: its ring refilled while the twin ran, so its latency is not back to back.
         auto loaded = store.run(it->id);
         if (!loaded.ok()) continue;
-        const Run& run = *loaded;
+        Run& run = *loaded;
         if (run.layers.size() != profile.layers.size() || runSplitBytes(run) != split) continue;
         const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
         if (report.is_object() && report.contains("paired_preload")) continue;
         const bool streamed = std::any_of(
             run.layers.begin(), run.layers.end(), [](const LayerStats& l) { return !l.resident && l.bytes > 0; });
-        if (streamed) return run.id;
+        if (streamed) return std::optional<Run>(std::move(run));
     }
-    return int64_t(0);
+    return std::optional<Run>();
 }
 
 Status writeRunChromeTrace(const Run& run, const std::string& path)

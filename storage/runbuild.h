@@ -12,6 +12,7 @@
 #include "trace/trace.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,9 @@ Result<plan::CalibrationRun> calibrationRunOf(const Run& run);
 
 // The newest run in `store` that can calibrate a plan profiled on `profile` (plan::calibrate()): a whole pipelined run
 // of the same model on the same device (host and CPU), with the profile's layers and split, that streamed a layer
-// and ran back to back (not paired with a preloaded twin). Runs that cannot be read are passed over. 0 when there is
-// none.
-Result<int64_t> findCalibrationRun(const RunStore& store, const Run& profile);
+// and ran back to back (not paired with a preloaded twin). Runs that cannot be read are passed over. Nothing when
+// there is none.
+Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile);
 
 // A stored run's trace as a Chrome JSON trace (trace/chrometrace.h): its spans and stalls, and its memory samples
 // as counters; time 0 is the run's first event. Io naming the path on a write error.

@@ -109,12 +109,11 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
     // The newest pipelined run of the model here (a Run This Configuration, say) calibrates the read contention; a
     // run that cannot is left out rather than failing the plan.
     if (auto cal = store::findCalibrationRun(**store, *profile); cal.ok() && *cal)
-        if (auto run = (*store)->run(*cal); run.ok())
-            if (auto input = store::calibrationRunOf(*run); input.ok())
-                if (auto c = plan::calibrate(out->model, *input); c.ok()) {
-                    out->model.contention = c->contention;
-                    out->calibrationRunId = *cal;
-                }
+        if (auto input = store::calibrationRunOf(**cal); input.ok())
+            if (auto c = plan::calibrate(out->model, *input); c.ok()) {
+                out->model.contention = c->contention;
+                out->calibrationRunId = (*cal)->id;
+            }
     const auto t0 = std::chrono::steady_clock::now();
     auto f = plan::frontier(out->model, rq.arch, rq.points);
     out->computeMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -162,11 +162,7 @@ Profile profile(const Options& o, const std::string& hash)
     if (o.calibrate) {
         auto cal = store::findCalibrationRun(**store, p.run);
         if (!cal.ok()) fail(cal.error().message);
-        if (*cal) {
-            auto c = (*store)->run(*cal);
-            if (!c.ok()) fail(c.error().message);
-            p.calibration = std::move(c).value();
-        }
+        p.calibration = std::move(cal).value();
     }
     p.description = o.profileRun && tempDir.empty() ? "profiled now, run " + std::to_string(id) + " in " + db
         : o.profileRun                              ? "profiled now (" + p.run.arch + ")"
@@ -181,10 +177,7 @@ Profile profile(const Options& o, const std::string& hash)
 struct Planned
 {
     plan::CostModel model;
-    std::optional<plan::Calibration> calibration;
-    int64_t calibrationRun = 0;
-    std::string calibrationArch;
-    double calibrationMeasuredMs = 0;
+    std::optional<plan::Calibration> calibration; // on the profile's calibration run
 };
 
 // The profile's cost model, with its contention calibrated on the profile's pipelined run when there is one.
@@ -192,7 +185,7 @@ Planned costModel(Profile& prof)
 {
     auto m = store::costModelFromRun(prof.run);
     if (!m.ok()) fail(m.error().message);
-    Planned p { std::move(m).value(), std::nullopt, 0, {}, 0 };
+    Planned p { std::move(m).value(), std::nullopt };
     if (prof.calibration) {
         auto input = store::calibrationRunOf(*prof.calibration);
         if (!input.ok()) fail(input.error().message);
@@ -202,25 +195,22 @@ Planned costModel(Profile& prof)
                 + " (--no-calibrate plans without it)");
         p.model.contention = c->contention;
         p.calibration = *c;
-        p.calibrationRun = prof.calibration->id;
-        p.calibrationArch = prof.calibration->arch;
-        p.calibrationMeasuredMs = prof.calibration->latencyMedianMs;
         char text[160];
         std::snprintf(text, sizeof text,
             "; contention from run %lld (%s): reads beside kernels at %.2f of the disk's rate",
-            static_cast<long long>(p.calibrationRun), p.calibrationArch.c_str(), c->contention.readFactor);
+            static_cast<long long>(prof.calibration->id), prof.calibration->arch.c_str(), c->contention.readFactor);
         prof.description += text;
     }
     return p;
 }
 
-json contentionJson(const Planned& p)
+json contentionJson(const Planned& p, const Profile& prof)
 {
     json j = { { "read_factor", p.model.contention.readFactor }, { "run_id", nullptr } };
     if (p.calibration) {
-        j["run_id"] = p.calibrationRun;
-        j["run_arch"] = p.calibrationArch;
-        j["measured_ms"] = p.calibrationMeasuredMs; // that run's latency,
+        j["run_id"] = prof.calibration->id;
+        j["run_arch"] = prof.calibration->arch;
+        j["measured_ms"] = prof.calibration->latencyMedianMs; // that run's latency,
         j["fitted_ms"] = p.calibration->fittedMs; // its configuration simulated with these factors,
         j["uncalibrated_ms"] = p.calibration->uncalibratedMs; // and without them
     }
@@ -279,7 +269,7 @@ int cmdPlan(const Options& given)
         json j = choiceJson(choice);
         j["arch"] = archName(c->arch);
         j["profile"] = prof.description;
-        j["contention"] = contentionJson(planned);
+        j["contention"] = contentionJson(planned, prof);
         if (o.json) {
             std::printf("%s\n", j.dump(2).c_str());
             return 0;
@@ -306,7 +296,7 @@ int cmdPlan(const Options& given)
         j["disk_mb_per_s"] = model.diskBytesPerMs / 1e3;
         j["request_ms"] = model.requestMs;
         j["kernel_ms"] = model.kernelMs();
-        j["contention"] = contentionJson(planned);
+        j["contention"] = contentionJson(planned, prof);
         j["compute_ms"] = ms;
         j["frontier"] = json::array();
         for (const auto& c : *f)
@@ -322,8 +312,8 @@ int cmdPlan(const Options& given)
         if (planned.calibration)
             std::printf("contention reads beside kernels at %.2f of the disk's rate (run %lld, %s: measured %.3f ms, "
                         "fitted %.3f ms, uncalibrated %.3f ms)\n",
-                model.contention.readFactor, static_cast<long long>(planned.calibrationRun),
-                planned.calibrationArch.c_str(), planned.calibrationMeasuredMs, planned.calibration->fittedMs,
+                model.contention.readFactor, static_cast<long long>(prof.calibration->id),
+                prof.calibration->arch.c_str(), prof.calibration->latencyMedianMs, planned.calibration->fittedMs,
                 planned.calibration->uncalibratedMs);
         else
             std::printf("contention uncalibrated (%s)\n",
