@@ -51,6 +51,8 @@ struct Options
     // --paired-preload: each run alternates with a run of the same model preloaded, in a second dlayer process.
     bool pairedPreload = false;
     bool pairedSplit = false; // --paired-split: the twin preloads the run's own split (its pack), not whole layers
+    // --paired-disk: after each run, the same bytes read again with nothing else running: the disk's rate then.
+    bool pairedDisk = false;
     // --lockstep RFD,WFD (what --paired-preload starts its second process with): each run waits for a byte on RFD
     // and writes its latency in ms, one line, to WFD; "ready" goes to WFD once set up.
     int lockstepIn = -1, lockstepOut = -1;

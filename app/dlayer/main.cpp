@@ -7,7 +7,7 @@
 //                    [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]
 //                    [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]
 //                    [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off] [--read-thread]
-//                    [--paired-preload [--paired-split]] [--record DB]
+//                    [--paired-preload [--paired-split]] [--paired-disk] [--record DB]
 //   dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]
 
 #include "cli.h"
@@ -56,7 +56,7 @@ void usage(FILE* to)
         "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
         "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
         "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
-        "                   [--read-thread] [--paired-preload [--paired-split]] [--record DB]\n"
+        "                   [--read-thread] [--paired-preload [--paired-split]] [--paired-disk] [--record DB]\n"
         "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
         "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
         "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
@@ -72,7 +72,9 @@ void usage(FILE* to)
         "them a thread of their own. --paired-preload alternates each run with a run of the same model (whole\n"
         "layers) preloaded in a second dlayer process, and reports the delay overhead pair by pair, so that a slow\n"
         "spell of a shared machine weighs on both sides of a pair (--paired-split: the twin preloads the run's own\n"
-        "split, so that the pair differs only in streaming). --record DB keeps the run (per-layer times,\n"
+        "split, so that the pair differs only in streaming). --paired-disk reads the run's bytes again after\n"
+        "each run, with nothing else running, and reports the run's read rate as a share of that one, pair by\n"
+        "pair (the device's own busy time where /sys has it). --record DB keeps the run (per-layer times,\n"
         "memory timeline, trace events) in a run store, an SQLite file that 'dlayer runs' lists and exports.\n"
         "plan predicts, from one profiling run, the latency of every configuration and picks the fastest within\n"
         "a weight budget (docs/planner.md); run --config runs exactly that configuration, plan --config predicts\n"
@@ -198,6 +200,8 @@ Options parseArgs(int argc, char** argv)
             o.pairedPreload = true;
         else if (a == "--paired-split")
             o.pairedSplit = true;
+        else if (a == "--paired-disk")
+            o.pairedDisk = true;
         else if (a == "--lockstep") {
             const std::string v = value();
             char* end = nullptr;
@@ -259,6 +263,10 @@ Options parseArgs(int argc, char** argv)
             2);
     if (o.pairedPreload && o.lockstepIn >= 0) fail("--paired-preload and --lockstep do not go together", 2);
     if (o.pairedSplit && !o.pairedPreload) fail("--paired-split goes with --paired-preload", 2);
+    if (o.pairedDisk && (o.command != "run" || (!streaming && !isLayerPack(o.model))))
+        fail("--paired-disk compares a streaming run's reads (--arch, --budget, --config or a .dlpack) with the disk's",
+            2);
+    if (o.pairedDisk && o.lockstepIn >= 0) fail("--paired-disk and --lockstep do not go together", 2);
     if (o.hasBudget && (o.staging || !o.resident.empty()))
         fail("--budget picks the staging and resident layers itself: give either --budget or --staging/--resident", 2);
     return o;

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "record.h"
 
+#include "core/procstat.h"
 #include "core/sha256.h"
 #include "io/weightreader.h"
 #include "memory/ledger.h"
@@ -488,11 +489,43 @@ int cmdRunStreaming(const Options& given)
     const bool rssReset = resetPeakRss();
     std::vector<double> times, pairedTimes;
     std::vector<Tensor> outputs;
+    // The pack's device over the timed runs (each from just before it to just before its disk pass), by its own
+    // counters; absent where the pack is on no block device.
+    std::optional<BlockDeviceCounters> device = blockDeviceCounters(packPath);
+    uint64_t deviceBytes = 0, deviceBusyMs = 0;
+    // --paired-disk: after each run, its streamed bytes again through a reader of the same kind (O_DIRECT, io_uring
+    // or pread as the run's), in order.
+    std::unique_ptr<WeightReader> passReader;
+    AlignedBuffer passBuffer;
+    size_t passBufferBytes = 0;
+    std::vector<ReadRange> passRanges;
+    std::vector<double> runReadMBps, diskMBps;
+    size_t pairsByDevice = 0;
+    if (o.pairedDisk) {
+        for (int l : pl.streamedLayers())
+            if (pack.layers[static_cast<size_t>(l)].paddedBytes)
+                passRanges.push_back(
+                    { pack.layers[static_cast<size_t>(l)].offset, pack.layers[static_cast<size_t>(l)].paddedBytes });
+        if (passRanges.empty()) fail("--paired-disk: this configuration reads nothing per run (every layer resident)");
+        auto r2 = openFileReader(packPath, ro);
+        if (!r2.ok()) fail(r2.error().message);
+        passReader = std::move(r2).value();
+        // One chunk-sized request at a time into one buffer, as `dd bs=4M iflag=direct` reads: the reference rate
+        // does not depend on the configuration under test, and the pass adds only a chunk to the RSS.
+        passBufferBytes
+            = (std::max<size_t>(o.chunk, 1) + kDirectIoAlignment - 1) / kDirectIoAlignment * kDirectIoAlignment;
+        passBuffer = allocateAligned(passBufferBytes);
+        if (!passBuffer) fail("--paired-disk: out of memory for a " + std::to_string(passBufferBytes) + "-byte buffer");
+    }
     for (int it = 0; it < o.warmup + o.iterations; ++it) {
         if (it == o.warmup) {
             pl.resetStats();
             ledger.resetPeaks();
         }
+        const std::optional<BlockDeviceCounters> before
+            = it >= o.warmup && device ? blockDeviceCounters(packPath) : std::nullopt;
+        const double pipelineBytes0 = static_cast<double>(pl.stats().readBytes);
+        const double pipelineSeconds0 = pl.stats().readSeconds;
         if (lockstep) {
             char c;
             ssize_t n;
@@ -529,6 +562,35 @@ int cmdRunStreaming(const Options& given)
         if (it >= o.warmup) {
             times.push_back(ms);
             if (paired) pairedTimes.push_back(pairedMs);
+            // The device's busy time is counted in scheduler ticks (4 ms at HZ=250): a pair is rated by it when both
+            // sides kept the device busy 10 ms or more, else by the reader's own time (the pipeline's, the pass's).
+            constexpr uint64_t kMinDeviceBusyMs = 10;
+            const auto after = before ? blockDeviceCounters(packPath) : std::nullopt;
+            if (after) {
+                deviceBytes += after->bytesRead - before->bytesRead;
+                deviceBusyMs += after->busyMs - before->busyMs;
+            }
+            if (passReader) {
+                const auto d0 = after ? blockDeviceCounters(packPath) : std::nullopt;
+                auto pass = readPass(*passReader, passRanges, passBuffer.get(), passBufferBytes, passBufferBytes);
+                if (!pass.ok()) fail("--paired-disk: " + pass.error().message);
+                const auto d1 = d0 ? blockDeviceCounters(packPath) : std::nullopt;
+                auto rate = [](uint64_t bytes, uint64_t ms) { return static_cast<double>(bytes) / ms / 1e3; };
+                if (d1 && after->busyMs - before->busyMs >= kMinDeviceBusyMs
+                    && d1->busyMs - d0->busyMs >= kMinDeviceBusyMs) {
+                    runReadMBps.push_back(rate(after->bytesRead - before->bytesRead, after->busyMs - before->busyMs));
+                    diskMBps.push_back(rate(d1->bytesRead - d0->bytesRead, d1->busyMs - d0->busyMs));
+                    ++pairsByDevice;
+                } else {
+                    double bytes = 0;
+                    for (const auto& rg : passRanges)
+                        bytes += static_cast<double>(rg.bytes);
+                    const double seconds = pl.stats().readSeconds - pipelineSeconds0;
+                    runReadMBps.push_back(
+                        seconds > 0 ? (static_cast<double>(pl.stats().readBytes) - pipelineBytes0) / seconds / 1e6 : 0);
+                    diskMBps.push_back(bytes / *pass / 1e6);
+                }
+            }
         }
         outputs = std::move(r).value();
     }
@@ -584,6 +646,32 @@ int cmdRunStreaming(const Options& given)
         { "verify", verifyName(po.verify) },
         // Who submits and reaps the reads: the kernel stage itself (two-stage, sequential) or a reader thread.
         { "inline", pl.inlineReads() || po.arch == Arch::Sequential } };
+    if (device && st.readBytes > 0) {
+        // The device's own account of the same runs: its busy time ends when a read completes, not when it is
+        // reaped (the inline reader reaps between layers, so its own "seconds" also hold the rest of the kernel
+        // during which a read finished). It counts every process's reads of that device.
+        const double bytes = static_cast<double>(deviceBytes) / runs;
+        const double busyMs = static_cast<double>(deviceBusyMs) / runs;
+        j["read"]["device"] = { { "name", device->device }, { "bytes", bytes }, { "busy_ms", busyMs },
+            { "mb_per_s", busyMs > 0 ? bytes / busyMs / 1e3 : 0.0 } };
+    }
+    if (o.pairedDisk) {
+        std::vector<double> share;
+        json pairList = json::array();
+        for (size_t i = 0; i < diskMBps.size(); ++i) {
+            share.push_back(diskMBps[i] > 0 ? runReadMBps[i] / diskMBps[i] * 100.0 : 0.0);
+            pairList.push_back({ runReadMBps[i], diskMBps[i] });
+        }
+        const std::string rateBy = pairsByDevice == diskMBps.size() ? "device busy time"
+            : pairsByDevice == 0                                    ? "the reader's own time"
+                                 : "device busy time in " + std::to_string(pairsByDevice) + " of "
+                + std::to_string(diskMBps.size()) + " pairs, the reader's own time in the others";
+        j["paired_disk"] = { { "rate_by", rateBy }, { "buffer_bytes", passBufferBytes },
+            { "disk_mb_per_s", { { "median", median(diskMBps) } } },
+            { "read_pct_of_disk",
+                { { "median", median(share) }, { "q1", quantile(share, 0.25) }, { "q3", quantile(share, 0.75) } } },
+            { "pairs_mb_per_s", pairList } };
+    }
     if (o.pairedPreload) {
         // Each pair's overhead, then their median and quartiles: a slow spell weighs on both runs of a pair.
         std::vector<double> overhead;
@@ -654,6 +742,20 @@ int cmdRunStreaming(const Options& given)
     }
     std::printf("read      %s per run at %.0f MB/s (%s)\n",
         humanBytes(static_cast<double>(st.readBytes) / runs).c_str(), readMBps, pl.readerDescription().c_str());
+    if (j["read"].contains("device")) {
+        const json& d = j["read"]["device"];
+        std::printf("device    %s read %s per run, busy %.1f ms: %.0f MB/s while busy\n",
+            d["name"].get<std::string>().c_str(), humanBytes(d["bytes"].get<double>()).c_str(),
+            d["busy_ms"].get<double>(), d["mb_per_s"].get<double>());
+    }
+    if (o.pairedDisk) {
+        const json& d = j["paired_disk"];
+        std::printf("disk      %.0f MB/s (median) reading the same bytes alone after each run; the run read at %.1f %% "
+                    "of it (quartiles %.1f … %.1f, by %s)\n",
+            d["disk_mb_per_s"]["median"].get<double>(), d["read_pct_of_disk"]["median"].get<double>(),
+            d["read_pct_of_disk"]["q1"].get<double>(), d["read_pct_of_disk"]["q3"].get<double>(),
+            d["rate_by"].get<std::string>().c_str());
+    }
     for (size_t i = 0; i < outputs.size(); ++i)
         std::printf("output    %s %s %s sha256 %s\n", outNames[i].c_str(), dtypeName(outputs[i].dtype()),
             shapeToString(outputs[i].shape()).c_str(),

@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 namespace dl {
 
@@ -49,6 +52,38 @@ bool resetProcessPeakRss()
     if (!f) return false;
     const bool ok = std::fputs("5", f) >= 0;
     return std::fclose(f) == 0 && ok;
+}
+
+std::optional<BlockDeviceCounters> blockDeviceCounters(const std::string& path)
+{
+    struct stat st
+    {
+    };
+    if (::stat(path.c_str(), &st) != 0 || major(st.st_dev) == 0) return std::nullopt; // major 0: no block device
+    const std::string dir
+        = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+    std::FILE* f = std::fopen((dir + "/stat").c_str(), "r");
+    if (!f) return std::nullopt;
+    // Documentation/block/stat.rst: reads completed, reads merged, sectors read, ms reading, writes (4 fields),
+    // in flight, io_ticks, ... Sectors are 512 bytes whatever the device's own.
+    unsigned long long v[10] = {};
+    const int n = std::fscanf(f, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+        &v[5], &v[6], &v[7], &v[8], &v[9]);
+    std::fclose(f);
+    if (n != 10) return std::nullopt;
+    BlockDeviceCounters c;
+    char link[512];
+    const ssize_t len = ::readlink(dir.c_str(), link, sizeof link - 1);
+    if (len > 0) {
+        link[len] = '\0';
+        const char* slash = std::strrchr(link, '/');
+        c.device = slash ? slash + 1 : link;
+    } else {
+        c.device = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+    }
+    c.bytesRead = v[2] * 512ULL;
+    c.busyMs = v[9];
+    return c;
 }
 
 } // namespace dl

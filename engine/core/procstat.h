@@ -1,8 +1,12 @@
 #pragma once
 
-// The process's own measure of its memory, to check the ledger against (Linux /proc/self).
+// The process's own measure of its memory, to check the ledger against (Linux /proc/self), and the block device's
+// own count of what it read and how long it was busy (Linux /sys/dev/block), to check the reader against.
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 namespace dl {
 
@@ -12,5 +16,18 @@ size_t processRssBytes();
 size_t processPeakRssBytes();
 // Starts the peak afresh where the kernel allows it (/proc/self/clear_refs "5"); false where it does not.
 bool resetProcessPeakRss();
+
+// What the block device holding a file has done since boot, by its own accounting (the device's, or its partition's,
+// stat file): bytes read, and the time it had at least one request in flight. That time comes from the block layer,
+// so it does not depend on when a reader reaps its completions; it counts every process's requests, not only ours.
+struct BlockDeviceCounters
+{
+    std::string device; // the kernel's name for it: vda, nvme0n1p2, mmcblk0p1, dm-0
+    uint64_t bytesRead = 0; // sectors read × 512
+    uint64_t busyMs = 0; // io_ticks
+};
+// Absent where the file is on no block device (tmpfs, overlay, network and btrfs's anonymous devices) or /sys is
+// not mounted.
+std::optional<BlockDeviceCounters> blockDeviceCounters(const std::string& path);
 
 } // namespace dl

@@ -212,4 +212,55 @@ std::unique_ptr<WeightReader> faultInjectingReader(std::unique_ptr<WeightReader>
     return std::make_unique<FaultInjectingReader>(std::move(inner), plan);
 }
 
+Result<double> readPass(WeightReader& reader, const std::vector<ReadRange>& ranges, std::byte* buffer,
+    size_t bufferBytes, size_t chunkBytes)
+{
+    const size_t a = reader.alignment();
+    if (chunkBytes == 0 || chunkBytes % a)
+        return invalid("a read pass's chunk of " + std::to_string(chunkBytes) + " bytes is not a multiple of "
+            + std::to_string(a) + " bytes");
+    if (!buffer || bufferBytes < chunkBytes || reinterpret_cast<uintptr_t>(buffer) % a)
+        return invalid("a read pass needs an aligned buffer of at least one chunk (" + std::to_string(chunkBytes)
+            + " bytes), got " + std::to_string(bufferBytes));
+    const size_t slots = std::min<size_t>(bufferBytes / chunkBytes, reader.queueDepth());
+    std::vector<size_t> freeSlots;
+    for (size_t s = slots; s-- > 0;)
+        freeSlots.push_back(s);
+    std::vector<ReadCompletion> done;
+    Status failed; // the first failed read
+    // Waits for one completion at least (all of them with `all`), freeing their slots.
+    auto reapSome = [&](bool all) -> Status {
+        DL_TRY(reader.flush());
+        do {
+            done.clear();
+            DL_TRY(reader.reap(done, true));
+            for (const auto& c : done) {
+                if (!c.status.ok() && failed.ok()) failed = c.status;
+                freeSlots.push_back(static_cast<size_t>(c.tag));
+            }
+        } while (all && reader.inFlight() > 0);
+        return {};
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const ReadRange& r : ranges)
+        for (uint64_t at = 0; at < r.bytes && failed.ok();) {
+            Status s = freeSlots.empty() ? reapSome(false) : Status {};
+            if (s.ok() && !freeSlots.empty()) {
+                const size_t n = static_cast<size_t>(std::min<uint64_t>(chunkBytes, r.bytes - at));
+                s = reader.submit({ r.offset + at, n, buffer + freeSlots.back() * chunkBytes, freeSlots.back() });
+                if (s.ok()) {
+                    freeSlots.pop_back();
+                    at += n;
+                }
+            }
+            if (!s.ok()) {
+                (void)reapSome(true);
+                return s.error();
+            }
+        }
+    if (Status s = reapSome(true); !s.ok()) return s.error();
+    if (!failed.ok()) return failed.error();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 } // namespace dl

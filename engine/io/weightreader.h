@@ -104,6 +104,23 @@ struct FaultPlan
 // Wraps `inner` (owned) to inject `plan`'s faults; everything else behaves as `inner`.
 std::unique_ptr<WeightReader> faultInjectingReader(std::unique_ptr<WeightReader> inner, FaultPlan plan);
 
+// One stretch of a source to read: a layer's blob, say.
+struct ReadRange
+{
+    uint64_t offset = 0;
+    uint64_t bytes = 0;
+};
+
+// Reads every range once, in order, in requests of at most chunkBytes with as many in flight as the reader and the
+// buffer allow, into `buffer` cut into chunk-sized slots reused round robin, as a staging ring is; the data is
+// discarded. What one reader gets from its device with nothing else running (the disk reference `dlayer run
+// --paired-disk` takes between inferences). Returns the seconds from the first submission to the last completion.
+// Fails Invalid when the buffer cannot hold one chunk or is not aligned to reader.alignment(), or when chunkBytes is
+// not a multiple of it; Io or Corrupt as the reader's completions say, naming the offset; the reader has no read in
+// flight afterwards either way.
+Result<double> readPass(WeightReader& reader, const std::vector<ReadRange>& ranges, std::byte* buffer,
+    size_t bufferBytes, size_t chunkBytes);
+
 // Owning aligned allocation, e.g. a destination buffer for O_DIRECT reads.
 struct AlignedFree
 {

@@ -264,6 +264,55 @@ private slots:
 
     // --paired-preload: every run alternates with a run of a preloaded twin process, whose pack (whole layers) is
     // made in the cache on first use; the report's pairs agree with its latencies and overhead.
+    void pairedDiskReadsTheSameBytesAfterEachRun()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-paired-disk"));
+        Outcome o = dlayer({ QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+                               QStringLiteral("two-stage"), QStringLiteral("--budget"), QStringLiteral("1500K"),
+                               QStringLiteral("--paired-disk"), QStringLiteral("--iterations"), QStringLiteral("3"),
+                               QStringLiteral("--warmup"), QStringLiteral("1"), QStringLiteral("--json") },
+            cache);
+        QVERIFY2(!o.crashed && o.code == 0, qPrintable(o.err));
+        const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        const QJsonObject pd = j.value(QStringLiteral("paired_disk")).toObject();
+        const QJsonArray pairs = pd.value(QStringLiteral("pairs_mb_per_s")).toArray();
+        QCOMPARE(pairs.size(), 3);
+        std::vector<double> share;
+        for (const auto& v : pairs) {
+            const QJsonArray ab = v.toArray();
+            QCOMPARE(ab.size(), 2);
+            QVERIFY2(ab[0].toDouble() > 0 && ab[1].toDouble() > 0, qPrintable(QJsonDocument(ab).toJson()));
+            share.push_back(ab[0].toDouble() / ab[1].toDouble() * 100);
+        }
+        std::sort(share.begin(), share.end());
+        const QJsonObject pct = pd.value(QStringLiteral("read_pct_of_disk")).toObject();
+        QVERIFY(qAbs(pct.value(QStringLiteral("median")).toDouble() - share[1]) < 1e-9);
+        QCOMPARE(pd.value(QStringLiteral("buffer_bytes")).toInteger(), qint64(4) << 20); // one --chunk
+        // The rates come from the device's own busy time only where the pack lies on a block device (and it was
+        // busy long enough to count: this model reads little).
+        const QJsonObject read = j.value(QStringLiteral("read")).toObject();
+        const bool device = read.contains(QStringLiteral("device"));
+        const QString rateBy = pd.value(QStringLiteral("rate_by")).toString();
+        if (!device)
+            QCOMPARE(rateBy, QStringLiteral("the reader's own time"));
+        else
+            QVERIFY2(rateBy.startsWith(QStringLiteral("device busy time"))
+                    || rateBy == QStringLiteral("the reader's own time"),
+                qPrintable(rateBy));
+        if (device)
+            QVERIFY(read.value(QStringLiteral("device")).toObject().value(QStringLiteral("bytes")).toDouble() > 0);
+
+        o = dlayer({ QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--paired-disk") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("compares a streaming run")), qPrintable(o.err));
+        o = dlayer(
+            { QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"), QStringLiteral("preload"),
+                QStringLiteral("--paired-disk"), QStringLiteral("--iterations"), QStringLiteral("1") },
+            cache);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("reads nothing per run")), qPrintable(o.err));
+    }
+
     void pairedPreloadAlternatesWithATwin()
     {
         const QString cache = m_dir.filePath(QStringLiteral("cache-paired"));

@@ -2,6 +2,7 @@
 // written; misuse is refused; a file truncated after opening gives Corrupt completions; injected faults arrive as
 // planned; describe() says what ran.
 
+#include "core/procstat.h"
 #include "core/random.h"
 #include "io/weightreader.h"
 
@@ -127,6 +128,51 @@ int openDescriptors()
 {
     return int(QDir("/proc/self/fd").entryList(QDir::System | QDir::Files).size());
 }
+
+// Forwards to a reader and keeps every request it was given, and whether two reads in flight ever shared a
+// destination: what readPass asks of the reader it drives.
+class RecordingReader final : public WeightReader
+{
+public:
+    explicit RecordingReader(std::unique_ptr<WeightReader> inner)
+        : m_inner(std::move(inner))
+    { }
+    Status submit(const ReadRequest& r) override
+    {
+        Status s = m_inner->submit(r);
+        if (!s.ok()) return s;
+        requests.push_back(r);
+        for (const auto& [tag, dst] : m_dst)
+            if (dst == r.dst) sharedDestination = true;
+        m_dst[r.tag] = r.dst;
+        maxInFlight = std::max(maxInFlight, m_inner->inFlight());
+        return s;
+    }
+    Status flush() override { return m_inner->flush(); }
+    Status reap(std::vector<ReadCompletion>& out, bool block) override
+    {
+        const size_t from = out.size();
+        Status s = m_inner->reap(out, block);
+        for (size_t i = from; i < out.size(); ++i)
+            m_dst.erase(out[i].tag);
+        return s;
+    }
+    size_t inFlight() const override { return m_inner->inFlight(); }
+    size_t queueDepth() const override { return m_inner->queueDepth(); }
+    uint64_t size() const override { return m_inner->size(); }
+    size_t alignment() const override { return m_inner->alignment(); }
+    bool directIo() const override { return m_inner->directIo(); }
+    bool asynchronous() const override { return m_inner->asynchronous(); }
+    std::string describe() const override { return m_inner->describe(); }
+
+    std::vector<ReadRequest> requests;
+    size_t maxInFlight = 0;
+    bool sharedDestination = false;
+
+private:
+    std::unique_ptr<WeightReader> m_inner;
+    std::map<uint64_t, void*> m_dst; // in flight: tag → destination
+};
 
 } // namespace
 
@@ -507,6 +553,92 @@ private slots:
         QVERIFY(elapsed >= std::chrono::microseconds(plan.delayUs));
         QCOMPARE(done.size(), size_t(2));
         QCOMPARE(std::memcmp(buf.get(), m_padded.data(), 2 * kA), 0);
+    }
+
+    void readPassReadsEveryRangeOnceThroughItsSlots()
+    {
+        // Three ranges (one longer than a chunk, one shorter) through a buffer of two and a half chunks: requests of
+        // at most a chunk cover each range in order, never more in flight than whole slots, no slot shared.
+        RecordingReader reader(memoryReader(m_padded.data(), m_padded.size(), 4));
+        const size_t chunk = 64 * kA;
+        const std::vector<ReadRange> ranges = { { 0, 3 * chunk + 5 * kA }, { 40 * kA, 3 * kA }, { 1024 * kA, chunk } };
+        AlignedBuffer buf = allocateAligned(chunk * 5 / 2);
+        auto secs = readPass(reader, ranges, buf.get(), chunk * 5 / 2, chunk);
+        QVERIFY2(secs.ok(), secs.ok() ? "" : secs.error().message.c_str());
+        QVERIFY(*secs >= 0);
+        QCOMPARE(reader.inFlight(), size_t(0));
+        QVERIFY(!reader.sharedDestination);
+        QVERIFY(reader.maxInFlight <= 2);
+        size_t k = 0;
+        for (const ReadRange& r : ranges)
+            for (uint64_t at = 0; at < r.bytes; at += chunk, ++k) {
+                QVERIFY(k < reader.requests.size());
+                QCOMPARE(reader.requests[k].offset, r.offset + at);
+                QCOMPARE(uint64_t(reader.requests[k].bytes), std::min<uint64_t>(chunk, r.bytes - at));
+                const auto* dst = static_cast<const std::byte*>(reader.requests[k].dst);
+                QVERIFY(dst >= buf.get() && dst + reader.requests[k].bytes <= buf.get() + 2 * chunk);
+            }
+        QCOMPARE(reader.requests.size(), k);
+        // A queue depth of one keeps one read in flight whatever the buffer.
+        RecordingReader one(memoryReader(m_padded.data(), m_padded.size(), 1));
+        QVERIFY(readPass(one, ranges, buf.get(), chunk * 5 / 2, chunk).ok());
+        QCOMPARE(one.maxInFlight, size_t(1));
+        QCOMPARE(one.requests.size(), k);
+    }
+
+    void readPassFailsNamingTheReadAndLeavesNothingInFlight()
+    {
+        const size_t chunk = 16 * kA;
+        AlignedBuffer buf = allocateAligned(4 * chunk);
+        const std::vector<ReadRange> ranges = { { 0, 20 * chunk } };
+        FaultPlan plan;
+        plan.failRead = 5;
+        auto faulty = faultInjectingReader(memoryReader(m_padded.data(), m_padded.size(), 4), plan);
+        auto r = readPass(*faulty, ranges, buf.get(), 4 * chunk, chunk);
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, ErrorCode::Io);
+        QVERIFY2(r.error().message.find("injected fault") != std::string::npos, r.error().message.c_str());
+        QCOMPARE(faulty->inFlight(), size_t(0));
+        // Refused before any read: a buffer smaller than a chunk, a chunk O_DIRECT cannot take.
+        auto direct = openFileReader(m_paddedPath.toStdString(), optionsFor("uring direct"));
+        QVERIFY(direct.ok());
+        auto small = readPass(**direct, ranges, buf.get(), chunk - kA, chunk);
+        QVERIFY(!small.ok());
+        QVERIFY2(small.error().message.find("at least one chunk") != std::string::npos, small.error().message.c_str());
+        if ((*direct)->directIo()) {
+            auto odd = readPass(**direct, ranges, buf.get(), 4 * chunk, chunk + 100);
+            QVERIFY(!odd.ok());
+            QVERIFY2(odd.error().message.find("not a multiple") != std::string::npos, odd.error().message.c_str());
+        }
+        QCOMPARE((*direct)->inFlight(), size_t(0));
+    }
+
+    void blockDeviceCountersSeeADirectReadOfTheFile()
+    {
+        // The device's own counters grow by at least the bytes an O_DIRECT pass reads (other processes may add to
+        // them, never take away), and its busy time with them.
+        auto before = blockDeviceCounters(m_paddedPath.toStdString());
+        if (!before) QSKIP(qPrintable("no block device under " + m_dir.path()));
+        QVERIFY(!before->device.empty());
+        auto reader = openFileReader(m_paddedPath.toStdString(), optionsFor("uring direct"));
+        QVERIFY(reader.ok());
+        if (!(*reader)->directIo()) QSKIP("no O_DIRECT here: the page cache would answer");
+        AlignedBuffer buf = allocateAligned(256 * kA);
+        uint64_t read = 0;
+        for (int pass = 0; pass < 4; ++pass) {
+            QVERIFY(readPass(**reader, { { 0, m_padded.size() } }, buf.get(), 256 * kA, 64 * kA).ok());
+            read += m_padded.size();
+        }
+        auto after = blockDeviceCounters(m_paddedPath.toStdString());
+        QVERIFY(after);
+        QCOMPARE(after->device, before->device);
+        QVERIFY2(after->bytesRead - before->bytesRead >= read,
+            qPrintable(
+                QString("device read %1 bytes, the passes %2").arg(after->bytesRead - before->bytesRead).arg(read)));
+        QVERIFY(after->busyMs >= before->busyMs);
+        // A file on no block device has none.
+        QVERIFY(!blockDeviceCounters("/proc/self/status"));
+        QVERIFY(!blockDeviceCounters(m_dir.filePath("missing").toStdString()));
     }
 
     void alignedBuffersAreAligned()
