@@ -7,8 +7,9 @@
 //                                 [--write docs/benchmarks.md]
 //
 // Per model: packs it once (`dlayer pack`, into --pack-dir, default $DL_CACHE/packs/bench), reads the whole pack
-// with `dd iflag=direct` (best of two, before every round) for the disk's rate, then runs preload, sequential, sync, async and two-stage
-// at their smallest staging, two-stage and async at 4x the largest layer, two-stage and async under a budget of
+// with `dd iflag=direct` (best of two, before every round) for the disk's rate, and every streaming run reads its
+// bytes again after each inference (--paired-disk) for the disk's rate at that moment; then runs preload,
+// sequential, sync, async and two-stage at their smallest staging, two-stage and async at 4x the largest layer, two-stage and async under a budget of
 // 10% of the model's weights with whole layers (skipped when below the architecture's minimum), and two-stage, async
 // and sync under a budget of 3.5% (the paper's 96.5% reduction), for which dlayer cuts large layers into sub-layers
 // (a pack of its own, made on first use). Every run on the whole-layer pack must give preload's output hashes; runs
@@ -236,7 +237,7 @@ function benchModel(m) {
   // spreads over all of them rather than skewing one; a row's latency is the median of its rounds' medians.
   for (const c of plan) c.paired = c.arch === 'preload' || c.arch === 'two-stage';
   const rows = plan.map((c) => ({ arch: c.arch, setting: c.setting, medians: [], byRound: [], pairs: [], rates: [],
-    ofDisk: [] }));
+    ofDisk: [], ofDd: [] }));
   section.rows.push(...rows);
   for (let round = 0; round < rounds; ++round) {
     const disk = round === 0 ? section.disk : diskRate(m.id, packPath);
@@ -254,7 +255,8 @@ function benchModel(m) {
       const saved = path.join(outputsRoot, `${m.id}-${k}-${round}`);
       const target = c.source ? [m.file, ...m.args, '--pack-dir', packDir] : [packPath];
       const r = runJson(['run', ...target, '--arch', c.arch, ...c.args, '--threads', threads, '--iterations',
-        iterations, '--warmup', warmup, '--save-outputs', saved, ...(c.paired ? ['--paired-preload'] : []), '--json'],
+        iterations, '--warmup', warmup, '--save-outputs', saved, ...(c.paired ? ['--paired-preload'] : []),
+        ...(c.arch !== 'preload' ? ['--paired-disk'] : []), '--json'],
       what);
       if (r.error && c.source && /below the minimum/.test(r.error)) {
         // Layers that cannot be cut (grouped convolutions, say) need more than this architecture has here.
@@ -273,8 +275,12 @@ function benchModel(m) {
       row.byRound[round] = j.latency_ms.median;
       row.latency = median(row.medians);
       if (j.paired_preload) row.pairs.push(...j.paired_preload.pairs_ms.map(([a, b]) => (a / b - 1) * 100));
-      row.rates.push(j.read.mb_per_s);
-      if (section.diskRounds[round]) row.ofDisk.push(j.read.mb_per_s / section.diskRounds[round] * 100);
+      // The device's own rate while busy where it has one: the inline reader's own time also holds the rest of
+      // the kernel during which a read completed.
+      const rate = j.read.device ? j.read.device.mb_per_s : j.read.mb_per_s;
+      row.rates.push(rate);
+      if (section.diskRounds[round]) row.ofDd.push(rate / section.diskRounds[round] * 100);
+      if (j.paired_disk) row.ofDisk.push(...j.paired_disk.pairs_mb_per_s.map(([a, b]) => a / b * 100));
       if (c.setting === 'min') minimum[c.arch] = j.staging_bytes;
       const hashes = (j.outputs || []).map((o) => o.sha256);
       const sameAs = (other) => hashes.length === other.length && hashes.every((h, i) => h === other[i]);
@@ -333,8 +339,8 @@ function tableLines(s) {
   lines.push('');
   lines.push('| arch | staging | resident layers | median ms | ledger weight peak MiB | ledger total peak MiB | ' +
     'RSS peak MiB | weight memory −% | delay overhead % | paired overhead % | kernel stall ms | read MB/s | ' +
-    'read % of disk |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    'read % of disk | read % of dd |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const ref = s.ref && s.ref.j;
   for (const r of s.rows) {
     const arch = r.mismatch ? `**${r.arch} — OUTPUT MISMATCH**` : r.arch;
@@ -342,7 +348,7 @@ function tableLines(s) {
       // A failure shows dlayer's last word (its own message); the whole stderr went to the console.
       const last = r.error ? r.error.split('\n').filter((l) => l.trim()).pop().replace(/\|/g, '\\|') : '';
       const why = r.skipped ? `skipped: ${r.skipped}` : `**FAILED**: ${last}`;
-      lines.push(`| ${arch} | ${r.setting} | ${why} |  |  |  |  |  |  |  |  |  |  |`);
+      lines.push(`| ${arch} | ${r.setting} | ${why} |  |  |  |  |  |  |  |  |  |  |  |`);
       continue;
     }
     const j = r.j;
@@ -365,7 +371,9 @@ function tableLines(s) {
     const streams = j.streamed_layers > 0;
     const mbps = streams ? median(r.rates).toFixed(0) : '—';
     // A pack read in a few milliseconds says more about latency than about the disk's rate.
-    const pct = streams && disk && disk.bytes >= 64 * MiB && r.ofDisk.length ? `${median(r.ofDisk).toFixed(0)}` : '—';
+    const big = disk && disk.bytes >= 64 * MiB;
+    const pct = streams && big && r.ofDisk.length ? `${median(r.ofDisk).toFixed(0)}` : '—';
+    const pctDd = streams && big && r.ofDd.length ? `${median(r.ofDd).toFixed(0)}` : '—';
     // Every pair of every round: the median, with the quartiles.
     const q = (xs, f) => {
       const v = [...xs].sort((a, b) => a - b);
@@ -376,7 +384,7 @@ function tableLines(s) {
       `${signed(q(r.pairs, 0.75))})` : '—';
     const rss = `${mib(j.memory.rss_peak_bytes)}${j.memory.rss_peak_is_run_only === false ? ' (with setup)' : ''}`;
     lines.push(`| ${arch} | ${staging} | ${resident} | ${lat.toFixed(1)} | ${mib(w)} | ${mib(j.memory.peak_bytes)} | ` +
-      `${rss} | ${reduction} | ${overhead} | ${paired} | ${j.stall_ms.toFixed(1)} | ${mbps} | ${pct} |`);
+      `${rss} | ${reduction} | ${overhead} | ${paired} | ${j.stall_ms.toFixed(1)} | ${mbps} | ${pct} | ${pctDd} |`);
   }
   const bad = s.rows.filter((r) => r.mismatch).map((r) => `${r.arch} (${r.setting})`);
   lines.push('');
@@ -430,9 +438,13 @@ lines.push('Weight memory −% is against preload\'s ledger weight peak. Delay o
   'each run alternated, inference by inference, with a run of the whole-layer model preloaded in a second process ' +
   '(`dlayer run --paired-preload`), so that a slow spell weighs on both runs of a pair; the median over every pair ' +
   'of every round, with the quartiles. On preload itself it is the noise floor. Between its runs the streaming ' +
-  'pipeline reads ahead as far as its staging allows, as between periodic inferences. Read MB/s and read % of disk: ' +
-  'the median over the rounds of each run\'s read rate, the latter against the `dd` rate of the same pack measured ' +
-  'just before the round.');
+  'pipeline reads ahead as far as its staging allows, as between periodic inferences. Read MB/s: the median over ' +
+  'the rounds of each run\'s read rate, by the device\'s own busy time (`read.device` of the report: the block ' +
+  'layer\'s count, which does not wait for the inline reader to reap a completion between layers). Read % of disk ' +
+  '(paired): each streaming run reads its bytes again right after every inference, alone, 4 MiB at a time as ' +
+  '`dd bs=4M iflag=direct` does (`dlayer run --paired-disk`); the median over every inference of every round of ' +
+  'the run\'s rate ÷ that pass\'s. Read % of dd: against the `dd` rate of the whole pack measured just before the ' +
+  'round, which on this machine drifts by a factor of two within minutes.');
 for (const s of sections) {
   lines.push('');
   lines.push(...tableLines(s));
