@@ -323,12 +323,14 @@ RunOutcomePtr runJob(LocalSession::Job& job)
 
     std::optional<Error> error;
     int done = 0;
+    std::optional<BlockDeviceCounters> deviceAtWarmup; // the pack's device, for its own count of the timed reads
     for (int it = 0; rq.continuous || it < rq.warmup + rq.iterations; ++it) {
         if (job.cancel) break;
         if (it == rq.warmup) {
             pl.resetStats();
             ledger.resetPeaks();
             resetProcessPeakRss();
+            deviceAtWarmup = blockDeviceCounters(pack.path);
         }
         const auto t0 = std::chrono::steady_clock::now();
         auto r = pl.run(inputs);
@@ -362,6 +364,11 @@ RunOutcomePtr runJob(LocalSession::Job& job)
     out->peakTotal = ledger.peakTotal();
     out->rssPeak = processPeakRssBytes();
     out->readMBps = st.readSeconds > 0 ? static_cast<double>(st.readBytes) / st.readSeconds / 1e6 : 0.0;
+    // The device's own rate where it was busy long enough to count: the inline reader's own time also holds the
+    // rest of the kernel during which a read completed (as dlayer run's read.device).
+    if (deviceAtWarmup && st.readBytes > 0)
+        if (const auto now = blockDeviceCounters(pack.path))
+            if (const double mbps = deviceReadMBps(*deviceAtWarmup, *now); mbps > 0) out->readMBps = mbps;
     out->readBytes = st.runs > 0 ? st.readBytes / static_cast<uint64_t>(st.runs) : 0;
     out->stallMs = st.stallSeconds[static_cast<int>(Stage::Kernel)] * 1e3 / std::max(1, st.runs);
     const int timed = static_cast<int>(out->latenciesMs.size());

@@ -85,6 +85,11 @@ int64_t recordRun(const Options& o, const RecordedRun& in)
     if (const auto read = in.report->find("read"); read != in.report->end() && read->is_object()) {
         r.readBytes = read->value("bytes", int64_t(0));
         r.readMBps = read->value("mb_per_s", 0.0);
+        // The device's own rate where it counted one: the inline reader's own time also holds the rest of the
+        // kernel during which a read completed.
+        if (const auto d = read->find("device"); d != read->end() && d->is_object())
+            if (const auto m = d->find("mb_per_s"); m != d->end() && m->is_number() && m->get<double>() > 0)
+                r.readMBps = m->get<double>();
     }
     // Per layer: each stage's time per timed inference (iterations from the warm-up on; -1 is set-up).
     if (!in.events.empty())

@@ -562,9 +562,8 @@ int cmdRunStreaming(const Options& given)
         if (it >= o.warmup) {
             times.push_back(ms);
             if (paired) pairedTimes.push_back(pairedMs);
-            // The device's busy time is counted in scheduler ticks (4 ms at HZ=250): a pair is rated by it when both
-            // sides kept the device busy 10 ms or more, else by the reader's own time (the pipeline's, the pass's).
-            constexpr uint64_t kMinDeviceBusyMs = 10;
+            // A pair is rated by the device's busy time when both sides kept it busy long enough to count
+            // (deviceReadMBps), else by the reader's own time (the pipeline's, the pass's).
             const auto after = before ? blockDeviceCounters(packPath) : std::nullopt;
             if (after) {
                 deviceBytes += after->bytesRead - before->bytesRead;
@@ -575,11 +574,11 @@ int cmdRunStreaming(const Options& given)
                 auto pass = readPass(*passReader, passRanges, passBuffer.get(), passBufferBytes, passBufferBytes);
                 if (!pass.ok()) fail("--paired-disk: " + pass.error().message);
                 const auto d1 = d0 ? blockDeviceCounters(packPath) : std::nullopt;
-                auto rate = [](uint64_t bytes, uint64_t ms) { return static_cast<double>(bytes) / ms / 1e3; };
-                if (d1 && after->busyMs - before->busyMs >= kMinDeviceBusyMs
-                    && d1->busyMs - d0->busyMs >= kMinDeviceBusyMs) {
-                    runReadMBps.push_back(rate(after->bytesRead - before->bytesRead, after->busyMs - before->busyMs));
-                    diskMBps.push_back(rate(d1->bytesRead - d0->bytesRead, d1->busyMs - d0->busyMs));
+                const double runByDevice = d1 ? deviceReadMBps(*before, *after) : 0.0;
+                const double passByDevice = d1 ? deviceReadMBps(*d0, *d1) : 0.0;
+                if (runByDevice > 0 && passByDevice > 0) {
+                    runReadMBps.push_back(runByDevice);
+                    diskMBps.push_back(passByDevice);
                     ++pairsByDevice;
                 } else {
                     double bytes = 0;
@@ -652,8 +651,9 @@ int cmdRunStreaming(const Options& given)
         // during which a read finished). It counts every process's reads of that device.
         const double bytes = static_cast<double>(deviceBytes) / runs;
         const double busyMs = static_cast<double>(deviceBusyMs) / runs;
+        const double mbps = deviceReadMBps({ device->device, 0, 0 }, { device->device, deviceBytes, deviceBusyMs });
         j["read"]["device"] = { { "name", device->device }, { "bytes", bytes }, { "busy_ms", busyMs },
-            { "mb_per_s", busyMs > 0 ? bytes / busyMs / 1e3 : 0.0 } };
+            { "mb_per_s", mbps > 0 ? json(mbps) : json(nullptr) } }; // null: busy too briefly to rate
     }
     if (o.pairedDisk) {
         std::vector<double> share;
@@ -744,9 +744,11 @@ int cmdRunStreaming(const Options& given)
         humanBytes(static_cast<double>(st.readBytes) / runs).c_str(), readMBps, pl.readerDescription().c_str());
     if (j["read"].contains("device")) {
         const json& d = j["read"]["device"];
-        std::printf("device    %s read %s per run, busy %.1f ms: %.0f MB/s while busy\n",
-            d["name"].get<std::string>().c_str(), humanBytes(d["bytes"].get<double>()).c_str(),
-            d["busy_ms"].get<double>(), d["mb_per_s"].get<double>());
+        std::printf("device    %s read %s per run, busy %.1f ms%s\n", d["name"].get<std::string>().c_str(),
+            humanBytes(d["bytes"].get<double>()).c_str(), d["busy_ms"].get<double>(),
+            d["mb_per_s"].is_null()
+                ? ""
+                : (": " + std::to_string(std::lround(d["mb_per_s"].get<double>())) + " MB/s while busy").c_str());
     }
     if (o.pairedDisk) {
         const json& d = j["paired_disk"];

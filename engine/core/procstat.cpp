@@ -1,5 +1,6 @@
 #include "core/procstat.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -84,6 +85,15 @@ std::optional<BlockDeviceCounters> blockDeviceCounters(const std::string& path)
     c.bytesRead = v[2] * 512ULL;
     c.busyMs = v[9];
     return c;
+}
+
+double deviceReadMBps(const BlockDeviceCounters& before, const BlockDeviceCounters& after, uint64_t minBusyMs)
+{
+    if (after.device != before.device || after.busyMs < before.busyMs + std::max<uint64_t>(minBusyMs, 1)
+        || after.bytesRead < before.bytesRead)
+        return 0.0;
+    return static_cast<double>(after.bytesRead - before.bytesRead) / static_cast<double>(after.busyMs - before.busyMs)
+        / 1e3;
 }
 
 } // namespace dl

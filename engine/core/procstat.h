@@ -29,5 +29,8 @@ struct BlockDeviceCounters
 // Absent where the file is on no block device (tmpfs, overlay, network and btrfs's anonymous devices) or /sys is
 // not mounted.
 std::optional<BlockDeviceCounters> blockDeviceCounters(const std::string& path);
+// The device's read rate between two samples of its counters, in MB/s: bytes over busy time, when it was busy at
+// least minBusyMs (busy time comes in scheduler ticks, 4 ms at HZ=250); else 0.
+double deviceReadMBps(const BlockDeviceCounters& before, const BlockDeviceCounters& after, uint64_t minBusyMs = 10);
 
 } // namespace dl

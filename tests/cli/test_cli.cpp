@@ -457,6 +457,11 @@ private slots:
         }
         QCOMPARE(ex.value(QStringLiteral("report")).toObject().value(QStringLiteral("outputs")),
             j.value(QStringLiteral("outputs")));
+        // The stored read rate is the device's own where the report has one, else the reader's.
+        const QJsonObject rd = j.value(QStringLiteral("read")).toObject();
+        const QJsonValue byDevice = rd.value(QStringLiteral("device")).toObject().value(QStringLiteral("mb_per_s"));
+        QCOMPARE(ex.value(QStringLiteral("read")).toObject().value(QStringLiteral("mb_per_s")).toDouble(),
+            byDevice.isDouble() ? byDevice.toDouble() : rd.value(QStringLiteral("mb_per_s")).toDouble());
         QVERIFY(!ex.value(QStringLiteral("events")).toObject().value(QStringLiteral("rows")).toArray().isEmpty());
 
         const QString other = m_dir.filePath(QStringLiteral("other.db"));

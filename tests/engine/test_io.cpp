@@ -641,6 +641,16 @@ private slots:
         QVERIFY(!blockDeviceCounters(m_dir.filePath("missing").toStdString()));
     }
 
+    void deviceReadRateNeedsEnoughBusyTime()
+    {
+        const BlockDeviceCounters a { "vda", 1000000, 500 };
+        QCOMPARE(deviceReadMBps(a, { "vda", 1000000 + 250000000, 750 }), 1000.0); // 250 MB in 250 ms
+        QCOMPARE(deviceReadMBps(a, { "vda", 1000000 + 250000000, 509 }), 0.0); // 9 ms: under the 10 it takes
+        QCOMPARE(deviceReadMBps(a, { "vda", 1000000 + 2500000, 509 }, 5), 277.77777777777777);
+        QCOMPARE(deviceReadMBps(a, { "sdb", 1000000 + 250000000, 750 }), 0.0); // another device
+        QCOMPARE(deviceReadMBps(a, { "vda", 999, 750 }), 0.0); // counters that went back (a reset device)
+    }
+
     void alignedBuffersAreAligned()
     {
         for (size_t a : { size_t(64), size_t(4096), size_t(1) << 21 }) {
