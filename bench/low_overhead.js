@@ -75,6 +75,17 @@ function measure(m) {
   const ring = Math.ceil(plain.frontier[0].staging_bytes * 1.5 / 4096) * 4096;
   if (!dl(['run', m.file, ...common, '--arch', 'two-stage', '--staging', `${ring}`, '--split', `${split}`,
     '--iterations', '5', '--warmup', '1', '--record', store, '--json'], `${m.id}: calibration run`)) return out;
+  // A profile of the whole layers too, calibrated the same way, so that the planner can leave the layers whole
+  // where the budget holds them: a split costs the kernels something even with nothing streamed.
+  console.error(`${m.id}: profiling and calibrating whole layers`);
+  if (dl(['run', m.file, ...common, '--arch', 'sequential', '--iterations', '3', '--warmup', '1', '--record', store,
+    '--json'], `${m.id}: whole-layer profile`)) {
+    const whole = dl(['plan', m.file, ...m.args, '--profile', store, '--split', '0', '--frontier', '--points', '2',
+      '--no-calibrate', '--json'], `${m.id}: plan --frontier (whole layers)`);
+    const wholeRing = whole && Math.ceil(whole.frontier[0].staging_bytes * 1.5 / 4096) * 4096;
+    if (whole) dl(['run', m.file, ...common, '--arch', 'two-stage', '--staging', `${wholeRing}`, '--iterations', '5',
+      '--warmup', '1', '--record', store, '--json'], `${m.id}: whole-layer calibration run`);
+  }
   fractions.forEach((f, k) => {
     const budget = Math.floor(info.weight_bytes * f);
     const cfg = path.join(work, `${m.id}-${k}.json`);
@@ -115,7 +126,9 @@ lines.push(`Machine: ${cpuName()}, ${os.cpus().length} cores, Linux ${os.release
   `${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; ${new Date().toISOString().slice(0, 10)}.`);
 lines.push(`Command: \`${commandLine('low_overhead.js')}\``);
 lines.push('');
-lines.push(`Each row: \`dlayer plan --budget\` (profile: one sequential run and one two-stage calibration run), then ` +
+lines.push(`Each row: \`dlayer plan --budget\` (profiles: a sequential run and a two-stage calibration run with the ` +
+  'tightest budget\'s split, and the same of whole layers; the planner takes the split whose profile predicts less), ' +
+  `then ` +
   `\`dlayer run --config\` of its choice with \`--paired-preload\`: ${pairs} inferences, each right after one of the ` +
   'same model preloaded in a second process; the overhead is the median over the pairs of streamed ÷ preloaded − 1, ' +
   'with its quartiles. Between the inferences of a pair the twin runs, so the ring refills meanwhile: periodic ' +
@@ -136,9 +149,9 @@ for (const s of sections) {
   lines.push(`Noise floor (preload paired with itself): ${signed(quantile(s.floor, 0.5))} % ` +
     `(${signed(quantile(s.floor, 0.25))} … ${signed(quantile(s.floor, 0.75))}).`);
   lines.push('');
-  lines.push('| budget | weights MiB | weight memory −% | staging MiB | resident | predicted ms | preloaded ms | ' +
-    'paired overhead % (quartiles) | kernel stall ms | read MiB | reading beside preload % (quartiles) |');
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| budget | weights MiB | weight memory −% | split MiB | staging MiB | resident | predicted ms | ' +
+    'preloaded ms | paired overhead % (quartiles) | kernel stall ms | read MiB | reading beside preload % (quartiles) |');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   let least = null;
   let hidden = null; // the least weight memory whose overhead is within a point of what reading its bytes costs
   for (const r of s.rows) {
@@ -153,7 +166,7 @@ for (const s of sections) {
     const besideText = b ? `${signed(bMed)} (${signed(b.overhead_pct.q1)} … ${signed(b.overhead_pct.q3)})`
       : r.run.read.bytes > 0 ? 'failed' : '—';
     lines.push(`| ${(r.fraction * 100).toFixed(1)} % | ${(w / MiB).toFixed(2)} | ${reduction.toFixed(1)} | ` +
-      `${(r.run.staging_bytes / MiB).toFixed(2)} | ${r.planned.resident_layers.length} of ${r.planned.model.layers} | ` +
+      `${r.run.split_bytes ? (r.run.split_bytes / MiB).toFixed(2) : 'whole'} | ${(r.run.staging_bytes / MiB).toFixed(2)} | ${r.planned.resident_layers.length} of ${r.planned.model.layers} | ` +
       `${r.planned.predicted_latency_ms.toFixed(1)} | ${r.run.paired_preload.latency_ms.median.toFixed(1)} | ` +
       `${signed(med)} (${signed(quantile(r.pairs, 0.25))} … ${signed(quantile(r.pairs, 0.75))}) | ` +
       `${r.run.stall_ms.toFixed(1)} | ${(r.run.read.bytes / MiB).toFixed(1)} | ${besideText} |`);

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -539,7 +540,8 @@ Result<std::vector<RunSummary>> RunStore::listRuns() const
 {
     Stmt s(m_db,
         "SELECT runs.id, models.name, models.hash, arch, started_ms, status, iterations, latency_median_ms, "
-        "peak_resident_weights + peak_staging, peak_total, devices.host, devices.backend, devices.cpu, devices.gpu "
+        "peak_resident_weights + peak_staging, peak_total, devices.host, devices.backend, devices.cpu, devices.gpu, "
+        "CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.split_bytes'), 0) ELSE 0 END "
         "FROM runs JOIN models ON models.id = runs.model_id JOIN devices ON devices.id = runs.device_id "
         "ORDER BY runs.id");
     std::vector<RunSummary> out;
@@ -561,6 +563,7 @@ Result<std::vector<RunSummary>> RunStore::listRuns() const
         r.device.backend = s.text(11);
         r.device.cpu = s.text(12);
         r.device.gpu = s.text(13);
+        r.splitBytes = static_cast<uint64_t>(std::max<int64_t>(0, s.i64(14)));
         out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return sqlError("listing the runs");

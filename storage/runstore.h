@@ -113,6 +113,7 @@ struct RunSummary
     int64_t weightsPeak = 0; // resident + staging peaks
     int64_t peakTotal = 0;
     DeviceInfo device; // without its disk bandwidth
+    uint64_t splitBytes = 0; // the configuration's split_bytes: layers cut above it (0: whole layers)
 };
 
 // The trace events of a run packed into a blob (a format byte, the count, then per event a kind/stage byte and

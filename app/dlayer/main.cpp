@@ -60,7 +60,7 @@ void usage(FILE* to)
         "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
         "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
         "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
-        "                   --config CONFIG.json) [--profile DB | --profile-run [--split BYTES]] [--arch ARCH]\n"
+        "                   --config CONFIG.json) [--profile DB | --profile-run] [--split BYTES] [--arch ARCH]\n"
         "                   [--no-calibrate] [--json]\n"
         "  dlayer run MODEL|FILE.dlpack --config CONFIG.json ...\n"
         "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
@@ -79,7 +79,9 @@ void usage(FILE* to)
         "plan predicts, from one profiling run, the latency of every configuration and picks the fastest within\n"
         "a weight budget (docs/planner.md); run --config runs exactly that configuration, plan --config predicts\n"
         "it. A pipelined run of the model in the profile's store (sync, async, two-stage, on this device)\n"
-        "calibrates how much slower reads go beside kernels; --no-calibrate leaves that out.\n");
+        "calibrates how much slower reads go beside kernels; --no-calibrate leaves that out. A store with\n"
+        "profiles of several splits (sequential runs with different --split) lets --budget and --frontier pick\n"
+        "the split too, by predicted latency; --split BYTES (0: whole layers) keeps to that split's profile.\n");
 }
 
 Result<Shape> parseDims(const std::string& text)

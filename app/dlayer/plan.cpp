@@ -100,11 +100,15 @@ struct Profile
     std::optional<store::Run> calibration; // a pipelined run to calibrate the contention on
 };
 
-Profile profile(const Options& o, const std::string& hash)
+// The profiles to plan from. --profile-run: one, made now. --profile DB: per split, the newest sequential run of the
+// model (each stage's time alone), else its newest streaming run; only `onlySplit`'s when given. The first is the
+// newest sequential run of any split (the newest streaming one where there is none): the profile a single plan
+// takes.
+std::vector<Profile> profiles(const Options& o, const std::string& hash, std::optional<uint64_t> onlySplit)
 {
     std::string db = o.profile;
     std::filesystem::path tempDir;
-    int64_t id = 0;
+    std::vector<int64_t> ids;
     if (o.profileRun) {
         if (db.empty()) {
             char tmpl[] = "/tmp/dlayer-profile-XXXXXX";
@@ -119,7 +123,7 @@ Profile profile(const Options& o, const std::string& hash)
         for (const auto& [name, shape] : o.shapes)
             args.insert(args.end(), { "--shape", name + "=" + shapeToString(shape) });
         if (!o.unnamedShape.empty()) args.insert(args.end(), { "--shape", o.unnamedShape });
-        if (o.hasSplit) args.insert(args.end(), { "--split", std::to_string(o.split) });
+        if (onlySplit && *onlySplit) args.insert(args.end(), { "--split", std::to_string(*onlySplit) });
         if (!o.packDir.empty()) args.insert(args.end(), { "--pack-dir", o.packDir });
         if (o.threads > 0) args.insert(args.end(), { "--threads", std::to_string(o.threads) });
         if (!o.json)
@@ -128,7 +132,7 @@ Profile profile(const Options& o, const std::string& hash)
         if (code != 0) fail("the profiling run failed (its message is above)");
         const json j = json::parse(out, nullptr, false);
         if (j.is_discarded() || !j.contains("recorded")) fail("the profiling run printed no report");
-        id = j["recorded"]["run_id"].get<int64_t>();
+        ids.push_back(j["recorded"]["run_id"].get<int64_t>());
     } else if (db.empty()) {
         fail("dlayer plan needs a cost model: --profile DB (a run store with a run of this model) or --profile-run", 2);
     } else if (!std::filesystem::exists(db)) {
@@ -136,42 +140,51 @@ Profile profile(const Options& o, const std::string& hash)
     }
     auto store = store::RunStore::open(db);
     if (!store.ok()) fail(store.error().message);
-    if (!id) {
-        // The newest whole run of this model with per-layer times; a sequential one before any other.
+    if (ids.empty()) {
         auto list = (*store)->listRuns();
         if (!list.ok()) fail(list.error().message);
-        int64_t any = 0;
-        for (const auto& r : *list) {
-            if (r.modelHash != hash || r.status != store::RunStatus::Ok || r.arch == "in-memory" || r.arch == "preload")
-                continue;
-            if (r.arch == "sequential") id = r.id;
-            any = r.id;
-        }
-        if (!id) id = any;
-        if (!id)
-            fail("the run store '" + db
-                + "' has no streaming run of this model to profile from: record one "
-                  "(dlayer run MODEL --arch sequential --record "
+        std::vector<uint64_t> splits;
+        // Sequential runs first, then the other streaming ones; newest first within each.
+        for (const bool sequential : { true, false })
+            for (auto it = list->rbegin(); it != list->rend(); ++it) {
+                const store::RunSummary& r = *it;
+                if (r.modelHash != hash || r.status != store::RunStatus::Ok || r.arch == "in-memory"
+                    || r.arch == "preload" || (r.arch == "sequential") != sequential)
+                    continue;
+                if (onlySplit && r.splitBytes != *onlySplit) continue;
+                if (std::find(splits.begin(), splits.end(), r.splitBytes) != splits.end()) continue;
+                splits.push_back(r.splitBytes);
+                ids.push_back(r.id);
+            }
+        if (ids.empty())
+            fail("the run store '" + db + "' has no streaming run of this model"
+                + (onlySplit ? " with its layers split at " + std::to_string(*onlySplit) + " bytes" : std::string())
+                + " to profile from: record one (dlayer run MODEL --arch sequential"
+                + (onlySplit && *onlySplit ? " --split " + std::to_string(*onlySplit) : std::string()) + " --record "
                 + db + ") or use --profile-run");
     }
-    auto run = (*store)->run(id);
-    if (!run.ok()) fail(run.error().message);
-    if (run->layers.empty()) fail("run " + std::to_string(id) + " in " + db + " has no per-layer times");
-    Profile p;
-    p.run = std::move(run).value();
-    if (o.calibrate) {
-        auto cal = store::findCalibrationRun(**store, p.run);
-        if (!cal.ok()) fail(cal.error().message);
-        p.calibration = std::move(cal).value();
+    std::vector<Profile> out;
+    for (const int64_t id : ids) {
+        auto run = (*store)->run(id);
+        if (!run.ok()) fail(run.error().message);
+        if (run->layers.empty()) fail("run " + std::to_string(id) + " in " + db + " has no per-layer times");
+        Profile p;
+        p.run = std::move(run).value();
+        if (o.calibrate) {
+            auto cal = store::findCalibrationRun(**store, p.run);
+            if (!cal.ok()) fail(cal.error().message);
+            p.calibration = std::move(cal).value();
+        }
+        p.description = o.profileRun && tempDir.empty() ? "profiled now, run " + std::to_string(id) + " in " + db
+            : o.profileRun                              ? "profiled now (" + p.run.arch + ")"
+                           : "run " + std::to_string(id) + " (" + p.run.arch + ") in " + db;
+        out.push_back(std::move(p));
     }
-    p.description = o.profileRun && tempDir.empty() ? "profiled now, run " + std::to_string(id) + " in " + db
-        : o.profileRun                              ? "profiled now (" + p.run.arch + ")"
-                                                    : "run " + std::to_string(id) + " (" + p.run.arch + ") in " + db;
     if (!tempDir.empty()) {
         std::error_code ec;
         std::filesystem::remove_all(tempDir, ec);
     }
-    return p;
+    return out;
 }
 
 struct Planned
@@ -243,12 +256,20 @@ int cmdPlan(const Options& given)
         if (c->modelHash != hash)
             fail("the configuration '" + o.configFile + "' was made for another model (" + c->modelName + ")");
         toPredict = std::move(c).value();
-        // A profile made now profiles with the configuration's split.
-        o.split = toPredict->splitBytes;
-        o.hasSplit = o.split > 0;
     }
-    Profile prof = profile(o, hash);
-    const Planned planned = costModel(prof);
+    // A configuration is predicted on a profile of its own split; --split picks one; else --budget and --frontier
+    // choose among every split the store has a profile of.
+    std::optional<uint64_t> onlySplit;
+    if (toPredict)
+        onlySplit = toPredict->splitBytes;
+    else if (o.hasSplit)
+        onlySplit = o.split;
+    std::vector<Profile> profs = profiles(o, hash, onlySplit);
+    std::vector<Planned> plans;
+    for (Profile& p : profs)
+        plans.push_back(costModel(p));
+    const Profile& prof = profs.front();
+    const Planned& planned = plans.front();
     const plan::CostModel& model = planned.model;
     const uint64_t split = store::runSplitBytes(prof.run);
 
@@ -284,62 +305,122 @@ int cmdPlan(const Options& given)
     }
 
     if (o.frontier) {
+        // The frontier of the profile that reaches the smallest budget; at each of its budgets, another split's
+        // profile takes the point where it predicts a lower latency.
+        size_t base = 0;
+        for (size_t k = 1; k < plans.size(); ++k)
+            if (plan::minimumBudget(plans[k].model, arch) < plan::minimumBudget(plans[base].model, arch)) base = k;
         const auto t0 = std::chrono::steady_clock::now();
-        auto f = plan::frontier(model, arch, o.points);
-        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        auto f = plan::frontier(plans[base].model, arch, o.points);
         if (!f.ok()) fail(f.error().message);
+        std::vector<size_t> from(f->size(), base);
+        for (size_t i = 0; i < f->size(); ++i)
+            for (size_t k = 0; k < plans.size(); ++k) {
+                if (k == base || (*f)[i].budgetBytes < plan::minimumBudget(plans[k].model, arch)) continue;
+                auto other = plan::optimize(plans[k].model, arch, (*f)[i].budgetBytes);
+                if (other.ok() && other->prediction.latencyMs < (*f)[i].prediction.latencyMs) {
+                    (*f)[i] = *other;
+                    from[i] = k;
+                }
+            }
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        const plan::CostModel& bm = plans[base].model;
         json j;
-        j["model"] = { { "hash", hash }, { "name", name }, { "layers", model.layers.size() } };
+        j["model"] = { { "hash", hash }, { "name", name }, { "layers", bm.layers.size() } };
         j["arch"] = archName(arch);
-        j["split_bytes"] = split;
-        j["profile"] = prof.description;
-        j["disk_mb_per_s"] = model.diskBytesPerMs / 1e3;
-        j["request_ms"] = model.requestMs;
-        j["kernel_ms"] = model.kernelMs();
-        j["contention"] = contentionJson(planned, prof);
+        j["split_bytes"] = store::runSplitBytes(profs[base].run);
+        j["profile"] = profs[base].description;
+        j["disk_mb_per_s"] = bm.diskBytesPerMs / 1e3;
+        j["request_ms"] = bm.requestMs;
+        j["kernel_ms"] = bm.kernelMs();
+        j["contention"] = contentionJson(plans[base], profs[base]);
+        j["profiles"] = json::array();
+        for (size_t k = 0; k < profs.size(); ++k)
+            j["profiles"].push_back({ { "split_bytes", store::runSplitBytes(profs[k].run) },
+                { "layers", plans[k].model.layers.size() }, { "profile", profs[k].description },
+                { "kernel_ms", plans[k].model.kernelMs() }, { "contention", contentionJson(plans[k], profs[k]) } });
         j["compute_ms"] = ms;
         j["frontier"] = json::array();
-        for (const auto& c : *f)
-            j["frontier"].push_back(choiceJson(c));
+        for (size_t i = 0; i < f->size(); ++i) {
+            json point = choiceJson((*f)[i]);
+            point["split_bytes"] = store::runSplitBytes(profs[from[i]].run);
+            j["frontier"].push_back(point);
+        }
         if (o.json) {
             std::printf("%s\n", j.dump(2).c_str());
             return 0;
         }
         std::printf(
-            "model     %s, %zu layers; profile: %s\n", name.c_str(), model.layers.size(), prof.description.c_str());
+            "model     %s, %zu layers; profile: %s\n", name.c_str(), bm.layers.size(), profs[base].description.c_str());
+        for (size_t k = 0; k < profs.size(); ++k)
+            if (k != base)
+                std::printf("also      %s (%zu layers, %s)\n", profs[k].description.c_str(),
+                    plans[k].model.layers.size(),
+                    store::runSplitBytes(profs[k].run)
+                        ? ("split at " + humanBytes(static_cast<double>(store::runSplitBytes(profs[k].run)))).c_str()
+                        : "whole layers");
         std::printf("costs     kernels %.3f ms, disk %.0f MB/s, request %.3f ms; %zu budgets in %.1f ms\n",
-            model.kernelMs(), model.diskBytesPerMs / 1e3, model.requestMs, f->size(), ms);
-        if (planned.calibration)
+            bm.kernelMs(), bm.diskBytesPerMs / 1e3, bm.requestMs, f->size(), ms);
+        if (plans[base].calibration)
             std::printf("contention reads beside kernels at %.2f of the disk's rate (run %lld, %s: measured %.3f ms, "
                         "fitted %.3f ms, uncalibrated %.3f ms)\n",
-                model.contention.readFactor, static_cast<long long>(prof.calibration->id),
-                prof.calibration->arch.c_str(), prof.calibration->latencyMedianMs, planned.calibration->fittedMs,
-                planned.calibration->uncalibratedMs);
+                bm.contention.readFactor, static_cast<long long>(profs[base].calibration->id),
+                profs[base].calibration->arch.c_str(), profs[base].calibration->latencyMedianMs,
+                plans[base].calibration->fittedMs, plans[base].calibration->uncalibratedMs);
         else
             std::printf("contention uncalibrated (%s)\n",
                 o.calibrate ? "no pipelined run of this model on this device in the store" : "--no-calibrate");
         std::printf("\n");
-        std::printf(
-            "%12s %14s %12s %12s %10s %9s\n", "budget", "latency ms", "weights", "peak", "bound ms", "resident");
-        for (const auto& c : *f)
-            std::printf("%12s %14.3f %12s %12s %10.3f %9zu\n", humanBytes(static_cast<double>(c.budgetBytes)).c_str(),
-                c.prediction.latencyMs, humanBytes(static_cast<double>(c.prediction.weightsPeak)).c_str(),
+        std::printf("%12s %14s %12s %12s %10s %9s %10s\n", "budget", "latency ms", "weights", "peak", "bound ms",
+            "resident", "split");
+        for (size_t i = 0; i < f->size(); ++i) {
+            const plan::Choice& c = (*f)[i];
+            const uint64_t s = store::runSplitBytes(profs[from[i]].run);
+            std::printf("%12s %14.3f %12s %12s %10.3f %9zu %10s\n",
+                humanBytes(static_cast<double>(c.budgetBytes)).c_str(), c.prediction.latencyMs,
+                humanBytes(static_cast<double>(c.prediction.weightsPeak)).c_str(),
                 humanBytes(static_cast<double>(c.prediction.peakTotal)).c_str(), c.lowerBoundMs,
-                c.config.resident.size());
+                c.config.resident.size(), s ? humanBytes(static_cast<double>(s)).c_str() : "whole");
+        }
         return 0;
     }
 
-    auto choice = plan::optimize(model, arch, o.budget);
-    if (!choice.ok())
-        fail(choice.error().message
-            + (split ? " (its layers split at " + std::to_string(split) + " bytes)"
-                     : std::string(" (profile with --split BYTES to cut large layers)")));
+    // Every split's profile optimises the budget; the lowest predicted latency wins (the first profile's on a tie).
+    size_t best = 0;
+    std::optional<plan::Choice> choice;
+    std::string refusal;
+    std::vector<std::string> weighed(plans.size()); // what each profile made of the budget
+    for (size_t k = 0; k < plans.size(); ++k) {
+        auto c = plan::optimize(plans[k].model, arch, o.budget);
+        char text[96];
+        if (c.ok())
+            std::snprintf(text, sizeof text, "predicted %.1f ms", c->prediction.latencyMs);
+        else
+            std::snprintf(text, sizeof text, "needs at least %llu bytes",
+                static_cast<unsigned long long>(plan::minimumBudget(plans[k].model, arch)));
+        weighed[k] = text;
+        if (!c.ok()) {
+            const uint64_t s = store::runSplitBytes(profs[k].run);
+            if (refusal.empty())
+                refusal = c.error().message
+                    + (s ? " (its layers split at " + std::to_string(s) + " bytes)"
+                         : std::string(" (profile with --split BYTES to cut large layers)"));
+            continue;
+        }
+        if (!choice || c->prediction.latencyMs < choice->prediction.latencyMs) {
+            choice = *c;
+            best = k;
+        }
+    }
+    if (!choice) fail(refusal);
+    const plan::CostModel& chosenModel = plans[best].model;
+    const uint64_t chosenSplit = store::runSplitBytes(profs[best].run);
     plan::RunConfig cfg;
     cfg.modelHash = hash;
     cfg.modelName = name;
-    cfg.layers = static_cast<int>(model.layers.size());
+    cfg.layers = static_cast<int>(chosenModel.layers.size());
     cfg.arch = arch;
-    cfg.splitBytes = split;
+    cfg.splitBytes = chosenSplit;
     cfg.stagingBytes = choice->config.stagingBytes;
     cfg.resident = choice->config.resident;
     cfg.budgetBytes = o.budget;
@@ -349,7 +430,19 @@ int cmdPlan(const Options& given)
     cfg.lowerBoundMs = choice->lowerBoundMs;
     cfg.madeBy = "dlayer plan";
     cfg.madeAt = utcNow();
-    cfg.profile = prof.description;
+    cfg.profile = profs[best].description;
+    if (profs.size() > 1) {
+        // Which splits were weighed, so that the file says why it has this one.
+        std::string others;
+        for (size_t k = 0; k < profs.size(); ++k)
+            if (k != best) {
+                const uint64_t s = store::runSplitBytes(profs[k].run);
+                others += (others.empty() ? "" : "; ")
+                    + (s ? "layers split at " + std::to_string(s) + " bytes" : std::string("whole layers")) + ", "
+                    + weighed[k];
+            }
+        cfg.profile += " (" + weighed[best] + "), chosen over the store's profiles of " + others;
+    }
     if (!o.output.empty())
         if (auto st = plan::writeConfigFile(o.output, cfg); !st.ok()) fail(st.error().message);
     if (o.json || o.output.empty()) {

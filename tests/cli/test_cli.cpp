@@ -583,6 +583,79 @@ private slots:
 
     // A pipelined run recorded beside the profile calibrates the read contention of the plans made from that store;
     // --no-calibrate and a store without one leave it at 1; plan --config predicts exactly a configuration.
+    // With profiles of two splits in the store, --budget and --frontier choose the split too: the one whose profile
+    // predicts less; --split keeps to one.
+    void plansChooseAmongTheStoresSplits()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-splits"));
+        const QString db = m_dir.filePath(QStringLiteral("splits.db"));
+        const QString cfg = darknet("yolov3-tiny.cfg");
+        for (const QString& split : { QStringLiteral("0"), QStringLiteral("1M") }) {
+            QStringList args { QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("sequential"),
+                QStringLiteral("--iterations"), QStringLiteral("2"), QStringLiteral("--warmup"), QStringLiteral("1"),
+                QStringLiteral("--record"), db, QStringLiteral("--json") };
+            if (split != QStringLiteral("0")) args << QStringLiteral("--split") << split;
+            Outcome o = dlayer(args, cache);
+            QVERIFY2(o.code == 0, qPrintable(o.err));
+        }
+        auto plan = [&](const QStringList& extra) {
+            Outcome o = dlayer(
+                QStringList { QStringLiteral("plan"), cfg, QStringLiteral("--profile"), db, QStringLiteral("--json") }
+                + extra);
+            if (o.code != 0) qWarning("%s", qPrintable(o.err));
+            return std::make_pair(o.code, QJsonDocument::fromJson(o.out.toUtf8()).object());
+        };
+        const qint64 mib = qint64(1) << 20;
+        // 1.5 MiB: below the largest whole layer, so only the split profile can plan it.
+        auto [code, small] = plan({ QStringLiteral("--budget"), QStringLiteral("1500K") });
+        QCOMPARE(code, 0);
+        QCOMPARE(small.value(QStringLiteral("split_bytes")).toInteger(), mib);
+        const QString why = small.value(QStringLiteral("made")).toObject().value(QStringLiteral("profile")).toString();
+        QVERIFY2(why.contains(QStringLiteral("chosen over the store's profiles of whole layers, needs at least")),
+            qPrintable(why));
+        auto [wholeCode, whole] = plan(
+            { QStringLiteral("--budget"), QStringLiteral("1500K"), QStringLiteral("--split"), QStringLiteral("0") });
+        QCOMPARE(wholeCode, 1); // whole layers alone cannot
+        // 64 MiB holds every layer either way: the split whose profile predicts less is taken.
+        const QStringList big { QStringLiteral("--budget"), QStringLiteral("64M") };
+        auto [c0, onlyWhole] = plan(big + QStringList { QStringLiteral("--split"), QStringLiteral("0") });
+        auto [c1, onlySplit] = plan(big + QStringList { QStringLiteral("--split"), QStringLiteral("1M") });
+        auto [c2, both] = plan(big);
+        QCOMPARE(c0, 0);
+        QCOMPARE(c1, 0);
+        QCOMPARE(c2, 0);
+        QCOMPARE(onlyWhole.value(QStringLiteral("split_bytes")).toInteger(), qint64(0));
+        QCOMPARE(onlySplit.value(QStringLiteral("split_bytes")).toInteger(), mib);
+        const double w = onlyWhole.value(QStringLiteral("predicted_latency_ms")).toDouble();
+        const double s = onlySplit.value(QStringLiteral("predicted_latency_ms")).toDouble();
+        QVERIFY(w > 0 && s > 0 && w != s);
+        QCOMPARE(both.value(QStringLiteral("predicted_latency_ms")).toDouble(), std::min(w, s));
+        QCOMPARE(both.value(QStringLiteral("split_bytes")).toInteger(), w < s ? qint64(0) : mib);
+        // The frontier lists both profiles; below the largest whole layer its points are the split's, and at the
+        // whole model its point is the faster profile's.
+        auto [cf, f] = plan({ QStringLiteral("--frontier"), QStringLiteral("--points"), QStringLiteral("8") });
+        QCOMPARE(cf, 0);
+        QCOMPARE(f.value(QStringLiteral("profiles")).toArray().size(), 2);
+        const QJsonArray points = f.value(QStringLiteral("frontier")).toArray();
+        QVERIFY(points.size() >= 2);
+        QCOMPARE(points.first().toObject().value(QStringLiteral("split_bytes")).toInteger(), mib);
+        const QJsonObject last = points.last().toObject();
+        auto [cl, atLast] = plan(
+            { QStringLiteral("--budget"), QString::number(last.value(QStringLiteral("budget_bytes")).toInteger()) });
+        QCOMPARE(cl, 0);
+        QCOMPARE(last.value(QStringLiteral("predicted_latency_ms")).toDouble(),
+            atLast.value(QStringLiteral("predicted_latency_ms")).toDouble());
+        QCOMPARE(last.value(QStringLiteral("split_bytes")).toInteger(),
+            atLast.value(QStringLiteral("split_bytes")).toInteger());
+        // A split the store has no profile of is named.
+        Outcome o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--profile"), db, QStringLiteral("--budget"),
+            QStringLiteral("64M"), QStringLiteral("--split"), QStringLiteral("2M") });
+        QCOMPARE(o.code, 1);
+        QVERIFY2(
+            o.err.contains(QStringLiteral("no streaming run of this model with its layers split at 2097152 bytes")),
+            qPrintable(o.err));
+    }
+
     void plansCalibrateOnAPipelinedRunOfTheStore()
     {
         const QString cache = m_dir.filePath(QStringLiteral("cache-calibrate"));

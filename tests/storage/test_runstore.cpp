@@ -175,6 +175,20 @@ private slots:
         QCOMPARE((*list)[2].arch, sampleRun(2).arch);
         QCOMPARE((*list)[2].weightsPeak, sampleRun(2).peakByTag[0] + sampleRun(2).peakByTag[1]);
         QCOMPARE((*list)[4].status, RunStatus::Failed);
+        QCOMPARE((*list)[2].splitBytes, uint64_t(0)); // no split_bytes in its configuration: whole layers
+        // The listing carries each run's split (what the planner picks profiles by), and a configuration that is
+        // not JSON counts as whole layers rather than failing the listing.
+        Run split = sampleRun(5);
+        split.configJson = R"({"arch":"async","split_bytes":4194304})";
+        Run garbled = sampleRun(6);
+        garbled.configJson = "{not json";
+        QVERIFY(store->addRun(split).ok());
+        QVERIFY(store->addRun(garbled).ok());
+        list = store->listRuns();
+        QVERIFY(list.ok());
+        QCOMPARE(list->size(), size_t(7));
+        QCOMPARE((*list)[5].splitBytes, uint64_t(4194304));
+        QCOMPARE((*list)[6].splitBytes, uint64_t(0));
         auto missing = store->run(9999);
         QVERIFY(!missing.ok());
         QVERIFY(missing.error().message.find("no run 9999") != std::string::npos);
