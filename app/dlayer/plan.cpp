@@ -96,6 +96,7 @@ std::pair<std::string, std::string> identify(const Options& o)
 struct Profile
 {
     store::Run run;
+    uint64_t splitBytes = 0; // the run's split (0: whole layers)
     std::string description;
     std::optional<store::Run> calibration; // a pipelined run to calibrate the contention on
 };
@@ -170,6 +171,7 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
         if (run->layers.empty()) fail("run " + std::to_string(id) + " in " + db + " has no per-layer times");
         Profile p;
         p.run = std::move(run).value();
+        p.splitBytes = store::runSplitBytes(p.run);
         if (o.calibrate) {
             auto cal = store::findCalibrationRun(**store, p.run);
             if (!cal.ok()) fail(cal.error().message);
@@ -271,7 +273,7 @@ int cmdPlan(const Options& given)
     const Profile& prof = profs.front();
     const Planned& planned = plans.front();
     const plan::CostModel& model = planned.model;
-    const uint64_t split = store::runSplitBytes(prof.run);
+    const uint64_t split = prof.splitBytes;
 
     if (toPredict) {
         // Exactly that configuration, predicted on this profile.
@@ -307,16 +309,19 @@ int cmdPlan(const Options& given)
     if (o.frontier) {
         // The frontier of the profile that reaches the smallest budget; at each of its budgets, another split's
         // profile takes the point where it predicts a lower latency.
+        std::vector<uint64_t> minimum;
+        for (const Planned& p : plans)
+            minimum.push_back(plan::minimumBudget(p.model, arch));
         size_t base = 0;
         for (size_t k = 1; k < plans.size(); ++k)
-            if (plan::minimumBudget(plans[k].model, arch) < plan::minimumBudget(plans[base].model, arch)) base = k;
+            if (minimum[k] < minimum[base]) base = k;
         const auto t0 = std::chrono::steady_clock::now();
         auto f = plan::frontier(plans[base].model, arch, o.points);
         if (!f.ok()) fail(f.error().message);
         std::vector<size_t> from(f->size(), base);
         for (size_t i = 0; i < f->size(); ++i)
             for (size_t k = 0; k < plans.size(); ++k) {
-                if (k == base || (*f)[i].budgetBytes < plan::minimumBudget(plans[k].model, arch)) continue;
+                if (k == base || (*f)[i].budgetBytes < minimum[k]) continue;
                 auto other = plan::optimize(plans[k].model, arch, (*f)[i].budgetBytes);
                 if (other.ok() && other->prediction.latencyMs < (*f)[i].prediction.latencyMs) {
                     (*f)[i] = *other;
@@ -328,7 +333,7 @@ int cmdPlan(const Options& given)
         json j;
         j["model"] = { { "hash", hash }, { "name", name }, { "layers", bm.layers.size() } };
         j["arch"] = archName(arch);
-        j["split_bytes"] = store::runSplitBytes(profs[base].run);
+        j["split_bytes"] = profs[base].splitBytes;
         j["profile"] = profs[base].description;
         j["disk_mb_per_s"] = bm.diskBytesPerMs / 1e3;
         j["request_ms"] = bm.requestMs;
@@ -336,14 +341,14 @@ int cmdPlan(const Options& given)
         j["contention"] = contentionJson(plans[base], profs[base]);
         j["profiles"] = json::array();
         for (size_t k = 0; k < profs.size(); ++k)
-            j["profiles"].push_back({ { "split_bytes", store::runSplitBytes(profs[k].run) },
+            j["profiles"].push_back({ { "split_bytes", profs[k].splitBytes },
                 { "layers", plans[k].model.layers.size() }, { "profile", profs[k].description },
                 { "kernel_ms", plans[k].model.kernelMs() }, { "contention", contentionJson(plans[k], profs[k]) } });
         j["compute_ms"] = ms;
         j["frontier"] = json::array();
         for (size_t i = 0; i < f->size(); ++i) {
             json point = choiceJson((*f)[i]);
-            point["split_bytes"] = store::runSplitBytes(profs[from[i]].run);
+            point["split_bytes"] = profs[from[i]].splitBytes;
             j["frontier"].push_back(point);
         }
         if (o.json) {
@@ -356,9 +361,8 @@ int cmdPlan(const Options& given)
             if (k != base)
                 std::printf("also      %s (%zu layers, %s)\n", profs[k].description.c_str(),
                     plans[k].model.layers.size(),
-                    store::runSplitBytes(profs[k].run)
-                        ? ("split at " + humanBytes(static_cast<double>(store::runSplitBytes(profs[k].run)))).c_str()
-                        : "whole layers");
+                    profs[k].splitBytes ? ("split at " + humanBytes(static_cast<double>(profs[k].splitBytes))).c_str()
+                                        : "whole layers");
         std::printf("costs     kernels %.3f ms, disk %.0f MB/s, request %.3f ms; %zu budgets in %.1f ms\n",
             bm.kernelMs(), bm.diskBytesPerMs / 1e3, bm.requestMs, f->size(), ms);
         if (plans[base].calibration)
@@ -375,7 +379,7 @@ int cmdPlan(const Options& given)
             "resident", "split");
         for (size_t i = 0; i < f->size(); ++i) {
             const plan::Choice& c = (*f)[i];
-            const uint64_t s = store::runSplitBytes(profs[from[i]].run);
+            const uint64_t s = profs[from[i]].splitBytes;
             std::printf("%12s %14.3f %12s %12s %10.3f %9zu %10s\n",
                 humanBytes(static_cast<double>(c.budgetBytes)).c_str(), c.prediction.latencyMs,
                 humanBytes(static_cast<double>(c.prediction.weightsPeak)).c_str(),
@@ -400,7 +404,7 @@ int cmdPlan(const Options& given)
                 static_cast<unsigned long long>(plan::minimumBudget(plans[k].model, arch)));
         weighed[k] = text;
         if (!c.ok()) {
-            const uint64_t s = store::runSplitBytes(profs[k].run);
+            const uint64_t s = profs[k].splitBytes;
             if (refusal.empty())
                 refusal = c.error().message
                     + (s ? " (its layers split at " + std::to_string(s) + " bytes)"
@@ -414,7 +418,7 @@ int cmdPlan(const Options& given)
     }
     if (!choice) fail(refusal);
     const plan::CostModel& chosenModel = plans[best].model;
-    const uint64_t chosenSplit = store::runSplitBytes(profs[best].run);
+    const uint64_t chosenSplit = profs[best].splitBytes;
     plan::RunConfig cfg;
     cfg.modelHash = hash;
     cfg.modelName = name;
@@ -436,7 +440,7 @@ int cmdPlan(const Options& given)
         std::string others;
         for (size_t k = 0; k < profs.size(); ++k)
             if (k != best) {
-                const uint64_t s = store::runSplitBytes(profs[k].run);
+                const uint64_t s = profs[k].splitBytes;
                 others += (others.empty() ? "" : "; ")
                     + (s ? "layers split at " + std::to_string(s) + " bytes" : std::string("whole layers")) + ", "
                     + weighed[k];

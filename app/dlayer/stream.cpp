@@ -499,6 +499,7 @@ int cmdRunStreaming(const Options& given)
     AlignedBuffer passBuffer;
     size_t passBufferBytes = 0;
     std::vector<ReadRange> passRanges;
+    double passBytes = 0;
     std::vector<double> runReadMBps, diskMBps;
     size_t pairsByDevice = 0;
     if (o.pairedDisk) {
@@ -507,6 +508,8 @@ int cmdRunStreaming(const Options& given)
                 passRanges.push_back(
                     { pack.layers[static_cast<size_t>(l)].offset, pack.layers[static_cast<size_t>(l)].paddedBytes });
         if (passRanges.empty()) fail("--paired-disk: this configuration reads nothing per run (every layer resident)");
+        for (const auto& rg : passRanges)
+            passBytes += static_cast<double>(rg.bytes);
         auto r2 = openFileReader(packPath, ro);
         if (!r2.ok()) fail(r2.error().message);
         passReader = std::move(r2).value();
@@ -581,13 +584,10 @@ int cmdRunStreaming(const Options& given)
                     diskMBps.push_back(passByDevice);
                     ++pairsByDevice;
                 } else {
-                    double bytes = 0;
-                    for (const auto& rg : passRanges)
-                        bytes += static_cast<double>(rg.bytes);
                     const double seconds = pl.stats().readSeconds - pipelineSeconds0;
                     runReadMBps.push_back(
                         seconds > 0 ? (static_cast<double>(pl.stats().readBytes) - pipelineBytes0) / seconds / 1e6 : 0);
-                    diskMBps.push_back(bytes / *pass / 1e6);
+                    diskMBps.push_back(passBytes / *pass / 1e6);
                 }
             }
         }
