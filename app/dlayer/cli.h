@@ -44,6 +44,7 @@ struct Options
     std::string packDir; // the pack cache
     bool direct = true;
     bool uring = true;
+    bool hugePages = true; // --no-huge-pages: staging and resident weights on small pages (core/largepages.h)
     unsigned queueDepth = 8;
     size_t chunk = size_t(4) << 20; // PipelineOptions::chunkBytes
     std::string verify = "first"; // first, always or off

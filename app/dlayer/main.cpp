@@ -7,12 +7,13 @@
 //                    [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]
 //                    [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]
 //                    [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off] [--read-thread]
-//                    [--paired-preload [--paired-split]] [--paired-disk] [--record DB]
+//                    [--paired-preload [--paired-split]] [--paired-disk] [--no-huge-pages] [--record DB]
 //   dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]
 
 #include "cli.h"
 #include "record.h"
 
+#include "core/largepages.h"
 #include "core/procstat.h"
 #include "core/random.h"
 #include "core/sha256.h"
@@ -56,7 +57,8 @@ void usage(FILE* to)
         "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
         "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
         "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
-        "                   [--read-thread] [--paired-preload [--paired-split]] [--paired-disk] [--record DB]\n"
+        "                   [--read-thread] [--paired-preload [--paired-split]] [--paired-disk] [--no-huge-pages]\n"
+        "                   [--record DB]\n"
         "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
         "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
         "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
@@ -76,6 +78,8 @@ void usage(FILE* to)
         "each run, with nothing else running, and reports the run's read rate as a share of that one, pair by\n"
         "pair (the device's own busy time where /sys has it). --record DB keeps the run (per-layer times,\n"
         "memory timeline, trace events) in a run store, an SQLite file that 'dlayer runs' lists and exports.\n"
+        "Staging and resident weights of 2 MiB and more sit on transparent huge pages, so that a direct read is\n"
+        "one request to the disk rather than several; --no-huge-pages keeps them on small pages.\n"
         "plan predicts, from one profiling run, the latency of every configuration and picks the fastest within\n"
         "a weight budget (docs/planner.md); run --config runs exactly that configuration, plan --config predicts\n"
         "it. A pipelined run of the model in the profile's store (sync, async, two-stage, on this device)\n"
@@ -182,6 +186,8 @@ Options parseArgs(int argc, char** argv)
             o.direct = false;
         else if (a == "--no-uring")
             o.uring = false;
+        else if (a == "--no-huge-pages")
+            o.hugePages = false;
         else if (a == "--read-thread")
             o.readThread = true;
         else if (a == "--record")
@@ -571,6 +577,7 @@ int main(int argc, char** argv)
     if (o.command == "pack") return cmdPack(o);
     if (o.command == "runs") return cmdRuns(o);
     if (o.command == "plan") return cmdPlan(o);
+    setLargePages(o.hugePages);
     if (!o.configFile.empty()) return cmdRunStreaming(o);
     if (!o.arch.empty() || isLayerPack(o.model)) return cmdRunStreaming(o);
     return cmdRun(o);

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "record.h"
 
+#include "core/largepages.h"
 #include "core/procstat.h"
 #include "core/sha256.h"
 #include "io/weightreader.h"
@@ -236,6 +237,7 @@ public:
             args.insert(args.end(), { "--input", name + "=" + file });
         if (!o.packDir.empty()) args.insert(args.end(), { "--pack-dir", o.packDir });
         if (o.threads > 0) args.insert(args.end(), { "--threads", std::to_string(o.threads) });
+        if (!o.hugePages) args.push_back("--no-huge-pages");
         int toChild[2], fromChild[2];
         if (::pipe2(toChild, O_CLOEXEC) != 0 || ::pipe2(fromChild, O_CLOEXEC) != 0)
             fail(std::string("--paired-preload: cannot make a pipe: ") + std::strerror(errno));
@@ -473,8 +475,8 @@ int cmdRunStreaming(const Options& given)
         rec.config = { { "arch", archName(arch) }, { "staging_bytes", pl.stagingBytes() },
             { "resident_layers", pl.options().resident }, { "split_bytes", p.source.splitBytes },
             { "threads", o.threads }, { "chunk_bytes", pl.options().chunkBytes }, { "queue_depth", o.queueDepth },
-            { "direct", o.direct }, { "uring", o.uring }, { "read_thread", o.readThread },
-            { "verify", verifyName(pl.options().verify) }, { "pack", packPath } };
+            { "direct", o.direct }, { "uring", o.uring }, { "huge_pages", o.hugePages },
+            { "read_thread", o.readThread }, { "verify", verifyName(pl.options().verify) }, { "pack", packPath } };
         if (o.hasBudget) rec.config["budget_bytes"] = o.budget;
         return rec;
     };
@@ -640,6 +642,10 @@ int cmdRunStreaming(const Options& given)
         { "activations_lower_bound_bytes", exec.activationLowerBound() }, { "workspace_bytes", exec.workspaceBytes() },
         { "peak_bytes", ledger.peakTotal() }, { "by_tag", byTag }, { "rss_peak_bytes", runRssPeak },
         { "rss_peak_is_run_only", rssReset }, { "rss_setup_peak_bytes", setupRssPeak } };
+    // What the kernel put on huge pages, measured with the run's buffers still held (null where it does not say).
+    const long long hugeBytes = hugePageBytes();
+    j["memory"]["huge_pages"] = o.hugePages;
+    j["memory"]["huge_page_bytes"] = hugeBytes >= 0 ? json(hugeBytes) : json(nullptr);
     j["read"] = { { "bytes", st.readBytes / static_cast<uint64_t>(runs) }, { "seconds", st.readSeconds / runs },
         { "mb_per_s", readMBps }, { "direct_io", pl.directIo() }, { "reader", pl.readerDescription() },
         { "verify", verifyName(po.verify) },
@@ -733,6 +739,9 @@ int cmdRunStreaming(const Options& given)
     std::printf("          ledger peak %s, RSS peak %s during the runs (%s during set-up)\n",
         humanBytes(static_cast<double>(ledger.peakTotal())).c_str(),
         humanBytes(static_cast<double>(runRssPeak)).c_str(), humanBytes(static_cast<double>(setupRssPeak)).c_str());
+    if (hugeBytes >= 0)
+        std::printf("          %s on huge pages%s\n", humanBytes(static_cast<double>(hugeBytes)).c_str(),
+            o.hugePages ? "" : " (--no-huge-pages)");
     if (o.pairedPreload) {
         const json& pp = j["paired_preload"];
         std::printf("paired    preloaded median %.3f ms; delay overhead %+.1f %% over %zu pairs (quartiles %+.1f … "

@@ -1,5 +1,7 @@
 #include "io/weightreader.h"
 
+#include "core/largepages.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -45,9 +47,9 @@ Status checkReadRequest(const WeightReader& reader, const ReadRequest& r)
     return {};
 }
 
-void AlignedFree::operator()(void* p) const
+void AlignedFree::operator()(std::byte* p) const
 {
-    std::free(p);
+    freeLargeOrAligned(p, bytes, alignment, mapped);
 }
 
 AlignedBuffer allocateAligned(size_t bytes, size_t alignment)
@@ -57,7 +59,9 @@ AlignedBuffer allocateAligned(size_t bytes, size_t alignment)
     // aligned_alloc wants a size that is a multiple of the alignment (and a nonzero one, to return a usable pointer).
     const size_t rounded = bytes == 0 ? alignment : (bytes + alignment - 1) / alignment * alignment;
     if (rounded < bytes) return nullptr;
-    return AlignedBuffer(static_cast<std::byte*>(std::aligned_alloc(alignment, rounded)));
+    bool mapped = false;
+    std::byte* p = allocateLargeOrAligned(rounded, alignment, false, mapped);
+    return AlignedBuffer(p, AlignedFree { rounded, alignment, mapped });
 }
 
 namespace {

@@ -121,13 +121,17 @@ struct ReadRange
 Result<double> readPass(WeightReader& reader, const std::vector<ReadRange>& ranges, std::byte* buffer,
     size_t bufferBytes, size_t chunkBytes);
 
-// Owning aligned allocation, e.g. a destination buffer for O_DIRECT reads.
+// Owning aligned allocation, e.g. a destination buffer for O_DIRECT reads. The deleter remembers how it was made.
 struct AlignedFree
 {
-    void operator()(void* p) const;
+    size_t bytes = 0;
+    size_t alignment = 0;
+    bool mapped = false; // on huge pages (core/largepages.h)
+    void operator()(std::byte* p) const;
 };
 using AlignedBuffer = std::unique_ptr<std::byte, AlignedFree>;
 // `bytes` (rounded up to a multiple of `alignment`, a power of two) of uninitialised memory; null when out of memory.
+// From 2 MiB up it sits on transparent huge pages where the kernel offers them (core/largepages.h).
 AlignedBuffer allocateAligned(size_t bytes, size_t alignment = kDirectIoAlignment);
 
 } // namespace dl

@@ -1,5 +1,7 @@
 #include "memory/ledger.h"
 
+#include "core/largepages.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -149,6 +151,7 @@ LedgerBuffer::LedgerBuffer(LedgerBuffer&& other) noexcept
     , m_data(other.m_data)
     , m_size(other.m_size)
     , m_alignment(other.m_alignment)
+    , m_mapped(other.m_mapped)
     , m_tag(other.m_tag)
 {
     other.m_ledger = nullptr;
@@ -165,6 +168,7 @@ LedgerBuffer& LedgerBuffer::operator=(LedgerBuffer&& other) noexcept
     m_data = other.m_data;
     m_size = other.m_size;
     m_alignment = other.m_alignment;
+    m_mapped = other.m_mapped;
     m_tag = other.m_tag;
     other.m_ledger = nullptr;
     other.m_data = nullptr;
@@ -176,13 +180,14 @@ LedgerBuffer& LedgerBuffer::operator=(LedgerBuffer&& other) noexcept
 void LedgerBuffer::reset()
 {
     if (m_data) {
-        ::operator delete(m_data, std::align_val_t(m_alignment));
+        freeLargeOrAligned(m_data, m_size, m_alignment, m_mapped);
         if (m_ledger) m_ledger->add(m_tag, -static_cast<int64_t>(m_size));
     }
     m_ledger = nullptr;
     m_data = nullptr;
     m_size = 0;
     m_alignment = 0;
+    m_mapped = false;
 }
 
 Result<LedgerBuffer> LedgerBuffer::tryAllocate(
@@ -196,14 +201,15 @@ Result<LedgerBuffer> LedgerBuffer::tryAllocate(
     if (bytes > static_cast<size_t>(INT64_MAX))
         return makeError(ErrorCode::Internal, "out of memory: cannot allocate " + std::to_string(bytes) + " bytes");
     alignment = std::max(alignment, alignof(std::max_align_t));
-    void* p = ::operator new(bytes, std::align_val_t(alignment), std::nothrow);
+    bool mapped = false;
+    std::byte* p = allocateLargeOrAligned(bytes, alignment, fill == Fill::Zero, mapped);
     if (!p)
         return makeError(ErrorCode::Internal,
             "out of memory: cannot allocate " + std::to_string(bytes) + " bytes for " + memTagName(tag)
                 + " — lower the staging size or keep fewer layers resident");
-    if (fill == Fill::Zero) std::memset(p, 0, bytes);
     buf.m_ledger = ledger;
-    buf.m_data = static_cast<std::byte*>(p);
+    buf.m_data = p;
+    buf.m_mapped = mapped;
     buf.m_size = bytes;
     buf.m_alignment = alignment;
     buf.m_tag = tag;

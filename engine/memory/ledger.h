@@ -87,7 +87,8 @@ public:
     LedgerBuffer(const LedgerBuffer&) = delete;
     LedgerBuffer& operator=(const LedgerBuffer&) = delete;
 
-    // `bytes` bytes aligned to `alignment` (a power of two; 4096 suits O_DIRECT reads). Returns an empty buffer when
+    // `bytes` bytes aligned to `alignment` (a power of two; 4096 suits O_DIRECT reads), from 2 MiB up on transparent
+    // huge pages where the kernel offers them (core/largepages.h). Returns an empty buffer when
     // bytes is 0, the alignment is not a power of two, or memory is exhausted; tryAllocate says which.
     static LedgerBuffer allocate(
         MemoryLedger* ledger, MemTag tag, size_t bytes, size_t alignment = 4096, Fill fill = Fill::Zero);
@@ -110,6 +111,7 @@ private:
     std::byte* m_data = nullptr;
     size_t m_size = 0;
     size_t m_alignment = 0;
+    bool m_mapped = false; // on huge pages (core/largepages.h)
     MemTag m_tag = MemTag::Workspace;
 };
 

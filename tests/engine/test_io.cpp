@@ -2,9 +2,11 @@
 // written; misuse is refused; a file truncated after opening gives Corrupt completions; injected faults arrive as
 // planned; describe() says what ran.
 
+#include "core/largepages.h"
 #include "core/procstat.h"
 #include "core/random.h"
 #include "io/weightreader.h"
+#include "memory/ledger.h"
 
 #include <QDir>
 #include <QFile>
@@ -173,6 +175,48 @@ private:
     std::unique_ptr<WeightReader> m_inner;
     std::map<uint64_t, void*> m_dst; // in flight: tag → destination
 };
+
+// The /proc/self/smaps entry of the mapping holding `p`: its size in kB and whether the kernel would back it with
+// huge pages (THPeligible; -1 where the kernel does not say).
+struct Mapping
+{
+    long long sizeKb = -1;
+    int thpEligible = -1;
+};
+Mapping mappingOf(const void* p)
+{
+    Mapping m;
+    std::FILE* f = std::fopen("/proc/self/smaps", "r");
+    if (!f) return m;
+    const auto a = reinterpret_cast<uintptr_t>(p);
+    char line[512];
+    bool inside = false;
+    while (std::fgets(line, sizeof line, f)) {
+        unsigned long lo = 0, hi = 0;
+        if (std::sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && std::strchr(line, '-') < std::strchr(line, ' ')) {
+            if (inside) break;
+            inside = a >= lo && a < hi;
+            continue;
+        }
+        if (!inside) continue;
+        long long v = 0;
+        if (std::sscanf(line, "Size: %lld kB", &v) == 1) m.sizeKb = v;
+        if (std::sscanf(line, "THPeligible: %lld", &v) == 1) m.thpEligible = static_cast<int>(v);
+    }
+    std::fclose(f);
+    return m;
+}
+
+// Whether this kernel hands out transparent huge pages to a mapping that asks (enabled: always or madvise).
+bool hugePagesOffered()
+{
+    std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f) return false;
+    char text[128] = {};
+    const size_t n = std::fread(text, 1, sizeof text - 1, f);
+    std::fclose(f);
+    return n > 0 && std::strstr(text, "[never]") == nullptr;
+}
 
 } // namespace
 
@@ -661,6 +705,77 @@ private slots:
         }
         QVERIFY(allocateAligned(0));
         QVERIFY(!allocateAligned(100, 3000));
+    }
+    void largeBuffersSitOnHugePagesAndHoldNoMore()
+    {
+        setLargePages(true);
+        const size_t bytes = 5 * kLargePageBytes / 2 + 1234; // two huge pages and a part of a third
+        AlignedBuffer b = allocateAligned(bytes);
+        QVERIFY(b);
+        QVERIFY(b.get_deleter().mapped);
+        QCOMPARE(reinterpret_cast<uintptr_t>(b.get()) % kLargePageBytes, uintptr_t(0));
+        std::memset(b.get(), 0x5A, bytes);
+        const Mapping m = mappingOf(b.get());
+        qInfo("mapping of %lld kB, THPeligible %d, huge pages %s", m.sizeKb, m.thpEligible,
+            hugePagesOffered() ? "offered" : "not offered");
+        // Rounded to 4 KiB only: the part of a huge page past the buffer is not held.
+        QCOMPARE(m.sizeKb, static_cast<long long>((bytes + kA - 1) / kA * kA / 1024));
+        if (m.thpEligible >= 0) QCOMPARE(m.thpEligible, hugePagesOffered() ? 1 : 0);
+
+        // Small buffers, and every buffer with large pages off, come from the heap as before.
+        AlignedBuffer small = allocateAligned(kLargePageBytes - kA);
+        QVERIFY(small);
+        QVERIFY(!small.get_deleter().mapped);
+        setLargePages(false);
+        AlignedBuffer off = allocateAligned(bytes);
+        setLargePages(true);
+        QVERIFY(off);
+        QVERIFY(!off.get_deleter().mapped);
+        QCOMPARE(reinterpret_cast<uintptr_t>(off.get()) % kA, uintptr_t(0));
+        std::memset(off.get(), 0, bytes);
+    }
+
+    void ledgerBuffersOnHugePagesCountTheirBytesAndStartZeroed()
+    {
+        MemoryLedger ledger;
+        const size_t bytes = 3 * kLargePageBytes + 100;
+        {
+            LedgerBuffer staging = LedgerBuffer::allocate(&ledger, MemTag::Staging, bytes, kA);
+            QVERIFY(!staging.empty());
+            QCOMPARE(reinterpret_cast<uintptr_t>(staging.data()) % kLargePageBytes, uintptr_t(0));
+            QCOMPARE(ledger.current(MemTag::Staging), bytes);
+            bool zero = true;
+            for (size_t i = 0; i < bytes; i += 4093)
+                zero = zero && staging.data()[i] == std::byte { 0 };
+            QVERIFY(zero && staging.data()[bytes - 1] == std::byte { 0 });
+            // Moved, it is still freed once: the moved-from buffer holds nothing.
+            LedgerBuffer moved = std::move(staging);
+            QVERIFY(staging.empty());
+            QCOMPARE(ledger.current(MemTag::Staging), bytes);
+            const Mapping m = mappingOf(moved.data());
+            QCOMPARE(m.sizeKb, static_cast<long long>((bytes + kA - 1) / kA * kA / 1024));
+        }
+        QCOMPARE(ledger.current(MemTag::Staging), size_t(0));
+        QCOMPARE(ledger.peak(MemTag::Staging), bytes);
+    }
+
+    void readsIntoHugePagesMatchReadsIntoSmallPages()
+    {
+        // The same O_DIRECT reads into a buffer on huge pages and into one on small pages give the file's bytes.
+        auto r = openFileReader(m_paddedPath.toStdString(), optionsFor("uring direct"));
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        for (bool huge : { true, false }) {
+            setLargePages(huge);
+            AlignedBuffer dst = allocateAligned(m_padded.size());
+            setLargePages(true);
+            QVERIFY(dst);
+            QCOMPARE(dst.get_deleter().mapped, huge);
+            std::memset(dst.get(), 0xA5, m_padded.size());
+            size_t maxInFlight = 0;
+            readAllChunks(**r, dst.get(), m_padded.size(), maxInFlight);
+            if (QTest::currentTestFailed()) return;
+            QCOMPARE(std::memcmp(dst.get(), m_padded.data(), m_padded.size()), 0);
+        }
     }
 };
 
