@@ -56,7 +56,7 @@ AlignedBuffer allocateAligned(size_t bytes, size_t alignment)
 {
     if (alignment == 0 || (alignment & (alignment - 1)) != 0) return nullptr;
     alignment = std::max(alignment, sizeof(void*));
-    // aligned_alloc wants a size that is a multiple of the alignment (and a nonzero one, to return a usable pointer).
+    // Whole multiples of the alignment, and at least one, so that even a request of 0 bytes gives a usable pointer.
     const size_t rounded = bytes == 0 ? alignment : (bytes + alignment - 1) / alignment * alignment;
     if (rounded < bytes) return nullptr;
     bool mapped = false;
