@@ -201,6 +201,13 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
         np.kernel = std::move(kernel);
         m_nodes.push_back(std::move(np));
     }
+    // Consecutive nodes on one input (the pieces of a split layer) may share its re-laid-out copy.
+    for (size_t p = 1; p < m_nodes.size(); ++p) {
+        NodePlan& np = m_nodes[p];
+        const NodePlan& before = m_nodes[p - 1];
+        if (!np.inputs.empty() && !before.inputs.empty() && np.inputs[0] >= 0 && np.inputs[0] == before.inputs[0])
+            np.sharesSource = np.kernel->shareSourceLayout(*before.kernel);
+    }
     for (const auto& out : m_graph.outputs) {
         int id = valueId(out.name);
         if (id < 0) {
@@ -398,6 +405,7 @@ Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
 Status Executor::beginRun(const std::vector<Tensor>& inputs)
 {
     m_cancel = false;
+    m_lastRan = static_cast<size_t>(-1);
     // OpenMP's thread count is per calling thread; runs may come from any thread (the studio's workers).
     m_ctx->applyThreads();
     if (inputs.size() != m_inputIds.size())
@@ -429,8 +437,11 @@ Status Executor::runNodes(size_t begin, size_t end)
             in.push_back(id < 0 ? nullptr : &m_buffers[id]);
         for (int id : np.outputs)
             out.push_back(id < 0 ? nullptr : &m_buffers[id]);
+        if (np.sharesSource) np.kernel->sourceLaidOut = n > 0 && m_lastRan == n - 1;
+        m_lastRan = static_cast<size_t>(-1);
         auto st = np.kernel->run(in, out);
         if (!st.ok()) return st.error();
+        m_lastRan = n;
     }
     return {};
 }

@@ -55,6 +55,8 @@ struct NodePlan
     std::vector<int> outputs;
     double flops = 0.0;
     std::unique_ptr<cpu::Kernel> kernel;
+    // The kernel reads the re-laid-out input 0 the node before it leaves (cpu::Kernel::shareSourceLayout).
+    bool sharesSource = false;
 };
 
 // A weight that kernels read at run time, at a place a streaming pipeline can re-point: a kernel's packed tensor,
@@ -123,6 +125,8 @@ public:
     const std::vector<NodePlan>& nodes() const { return m_nodes; }
     // Value id by name, or -1.
     int valueId(const std::string& name) const;
+    // The buffer of value `id` as the last runNodes() left it (activations may share memory in the arena).
+    const Tensor& buffer(int id) const { return m_buffers.at(static_cast<size_t>(id)); }
     // Bytes of activation memory the plan allocated: the arena's size, or the sum of the buffers without an arena.
     size_t activationBytes() const { return m_activationBytes; }
     // The plain sum of every activation's bytes (one buffer each), and the liveness lower bound (the most bytes
@@ -182,6 +186,9 @@ private:
     Tensor m_arena;
     size_t m_weightBytes = 0;
     std::atomic<bool> m_cancel { false };
+    // The node of this inference that ran last (runNodes), npos before the first: a kernel that shares its
+    // predecessor's re-laid-out input reads it only when that predecessor ran right before it.
+    size_t m_lastRan = static_cast<size_t>(-1);
 };
 
 } // namespace dl

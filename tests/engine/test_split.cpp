@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 using namespace dl;
 using dltest::modelCache;
@@ -165,6 +166,50 @@ private slots:
         // Each piece is a layer of its own.
         QCOMPARE(e->layers().size(), size_t(4));
         expectClose(runOnce(*plan(g, {}, 0)), runOnce(*e), 1e-5);
+    }
+
+    // The pieces run one after another on one input, so each after the first reads the blocked copy of that input
+    // its predecessor laid out, but only when the predecessor ran right before it in the same inference.
+    void piecesShareTheirInputsLayoutOnlyWhenRunInTurn()
+    {
+        Graph g = convForms();
+        const size_t perChannel = (256 + 1) * sizeof(float);
+        ExecutorOptions eo;
+        eo.threads = 2;
+        eo.splitBytes = 64 * perChannel + 100;
+        eo.arena = false; // every value keeps its own buffer, to read a piece's output after the run
+        auto made = Executor::create(g, {}, eo);
+        QVERIFY2(made.ok(), made.ok() ? "" : made.error().message.c_str());
+        Executor& e = **made;
+        QCOMPARE(e.nodes().size(), size_t(5)); // grouped conv, three pieces, the Concat
+        QVERIFY(!e.nodes()[1].sharesSource);
+        QVERIFY(e.nodes()[2].sharesSource);
+        QVERIFY(e.nodes()[3].sharesSource);
+        const int x = e.valueId("x"), piece1 = e.valueId(e.graph().nodes[2].outputs[0]);
+        QVERIFY(x >= 0 && piece1 >= 0);
+        const Tensor a = seededTensor(DType::F32, e.values()[x].shape, 21);
+        const Tensor b = seededTensor(DType::F32, e.values()[x].shape, 22);
+        // In turn: the same outputs as whole layers, on two inputs one after the other.
+        auto whole = plan(g, {}, 0);
+        for (const Tensor* in : { &a, &b }) {
+            auto want = whole->run({ *in });
+            QVERIFY(want.ok());
+            std::vector<Tensor> kept { (*want)[0].clone() };
+            auto got = e.run({ *in });
+            QVERIFY(got.ok());
+            expectClose(kept, { (*got)[0].clone() }, 1e-5);
+        }
+        const Tensor wantPiece1 = e.buffer(piece1).clone(); // input b, in turn
+        // Out of turn: after a run on a, run on b without piece 0. Piece 1 must lay b's input out itself (the scratch
+        // holds the grouped conv's blocked copy of x then, not its output's).
+        QVERIFY(e.run({ a }).ok());
+        QVERIFY(e.beginRun({ b }).ok());
+        QVERIFY(e.runNodes(0, 1).ok());
+        QVERIFY(e.runNodes(2, 3).ok());
+        (void)e.finishRun();
+        const Tensor& gotPiece1 = e.buffer(piece1);
+        QCOMPARE(gotPiece1.bytes(), wantPiece1.bytes());
+        QVERIFY(std::memcmp(gotPiece1.data(), wantPiece1.data(), wantPiece1.bytes()) == 0);
     }
 
     void leavesSmallAndUncuttableLayersWhole()

@@ -87,10 +87,14 @@ public:
         if (m_srcReorder) m_srcR = makeReorder(srcPlain, srcMd, m_srcUser, m_src, true, m_srcRArgs);
         if (m_dstReorder) m_dstR = makeReorder(dstMd, dstPlain, m_dstUser, m_dst, false, m_dstRArgs);
 
-        // Shared scratch: [scratchpad | blocked src | blocked dst].
-        m_srcOff = alignUp(scratchpad);
-        m_dstOff = m_srcOff + (m_srcReorder ? alignUp(srcMd.get_size()) : 0);
-        const size_t total = m_dstOff + (m_dstReorder ? alignUp(dstMd.get_size()) : 0);
+        // Shared scratch: [blocked src | blocked dst | scratchpad]. The blocked src comes first, at the same place
+        // in every kernel, so that a kernel run next on the same input can read it there (shareSourceLayout) while
+        // its own dst and scratchpad lie beyond it.
+        m_srcMd = srcMd;
+        m_srcOff = 0;
+        m_dstOff = m_srcReorder ? alignUp(srcMd.get_size()) : 0;
+        m_spOff = m_dstOff + (m_dstReorder ? alignUp(dstMd.get_size()) : 0);
+        const size_t total = m_spOff + scratchpad;
         if (pd.scratchpad_desc().get_size() > 0) {
             m_sp = unbound(pd.scratchpad_desc(), eng);
             m_args[DNNL_ARG_SCRATCHPAD] = m_sp;
@@ -115,14 +119,16 @@ public:
         std::byte* scratch = m_scratch ? m_scratch->data() : nullptr;
         auto bindScratchpad = [&](std::unordered_map<int, memory>& args) {
             auto it = args.find(DNNL_ARG_SCRATCHPAD);
-            if (it != args.end()) it->second.set_data_handle(scratch);
+            if (it != args.end()) it->second.set_data_handle(scratch + m_spOff);
         };
         void* src = mut(in[0]->data());
         if (m_srcReorder) {
-            m_srcUser.set_data_handle(src);
             m_src.set_data_handle(scratch + m_srcOff);
-            bindScratchpad(m_srcRArgs);
-            DL_TRY(execute(m_srcR, m_ctx, m_srcRArgs, m_who));
+            if (!(m_sharesSource && sourceLaidOut)) {
+                m_srcUser.set_data_handle(src);
+                bindScratchpad(m_srcRArgs);
+                DL_TRY(execute(m_srcR, m_ctx, m_srcRArgs, m_who));
+            }
         } else {
             m_src.set_data_handle(src);
         }
@@ -142,6 +148,16 @@ public:
 
     double flops() const override { return m_flops; }
 
+    bool shareSourceLayout(const Kernel& previous) override
+    {
+        const auto* p = dynamic_cast<const ConvLikeKernel*>(&previous);
+        if (!p || &p->m_ctx != &m_ctx || !m_srcReorder || !p->m_srcReorder || p->m_srcMd != m_srcMd
+            || p->m_srcOff != m_srcOff)
+            return false;
+        m_sharesSource = true;
+        return true;
+    }
+
     double m_flops = 0.0;
 
 private:
@@ -152,9 +168,11 @@ private:
     memory m_src, m_wei, m_bias, m_dst, m_sp, m_srcUser, m_dstUser;
     dnnl::primitive m_srcR, m_dstR;
     bool m_srcReorder = false, m_dstReorder = false;
+    bool m_sharesSource = false; // reads the blocked src the previous kernel left when it ran just before
+    memory::desc m_srcMd;
     int m_weiPacked = -1, m_biasPacked = -1;
     std::shared_ptr<SharedScratch> m_scratch;
-    size_t m_srcOff = 0, m_dstOff = 0;
+    size_t m_srcOff = 0, m_dstOff = 0, m_spOff = 0;
 };
 
 // Shape checks shared by Conv and ConvTranspose; returns the group count.

@@ -58,6 +58,19 @@ public:
     virtual Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) = 0;
     // Floating-point operations of one run (a multiply-add counts 2), for reports.
     virtual double flops() const { return 0.0; }
+    // Called once, at planning, when the node run right before this one reads the same input 0 and nothing runs
+    // between them. A kernel that lays that input out anew (a blocked copy in the context's shared scratch) may
+    // agree to read the copy `previous` leaves there instead of making its own, and returns whether it will. The
+    // pieces of a split layer (model/split.h) run one after another on one input, and would otherwise each re-lay
+    // out the same tensor.
+    virtual bool shareSourceLayout(const Kernel& previous)
+    {
+        (void)previous;
+        return false;
+    }
+    // Set by the executor before each run of a kernel that agreed: whether the kernel it shares with ran right
+    // before this run, in the same inference, so that its copy is there to read. False: lay the input out itself.
+    bool sourceLaidOut = false;
 
     std::vector<OutputDesc> outputs;
     // An input whose buffer output 0 may overwrite in place: run() reads each element of it only at the index where
