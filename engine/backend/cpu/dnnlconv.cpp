@@ -151,9 +151,7 @@ public:
     bool shareSourceLayout(const Kernel& previous) override
     {
         const auto* p = dynamic_cast<const ConvLikeKernel*>(&previous);
-        if (!p || &p->m_ctx != &m_ctx || !m_srcReorder || !p->m_srcReorder || p->m_srcMd != m_srcMd
-            || p->m_srcOff != m_srcOff)
-            return false;
+        if (!p || &p->m_ctx != &m_ctx || !m_srcReorder || !p->m_srcReorder || p->m_srcMd != m_srcMd) return false;
         m_sharesSource = true;
         return true;
     }
