@@ -69,6 +69,25 @@ std::byte* allocateLargeOrAligned(size_t bytes, size_t alignment, bool zero, boo
     return static_cast<std::byte*>(p);
 }
 
+std::byte* allocateSmallPages(size_t bytes, size_t alignment, bool zero, bool& mapped)
+{
+    mapped = false;
+    if (bytes == 0 || alignment == 0 || (alignment & (alignment - 1)) != 0) return nullptr;
+    if (bytes >= kLargePageBytes && alignment <= kSmallPage) {
+        const size_t length = roundUp(bytes, kSmallPage);
+        void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            ::madvise(p, length, MADV_NOHUGEPAGE);
+            mapped = true;
+            if (zero) std::memset(p, 0, bytes);
+            return static_cast<std::byte*>(p);
+        }
+    }
+    void* p = ::operator new(bytes, std::align_val_t(alignment), std::nothrow);
+    if (p && zero) std::memset(p, 0, bytes);
+    return static_cast<std::byte*>(p);
+}
+
 void freeLargeOrAligned(std::byte* p, size_t bytes, size_t alignment, bool mapped)
 {
     if (!p) return;

@@ -28,6 +28,10 @@ bool largePagesOn();
 // flag this call set.
 std::byte* allocateLargeOrAligned(size_t bytes, size_t alignment, bool zero, bool& mapped);
 void freeLargeOrAligned(std::byte* p, size_t bytes, size_t alignment, bool mapped);
+// The same on small pages whatever setLargePages says: from 2 MiB up (alignment up to 4 KiB) an anonymous mapping
+// advised MADV_NOHUGEPAGE, so that a kernel whose transparent huge pages are "always" does not put it on huge pages
+// either; else operator new. Free with freeLargeOrAligned and the `mapped` flag this call set.
+std::byte* allocateSmallPages(size_t bytes, size_t alignment, bool zero, bool& mapped);
 
 // Bytes of this process's memory on transparent huge pages now (AnonHugePages of /proc/self/smaps_rollup), or -1
 // where the kernel does not say.

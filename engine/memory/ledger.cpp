@@ -202,7 +202,10 @@ Result<LedgerBuffer> LedgerBuffer::tryAllocate(
         return makeError(ErrorCode::Internal, "out of memory: cannot allocate " + std::to_string(bytes) + " bytes");
     alignment = std::max(alignment, alignof(std::max_align_t));
     bool mapped = false;
-    std::byte* p = allocateLargeOrAligned(bytes, alignment, fill == Fill::Zero, mapped);
+    // Huge pages for the staging buffers only, which reads land in on every run. Resident weights are read once, and
+    // kernels ran slower on huge-page weights on the benchmark machine (docs/architecture.md, "Huge pages").
+    std::byte* p = tag == MemTag::Staging ? allocateLargeOrAligned(bytes, alignment, fill == Fill::Zero, mapped)
+                                          : allocateSmallPages(bytes, alignment, fill == Fill::Zero, mapped);
     if (!p)
         return makeError(ErrorCode::Internal,
             "out of memory: cannot allocate " + std::to_string(bytes) + " bytes for " + memTagName(tag)

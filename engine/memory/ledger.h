@@ -87,8 +87,9 @@ public:
     LedgerBuffer(const LedgerBuffer&) = delete;
     LedgerBuffer& operator=(const LedgerBuffer&) = delete;
 
-    // `bytes` bytes aligned to `alignment` (a power of two; 4096 suits O_DIRECT reads), from 2 MiB up on transparent
-    // huge pages where the kernel offers them (core/largepages.h). Returns an empty buffer when
+    // `bytes` bytes aligned to `alignment` (a power of two; 4096 suits O_DIRECT reads); staging buffers from 2 MiB up
+    // on transparent huge pages where the kernel offers them (core/largepages.h), every other tag on small pages.
+    // Returns an empty buffer when
     // bytes is 0, the alignment is not a power of two, or memory is exhausted; tryAllocate says which.
     static LedgerBuffer allocate(
         MemoryLedger* ledger, MemTag tag, size_t bytes, size_t alignment = 4096, Fill fill = Fill::Zero);

@@ -759,6 +759,32 @@ private slots:
         QCOMPARE(ledger.peak(MemTag::Staging), bytes);
     }
 
+    void ledgerBuffersOtherThanStagingStayOnSmallPages()
+    {
+        // Resident weights are read once; only staging, which reads land in on every run, asks for huge pages.
+        MemoryLedger ledger;
+        const size_t bytes = 3 * kLargePageBytes + 100;
+        for (MemTag tag : { MemTag::ResidentWeights, MemTag::Activations, MemTag::Workspace }) {
+            LedgerBuffer b = LedgerBuffer::allocate(&ledger, tag, bytes, kA);
+            QVERIFY(!b.empty());
+            QCOMPARE(reinterpret_cast<uintptr_t>(b.data()) % kA, uintptr_t(0));
+            QCOMPARE(ledger.current(tag), bytes);
+            bool zero = true;
+            for (size_t i = 0; i < bytes; i += 4093)
+                zero = zero && b.data()[i] == std::byte { 0 };
+            QVERIFY(zero && b.data()[bytes - 1] == std::byte { 0 });
+            const Mapping m = mappingOf(b.data());
+            // Advised against huge pages even where the kernel's setting is "always".
+            if (m.thpEligible >= 0) QCOMPARE(m.thpEligible, 0);
+            b.reset();
+            QCOMPARE(ledger.current(tag), size_t(0));
+        }
+        // An alignment past what a mapping gives comes from the heap.
+        LedgerBuffer wide = LedgerBuffer::allocate(&ledger, MemTag::ResidentWeights, bytes, size_t(1) << 16);
+        QVERIFY(!wide.empty());
+        QCOMPARE(reinterpret_cast<uintptr_t>(wide.data()) % (size_t(1) << 16), uintptr_t(0));
+    }
+
     void readsIntoHugePagesMatchReadsIntoSmallPages()
     {
         // The same O_DIRECT reads into a buffer on huge pages and into one on small pages give the file's bytes.
