@@ -217,7 +217,7 @@ std::unique_ptr<WeightReader> faultInjectingReader(std::unique_ptr<WeightReader>
 }
 
 Result<double> readPass(WeightReader& reader, const std::vector<ReadRange>& ranges, std::byte* buffer,
-    size_t bufferBytes, size_t chunkBytes)
+    size_t bufferBytes, size_t chunkBytes, size_t maxInFlight)
 {
     const size_t a = reader.alignment();
     if (chunkBytes == 0 || chunkBytes % a)
@@ -226,9 +226,11 @@ Result<double> readPass(WeightReader& reader, const std::vector<ReadRange>& rang
     if (!buffer || bufferBytes < chunkBytes || reinterpret_cast<uintptr_t>(buffer) % a)
         return invalid("a read pass needs an aligned buffer of at least one chunk (" + std::to_string(chunkBytes)
             + " bytes), got " + std::to_string(bufferBytes));
-    const size_t slots = std::min<size_t>(bufferBytes / chunkBytes, reader.queueDepth());
-    std::vector<size_t> freeSlots;
-    for (size_t s = slots; s-- > 0;)
+    const size_t slots = bufferBytes / chunkBytes;
+    const size_t inFlight = std::max<size_t>(1, std::min({ slots, reader.queueDepth(), maxInFlight }));
+    // First in, first out: a freed slot is taken again only after every other one.
+    std::deque<size_t> freeSlots;
+    for (size_t s = 0; s < slots; ++s)
         freeSlots.push_back(s);
     std::vector<ReadCompletion> done;
     Status failed; // the first failed read
@@ -248,12 +250,12 @@ Result<double> readPass(WeightReader& reader, const std::vector<ReadRange>& rang
     const auto t0 = std::chrono::steady_clock::now();
     for (const ReadRange& r : ranges)
         for (uint64_t at = 0; at < r.bytes && failed.ok();) {
-            Status s = freeSlots.empty() ? reapSome(false) : Status {};
-            if (s.ok() && !freeSlots.empty()) {
+            Status s = reader.inFlight() >= inFlight ? reapSome(false) : Status {};
+            if (s.ok() && reader.inFlight() < inFlight && !freeSlots.empty()) {
                 const size_t n = static_cast<size_t>(std::min<uint64_t>(chunkBytes, r.bytes - at));
-                s = reader.submit({ r.offset + at, n, buffer + freeSlots.back() * chunkBytes, freeSlots.back() });
+                s = reader.submit({ r.offset + at, n, buffer + freeSlots.front() * chunkBytes, freeSlots.front() });
                 if (s.ok()) {
-                    freeSlots.pop_back();
+                    freeSlots.pop_front();
                     at += n;
                 }
             }

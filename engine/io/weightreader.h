@@ -111,15 +111,16 @@ struct ReadRange
     uint64_t bytes = 0;
 };
 
-// Reads every range once, in order, in requests of at most chunkBytes with as many in flight as the reader and the
-// buffer allow, into `buffer` cut into chunk-sized slots reused round robin, as a staging ring is; the data is
-// discarded. What one reader gets from its device with nothing else running (the disk reference `dlayer run
+// Reads every range once, in order, in requests of at most chunkBytes with as many in flight as the reader, the
+// buffer and maxInFlight allow, into `buffer` cut into chunk-sized slots taken round robin, as a staging ring is
+// (so that one read at a time into a large buffer lands in new memory each time, as the run's reads do); the data
+// is discarded. What one reader gets from its device with nothing else running (the disk reference `dlayer run
 // --paired-disk` takes between inferences). Returns the seconds from the first submission to the last completion.
 // Fails Invalid when the buffer cannot hold one chunk or is not aligned to reader.alignment(), or when chunkBytes is
 // not a multiple of it; Io or Corrupt as the reader's completions say, naming the offset; the reader has no read in
 // flight afterwards either way.
 Result<double> readPass(WeightReader& reader, const std::vector<ReadRange>& ranges, std::byte* buffer,
-    size_t bufferBytes, size_t chunkBytes);
+    size_t bufferBytes, size_t chunkBytes, size_t maxInFlight = SIZE_MAX);
 
 // Owning aligned allocation, e.g. a destination buffer for O_DIRECT reads. The deleter remembers how it was made.
 struct AlignedFree

@@ -320,7 +320,8 @@ private slots:
         std::sort(share.begin(), share.end());
         const QJsonObject pct = pd.value(QStringLiteral("read_pct_of_disk")).toObject();
         QVERIFY(qAbs(pct.value(QStringLiteral("median")).toDouble() - share[1]) < 1e-9);
-        QCOMPARE(pd.value(QStringLiteral("buffer_bytes")).toInteger(), qint64(4) << 20); // one --chunk
+        // One --chunk at a time into 64 MiB taken round robin.
+        QCOMPARE(pd.value(QStringLiteral("buffer_bytes")).toInteger(), qint64(64) << 20);
         // The rates come from the device's own busy time only where the pack lies on a block device (and it was
         // busy long enough to count: this model reads little).
         const QJsonObject read = j.value(QStringLiteral("read")).toObject();

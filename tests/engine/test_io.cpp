@@ -628,6 +628,14 @@ private slots:
         QVERIFY(readPass(one, ranges, buf.get(), chunk * 5 / 2, chunk).ok());
         QCOMPARE(one.maxInFlight, size_t(1));
         QCOMPARE(one.requests.size(), k);
+        // One in flight by request, through four slots: each read lands in the next slot, round robin.
+        AlignedBuffer four = allocateAligned(4 * chunk);
+        RecordingReader rotating(memoryReader(m_padded.data(), m_padded.size(), 4));
+        QVERIFY(readPass(rotating, ranges, four.get(), 4 * chunk, chunk, 1).ok());
+        QCOMPARE(rotating.maxInFlight, size_t(1));
+        QCOMPARE(rotating.requests.size(), k);
+        for (size_t i = 0; i < k; ++i)
+            QCOMPARE(static_cast<const std::byte*>(rotating.requests[i].dst), four.get() + (i % 4) * chunk);
     }
 
     void readPassFailsNamingTheReadAndLeavesNothingInFlight()
