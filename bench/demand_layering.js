@@ -443,8 +443,8 @@ lines.push('Weight memory −% is against preload\'s ledger weight peak. Delay o
   'pipeline reads ahead as far as its staging allows, as between periodic inferences. Read MB/s: the median over ' +
   'the rounds of each run\'s read rate, by the device\'s own busy time (`read.device` of the report: the block ' +
   'layer\'s count, which does not wait for the inline reader to reap a completion between layers). Read % of disk ' +
-  '(paired): each streaming run (its RSS peak is given less the 64 MiB this pass reads into) reads its bytes again right after every inference, alone, in the run\'s 4 MiB ' +
-  'requests with as many in flight as its reader, into a 64 MiB buffer taken round robin so that the reads land ' +
+  '(paired): each streaming run (its RSS peak is given less the 64 MiB this pass reads into) reads its bytes ' +
+  'again right after every inference, alone, in the run\'s 4 MiB requests with as many in flight as its reader, into a 64 MiB buffer taken round robin so that the reads land ' +
   'in cold memory as the run\'s do (`dlayer run --paired-disk`); the median over every inference of every round of ' +
   'the run\'s rate ÷ that pass\'s. Read % of dd: against the `dd` rate of the whole pack measured just before the ' +
   'round, which on this machine drifts by a factor of two within minutes.');

@@ -522,10 +522,9 @@ int cmdRunStreaming(const Options& given)
         // more than a last-level cache holds, so that each read lands in memory as cold as the run's do: into one
         // reused 4 MiB buffer the pass read up to 1.3 times faster than any run streaming hundreds of MiB could
         // (docs/architecture.md, "The disk's rate"). The pass adds 64 MiB to the RSS.
-        const size_t chunk
+        passChunkBytes
             = (std::max<size_t>(o.chunk, 1) + kDirectIoAlignment - 1) / kDirectIoAlignment * kDirectIoAlignment;
-        passChunkBytes = chunk;
-        passBufferBytes = std::max<size_t>(chunk, kPassBufferBytes / chunk * chunk);
+        passBufferBytes = std::max(passChunkBytes, kPassBufferBytes / passChunkBytes * passChunkBytes);
         passBuffer = allocateAligned(passBufferBytes);
         if (!passBuffer) fail("--paired-disk: out of memory for a " + std::to_string(passBufferBytes) + "-byte buffer");
     }

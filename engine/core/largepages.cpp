@@ -39,6 +39,14 @@ std::byte* mapAligned(size_t length)
     return p;
 }
 
+// The small-buffer path of both allocators: operator new, zero-filled as asked.
+std::byte* fromHeap(size_t bytes, size_t alignment, bool zero)
+{
+    void* p = ::operator new(bytes, std::align_val_t(alignment), std::nothrow);
+    if (p && zero) std::memset(p, 0, bytes);
+    return static_cast<std::byte*>(p);
+}
+
 } // namespace
 
 void setLargePages(bool on)
@@ -64,9 +72,7 @@ std::byte* allocateLargeOrAligned(size_t bytes, size_t alignment, bool zero, boo
             return p;
         }
     }
-    void* p = ::operator new(bytes, std::align_val_t(alignment), std::nothrow);
-    if (p && zero) std::memset(p, 0, bytes);
-    return static_cast<std::byte*>(p);
+    return fromHeap(bytes, alignment, zero);
 }
 
 std::byte* allocateSmallPages(size_t bytes, size_t alignment, bool zero, bool& mapped)
@@ -83,9 +89,7 @@ std::byte* allocateSmallPages(size_t bytes, size_t alignment, bool zero, bool& m
             return static_cast<std::byte*>(p);
         }
     }
-    void* p = ::operator new(bytes, std::align_val_t(alignment), std::nothrow);
-    if (p && zero) std::memset(p, 0, bytes);
-    return static_cast<std::byte*>(p);
+    return fromHeap(bytes, alignment, zero);
 }
 
 void freeLargeOrAligned(std::byte* p, size_t bytes, size_t alignment, bool mapped)

@@ -89,8 +89,8 @@ public:
 
     // `bytes` bytes aligned to `alignment` (a power of two; 4096 suits O_DIRECT reads); staging buffers from 2 MiB up
     // on transparent huge pages where the kernel offers them (core/largepages.h), every other tag on small pages.
-    // Returns an empty buffer when
-    // bytes is 0, the alignment is not a power of two, or memory is exhausted; tryAllocate says which.
+    // Returns an empty buffer when bytes is 0, the alignment is not a power of two, or memory is exhausted;
+    // tryAllocate says which.
     static LedgerBuffer allocate(
         MemoryLedger* ledger, MemTag tag, size_t bytes, size_t alignment = 4096, Fill fill = Fill::Zero);
     // As allocate(), but fails with Invalid (bad alignment) or Internal (out of memory) for bytes > 0.
