@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.h"
 
+#include "core/largepages.h"
 #include "pipeline/staging.h"
 #include "runtime/executor.h"
 
@@ -155,6 +156,12 @@ Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t
         while (ahead < kRingAhead && budget >= (ahead + 1) * minimum)
             ++ahead;
     const size_t ringUnits = static_cast<size_t>(copies) * ahead;
+    // A ring under one huge page sits on small pages (core/largepages.h), where a direct read costs the CPU two to
+    // three times as much and reads at half the rate (docs/architecture.md, "Huge pages for what the reads fill"):
+    // when the budget holds a huge page per ring, each ring gets at least that much before anything is resident.
+    const size_t hugeFloor = fifo && largePagesOn() && budget >= static_cast<size_t>(copies) * kLargePageBytes
+        ? static_cast<size_t>(copies) * kLargePageBytes
+        : 0;
     std::vector<bool> resident(pack.layers.size(), false);
     std::vector<size_t> order(pack.layers.size());
     std::iota(order.begin(), order.end(), 0);
@@ -164,7 +171,8 @@ Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t
     for (size_t i : order) {
         if (pack.layers[i].paddedBytes == 0) break;
         resident[i] = true;
-        const size_t need = pinned + pack.layers[i].paddedBytes + ringUnits * largestOf(pack, resident);
+        const size_t need
+            = pinned + pack.layers[i].paddedBytes + std::max(ringUnits * largestOf(pack, resident), hugeFloor);
         if (need > budget) {
             resident[i] = false;
             continue; // a smaller layer may still fit

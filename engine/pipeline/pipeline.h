@@ -81,8 +81,8 @@ size_t splitForBudget(Arch arch, size_t budgetBytes);
 
 // The budget rule (until the planner): refuses a budget below minimumWeightMemory() naming the minimum; otherwise keeps
 // layers resident, largest first (each one that fits beside the staging the rest then needs: room for four of the
-// largest streamed layers in each FIFO ring when the budget allows it, else as many as it allows), and gives what is
-// left to the staging rings.
+// largest streamed layers in each FIFO ring when the budget allows it, else as many as it allows, and with large pages
+// on at least one huge page per ring when the budget holds that), and gives what is left to the staging rings.
 // Preload needs the whole model.
 Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budgetBytes);
 

@@ -3,6 +3,7 @@
 // read errors naming the layer, recovery after a failure, cancellation within one layer, and the budget rule.
 
 #include "core/crc32c.h"
+#include "core/largepages.h"
 #include "core/random.h"
 #include "core/sha256.h"
 #include "enginetestutil.h"
@@ -596,6 +597,41 @@ private slots:
             QVERIFY(digests(*out) == m.reference);
         }
         QVERIFY(!optionsForBudget(m.pack, Arch::Preload, m.pack.weightBytes() / 2).ok());
+    }
+
+    void budgetRuleHugePageRings()
+    {
+        // Forty layers of 256 KiB: four of them fit a ring in 1 MiB, which would sit on small pages. With large
+        // pages on, a budget that holds a huge page per ring gives each ring one and keeps fewer layers resident.
+        PackInfo pack;
+        for (int i = 0; i < 40; ++i) {
+            PackLayer l;
+            l.index = i;
+            l.offset = static_cast<uint64_t>(i) * (256 << 10);
+            l.bytes = l.paddedBytes = 256 << 10;
+            pack.layers.push_back(l);
+        }
+        const bool was = largePagesOn();
+        for (Arch arch : { Arch::TwoStage, Arch::Async }) {
+            const size_t rings = arch == Arch::Async ? 2 : 1;
+            const size_t budget = rings * kLargePageBytes + (1 << 20);
+            setLargePages(true);
+            auto huge = optionsForBudget(pack, arch, budget);
+            setLargePages(false);
+            auto small = optionsForBudget(pack, arch, budget);
+            QVERIFY(huge.ok() && small.ok());
+            QVERIFY2(huge->stagingBytes >= kLargePageBytes, qPrintable(QString::number(huge->stagingBytes)));
+            QVERIFY2(small->stagingBytes < kLargePageBytes, qPrintable(QString::number(small->stagingBytes)));
+            QVERIFY(huge->resident.size() < small->resident.size());
+            for (const auto* o : { &*huge, &*small })
+                QVERIFY(o->stagingBytes * rings + o->resident.size() * (256 << 10) <= budget);
+            // Below a huge page per ring the rule is as before.
+            setLargePages(true);
+            auto tight = optionsForBudget(pack, arch, rings * kLargePageBytes - (256 << 10));
+            QVERIFY(tight.ok());
+            QVERIFY(tight->stagingBytes < kLargePageBytes);
+        }
+        setLargePages(was);
     }
 };
 
