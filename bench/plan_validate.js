@@ -13,7 +13,11 @@
 //
 //   node bench/plan_validate.js [--dlayer build/app/dlayer/dlayer] [--models yolov4,resnet152,...] [--budgets 8]
 //                               [--iterations 5] [--warmup 1] [--threads 2] [--paired yes|no] [--pack-dir DIR]
-//                               [--write FILE.md]
+//                               [--calibration-pairs 20] [--write FILE.md]
+//
+// Beside the profile, two two-stage calibration runs of one configuration: one back to back (how much slower reads go
+// beside kernels) and one paired with a preloaded twin of its split, --calibration-pairs inferences (how much longer
+// kernels take beside reads).
 //
 // With --write it replaces the section between "<!-- plan-validation:begin -->" and "<!-- plan-validation:end -->"
 // in that file (appended when missing). A failed run is reported, the other models still run, and the exit status
@@ -27,8 +31,9 @@ const { root, cache, pickModels, splitFor } = require('./models.js');
 const { parseOptions, commandLine, dlayerRunner, cpuName, median, writeSection } = require('./benchutil.js');
 
 const options = parseOptions('plan_validate.js', { '--dlayer': null, '--models': null, '--budgets': '8',
-  '--iterations': '5', '--warmup': '1', '--threads': '2', '--paired': 'yes', '--pack-dir': null, '--write': null });
+  '--iterations': '5', '--warmup': '1', '--threads': '2', '--paired': 'yes', '--pack-dir': null, '--calibration-pairs': '20', '--write': null });
 const paired = options['--paired'] === 'yes';
+const calPairs = Math.max(1, Number(options['--calibration-pairs']) || 20);
 const dlayer = path.resolve(options['--dlayer'] || path.join(root, 'build/app/dlayer/dlayer'));
 const packDir = path.resolve(options['--pack-dir'] || path.join(cache, 'packs/bench'));
 const budgets = Math.max(2, Number(options['--budgets']));
@@ -73,6 +78,14 @@ function validate(m) {
     '--pack-dir', packDir, '--threads', threads, '--iterations', options['--iterations'], '--warmup',
     options['--warmup'], '--record', store, '--json'], `${m.id}: calibration run`);
   if (!cal) return out;
+  // And the same configuration paired with a preloaded twin of its split, which calibrates how much longer the
+  // kernels take beside the reads (its overhead over the twin less its stalls, per MB streamed).
+  console.error(`${m.id}: paired calibration run (two-stage, ring ${(ring / MiB).toFixed(2)} MiB)`);
+  const pairedCal = dl(['run', m.file, ...m.args, '--arch', 'two-stage', '--staging', `${ring}`, '--split',
+    `${split}`, '--pack-dir', packDir, '--threads', threads, '--iterations', `${calPairs}`, '--warmup',
+    options['--warmup'], '--paired-preload', '--paired-split', '--record', store, '--json'],
+  `${m.id}: paired calibration run`);
+  if (!pairedCal) return out;
   const front = dl(['plan', m.file, ...m.args, '--profile', store, '--frontier', '--points', `${budgets}`, '--json'],
     `${m.id}: plan --frontier`);
   if (!front) return out;
@@ -105,8 +118,10 @@ lines.push(`Command: \`${commandLine('plan_validate.js')}\``);
 lines.push('');
 lines.push('Profile: one sequential run (3 iterations after 1 warm-up) with the split the 3.5 % budget picks, recorded ' +
   'in a run store, and one two-stage run (nothing resident, a ring of 1.5 × the smallest) that calibrates how much ' +
-  'slower reads go beside kernels; each row: `dlayer plan --budget` on that profile, then `dlayer run --config` of ' +
-  'its choice. "uncalibrated" is the same configuration predicted without the calibration (`dlayer plan --config ' +
+  'slower reads go beside kernels, then the same run paired inference by inference with a preloaded twin of its ' +
+  `split (${calPairs} pairs), which calibrates how much longer the kernels take beside the reads; each row: ` +
+  '`dlayer plan --budget` on that profile, then `dlayer run --config` of ' +
+  'its choice. "uncalibrated" is the same configuration predicted without either calibration (`dlayer plan --config ' +
   '--no-calibrate`), so that both predictions are weighed on the same measurement.');
 if (paired) {
   lines.push('');
@@ -132,7 +147,10 @@ for (const s of sections) {
     `budgets computed in ${f.compute_ms.toFixed(1)} ms. Calibration run: ` +
     (c.run_id ? `${c.measured_ms.toFixed(1)} ms measured, ${c.uncalibrated_ms.toFixed(1)} ms predicted uncalibrated ` +
       `(with its own kernel times); reads beside kernels at ${c.read_factor.toFixed(2)} of the profile's disk rate.`
-      : 'none.'));
+      : 'none.') +
+    (c.kernel_run_id ? ` Paired calibration run: ${(c.kernel_slowdown_fraction * 100).toFixed(1)} % of its kernels ` +
+      `over the twin beyond its stalls, for ${(c.kernel_run_streamed_bytes / MiB).toFixed(1)} MiB streamed: kernels ` +
+      `${c.kernel_ms_per_mb.toFixed(3)} ms longer per MB streamed beside them.` : ' No paired calibration run.'));
   lines.push('');
   lines.push('| budget MiB | staging MiB | resident | predicted ms | uncalibrated ms | measured ms | ' +
     (paired ? 'preloaded twin ms | at profile speed ms | ' : '') + 'error % | uncalibrated error % | ' +

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <unistd.h>
 
 namespace dl::store {
@@ -173,7 +174,34 @@ Result<plan::CalibrationRun> calibrationRunOf(const Run& run)
     return r;
 }
 
-Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile)
+Result<plan::PairedRun> pairedRunOf(const Run& run)
+{
+    DL_ASSIGN(plan::CalibrationRun c, calibrationRunOf(run));
+    const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
+    const auto noPairs = [&] {
+        return invalid("run " + std::to_string(run.id)
+            + " was not paired with a preloaded twin of its own layers (dlayer run --paired-preload --paired-split)");
+    };
+    if (!report.is_object() || !report.contains("paired_preload") || !report["paired_preload"].is_object())
+        return noPairs();
+    const auto& pp = report["paired_preload"];
+    const auto number = [](const nlohmann::json& j, const char* a, const char* b) -> std::optional<double> {
+        if (!j.contains(a) || !j[a].is_object() || !j[a].contains(b) || !j[a][b].is_number()) return std::nullopt;
+        return j[a][b].get<double>();
+    };
+    const auto overhead = number(pp, "overhead_pct", "median");
+    const auto twin = number(pp, "latency_ms", "median");
+    if (!pp.contains("twin") || pp["twin"] != "the run's layers" || !overhead || !twin || !(*twin > 0))
+        return noPairs();
+    plan::PairedRun r;
+    r.config = c.config;
+    r.overheadFraction = *overhead / 100.0;
+    r.twinMs = *twin;
+    r.stallMs = report.contains("stall_ms") && report["stall_ms"].is_number() ? report["stall_ms"].get<double>() : 0.0;
+    return r;
+}
+
+Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile, bool paired)
 {
     DL_ASSIGN(auto list, store.listRuns());
     const uint64_t split = runSplitBytes(profile);
@@ -182,14 +210,19 @@ Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& 
             || it->device.host != profile.device.host || it->device.cpu != profile.device.cpu
             || (it->arch != "sync" && it->arch != "async" && it->arch != "two-stage"))
             continue;
-        // One that cannot be read (damaged, or deleted meanwhile) is passed over, as is one paired with a
-        // preloaded twin: its ring refilled while the twin ran, so its latency is not back to back.
+        // One that cannot be read (damaged, or deleted meanwhile) is passed over. For the read factor so is one
+        // paired with a preloaded twin: its ring refilled while the twin ran, so its latency is not back to back.
+        // For the kernels' slowdown only such a run serves.
         auto loaded = store.run(it->id);
         if (!loaded.ok()) continue;
         Run& run = *loaded;
         if (run.layers.size() != profile.layers.size() || runSplitBytes(run) != split) continue;
-        const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
-        if (report.is_object() && report.contains("paired_preload")) continue;
+        if (paired) {
+            if (!pairedRunOf(run).ok()) continue;
+        } else {
+            const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
+            if (report.is_object() && report.contains("paired_preload")) continue;
+        }
         const bool streamed = std::any_of(
             run.layers.begin(), run.layers.end(), [](const LayerStats& l) { return !l.resident && l.bytes > 0; });
         if (streamed) return std::optional<Run>(std::move(run));

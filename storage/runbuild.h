@@ -52,11 +52,17 @@ Result<plan::CostModel> costModelFromRun(const Run& run);
 // ring's size from its staging), median latency and kernel time per inference. Invalid for any other run.
 Result<plan::CalibrationRun> calibrationRunOf(const Run& run);
 
-// The newest run in `store` that can calibrate a plan profiled on `profile` (plan::calibrate()): a whole pipelined run
-// of the same model on the same device (host and CPU), with the profile's layers and split, that streamed a layer
-// and ran back to back (not paired with a preloaded twin). Runs that cannot be read are passed over. Nothing when
-// there is none.
-Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile);
+// A stored pipelined run paired with a preloaded twin of its own layers (`dlayer run --paired-preload
+// --paired-split`) as the input of plan::calibrateKernels(): its configuration, its median overhead over the twin,
+// the twin's median latency and its kernels' stall. Invalid for any other run.
+Result<plan::PairedRun> pairedRunOf(const Run& run);
+
+// The newest run in `store` that can calibrate a plan profiled on `profile`: a whole pipelined run of the same model
+// on the same device (host and CPU), with the profile's layers and split, that streamed a layer and — for the read
+// factor (plan::calibrate()) — ran back to back, not paired with a preloaded twin, or — with `paired`, for the
+// kernels' slowdown (plan::calibrateKernels()) — was paired with a twin of its own layers. Runs that cannot be read
+// are passed over. Nothing when there is none.
+Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile, bool paired = false);
 
 // A stored run's trace as a Chrome JSON trace (trace/chrometrace.h): its spans and stalls, and its memory samples
 // as counters; time 0 is the run's first event. Io naming the path on a write error.

@@ -114,6 +114,11 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
                 out->model.contention = c->contention;
                 out->calibrationRunId = (*cal)->id;
             }
+    // And the newest paired one, the kernels' slowdown beside reads (plan::calibrateKernels()).
+    if (auto paired = store::findCalibrationRun(**store, *profile, true); paired.ok() && *paired)
+        if (auto input = store::pairedRunOf(**paired); input.ok())
+            if (auto k = plan::calibrateKernels(out->model, *input); k.ok())
+                out->model.contention.kernelMsPerMB = k->kernelMsPerMB;
     const auto t0 = std::chrono::steady_clock::now();
     auto f = plan::frontier(out->model, rq.arch, rq.points);
     out->computeMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

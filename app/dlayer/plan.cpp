@@ -98,7 +98,8 @@ struct Profile
     store::Run run;
     uint64_t splitBytes = 0; // the run's split (0: whole layers)
     std::string description;
-    std::optional<store::Run> calibration; // a pipelined run to calibrate the contention on
+    std::optional<store::Run> calibration; // a pipelined run to calibrate the read contention on
+    std::optional<store::Run> pairedCalibration; // a paired pipelined run to calibrate the kernels' slowdown on
 };
 
 // The profiles to plan from. --profile-run: one, made now. --profile DB: per split, the newest sequential run of the
@@ -176,6 +177,9 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
             auto cal = store::findCalibrationRun(**store, p.run);
             if (!cal.ok()) fail(cal.error().message);
             p.calibration = std::move(cal).value();
+            auto paired = store::findCalibrationRun(**store, p.run, true);
+            if (!paired.ok()) fail(paired.error().message);
+            p.pairedCalibration = std::move(paired).value();
         }
         p.description = o.profileRun && tempDir.empty() ? "profiled now, run " + std::to_string(id) + " in " + db
             : o.profileRun                              ? "profiled now (" + p.run.arch + ")"
@@ -193,6 +197,7 @@ struct Planned
 {
     plan::CostModel model;
     std::optional<plan::Calibration> calibration; // on the profile's calibration run
+    std::optional<plan::KernelCalibration> kernels; // on its paired calibration run
 };
 
 // The profile's cost model, with its contention calibrated on the profile's pipelined run when there is one.
@@ -200,7 +205,7 @@ Planned costModel(Profile& prof)
 {
     auto m = store::costModelFromRun(prof.run);
     if (!m.ok()) fail(m.error().message);
-    Planned p { std::move(m).value(), std::nullopt };
+    Planned p { std::move(m).value(), std::nullopt, std::nullopt };
     if (prof.calibration) {
         auto input = store::calibrationRunOf(*prof.calibration);
         if (!input.ok()) fail(input.error().message);
@@ -216,6 +221,20 @@ Planned costModel(Profile& prof)
             static_cast<long long>(prof.calibration->id), prof.calibration->arch.c_str(), c->contention.readFactor);
         prof.description += text;
     }
+    if (prof.pairedCalibration) {
+        auto input = store::pairedRunOf(*prof.pairedCalibration);
+        if (!input.ok()) fail(input.error().message);
+        auto k = plan::calibrateKernels(p.model, *input);
+        if (!k.ok())
+            fail("calibrating the kernels on run " + std::to_string(prof.pairedCalibration->id) + ": "
+                + k.error().message + " (--no-calibrate plans without it)");
+        p.model.contention.kernelMsPerMB = k->kernelMsPerMB;
+        p.kernels = *k;
+        char text[200];
+        std::snprintf(text, sizeof text, "; kernels from run %lld (%s, paired): %.3f ms longer per MB streamed",
+            static_cast<long long>(prof.pairedCalibration->id), prof.pairedCalibration->arch.c_str(), k->kernelMsPerMB);
+        prof.description += text;
+    }
     return p;
 }
 
@@ -228,6 +247,14 @@ json contentionJson(const Planned& p, const Profile& prof)
         j["measured_ms"] = prof.calibration->latencyMedianMs; // that run's latency,
         j["fitted_ms"] = p.calibration->fittedMs; // its configuration simulated with these factors,
         j["uncalibrated_ms"] = p.calibration->uncalibratedMs; // and without them
+    }
+    j["kernel_ms_per_mb"] = p.model.contention.kernelMsPerMB;
+    j["kernel_run_id"] = nullptr;
+    if (p.kernels) {
+        j["kernel_run_id"] = prof.pairedCalibration->id;
+        j["kernel_run_arch"] = prof.pairedCalibration->arch;
+        j["kernel_slowdown_fraction"] = p.kernels->slowdownFraction; // that run's overhead less its stalls
+        j["kernel_run_streamed_bytes"] = p.kernels->streamedBytes;
     }
     return j;
 }
@@ -374,6 +401,11 @@ int cmdPlan(const Options& given)
         else
             std::printf("contention uncalibrated (%s)\n",
                 o.calibrate ? "no pipelined run of this model on this device in the store" : "--no-calibrate");
+        if (plans[base].kernels)
+            std::printf("kernels   %.3f ms longer per MB streamed beside them (run %lld, %s, paired: %+.1f %% of its "
+                        "kernels)\n",
+                bm.contention.kernelMsPerMB, static_cast<long long>(profs[base].pairedCalibration->id),
+                profs[base].pairedCalibration->arch.c_str(), plans[base].kernels->slowdownFraction * 100.0);
         std::printf("\n");
         std::printf("%12s %14s %12s %12s %10s %9s %10s\n", "budget", "latency ms", "weights", "peak", "bound ms",
             "resident", "split");

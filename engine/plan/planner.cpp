@@ -89,7 +89,7 @@ struct Timing
 };
 
 // Two-stage and async: rings, a disk served in order, a copy stage (async), kernels in layer order.
-Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, bool async)
+Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, bool async, double kernelScale)
 {
     const size_t n = m.layers.size();
     const size_t perIter = l.streamed.size();
@@ -160,7 +160,7 @@ Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, 
             }
             const double start = std::max(kernelEnd, ready);
             if (iteration == kIterations - 1) t.stallMs += start - kernelEnd;
-            kernelEnd = start + m.layers[layer].kernelMs;
+            kernelEnd = start + m.layers[layer].kernelMs * kernelScale;
             if (s >= 0) (async ? deviceRelease : hostRelease).push_back(kernelEnd);
             if (layer == n - 1) iterationEnd[static_cast<size_t>(iteration)] = kernelEnd;
             ++step;
@@ -175,7 +175,7 @@ Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, 
 // Sync: read, copy and kernel stages advance together, a cycle per streamed layer: in cycle c the reader reads
 // layer c, the copy stage copies c − 1 and the kernels run c − 2 (with the layers before it that stream nothing); a
 // cycle lasts as long as its slowest stage.
-Timing simulateSync(const CostModel& m, const Layout& l)
+Timing simulateSync(const CostModel& m, const Layout& l, double kernelScale)
 {
     const size_t n = m.layers.size(), s = l.streamed.size();
     std::vector<double> segment(s, 0.0); // kernels from after the previous streamed layer up to this one
@@ -183,12 +183,12 @@ Timing simulateSync(const CostModel& m, const Layout& l)
     size_t k = 0;
     for (size_t i = 0; i < n; ++i) {
         if (k < s && static_cast<size_t>(l.streamed[k]) == i) {
-            segment[k] += m.layers[i].kernelMs;
+            segment[k] += m.layers[i].kernelMs * kernelScale;
             ++k;
         } else if (k < s) {
-            segment[k] += m.layers[i].kernelMs;
+            segment[k] += m.layers[i].kernelMs * kernelScale;
         } else {
-            tail += m.layers[i].kernelMs;
+            tail += m.layers[i].kernelMs * kernelScale;
         }
     }
     // The tail rides with the first segment of the next iteration in steady state.
@@ -307,6 +307,11 @@ Result<Prediction> simulate(const CostModel& m, const Configuration& c)
     p.peakTotal = p.weightsPeak + m.activationBytes + m.workspaceBytes;
     for (int s : l.streamed)
         p.streamedBytes += m.layers[static_cast<size_t>(s)].bytes;
+    // Where reads run beside the kernels, what they cost the CPU lengthens the kernels.
+    double kernelScale = 1;
+    const double kernels = m.kernelMs();
+    if ((c.arch == Arch::Sync || c.arch == Arch::Async || c.arch == Arch::TwoStage) && kernels > 0)
+        kernelScale += m.contention.kernelMsPerMB * (static_cast<double>(p.streamedBytes) / 1e6) / kernels;
     Timing t;
     if (l.streamed.empty()) {
         t.latencyMs = m.kernelMs();
@@ -322,11 +327,11 @@ Result<Prediction> simulate(const CostModel& m, const Configuration& c)
             t.stallMs = t.latencyMs - m.kernelMs();
             break;
         case Arch::Sync:
-            t = simulateSync(m, l);
+            t = simulateSync(m, l, kernelScale);
             break;
         case Arch::Async:
         case Arch::TwoStage: {
-            DL_ASSIGN(t, simulateFifo(m, l, ring, c.arch == Arch::Async));
+            DL_ASSIGN(t, simulateFifo(m, l, ring, c.arch == Arch::Async, kernelScale));
             break;
         }
         }
@@ -350,7 +355,7 @@ Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run)
     // The run's own kernel times, so that a machine that ran faster or slower then than during the profile does
     // not pass for contention on the reads.
     CostModel m = model;
-    m.contention = {};
+    m.contention = {}; // the run's kernel times already hold what its reads cost them
     for (size_t i = 0; i < m.layers.size(); ++i)
         m.layers[i].kernelMs = std::max(0.0, run.kernelMs[i]);
     DL_ASSIGN(Prediction plain, simulate(m, run.config));
@@ -406,6 +411,24 @@ Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run)
     DL_ASSIGN(c.fittedMs, latencyAt(best));
     c.uncalibratedMs = plain.latencyMs;
     return c;
+}
+
+Result<KernelCalibration> calibrateKernels(const CostModel& model, const PairedRun& run)
+{
+    const Arch arch = run.config.arch;
+    if (arch != Arch::Sync && arch != Arch::Async && arch != Arch::TwoStage)
+        return invalid(std::string("a ") + archName(arch)
+            + " run cannot calibrate the kernels' slowdown: its reads never run beside its kernels (use a sync, "
+              "async or two-stage run)");
+    if (!(run.twinMs > 0)) return invalid("the paired run has no twin latency");
+    DL_ASSIGN(Prediction p, simulate(model, run.config));
+    if (p.streamedBytes == 0) return invalid("the paired run streamed nothing: every layer was resident");
+    KernelCalibration k;
+    k.streamedBytes = p.streamedBytes;
+    k.slowdownFraction = run.overheadFraction - std::max(0.0, run.stallMs) / run.twinMs;
+    k.kernelMsPerMB
+        = std::max(0.0, k.slowdownFraction) * model.kernelMs() / (static_cast<double>(p.streamedBytes) / 1e6);
+    return k;
 }
 
 uint64_t minimumBudget(const CostModel& m, Arch arch)

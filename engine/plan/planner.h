@@ -28,12 +28,16 @@ struct LayerCost
     double copyMs = 0; // host → device copy of its weights (async, sync, sequential); 0: from copyBytesPerMs
 };
 
-// How much slower the disk serves reads beside running kernels than alone (they share this machine's memory and
-// cores and, in a virtual machine, the host that serves the disk): in the pipelined architectures (sync, async,
-// two-stage) reads go at readFactor × the profile's bandwidth. 1 until calibrate() fits it to a pipelined run.
+// How reads and kernels slow each other where they run at once, in the pipelined architectures (sync, async,
+// two-stage): they share this machine's memory and cores and, in a virtual machine, the host that serves the disk.
+// Reads go at readFactor × the profile's bandwidth (1 until calibrate() fits it to a pipelined run). The kernels
+// take kernelMsPerMB longer per MB (10^6 bytes) the inference streams, spread over them in proportion to their time:
+// the CPU time each byte read costs, which overlap cannot hide (0 until calibrateKernels() fits it to a pipelined run
+// paired with a preloaded twin).
 struct Contention
 {
     double readFactor = 1;
+    double kernelMsPerMB = 0;
     bool operator==(const Contention&) const = default;
 };
 
@@ -113,6 +117,30 @@ struct Calibration
 // its reads). Invalid when the run cannot calibrate: not sync, async or two-stage, another layer count, nothing
 // streamed, or a configuration this model cannot run.
 Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run);
+
+// A pipelined run paired inference by inference with a twin process that preloads the same layers (`dlayer run
+// --paired-preload --paired-split`), as measured: what calibrateKernels() fits the kernels' slowdown to. The pairing
+// takes the machine's drift out: both sides of a pair run within a second of each other.
+struct PairedRun
+{
+    Configuration config; // as it ran
+    double overheadFraction = 0; // the median over the pairs of streamed ÷ preloaded − 1
+    double twinMs = 0; // the twin's median latency
+    double stallMs = 0; // the kernels' wait for weights per inference in the streamed run
+};
+
+struct KernelCalibration
+{
+    double kernelMsPerMB = 0; // at the profile's speed
+    double slowdownFraction = 0; // of the kernels, in that run: its overhead less what its kernels waited
+    uint64_t streamedBytes = 0; // per inference in that run
+};
+
+// Fits Contention::kernelMsPerMB to one paired pipelined run: the run's overhead over its twin less the share of it
+// its kernels spent waiting is what its reads cost the kernels, per MB it streamed, scaled to the profile's kernels;
+// 0 when that is negative (the machine's noise). Invalid for a run that is not sync, async or two-stage, streamed
+// nothing, or has a configuration this model cannot run.
+Result<KernelCalibration> calibrateKernels(const CostModel& model, const PairedRun& run);
 
 // Weight bytes that configuration holds: pinned, resident, staging, as Pipeline::setup() allocates them.
 uint64_t predictedStagingBytes(const CostModel& model, const Configuration& config);

@@ -759,8 +759,35 @@ private slots:
         QVERIFY(calibrated.value(QStringLiteral("profile"))
                     .toString()
                     .contains(QStringLiteral("contention from run %1").arg(runId)));
+        QVERIFY(c.value(QStringLiteral("kernel_run_id")).isNull());
+        QCOMPARE(c.value(QStringLiteral("kernel_ms_per_mb")).toDouble(), 0.0);
+        // A run paired with a preloaded twin of its own layers calibrates the kernels' slowdown beside the reads,
+        // and leaves the read factor to the run back to back.
+        o = dlayer(
+            QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("two-stage"),
+                QStringLiteral("--iterations"), QStringLiteral("3"), QStringLiteral("--warmup"), QStringLiteral("1"),
+                QStringLiteral("--paired-preload"), QStringLiteral("--record"), db, QStringLiteral("--json") },
+            cache);
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const qint64 pairedId = QJsonDocument::fromJson(o.out.toUtf8())
+                                    .object()
+                                    .value(QStringLiteral("recorded"))
+                                    .toObject()
+                                    .value(QStringLiteral("run_id"))
+                                    .toInteger();
+        QVERIFY(pairedId > runId);
+        const QJsonObject both = frontier({});
+        const QJsonObject bc = both.value(QStringLiteral("contention")).toObject();
+        QCOMPARE(bc.value(QStringLiteral("run_id")).toInteger(), runId);
+        QCOMPARE(bc.value(QStringLiteral("kernel_run_id")).toInteger(), pairedId);
+        QVERIFY(bc.value(QStringLiteral("kernel_ms_per_mb")).toDouble() >= 0);
+        QVERIFY(bc.value(QStringLiteral("kernel_run_streamed_bytes")).toInteger() > 0);
+        QVERIFY(both.value(QStringLiteral("profile"))
+                    .toString()
+                    .contains(QStringLiteral("kernels from run %1").arg(pairedId)));
         const QJsonObject off = frontier({ QStringLiteral("--no-calibrate") });
         QVERIFY(off.value(QStringLiteral("contention")).toObject().value(QStringLiteral("run_id")).isNull());
+        QVERIFY(off.value(QStringLiteral("contention")).toObject().value(QStringLiteral("kernel_run_id")).isNull());
         QCOMPARE(off.value(QStringLiteral("frontier")), plain.value(QStringLiteral("frontier")));
 
         // plan --config: the prediction of exactly the configuration a budget chose, on the same profile.

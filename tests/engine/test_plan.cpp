@@ -291,6 +291,72 @@ private slots:
         QVERIFY(!r.ok() && r.error().message.find("streamed nothing") != std::string::npos);
     }
 
+    // The kernels' slowdown comes from a paired run's overhead less its stalls, per MB it streamed, at the
+    // profile's speed; the slowed model then predicts a run that streams half as much; noise below the stalls is 0.
+    void kernelCalibrationFitsThePairedOverhead()
+    {
+        CostModel profile;
+        for (int i = 0; i < 24; ++i)
+            profile.layers.push_back({ "l" + std::to_string(i), uint64_t(4096 * (1 + i % 3)), 1.0 + i % 4, 0.0 });
+        profile.diskBytesPerMs = 409600; // fast: the reads hide behind the kernels
+        profile.requestMs = 0.01;
+        Configuration deep;
+        deep.stagingBytes = 12 * 3 * 4096;
+        uint64_t streamed = 0;
+        for (const auto& l : profile.layers)
+            streamed += l.bytes;
+        // Measured: 9 % over the twin (at twice the profile's speed), 1 % of it the kernels' wait.
+        PairedRun run { deep, 0.09, profile.kernelMs() / 2, 0.01 * profile.kernelMs() / 2 };
+        for (Arch arch : { Arch::TwoStage, Arch::Async, Arch::Sync }) {
+            run.config.arch = arch;
+            auto k = calibrateKernels(profile, run);
+            QVERIFY2(k.ok(), k.ok() ? "" : k.error().message.c_str());
+            QCOMPARE(k->streamedBytes, streamed);
+            QVERIFY(qAbs(k->slowdownFraction - 0.08) < 1e-9);
+            const double perMB = 0.08 * profile.kernelMs() / (static_cast<double>(streamed) / 1e6);
+            QVERIFY(qAbs(k->kernelMsPerMB - perMB) < 1e-9 * perMB);
+        }
+        run.config.arch = Arch::TwoStage;
+        CostModel slowed = profile;
+        slowed.contention.kernelMsPerMB = calibrateKernels(profile, run)->kernelMsPerMB;
+        const double plain = predict(profile, Arch::TwoStage, deep.stagingBytes, {}).latencyMs;
+        const double same = predict(slowed, Arch::TwoStage, deep.stagingBytes, {}).latencyMs;
+        QVERIFY2(qAbs(same - 1.08 * plain) < 0.01 * plain, qPrintable(QStringLiteral("%1 vs %2").arg(same).arg(plain)));
+        // Half the layers resident: the kernels pay for what is still read, and no more.
+        std::vector<int> half;
+        uint64_t left = streamed;
+        for (int i = 0; i < 24; i += 2) {
+            half.push_back(i);
+            left -= profile.layers[static_cast<size_t>(i)].bytes;
+        }
+        const double halfPlain = predict(profile, Arch::TwoStage, deep.stagingBytes, half).latencyMs;
+        const double halfSlowed = predict(slowed, Arch::TwoStage, deep.stagingBytes, half).latencyMs;
+        const double want = 0.08 * static_cast<double>(left) / static_cast<double>(streamed);
+        QVERIFY2(qAbs(halfSlowed / halfPlain - 1 - want) < 0.01,
+            qPrintable(QStringLiteral("%1 vs %2").arg(halfSlowed / halfPlain - 1).arg(want)));
+        // Preload and sequential read nothing beside their kernels: unchanged.
+        QCOMPARE(predict(slowed, Arch::Preload, 0, {}).latencyMs, predict(profile, Arch::Preload, 0, {}).latencyMs);
+        QCOMPARE(
+            predict(slowed, Arch::Sequential, 0, {}).latencyMs, predict(profile, Arch::Sequential, 0, {}).latencyMs);
+        // An overhead the kernels' wait explains, or less (noise): no slowdown.
+        PairedRun noise = run;
+        noise.overheadFraction = 0.005;
+        QCOMPARE(calibrateKernels(profile, noise)->kernelMsPerMB, 0.0);
+        // Refusals: a sequential run, a run with every layer resident, no twin.
+        PairedRun seq = run;
+        seq.config.arch = Arch::Sequential;
+        auto r = calibrateKernels(profile, seq);
+        QVERIFY(!r.ok() && r.error().message.find("never run beside its kernels") != std::string::npos);
+        PairedRun all = run;
+        for (int i = 0; i < 24; ++i)
+            all.config.resident.push_back(i);
+        r = calibrateKernels(profile, all);
+        QVERIFY(!r.ok() && r.error().message.find("streamed nothing") != std::string::npos);
+        PairedRun alone = run;
+        alone.twinMs = 0;
+        QVERIFY(!calibrateKernels(profile, alone).ok());
+    }
+
     void diskModelIsFittedFromReadTimes()
     {
         std::vector<ProfiledLayer> layers;
