@@ -78,10 +78,13 @@ function validate(m) {
     '--pack-dir', packDir, '--threads', threads, '--iterations', options['--iterations'], '--warmup',
     options['--warmup'], '--record', store, '--json'], `${m.id}: calibration run`);
   if (!cal) return out;
-  // And the same configuration paired with a preloaded twin of its split, which calibrates how much longer the
-  // kernels take beside the reads (its overhead over the twin less its stalls, per MB streamed).
-  console.error(`${m.id}: paired calibration run (two-stage, ring ${(ring / MiB).toFixed(2)} MiB)`);
-  const pairedCal = dl(['run', m.file, ...m.args, '--arch', 'two-stage', '--staging', `${ring}`, '--split',
+  // And a run paired with a preloaded twin of its split, which calibrates how much longer the kernels take beside
+  // the reads (its overhead over the twin less its stalls, per MB streamed). Its ring is at least one huge page: a
+  // smaller one sits on small pages, where each read costs the CPU two to three times as much as in the rings the
+  // budgets pick (docs/architecture.md, "Huge pages for what the reads fill").
+  const pairedRing = Math.max(ring, 2 * MiB);
+  console.error(`${m.id}: paired calibration run (two-stage, ring ${(pairedRing / MiB).toFixed(2)} MiB)`);
+  const pairedCal = dl(['run', m.file, ...m.args, '--arch', 'two-stage', '--staging', `${pairedRing}`, '--split',
     `${split}`, '--pack-dir', packDir, '--threads', threads, '--iterations', `${calPairs}`, '--warmup',
     options['--warmup'], '--paired-preload', '--paired-split', '--record', store, '--json'],
   `${m.id}: paired calibration run`);
@@ -118,8 +121,9 @@ lines.push(`Command: \`${commandLine('plan_validate.js')}\``);
 lines.push('');
 lines.push('Profile: one sequential run (3 iterations after 1 warm-up) with the split the 3.5 % budget picks, recorded ' +
   'in a run store, and one two-stage run (nothing resident, a ring of 1.5 × the smallest) that calibrates how much ' +
-  'slower reads go beside kernels, then the same run paired inference by inference with a preloaded twin of its ' +
-  `split (${calPairs} pairs), which calibrates how much longer the kernels take beside the reads; each row: ` +
+  'slower reads go beside kernels, then a two-stage run with a ring of at least one huge page (2 MiB) paired ' +
+  `inference by inference with a preloaded twin of its split (${calPairs} pairs), which calibrates how much longer ` +
+  'the kernels take beside the reads; each row: ' +
   '`dlayer plan --budget` on that profile, then `dlayer run --config` of ' +
   'its choice. "uncalibrated" is the same configuration predicted without either calibration (`dlayer plan --config ' +
   '--no-calibrate`), so that both predictions are weighed on the same measurement.');

@@ -341,13 +341,21 @@ Result<Prediction> simulate(const CostModel& m, const Configuration& c)
     return p;
 }
 
+namespace {
+
+// Invalid unless `arch` reads beside its kernels (sync, async, two-stage): only such a run can calibrate `what`.
+Status readsBesideKernels(Arch arch, const char* what)
+{
+    if (arch == Arch::Sync || arch == Arch::Async || arch == Arch::TwoStage) return {};
+    return invalid(std::string("a ") + archName(arch) + " run cannot calibrate " + what
+        + ": its reads never run beside its kernels (use a sync, async or two-stage run)");
+}
+
+} // namespace
+
 Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run)
 {
-    const Arch arch = run.config.arch;
-    if (arch != Arch::Sync && arch != Arch::Async && arch != Arch::TwoStage)
-        return invalid(std::string("a ") + archName(arch)
-            + " run cannot calibrate contention: its reads never run beside its kernels (use a sync, async or "
-              "two-stage run)");
+    DL_TRY(readsBesideKernels(run.config.arch, "contention"));
     if (run.kernelMs.size() != model.layers.size())
         return invalid("the calibration run has " + std::to_string(run.kernelMs.size()) + " layers, the profile "
             + std::to_string(model.layers.size()) + ": they are not of the same model and split");
@@ -415,11 +423,7 @@ Result<Calibration> calibrate(const CostModel& model, const CalibrationRun& run)
 
 Result<KernelCalibration> calibrateKernels(const CostModel& model, const PairedRun& run)
 {
-    const Arch arch = run.config.arch;
-    if (arch != Arch::Sync && arch != Arch::Async && arch != Arch::TwoStage)
-        return invalid(std::string("a ") + archName(arch)
-            + " run cannot calibrate the kernels' slowdown: its reads never run beside its kernels (use a sync, "
-              "async or two-stage run)");
+    DL_TRY(readsBesideKernels(run.config.arch, "the kernels' slowdown"));
     if (!(run.twinMs > 0)) return invalid("the paired run has no twin latency");
     DL_ASSIGN(Prediction p, simulate(model, run.config));
     if (p.streamedBytes == 0) return invalid("the paired run streamed nothing: every layer was resident");
