@@ -33,12 +33,15 @@ function pickModels(list) {
   });
 }
 
-// The split `dlayer run --arch two-stage --budget` picks for a budget: the largest power of two (from 4 KiB) at most
-// half of it.
+// The split `dlayer run --arch two-stage --budget` picks for a budget (splitForBudget in engine/pipeline): the largest
+// power of two (from 4 KiB) at most a third of it, or at most half of it where a third would be under 1 MiB.
 function splitFor(budgetBytes) {
-  let split = 4096;
-  while (split * 2 <= budgetBytes / 2) split *= 2;
-  return split;
+  const under = (unit) => {
+    let split = 4096;
+    while (split * 2 <= unit) split *= 2;
+    return split;
+  };
+  return Math.max(under(budgetBytes / 3), Math.min(under(budgetBytes / 2), 1 << 20));
 }
 
 module.exports = { root, cache, darknet, onnx, allModels, pickModels, splitFor };

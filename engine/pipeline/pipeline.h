@@ -75,8 +75,9 @@ std::vector<uint64_t> paddedLayerBytes(const PackInfo& pack);
 Status checkBudget(const std::vector<uint64_t>& paddedLayerBytes, Arch arch, size_t budgetBytes);
 
 // The split the budget rule plans `arch` with (ExecutorOptions::splitBytes): the largest power of two that lets every
-// buffer the architecture keeps hold a piece within the budget, with room for two pieces in each FIFO ring (async,
-// two-stage) so that reading the next piece overlaps the kernels of this one. 0 (no split) for preload.
+// buffer the architecture keeps hold a piece within the budget, with room for three pieces in each FIFO ring (async,
+// two-stage) so that two fit however the ring wraps and reading the next piece overlaps the kernels of this one; for
+// two where three would mean pieces under 1 MiB. 0 (no split) for preload.
 size_t splitForBudget(Arch arch, size_t budgetBytes);
 
 // The budget rule (until the planner): refuses a budget below minimumWeightMemory() naming the minimum; otherwise keeps

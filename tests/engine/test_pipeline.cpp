@@ -599,6 +599,31 @@ private slots:
         QVERIFY(!optionsForBudget(m.pack, Arch::Preload, m.pack.weightBytes() / 2).ok());
     }
 
+    void budgetRuleSplit()
+    {
+        constexpr size_t MiB = 1 << 20;
+        // FIFO rings: pieces for three per ring (two fit wherever the wrap falls), but for two rather than under 1 MiB.
+        QCOMPARE(splitForBudget(Arch::TwoStage, 9006193), 2 * MiB); // YOLOv4 at 3.5 %: 3.0 MB a piece for three
+        QCOMPARE(splitForBudget(Arch::TwoStage, 8028229), 2 * MiB); // ResNet-152
+        QCOMPARE(splitForBudget(Arch::TwoStage, 2401912), 1 * MiB); // DenseNet-201: 0.8 MB for three, 1.2 for two
+        QCOMPARE(splitForBudget(Arch::TwoStage, 1200000), MiB / 2); // under 2 MiB: two per ring
+        QCOMPARE(splitForBudget(Arch::Async, 9006193), 1 * MiB); // two rings of 4.5 MB
+        QCOMPARE(splitForBudget(Arch::TwoStage, 64 * MiB), 16 * MiB);
+        // Sequential and sync hold one piece per buffer.
+        QCOMPARE(splitForBudget(Arch::Sequential, 9006193), 4 * MiB);
+        QCOMPARE(splitForBudget(Arch::Sync, 9006193), 2 * MiB);
+        QCOMPARE(splitForBudget(Arch::Preload, 9006193), size_t(0));
+        for (size_t budget = 64 << 10; budget < 512 * MiB; budget = budget * 5 / 4) {
+            for (Arch arch : { Arch::TwoStage, Arch::Async }) {
+                const size_t ring = budget / (arch == Arch::Async ? 2 : 1), s = splitForBudget(arch, budget);
+                QVERIFY(s >= kPackAlignment && (s & (s - 1)) == 0);
+                QVERIFY2(3 * s <= ring || (s <= MiB && 2 * s <= ring) || s == kPackAlignment,
+                    qPrintable(QStringLiteral("%1: %2").arg(budget).arg(s)));
+                QVERIFY(6 * s > ring); // not finer than three per ring needs
+            }
+        }
+    }
+
     void budgetRuleHugePageRings()
     {
         // Forty layers of 256 KiB: four of them fit a ring in 1 MiB, which would sit on small pages. With large
