@@ -100,6 +100,7 @@ struct Profile
     std::string description;
     std::optional<store::Run> calibration; // a pipelined run to calibrate the read contention on
     std::optional<store::Run> pairedCalibration; // a paired pipelined run to calibrate the kernels' slowdown on
+    double kernelScale = 1; // what its kernel times were multiplied by to weigh it beside another split's profile
 };
 
 // The profiles to plan from. --profile-run: one, made now. --profile DB: per split, the newest sequential run of the
@@ -259,6 +260,24 @@ json contentionJson(const Planned& p, const Profile& prof)
     return j;
 }
 
+// Profiles of several splits are weighed at one speed: each one's kernels scaled by how much faster or slower the
+// layers it shares with the reference ran (plan::kernelSpeedRatio), so that the machine's drift between the moments
+// they were recorded does not pass for what a split costs (docs/planner.md, "Choosing the split").
+void alignKernelSpeeds(std::vector<Profile>& profs, std::vector<Planned>& plans, size_t ref)
+{
+    for (size_t k = 0; k < plans.size(); ++k) {
+        if (k == ref) continue;
+        const double ratio = plan::kernelSpeedRatio(plans[ref].model, plans[k].model);
+        if (ratio == 1.0) continue;
+        plan::scaleKernels(plans[k].model, 1.0 / ratio);
+        profs[k].kernelScale = 1.0 / ratio;
+        char text[200];
+        std::snprintf(text, sizeof text, "; kernels × %.3f, to the speed of run %lld on the layers both profiles share",
+            1.0 / ratio, static_cast<long long>(profs[ref].run.id));
+        profs[k].description += text;
+    }
+}
+
 json choiceJson(const plan::Choice& c)
 {
     return { { "budget_bytes", c.budgetBytes }, { "predicted_latency_ms", c.prediction.latencyMs },
@@ -342,6 +361,7 @@ int cmdPlan(const Options& given)
         size_t base = 0;
         for (size_t k = 1; k < plans.size(); ++k)
             if (minimum[k] < minimum[base]) base = k;
+        alignKernelSpeeds(profs, plans, base);
         const auto t0 = std::chrono::steady_clock::now();
         auto f = plan::frontier(plans[base].model, arch, o.points);
         if (!f.ok()) fail(f.error().message);
@@ -368,9 +388,10 @@ int cmdPlan(const Options& given)
         j["contention"] = contentionJson(plans[base], profs[base]);
         j["profiles"] = json::array();
         for (size_t k = 0; k < profs.size(); ++k)
-            j["profiles"].push_back({ { "split_bytes", profs[k].splitBytes },
-                { "layers", plans[k].model.layers.size() }, { "profile", profs[k].description },
-                { "kernel_ms", plans[k].model.kernelMs() }, { "contention", contentionJson(plans[k], profs[k]) } });
+            j["profiles"].push_back(
+                { { "split_bytes", profs[k].splitBytes }, { "layers", plans[k].model.layers.size() },
+                    { "profile", profs[k].description }, { "kernel_ms", plans[k].model.kernelMs() },
+                    { "kernel_scale", profs[k].kernelScale }, { "contention", contentionJson(plans[k], profs[k]) } });
         j["compute_ms"] = ms;
         j["frontier"] = json::array();
         for (size_t i = 0; i < f->size(); ++i) {
@@ -422,6 +443,7 @@ int cmdPlan(const Options& given)
     }
 
     // Every split's profile optimises the budget; the lowest predicted latency wins (the first profile's on a tie).
+    alignKernelSpeeds(profs, plans, 0);
     size_t best = 0;
     std::optional<plan::Choice> choice;
     std::string refusal;
@@ -449,6 +471,15 @@ int cmdPlan(const Options& given)
         }
     }
     if (!choice) fail(refusal);
+    if (profs[best].kernelScale != 1.0) {
+        // Chosen at the reference's speed; predicted, as `plan --config` predicts it, at its own profile's.
+        plan::CostModel own = plans[best].model;
+        plan::scaleKernels(own, 1.0 / profs[best].kernelScale);
+        auto p = plan::simulate(own, choice->config);
+        if (!p.ok()) fail(p.error().message);
+        choice->prediction = *p;
+        choice->lowerBoundMs = plan::lowerBoundMs(own, arch, o.budget);
+    }
     const plan::CostModel& chosenModel = plans[best].model;
     const uint64_t chosenSplit = profs[best].splitBytes;
     plan::RunConfig cfg;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <deque>
 #include <numeric>
+#include <string_view>
+#include <unordered_map>
 
 namespace dl::plan {
 
@@ -442,6 +444,30 @@ uint64_t minimumBudget(const CostModel& m, Arch arch)
     auto l = layout(m, c);
     auto ring = ringBytes(c, *l);
     return l->residentBytes + stagingOf(arch, *ring, l->largest);
+}
+
+double kernelSpeedRatio(const CostModel& reference, const CostModel& other)
+{
+    std::unordered_map<std::string_view, double> ref;
+    for (const LayerCost& l : reference.layers)
+        ref.emplace(l.name, l.kernelMs);
+    double refCommon = 0, otherCommon = 0;
+    for (const LayerCost& l : other.layers)
+        if (auto it = ref.find(l.name); it != ref.end()) {
+            refCommon += it->second;
+            otherCommon += l.kernelMs;
+        }
+    if (refCommon <= 0 || otherCommon <= 0 || refCommon < 0.1 * reference.kernelMs()
+        || otherCommon < 0.1 * other.kernelMs())
+        return 1.0;
+    return otherCommon / refCommon;
+}
+
+void scaleKernels(CostModel& model, double factor)
+{
+    for (LayerCost& l : model.layers)
+        l.kernelMs *= factor;
+    model.contention.kernelMsPerMB *= factor;
 }
 
 double lowerBoundMs(const CostModel& m, Arch arch, uint64_t budget)

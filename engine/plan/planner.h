@@ -142,6 +142,14 @@ struct KernelCalibration
 // nothing, or has a configuration this model cannot run.
 Result<KernelCalibration> calibrateKernels(const CostModel& model, const PairedRun& run);
 
+// How long `other`'s kernels ran against `reference`'s on the layers both have by name — the layers neither split
+// cuts, the same work in both: Σ other ÷ Σ reference over them. Profiles of two splits recorded at different moments
+// of a machine whose speed drifts differ by this before any split is weighed. 1 when the common layers hold under a
+// tenth of either's kernel time (too little to tell).
+double kernelSpeedRatio(const CostModel& reference, const CostModel& other);
+// Multiplies every kernel time of `model`, and the kernels' slowdown beside reads, by `factor`.
+void scaleKernels(CostModel& model, double factor);
+
 // Weight bytes that configuration holds: pinned, resident, staging, as Pipeline::setup() allocates them.
 uint64_t predictedStagingBytes(const CostModel& model, const Configuration& config);
 

@@ -291,6 +291,33 @@ private slots:
         QVERIFY(!r.ok() && r.error().message.find("streamed nothing") != std::string::npos);
     }
 
+    // Two profiles of one model, recorded at different speeds of the machine: the layers neither split cuts say by how
+    // much, and scaling by it leaves only what the split itself costs.
+    void kernelSpeedRatioComparesTheLayersBothProfilesShare()
+    {
+        CostModel whole, split;
+        whole.layers = { { "a", 4096, 10.0, 0 }, { "b", 8192, 20.0, 0 }, { "big", 65536, 30.0, 0 } };
+        // The split profile ran 20 % slower; "big" is cut in two, whose pieces cost 10 % more than the whole layer.
+        split.layers = { { "a", 4096, 12.0, 0 }, { "b", 8192, 24.0, 0 }, { "big.0", 32768, 1.2 * 16.5, 0 },
+            { "big.1", 32768, 1.2 * 16.5, 0 }, { "big.concat", 0, 0.0, 0 } };
+        split.contention.kernelMsPerMB = 0.6;
+        const double r = kernelSpeedRatio(whole, split);
+        QVERIFY2(qAbs(r - 1.2) < 1e-12, qPrintable(QString::number(r)));
+        QVERIFY(qAbs(kernelSpeedRatio(split, whole) - 1 / 1.2) < 1e-12);
+        scaleKernels(split, 1 / r);
+        QVERIFY(qAbs(split.kernelMs() - (30.0 + 33.0)) < 1e-9); // a and b as in whole; big +10 %
+        QVERIFY(qAbs(split.contention.kernelMsPerMB - 0.5) < 1e-12);
+        // One shared layer is enough when it holds a tenth of both profiles' kernels ("a": a sixth of whole's, a fifth
+        // of this one's); nothing shared, or too small a share of either (a tenth of a percent), gives no scaling.
+        CostModel some;
+        some.layers = { { "a", 4096, 5.0, 0 }, { "x", 4096, 20.0, 0 } };
+        QVERIFY(qAbs(kernelSpeedRatio(whole, some) - 0.5) < 1e-12);
+        QCOMPARE(kernelSpeedRatio(whole, CostModel {}), 1.0);
+        CostModel tiny;
+        tiny.layers = { { "a", 4096, 0.1, 0 }, { "rest", 65536, 99.0, 0 } };
+        QCOMPARE(kernelSpeedRatio(whole, tiny), 1.0);
+    }
+
     // The kernels' slowdown comes from a paired run's overhead less its stalls, per MB it streamed, at the
     // profile's speed; the slowed model then predicts a run that streams half as much; noise below the stalls is 0.
     void kernelCalibrationFitsThePairedOverhead()
