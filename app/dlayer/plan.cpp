@@ -278,6 +278,15 @@ void alignKernelSpeeds(std::vector<Profile>& profs, std::vector<Planned>& plans,
     }
 }
 
+// The profile whose frontier reaches the smallest budget (the first of those that tie).
+size_t smallestReach(const std::vector<Planned>& plans, Arch arch)
+{
+    size_t base = 0;
+    for (size_t k = 1; k < plans.size(); ++k)
+        if (plan::minimumBudget(plans[k].model, arch) < plan::minimumBudget(plans[base].model, arch)) base = k;
+    return base;
+}
+
 json choiceJson(const plan::Choice& c)
 {
     return { { "budget_bytes", c.budgetBytes }, { "predicted_latency_ms", c.prediction.latencyMs },
@@ -316,6 +325,9 @@ int cmdPlan(const Options& given)
     std::vector<Planned> plans;
     for (Profile& p : profs)
         plans.push_back(costModel(p));
+    // --budget and --frontier weigh the splits at the speed of the profile that reaches the smallest budget, so that
+    // a configuration is predicted as the frontier's point at its budget is.
+    alignKernelSpeeds(profs, plans, smallestReach(plans, arch));
     const Profile& prof = profs.front();
     const Planned& planned = plans.front();
     const plan::CostModel& model = planned.model;
@@ -358,10 +370,7 @@ int cmdPlan(const Options& given)
         std::vector<uint64_t> minimum;
         for (const Planned& p : plans)
             minimum.push_back(plan::minimumBudget(p.model, arch));
-        size_t base = 0;
-        for (size_t k = 1; k < plans.size(); ++k)
-            if (minimum[k] < minimum[base]) base = k;
-        alignKernelSpeeds(profs, plans, base);
+        const size_t base = smallestReach(plans, arch);
         const auto t0 = std::chrono::steady_clock::now();
         auto f = plan::frontier(plans[base].model, arch, o.points);
         if (!f.ok()) fail(f.error().message);
@@ -443,7 +452,6 @@ int cmdPlan(const Options& given)
     }
 
     // Every split's profile optimises the budget; the lowest predicted latency wins (the first profile's on a tie).
-    alignKernelSpeeds(profs, plans, 0);
     size_t best = 0;
     std::optional<plan::Choice> choice;
     std::string refusal;
@@ -471,15 +479,6 @@ int cmdPlan(const Options& given)
         }
     }
     if (!choice) fail(refusal);
-    if (profs[best].kernelScale != 1.0) {
-        // Chosen at the reference's speed; predicted, as `plan --config` predicts it, at its own profile's.
-        plan::CostModel own = plans[best].model;
-        plan::scaleKernels(own, 1.0 / profs[best].kernelScale);
-        auto p = plan::simulate(own, choice->config);
-        if (!p.ok()) fail(p.error().message);
-        choice->prediction = *p;
-        choice->lowerBoundMs = plan::lowerBoundMs(own, arch, o.budget);
-    }
     const plan::CostModel& chosenModel = plans[best].model;
     const uint64_t chosenSplit = profs[best].splitBytes;
     plan::RunConfig cfg;
