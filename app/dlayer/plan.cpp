@@ -327,7 +327,8 @@ int cmdPlan(const Options& given)
         plans.push_back(costModel(p));
     // --budget and --frontier weigh the splits at the speed of the profile that reaches the smallest budget, so that
     // a configuration is predicted as the frontier's point at its budget is.
-    alignKernelSpeeds(profs, plans, smallestReach(plans, arch));
+    const size_t base = smallestReach(plans, arch);
+    alignKernelSpeeds(profs, plans, base);
     const Profile& prof = profs.front();
     const Planned& planned = plans.front();
     const plan::CostModel& model = planned.model;
@@ -370,7 +371,6 @@ int cmdPlan(const Options& given)
         std::vector<uint64_t> minimum;
         for (const Planned& p : plans)
             minimum.push_back(plan::minimumBudget(p.model, arch));
-        const size_t base = smallestReach(plans, arch);
         const auto t0 = std::chrono::steady_clock::now();
         auto f = plan::frontier(plans[base].model, arch, o.points);
         if (!f.ok()) fail(f.error().message);
