@@ -1,5 +1,5 @@
 // What the node benchmark scripts share: their option parsing, a dlayer runner that keeps going past a failed run,
-// the machine's CPU name, quantiles, and replacing a marked section of a Markdown file.
+// dd's rate over a file, the machine's CPU name, quantiles, and replacing a marked section of a Markdown file.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -42,6 +42,23 @@ function dlayerRunner(dlayer, threads, problems) {
   };
 }
 
+// The disk's plain sequential O_DIRECT rate over a whole file, best of two `dd iflag=direct bs=4M` reads:
+// { rate: { bytes, seconds, mbps } } or { error } naming what failed.
+function ddRate(file) {
+  let best = null;
+  for (let k = 0; k < 2; ++k) {
+    const r = spawnSync('dd', [`if=${file}`, 'of=/dev/null', 'bs=4M', 'iflag=direct'], { encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C' } });
+    if (r.error || r.status !== 0)
+      return { error: `dd of ${file} failed: ${(r.error ? r.error.message : r.stderr || '').trim().split('\n').pop()}` };
+    const m = /(\d+) bytes.*copied, ([0-9.e+-]+) s/.exec(r.stderr);
+    if (!m || !(Number(m[2]) > 0)) return { error: `could not read bytes and seconds from dd's report:\n${r.stderr}` };
+    const rate = { bytes: Number(m[1]), seconds: Number(m[2]), mbps: Number(m[1]) / Number(m[2]) / 1e6 };
+    if (!best || rate.mbps > best.mbps) best = rate;
+  }
+  return { rate: best };
+}
+
 function cpuName() {
   try {
     return (/^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')) || [])[1] || 'unknown CPU';
@@ -69,4 +86,4 @@ function writeSection(file, name, heading, table) {
   fs.writeFileSync(file, text);
 }
 
-module.exports = { parseOptions, commandLine, dlayerRunner, cpuName, quantile, median, writeSection };
+module.exports = { parseOptions, commandLine, dlayerRunner, ddRate, cpuName, quantile, median, writeSection };

@@ -29,6 +29,7 @@ const os = require('os');
 const path = require('path');
 
 const { root, cache, onnx, allModels } = require('./models.js');
+const { ddRate } = require('./benchutil.js');
 const normId = (s) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 const usage = `usage: node bench/demand_layering.js [--dlayer PATH] [--models ${allModels.map((m) => m.id).join(',')}]
@@ -131,22 +132,9 @@ function runJson(args, what) {
 
 // The disk's sequential O_DIRECT rate over the whole pack, best of two reads; null (with a problem) when dd fails.
 function diskRate(label, pack) {
-  let best = null;
-  for (let k = 0; k < 2; ++k) {
-    const r = run('dd', [`if=${pack}`, 'of=/dev/null', 'bs=4M', 'iflag=direct'], `${label}: dd of ${pack}`);
-    if (r.error) {
-      problem(r.error);
-      return null;
-    }
-    const m = /(\d+) bytes.*copied, ([0-9.e+-]+) s/.exec(r.err);
-    if (!m || !(Number(m[2]) > 0)) {
-      problem(`${label}: could not read bytes and seconds from dd's report:\n${r.err}`);
-      return null;
-    }
-    const rate = { bytes: Number(m[1]), seconds: Number(m[2]), mbps: Number(m[1]) / Number(m[2]) / 1e6 };
-    if (!best || rate.mbps > best.mbps) best = rate;
-  }
-  return best;
+  const r = ddRate(pack);
+  if (r.error) problem(`${label}: ${r.error}`);
+  return r.rate || null;
 }
 
 // The largest difference between two runs' saved outputs, relative to the largest magnitude of each output.
