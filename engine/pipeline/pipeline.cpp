@@ -1,6 +1,7 @@
 #include "pipeline/pipeline.h"
 
 #include "core/largepages.h"
+#include "core/streamcopy.h"
 #include "pipeline/staging.h"
 #include "runtime/executor.h"
 
@@ -695,7 +696,7 @@ void Pipeline::copyLoop()
         if (waited) stall(Stage::Copy, item->layer, item->iteration, t0);
         const int64_t begin = traceClockNs();
         emit(EventKind::Begin, Stage::Copy, item->layer, item->iteration, begin, begin);
-        std::memcpy(m_device.data() + *offset, m_host.data() + item->offset, pl.paddedBytes);
+        copyStreaming(m_device.data() + *offset, m_host.data() + item->offset, pl.paddedBytes);
         emit(EventKind::End, Stage::Copy, item->layer, item->iteration, begin, traceClockNs(), pl.paddedBytes);
         s.hostRing.release();
         item->offset = *offset;
@@ -755,7 +756,7 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
             if (!st.ok()) return failed(st.error());
             const int64_t begin = traceClockNs();
             emit(EventKind::Begin, Stage::Copy, layer, iteration, begin, begin);
-            std::memcpy(m_device.data(), m_host.data(), m_pack.layers[l].paddedBytes);
+            copyStreaming(m_device.data(), m_host.data(), m_pack.layers[l].paddedBytes);
             emit(EventKind::End, Stage::Copy, layer, iteration, begin, traceClockNs(), m_pack.layers[l].paddedBytes);
             m_exec.bindLayer(l, m_device.data());
             st = runLayer(layer, iteration);

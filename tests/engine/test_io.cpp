@@ -5,6 +5,7 @@
 #include "core/largepages.h"
 #include "core/procstat.h"
 #include "core/random.h"
+#include "core/streamcopy.h"
 #include "io/weightreader.h"
 #include "memory/ledger.h"
 
@@ -15,9 +16,11 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <vector>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -701,6 +704,29 @@ private slots:
         QCOMPARE(deviceReadMBps(a, { "vda", 1000000 + 2500000, 509 }, 5), 277.77777777777777);
         QCOMPARE(deviceReadMBps(a, { "sdb", 1000000 + 250000000, 750 }), 0.0); // another device
         QCOMPARE(deviceReadMBps(a, { "vda", 999, 750 }), 0.0); // counters that went back (a reset device)
+    }
+
+    // The copy stage's copy: every byte of the range, whatever the alignment of either end, and none beside it.
+    void streamingCopyCopiesExactlyTheRange()
+    {
+        const size_t span = (size_t(1) << 20) + 4096;
+        std::vector<std::byte> src(span + 64);
+        SplitMix64 rng(7);
+        for (auto& b : src)
+            b = static_cast<std::byte>(rng.next() & 0xff);
+        std::vector<std::byte> dst(span + 128);
+        for (size_t bytes : { size_t(0), size_t(1), size_t(63), size_t(255), size_t(256), size_t(257),
+                 size_t(4096 + 13), size_t(1) << 20, (size_t(1) << 20) + 4095 })
+            for (size_t dstAt : { size_t(0), size_t(1), size_t(16), size_t(33), size_t(64) })
+                for (size_t srcAt : { size_t(0), size_t(5), size_t(48) }) {
+                    std::fill(dst.begin(), dst.end(), std::byte { 0xA5 });
+                    copyStreaming(dst.data() + dstAt, src.data() + srcAt, bytes);
+                    QVERIFY2(std::memcmp(dst.data() + dstAt, src.data() + srcAt, bytes) == 0,
+                        qPrintable(QString("%1 bytes to +%2 from +%3").arg(bytes).arg(dstAt).arg(srcAt)));
+                    const auto untouched = [](std::byte b) { return b == std::byte { 0xA5 }; };
+                    QVERIFY(std::all_of(dst.begin(), dst.begin() + dstAt, untouched));
+                    QVERIFY(std::all_of(dst.begin() + dstAt + bytes, dst.end(), untouched));
+                }
     }
 
     void alignedBuffersAreAligned()
