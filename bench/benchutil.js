@@ -3,6 +3,7 @@
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
+const os = require('os');
 
 // `--name value` pairs into `options` (whose keys are the flags it takes, with their defaults); exits 2 on others.
 function parseOptions(script, options, argv = process.argv.slice(2)) {
@@ -86,4 +87,22 @@ function writeSection(file, name, heading, table) {
   fs.writeFileSync(file, text);
 }
 
-module.exports = { parseOptions, commandLine, dlayerRunner, ddRate, cpuName, quantile, median, writeSection };
+// The first lines of a table: the machine, the load when it was made, and the command that made it.
+function tableHead(script, threads) {
+  return [`Machine: ${cpuName()}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; ` +
+    `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; ` +
+    `${new Date().toISOString().slice(0, 10)}.`, `Command: \`${commandLine(script)}\``, ''];
+}
+
+// Ends a table-printing script: the problems under the table, the table on stdout and, with `file`, in its section
+// of that file; exits nonzero when there were problems.
+function finishTable(lines, problems, file, name, heading) {
+  if (problems.length) lines.push('', 'Problems:', ...problems.map((p) => `- ${p}`));
+  const table = lines.join('\n');
+  console.log(table);
+  if (file) writeSection(file, name, heading, table);
+  process.exit(problems.length ? 1 : 0);
+}
+
+module.exports = { parseOptions, commandLine, dlayerRunner, ddRate, cpuName, quantile, median, writeSection, tableHead,
+  finishTable };

@@ -19,7 +19,7 @@ const os = require('os');
 const path = require('path');
 
 const { root, cache, pickModels, splitFor } = require('./models.js');
-const { parseOptions, commandLine, dlayerRunner, cpuName, quantile, writeSection } = require('./benchutil.js');
+const { parseOptions, dlayerRunner, quantile, writeSection, tableHead } = require('./benchutil.js');
 
 const options = parseOptions('low_overhead.js', { '--dlayer': null, '--models': 'yolov4,resnet152,densenet201',
   '--fractions': '0.035,0.05,0.075,0.1,0.15', '--pairs': '20', '--threads': '2', '--pack-dir': null, '--write': null });
@@ -121,11 +121,7 @@ function measure(m) {
 }
 
 const sections = models.map(measure);
-const lines = [];
-lines.push(`Machine: ${cpuName()}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; load average ` +
-  `${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; ${new Date().toISOString().slice(0, 10)}.`);
-lines.push(`Command: \`${commandLine('low_overhead.js')}\``);
-lines.push('');
+const lines = tableHead('low_overhead.js', threads);
 lines.push(`Each row: \`dlayer plan --budget\` (profiles: a sequential run and a two-stage calibration run with the ` +
   'tightest budget\'s split, and the same of whole layers; the planner takes the split whose profile predicts less), ' +
   `then ` +

@@ -14,11 +14,10 @@
 // "<!-- paired-goal:end -->" in that file (appended when missing). A failed run is reported and the other networks
 // still run; the exit status is then nonzero.
 'use strict';
-const os = require('os');
 const path = require('path');
 
 const { root, cache, pickModels } = require('./models.js');
-const { parseOptions, commandLine, dlayerRunner, cpuName, quantile, median, writeSection } = require('./benchutil.js');
+const { parseOptions, dlayerRunner, quantile, median, tableHead, finishTable } = require('./benchutil.js');
 
 const options = parseOptions('paired_goal.js', { '--models': 'yolov4,resnet152,densenet201', '--runs': '3',
   '--pairs': '20', '--warmup': '2', '--fraction': '0.035', '--arch': 'two-stage', '--threads': '2',
@@ -62,12 +61,7 @@ for (const m of pickModels(options['--models'])) {
   if (measured.length) sections.push({ m, floor, weights, budget, measured });
 }
 
-const lines = [];
-lines.push(`Machine: ${cpuName()}, ${os.cpus().length} cores, Linux ${os.release()}; ${options['--threads']} threads; ` +
-  `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; ` +
-  `${new Date().toISOString().slice(0, 10)}.`);
-lines.push(`Command: \`${commandLine('paired_goal.js')}\``);
-lines.push('');
+const lines = tableHead('paired_goal.js', options['--threads']);
 lines.push(`Each network: preload paired with itself (${pairs} pairs: the noise floor), then ${runs} run${runs === 1 ? '' : 's'} of ` +
   `\`dlayer run --arch ${options['--arch']} --budget B --paired-preload --iterations ${pairs}\` with B ` +
   `${(fraction * 100).toFixed(1)} % of the weight bytes \`dlayer info\` gives (the budget rule picks the split, the ring and what stays ` +
@@ -90,13 +84,5 @@ for (const s of sections) {
     `${s.measured.map((j) => signed(j.paired_preload.overhead_pct.median)).join(', ')} | ` +
     `${Math.min(...stalls).toFixed(1)}–${Math.max(...stalls).toFixed(1)} | ${median(all) <= 5 ? 'yes' : 'no'} |`);
 }
-if (problems.length) {
-  lines.push('');
-  lines.push('Problems:');
-  for (const p of problems) lines.push(`- ${p}`);
-}
-const table = lines.join('\n');
-console.log(table);
-if (options['--write']) writeSection(options['--write'], 'paired-goal', 'Demand layering at the paper\'s reduction, ' +
-  'paired', table);
-process.exit(problems.length ? 1 : 0);
+finishTable(lines, problems, options['--write'], 'paired-goal', 'Demand layering at the paper\'s reduction, ' +
+  'paired');

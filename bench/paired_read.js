@@ -18,11 +18,10 @@
 // "<!-- paired-read:end -->" in that file (appended when missing). A failed run is reported and the others still
 // run; the exit status is then nonzero.
 'use strict';
-const os = require('os');
 const path = require('path');
 
 const { root, cache, pickModels } = require('./models.js');
-const { parseOptions, commandLine, dlayerRunner, ddRate, cpuName, quantile, median, writeSection } = require('./benchutil.js');
+const { parseOptions, dlayerRunner, ddRate, quantile, median, tableHead, finishTable } = require('./benchutil.js');
 
 const options = parseOptions('paired_read.js', { '--models': 'vgg-16', '--rounds': '3', '--pairs': '10',
   '--warmup': '1', '--threads': '2', '--dlayer': path.join(root, 'build/app/dlayer/dlayer'),
@@ -94,12 +93,7 @@ for (const m of pickModels(options['--models'])) {
   sections.push({ m, info, rows, dd, rateBy: rows.find((r) => r.j) && rows.find((r) => r.j).j.paired_disk.rate_by });
 }
 
-const lines = [];
-lines.push(`Machine: ${cpuName()}, ${os.cpus().length} cores, Linux ${os.release()}; ${options['--threads']} threads; ` +
-  `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; ` +
-  `${new Date().toISOString().slice(0, 10)}.`);
-lines.push(`Command: \`${commandLine('paired_read.js')}\``);
-lines.push('');
+const lines = tableHead('paired_read.js', options['--threads']);
 lines.push(`Each configuration: ${rounds} run${rounds === 1 ? '' : 's'} of \`dlayer run --paired-disk --iterations ` +
   `${pairs}\`, one per round, the configurations one after another in each round. After each inference the pass ` +
   'reads the same bytes again alone, in the run\'s requests and queue depth, into cold memory. Read % of disk: the ' +
@@ -132,13 +126,5 @@ for (const s of sections) {
       `${!bound ? '—' : share >= 90 ? 'yes' : `no (${share.toFixed(1)})`} |`);
   }
 }
-if (problems.length) {
-  lines.push('');
-  lines.push('Problems:');
-  for (const p of problems) lines.push(`- ${p}`);
-}
-const table = lines.join('\n');
-console.log(table);
-if (options['--write']) writeSection(options['--write'], 'paired-read', 'Read bandwidth where the reads bound the ' +
-  'run, paired', table);
-process.exit(problems.length ? 1 : 0);
+finishTable(lines, problems, options['--write'], 'paired-read', 'Read bandwidth where the reads bound the ' +
+  'run, paired');
