@@ -56,7 +56,8 @@ for (const m of pickModels(options['--models'])) {
     ...['two-stage', 'async'].map((arch) => ({ arch, setting: `budget 3.5 %: ${mib(tight)} MiB`,
       args: ['--budget', `${tight}`] })),
   ];
-  const rows = plan.map((c) => ({ ...c, ofDisk: [], ofDd: [], perRound: [], stalls: [], stallShare: [], runMBps: [], diskMBps: [] }));
+  const rows = plan.map((c) => ({ ...c, ofDisk: [], ofDd: [], perRound: [], stalls: [], stallShare: [], runMBps: [],
+    diskMBps: [] }));
   const dd = [];
   for (let round = 0; round < rounds; ++round) {
     const r = ddRate(first.pack);
@@ -90,7 +91,8 @@ for (const m of pickModels(options['--models'])) {
       if (disk) row.ofDd.push(rate / disk * 100);
     }
   }
-  sections.push({ m, info, rows, dd, rateBy: rows.find((r) => r.j) && rows.find((r) => r.j).j.paired_disk.rate_by });
+  const measured = rows.find((r) => r.j);
+  sections.push({ m, info, rows, dd, rateBy: measured && measured.j.paired_disk.rate_by });
 }
 
 const lines = tableHead('paired_read.js', options['--threads']);
