@@ -201,6 +201,27 @@ Result<plan::PairedRun> pairedRunOf(const Run& run)
     return r;
 }
 
+Result<std::vector<int64_t>> profileRunIds(
+    const RunStore& store, const std::string& modelHash, std::optional<uint64_t> onlySplit, const std::string& host)
+{
+    DL_ASSIGN(auto list, store.listRuns());
+    std::vector<uint64_t> splits;
+    std::vector<int64_t> ids;
+    // Sequential runs first, then the other streaming ones; newest first within each.
+    for (const bool sequential : { true, false })
+        for (auto it = list.rbegin(); it != list.rend(); ++it) {
+            const RunSummary& r = *it;
+            if (r.modelHash != modelHash || r.status != RunStatus::Ok || r.arch == "in-memory" || r.arch == "preload"
+                || (r.arch == "sequential") != sequential || (!host.empty() && r.device.host != host))
+                continue;
+            if (onlySplit && r.splitBytes != *onlySplit) continue;
+            if (std::find(splits.begin(), splits.end(), r.splitBytes) != splits.end()) continue;
+            splits.push_back(r.splitBytes);
+            ids.push_back(r.id);
+        }
+    return ids;
+}
+
 Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile, bool paired)
 {
     DL_ASSIGN(auto list, store.listRuns());

@@ -57,6 +57,13 @@ Result<plan::CalibrationRun> calibrationRunOf(const Run& run);
 // the twin's median latency and its kernels' stall. Invalid for any other run.
 Result<plan::PairedRun> pairedRunOf(const Run& run);
 
+// The runs a plan of the model `modelHash` weighs, one per split: per split the model's newest sequential run (each
+// stage's time alone), else its newest streaming run; only `onlySplit`'s when given, only this `host`'s when it is
+// not empty. The first is the newest sequential run of any split (the newest streaming one where there is none).
+// Run ids; empty when the store has no streaming run of the model.
+Result<std::vector<int64_t>> profileRunIds(const RunStore& store, const std::string& modelHash,
+    std::optional<uint64_t> onlySplit = std::nullopt, const std::string& host = {});
+
 // The newest run in `store` that can calibrate a plan profiled on `profile`: a whole pipelined run of the same model
 // on the same device (host and CPU), with the profile's layers and split, that streamed a layer and — for the read
 // factor (plan::calibrate()) — ran back to back, not paired with a preloaded twin, or — with `paired`, for the

@@ -144,21 +144,9 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
     auto store = store::RunStore::open(db);
     if (!store.ok()) fail(store.error().message);
     if (ids.empty()) {
-        auto list = (*store)->listRuns();
-        if (!list.ok()) fail(list.error().message);
-        std::vector<uint64_t> splits;
-        // Sequential runs first, then the other streaming ones; newest first within each.
-        for (const bool sequential : { true, false })
-            for (auto it = list->rbegin(); it != list->rend(); ++it) {
-                const store::RunSummary& r = *it;
-                if (r.modelHash != hash || r.status != store::RunStatus::Ok || r.arch == "in-memory"
-                    || r.arch == "preload" || (r.arch == "sequential") != sequential)
-                    continue;
-                if (onlySplit && r.splitBytes != *onlySplit) continue;
-                if (std::find(splits.begin(), splits.end(), r.splitBytes) != splits.end()) continue;
-                splits.push_back(r.splitBytes);
-                ids.push_back(r.id);
-            }
+        auto found = store::profileRunIds(**store, hash, onlySplit);
+        if (!found.ok()) fail(found.error().message);
+        ids = std::move(found).value();
         if (ids.empty())
             fail("the run store '" + db + "' has no streaming run of this model"
                 + (onlySplit ? " with its layers split at " + std::to_string(*onlySplit) + " bytes" : std::string())
@@ -261,30 +249,31 @@ json contentionJson(const Planned& p, const Profile& prof)
 }
 
 // Profiles of several splits are weighed at one speed: each one's kernels scaled by how much faster or slower the
-// layers it shares with the reference ran (plan::kernelSpeedRatio), so that the machine's drift between the moments
+// layers it shares with the reference ran (plan::alignKernelSpeeds), so that the machine's drift between the moments
 // they were recorded does not pass for what a split costs (docs/planner.md, "Choosing the split").
 void alignKernelSpeeds(std::vector<Profile>& profs, std::vector<Planned>& plans, size_t ref)
 {
+    std::vector<plan::CostModel> models;
+    for (Planned& p : plans)
+        models.push_back(std::move(p.model));
+    const std::vector<double> factors = plan::alignKernelSpeeds(models, ref);
     for (size_t k = 0; k < plans.size(); ++k) {
-        if (k == ref) continue;
-        const double ratio = plan::kernelSpeedRatio(plans[ref].model, plans[k].model);
-        if (ratio == 1.0) continue;
-        plan::scaleKernels(plans[k].model, 1.0 / ratio);
-        profs[k].kernelScale = 1.0 / ratio;
+        plans[k].model = std::move(models[k]);
+        if (factors[k] == 1.0) continue;
+        profs[k].kernelScale = factors[k];
         char text[200];
         std::snprintf(text, sizeof text, "; kernels × %.3f, to the speed of run %lld on the layers both profiles share",
-            1.0 / ratio, static_cast<long long>(profs[ref].run.id));
+            factors[k], static_cast<long long>(profs[ref].run.id));
         profs[k].description += text;
     }
 }
 
-// The profile whose frontier reaches the smallest budget (the first of those that tie).
-size_t smallestReach(const std::vector<Planned>& plans, Arch arch)
+std::vector<plan::CostModel> modelsOf(const std::vector<Planned>& plans)
 {
-    size_t base = 0;
-    for (size_t k = 1; k < plans.size(); ++k)
-        if (plan::minimumBudget(plans[k].model, arch) < plan::minimumBudget(plans[base].model, arch)) base = k;
-    return base;
+    std::vector<plan::CostModel> models;
+    for (const Planned& p : plans)
+        models.push_back(p.model);
+    return models;
 }
 
 json choiceJson(const plan::Choice& c)
@@ -327,7 +316,7 @@ int cmdPlan(const Options& given)
         plans.push_back(costModel(p));
     // --budget and --frontier weigh the splits at the speed of the profile that reaches the smallest budget, so that
     // a configuration is predicted as the frontier's point at its budget is.
-    const size_t base = smallestReach(plans, arch);
+    const size_t base = plan::smallestReach(modelsOf(plans), arch);
     alignKernelSpeeds(profs, plans, base);
     const Profile& prof = profs.front();
     const Planned& planned = plans.front();
@@ -368,22 +357,11 @@ int cmdPlan(const Options& given)
     if (o.frontier) {
         // The frontier of the profile that reaches the smallest budget; at each of its budgets, another split's
         // profile takes the point where it predicts a lower latency.
-        std::vector<uint64_t> minimum;
-        for (const Planned& p : plans)
-            minimum.push_back(plan::minimumBudget(p.model, arch));
         const auto t0 = std::chrono::steady_clock::now();
-        auto f = plan::frontier(plans[base].model, arch, o.points);
-        if (!f.ok()) fail(f.error().message);
-        std::vector<size_t> from(f->size(), base);
-        for (size_t i = 0; i < f->size(); ++i)
-            for (size_t k = 0; k < plans.size(); ++k) {
-                if (k == base || (*f)[i].budgetBytes < minimum[k]) continue;
-                auto other = plan::optimize(plans[k].model, arch, (*f)[i].budgetBytes);
-                if (other.ok() && other->prediction.latencyMs < (*f)[i].prediction.latencyMs) {
-                    (*f)[i] = *other;
-                    from[i] = k;
-                }
-            }
+        auto merged = plan::mergedFrontier(modelsOf(plans), base, arch, o.points);
+        if (!merged.ok()) fail(merged.error().message);
+        const std::vector<plan::Choice>* f = &merged->points;
+        const std::vector<size_t>& from = merged->from;
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         const plan::CostModel& bm = plans[base].model;
         json j;

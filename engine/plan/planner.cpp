@@ -645,4 +645,47 @@ Result<std::vector<Choice>> frontier(const CostModel& m, Arch arch, int points)
     return out;
 }
 
+size_t smallestReach(const std::vector<CostModel>& models, Arch arch)
+{
+    size_t base = 0;
+    for (size_t k = 1; k < models.size(); ++k)
+        if (minimumBudget(models[k], arch) < minimumBudget(models[base], arch)) base = k;
+    return base;
+}
+
+std::vector<double> alignKernelSpeeds(std::vector<CostModel>& models, size_t reference)
+{
+    std::vector<double> factors(models.size(), 1.0);
+    for (size_t k = 0; k < models.size(); ++k) {
+        if (k == reference) continue;
+        const double ratio = kernelSpeedRatio(models[reference], models[k]);
+        if (ratio == 1.0) continue;
+        factors[k] = 1.0 / ratio;
+        scaleKernels(models[k], factors[k]);
+    }
+    return factors;
+}
+
+Result<MergedFrontier> mergedFrontier(const std::vector<CostModel>& models, size_t base, Arch arch, int points)
+{
+    if (base >= models.size()) return invalid("no profile to plan from");
+    DL_ASSIGN(std::vector<Choice> f, frontier(models[base], arch, points));
+    MergedFrontier out;
+    out.from.assign(f.size(), base);
+    std::vector<uint64_t> minimum;
+    for (const CostModel& m : models)
+        minimum.push_back(minimumBudget(m, arch));
+    for (size_t i = 0; i < f.size(); ++i)
+        for (size_t k = 0; k < models.size(); ++k) {
+            if (k == base || f[i].budgetBytes < minimum[k]) continue;
+            auto other = optimize(models[k], arch, f[i].budgetBytes);
+            if (other.ok() && other->prediction.latencyMs < f[i].prediction.latencyMs) {
+                f[i] = *other;
+                out.from[i] = k;
+            }
+        }
+    out.points = std::move(f);
+    return out;
+}
+
 } // namespace dl::plan

@@ -176,4 +176,24 @@ Result<std::vector<Choice>> frontier(const CostModel& model, Arch arch, int poin
 // Smallest weight memory `arch` can run with on this model (nothing resident).
 uint64_t minimumBudget(const CostModel& model, Arch arch);
 
+// Profiles of several splits of one model, planned together (docs/planner.md, "Choosing the split").
+
+// The model whose frontier reaches the smallest budget of `arch` (the first of those that tie); 0 for none.
+size_t smallestReach(const std::vector<CostModel>& models, Arch arch);
+
+// Weighs every model at the speed of models[reference]: each other one's kernels scaled by the inverse of
+// kernelSpeedRatio(reference, it), so that the machine's drift between the moments the profiles were recorded does
+// not pass for what a split costs. Returns each model's factor (1 for the reference and where the ratio is 1).
+std::vector<double> alignKernelSpeeds(std::vector<CostModel>& models, size_t reference);
+
+struct MergedFrontier
+{
+    std::vector<Choice> points; // from the smallest budget to the whole model
+    std::vector<size_t> from; // by point: the index of the model its choice was made on
+};
+
+// The frontier of models[base] at `points` budgets; at each of its budgets, another model takes the point where
+// it predicts a lower latency (within its own minimum). Fails as frontier() does on models[base].
+Result<MergedFrontier> mergedFrontier(const std::vector<CostModel>& models, size_t base, Arch arch, int points = 64);
+
 } // namespace dl::plan
