@@ -3,8 +3,9 @@
 # throwaway run store:
 #   studio-ppocr-det.png       PaddleOCR det opened
 #   studio-run-ppocr-det.png   PaddleOCR det after a two-stage run: the timeline, the memory graph, the run columns
-#   studio-tradeoff.png        YOLOv4's trade-off, planned from a sequential profile, the slider at 40 MiB, with
-#                              the sequential, async and two-stage runs as points
+#   studio-tradeoff.png        YOLOv4's trade-off, planned from sequential profiles of whole layers and of layers
+#                              cut above 2 MiB, the slider at 12 MiB (below its 18 MiB layers), with the runs as
+#                              points
 #   studio-runs.png            the Runs view comparing YOLOv4's async and two-stage runs
 # Sets up first (packages, build, sample models).
 set -euo pipefail
@@ -25,5 +26,6 @@ db="$store/yolov4.sqlite"
 for arch in sequential async two-stage; do
     "$studio" "$yolo" --store "$db" --run "$arch" --screenshot "$store/$arch.png"
 done
-"$studio" "$yolo" --store "$db" --view tradeoff --budget 40 --screenshot "$out/studio-tradeoff.png"
+"$studio" "$yolo" --store "$db" --run sequential --split 2 --screenshot "$store/split.png"
+"$studio" "$yolo" --store "$db" --view tradeoff --budget 12 --screenshot "$out/studio-tradeoff.png"
 "$studio" "$yolo" --store "$db" --view runs --compare-last --screenshot "$out/studio-runs.png"

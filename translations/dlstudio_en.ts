@@ -687,6 +687,18 @@
         <source>Backend</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>auto</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cut layers whose weights exceed this size into pieces along their output channels, so that staging needs only a piece. Auto: whole layers, or with a budget the pieces it needs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Split above</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::RunHistoryModel</name>
@@ -1021,6 +1033,22 @@
         <source>Reads beside kernels at %1 of the disk&apos;s rate (calibrated on run %2).</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>cut at %1 (run %2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>whole (run %1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Layers weighed: %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>; layers above %1 cut into pieces</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -1058,6 +1086,10 @@
     </message>
     <message>
         <source>Compare the two newest runs of the model in the Runs view.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cut the run&apos;s layers whose weights exceed &lt;MiB&gt; into pieces.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -687,6 +687,18 @@
         <source>Backend</source>
         <translation>백엔드</translation>
     </message>
+    <message>
+        <source>auto</source>
+        <translation>자동</translation>
+    </message>
+    <message>
+        <source>Cut layers whose weights exceed this size into pieces along their output channels, so that staging needs only a piece. Auto: whole layers, or with a budget the pieces it needs</source>
+        <translation>가중치가 이 크기를 넘는 레이어를 출력 채널 방향으로 조각내어, 스테이징에 한 조각만 필요하게 합니다. 자동: 레이어 전체, 또는 예산이 있으면 그 예산에 필요한 조각</translation>
+    </message>
+    <message>
+        <source>Split above</source>
+        <translation>분할 기준</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::RunHistoryModel</name>
@@ -1020,6 +1032,22 @@
         <source>Reads beside kernels at %1 of the disk&apos;s rate (calibrated on run %2).</source>
         <translation>커널과 함께 실행될 때 읽기는 디스크 속도의 %1 (실행 %2에서 보정함).</translation>
     </message>
+    <message>
+        <source>cut at %1 (run %2)</source>
+        <translation>%1 단위 분할 (실행 %2)</translation>
+    </message>
+    <message>
+        <source>whole (run %1)</source>
+        <translation>분할 없음 (실행 %1)</translation>
+    </message>
+    <message>
+        <source>Layers weighed: %1.</source>
+        <translation>비교한 레이어 구성: %1.</translation>
+    </message>
+    <message>
+        <source>; layers above %1 cut into pieces</source>
+        <translation>; %1을 넘는 레이어는 조각으로 나뉨</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -1058,6 +1086,10 @@
     <message>
         <source>Compare the two newest runs of the model in the Runs view.</source>
         <translation>실행 기록 보기에서 모델의 가장 최근 두 실행을 비교합니다.</translation>
+    </message>
+    <message>
+        <source>Cut the run&apos;s layers whose weights exceed &lt;MiB&gt; into pieces.</source>
+        <translation>실행할 모델에서 가중치가 &lt;MiB&gt;를 넘는 레이어를 조각으로 나눕니다.</translation>
     </message>
 </context>
 </TS>

@@ -33,6 +33,9 @@ struct RunRequest
     qint64 stagingBytes = 0; // async and two-stage rings; 0: the smallest that works
     std::vector<int> resident; // layer indices held from set-up on
     qint64 budgetBytes = 0; // > 0: the budget rule picks staging and resident layers (the two above are ignored)
+    // > 0: layers whose weights exceed it are cut into pieces (dl::ExecutorOptions::splitBytes); 0: whole layers, or
+    // with a budget the split it asks for (dl::splitForBudget), as dlayer run --budget picks it
+    qint64 splitBytes = 0;
     int warmup = 1;
     int iterations = 5;
     bool continuous = false; // run until stop(); iterations is then ignored
@@ -54,6 +57,7 @@ struct RunInfo
     qint64 stagingBytes = 0;
     qint64 residentBytes = 0;
     qint64 budgetBytes = 0; // as asked; 0 for none
+    qint64 splitBytes = 0; // the split the run's layers were cut at; 0: whole layers
     qint64 modelWeightBytes = 0;
     QString reader; // which read path ran (io_uring + O_DIRECT, pread, ...)
     bool directIo = false;

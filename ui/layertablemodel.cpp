@@ -6,6 +6,10 @@
 #include <QLocale>
 #include <QStringList>
 
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+
 namespace dl::ui {
 
 LayerTableModel::LayerTableModel(QObject* parent)
@@ -28,9 +32,73 @@ void LayerTableModel::setResident(std::vector<bool> resident)
     if (rowCount() > 0) Q_EMIT dataChanged(index(0, ResidentColumn), index(rowCount() - 1, ResidentColumn));
 }
 
+void LayerTableModel::setResident(const std::vector<bool>& resident, const std::vector<std::string>& names)
+{
+    const std::vector<int> rows = rowsOf(names);
+    if (resident.size() != rows.size() || std::count(rows.begin(), rows.end(), -1) > 0) {
+        setResident({});
+        return;
+    }
+    std::vector<int> pieces(static_cast<size_t>(rowCount()), 0), held(pieces.size(), 0);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        ++pieces[static_cast<size_t>(rows[i])];
+        held[static_cast<size_t>(rows[i])] += resident[i] ? 1 : 0;
+    }
+    std::vector<bool> byRow(pieces.size(), false);
+    for (size_t r = 0; r < byRow.size(); ++r)
+        byRow[r] = pieces[r] > 0 && held[r] == pieces[r];
+    setResident(std::move(byRow));
+}
+
+std::vector<int> LayerTableModel::rowsOf(const std::vector<std::string>& names) const
+{
+    std::unordered_map<std::string_view, int> row;
+    if (m_summary)
+        for (const LayerSummary& l : m_summary->layers)
+            row.emplace(l.name, l.index);
+    std::vector<int> out;
+    for (const std::string& n : names) {
+        auto it = row.find(n);
+        if (it == row.end()) {
+            const size_t dot = n.rfind('.');
+            const bool piece = dot != std::string::npos && dot + 1 < n.size()
+                && std::all_of(n.begin() + static_cast<std::ptrdiff_t>(dot) + 1, n.end(),
+                    [](char c) { return c >= '0' && c <= '9'; });
+            if (piece) it = row.find(std::string_view(n).substr(0, dot));
+        }
+        out.push_back(it == row.end() ? -1 : it->second);
+    }
+    return out;
+}
+
 void LayerTableModel::setRunStats(std::vector<store::LayerStats> stats)
 {
-    if (!stats.empty() && stats.size() != static_cast<size_t>(rowCount())) stats.clear();
+    if (!stats.empty() && stats.size() != static_cast<size_t>(rowCount())) {
+        // A run of pieces: each row sums its own.
+        std::vector<std::string> names;
+        for (const auto& l : stats)
+            names.push_back(l.name);
+        const std::vector<int> rows = rowsOf(names);
+        std::vector<store::LayerStats> byRow;
+        if (std::count(rows.begin(), rows.end(), -1) == 0 && m_summary) {
+            for (const LayerSummary& l : m_summary->layers)
+                byRow.push_back({ l.index, l.name, 0, 0, 0, 0, 0, true });
+            std::vector<bool> seen(byRow.size(), false);
+            for (size_t i = 0; i < stats.size(); ++i) {
+                store::LayerStats& r = byRow[static_cast<size_t>(rows[i])];
+                r.bytes += stats[i].bytes;
+                r.readMs += stats[i].readMs;
+                r.copyMs += stats[i].copyMs;
+                r.kernelMs += stats[i].kernelMs;
+                r.stallMs += stats[i].stallMs;
+                r.resident = r.resident && stats[i].resident;
+                seen[static_cast<size_t>(rows[i])] = true;
+            }
+            for (size_t r = 0; r < byRow.size(); ++r)
+                if (!seen[r]) byRow[r].resident = false;
+        }
+        stats = std::move(byRow);
+    }
     m_stats = std::move(stats);
     if (rowCount() > 0) Q_EMIT dataChanged(index(0, ReadColumn), index(rowCount() - 1, StallColumn));
 }

@@ -48,8 +48,15 @@ public:
     // another length than the layers is ignored, as are the statistics below.
     void setResident(std::vector<bool> resident);
     const std::vector<bool>& resident() const { return m_resident; }
-    // Per-layer times of a run, by layer index (empty: none).
+    // The same for a configuration or run whose layers are named `names` and may be pieces of the rows' layers (a
+    // layer cut at a split, dl::splitLargeLayers(), is pieces "NAME.0", "NAME.1", ...): a row is resident when every
+    // piece of it is. Ignored when some layer is no row's.
+    void setResident(const std::vector<bool>& resident, const std::vector<std::string>& names);
+    // Per-layer times of a run, by layer index, or by name for a run of pieces: a row's times are then its pieces'
+    // sums (empty: none). Ignored when some layer is no row's.
     void setRunStats(std::vector<store::LayerStats> stats);
+    // The row each of `names` belongs to: the row of that name, else, for a piece "NAME.K", NAME's row; -1 for none.
+    std::vector<int> rowsOf(const std::vector<std::string>& names) const;
     const std::vector<store::LayerStats>& runStats() const { return m_stats; }
 
     int rowCount(const QModelIndex& parent = {}) const override;

@@ -175,15 +175,15 @@ private:
     std::vector<TraceEvent> m_events;
 };
 
-QString configJson(const RunRequest& rq, const Pipeline& pl, const QString& packPath)
+QString configJson(const RunRequest& rq, const Pipeline& pl, const QString& packPath, uint64_t splitBytes)
 {
     QJsonArray resident;
     for (int r : pl.options().resident)
         resident.append(r);
     QJsonObject o { { QStringLiteral("arch"), QString::fromLatin1(archName(pl.options().arch)) },
         { QStringLiteral("staging_bytes"), static_cast<qint64>(pl.stagingBytes()) },
-        { QStringLiteral("resident_layers"), resident }, { QStringLiteral("split_bytes"), 0 },
-        { QStringLiteral("threads"), rq.threads },
+        { QStringLiteral("resident_layers"), resident },
+        { QStringLiteral("split_bytes"), static_cast<qint64>(splitBytes) }, { QStringLiteral("threads"), rq.threads },
         { QStringLiteral("chunk_bytes"), static_cast<qint64>(pl.options().chunkBytes) },
         { QStringLiteral("direct"), pl.directIo() },
         { QStringLiteral("verify"), QString::fromLatin1(verifyName(pl.options().verify)) },
@@ -231,12 +231,16 @@ RunOutcomePtr runJob(LocalSession::Job& job)
     if (job.cancel) return cancelled();
     ExecutorOptions eo;
     eo.threads = rq.threads;
+    // The split: as asked, else what the budget needs (a split that cuts nothing leaves the layers whole).
+    eo.splitBytes = rq.splitBytes > 0                    ? static_cast<size_t>(rq.splitBytes)
+        : rq.budgetBytes > 0 && rq.arch != Arch::Preload ? splitForBudget(rq.arch, static_cast<size_t>(rq.budgetBytes))
+                                                         : 0;
     auto created = Executor::create(*graph, rq.inputShapes, eo);
     if (!created.ok()) return fail(created.error());
     Executor& exec = **created;
     graph = Error {}; // the executor shares the weights it needs
 
-    auto source = describePackSource(exec, rq.modelPath.toStdString(), rq.weightsPath.toStdString(), 0);
+    auto source = describePackSource(exec, rq.modelPath.toStdString(), rq.weightsPath.toStdString(), eo.splitBytes);
     if (!source.ok()) return fail(source.error());
     CachedPackOptions co;
     co.cancel = &job.cancel;
@@ -305,6 +309,7 @@ RunOutcomePtr runJob(LocalSession::Job& job)
     info->stagingBytes = static_cast<qint64>(pl.stagingBytes());
     info->residentBytes = static_cast<qint64>(pl.residentBytes());
     info->budgetBytes = rq.budgetBytes;
+    info->splitBytes = static_cast<qint64>(source->splitBytes);
     info->modelWeightBytes = static_cast<qint64>(pack.weightBytes());
     info->reader = qs(pl.readerDescription());
     info->directIo = pl.directIo();
@@ -398,7 +403,7 @@ RunOutcomePtr runJob(LocalSession::Job& job)
             r.device = store::thisDevice();
             if (po.arch == Arch::Sequential) r.device.diskMBps = out->readMBps; // its reads run alone
             r.arch = archName(po.arch);
-            r.configJson = configJson(rq, pl, info->packPath).toStdString();
+            r.configJson = configJson(rq, pl, info->packPath, static_cast<uint64_t>(info->splitBytes)).toStdString();
             r.startedMs = startedMs;
             r.finishedMs = store::unixNowMs();
             r.status = out->status == RunOutcome::Status::Ok ? store::RunStatus::Ok

@@ -236,7 +236,9 @@ void MainWindow::createDocks()
         m_runs->setModelHash(r->modelHash);
     });
     connect(m_tradeoff, &TradeoffView::residentChanged, this,
-        [this](const std::vector<bool>& resident) { m_layerModel->setResident(resident); });
+        [this](const std::vector<bool>& resident, const std::vector<std::string>& names) {
+            m_layerModel->setResident(resident, names);
+        });
     connect(m_tradeoff, &TradeoffView::archChanged, this, &MainWindow::replan);
     connect(m_tradeoff, &TradeoffView::runRequested, this, &MainWindow::startChoiceRun);
     connect(m_tradeoff, &TradeoffView::profileRequested, this, &MainWindow::startProfileRun);
@@ -328,10 +330,9 @@ void MainWindow::showStoredRun(const StoredRunPtr& run)
     m_timeline->addEvents(batch);
     m_memory->addEvents(batch);
     m_timeline->showAll();
-    if (info->layerNames.size() == static_cast<size_t>(m_layerModel->rowCount())) {
-        m_layerModel->setResident(info->resident);
-        m_layerModel->setRunStats(run->layers);
-    }
+    // A run of whole layers, or of pieces: the table shows each piece's on its layer's row.
+    m_layerModel->setResident(info->resident, info->layerNames);
+    m_layerModel->setRunStats(run->layers);
     statusBar()->showMessage(tr("Showing run %1 (%2, %3)")
                                  .arg(run->id)
                                  .arg(QString::fromStdString(run->arch), QString::fromStdString(run->model.name)));
@@ -384,6 +385,8 @@ void MainWindow::startChoiceRun(const plan::Choice& choice)
     r.stagingBytes = static_cast<qint64>(choice.config.stagingBytes);
     r.resident = choice.config.resident;
     r.budgetBytes = 0;
+    // Its layers as its profile cut them: the resident set names them.
+    r.splitBytes = plan->profiles.empty() ? 0 : static_cast<qint64>(plan->profileOf(choice).splitBytes);
     m_runInfo.reset();
     m_runId = m_session->start(r);
     m_verifyRunId = m_runId;
@@ -413,12 +416,14 @@ bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& p
 {
     if (!plan) return false;
     const plan::Choice* choice = &chosen;
+    if (plan->profiles.empty()) return false;
+    const PlanProfile& profile = plan->profileOf(chosen); // whose layers the configuration names
     plan::RunConfig c;
     c.modelHash = plan->modelHash.toStdString();
     c.modelName = plan->modelName.toStdString();
-    c.layers = static_cast<int>(plan->model.layers.size());
+    c.layers = static_cast<int>(profile.model.layers.size());
     c.arch = plan->request.arch;
-    c.splitBytes = plan->splitBytes;
+    c.splitBytes = profile.splitBytes;
     c.stagingBytes = choice->config.stagingBytes;
     c.resident = choice->config.resident;
     c.budgetBytes = choice->budgetBytes;
@@ -429,14 +434,30 @@ bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& p
     c.madeBy = "dlstudio " DL_VERSION;
     c.madeAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
     c.profile = QStringLiteral("run %1 (%2) in %3")
-                    .arg(plan->profileRunId)
-                    .arg(plan->profileArch, plan->request.storePath)
+                    .arg(profile.runId)
+                    .arg(profile.arch, plan->request.storePath)
                     .toStdString();
-    if (plan->calibrationRunId)
+    if (profile.calibrationRunId)
         c.profile += QStringLiteral("; contention from run %1: reads beside kernels at %2 of the disk's rate")
-                         .arg(plan->calibrationRunId)
-                         .arg(plan->model.contention.readFactor, 0, 'f', 2)
+                         .arg(profile.calibrationRunId)
+                         .arg(profile.model.contention.readFactor, 0, 'f', 2)
                          .toStdString();
+    if (profile.kernelScale != 1.0)
+        c.profile += QStringLiteral("; kernels × %1, to the speed of run %2 on the layers both profiles share")
+                         .arg(profile.kernelScale, 0, 'f', 3)
+                         .arg(plan->profileRunId)
+                         .toStdString();
+    if (plan->profiles.size() > 1) {
+        QStringList others;
+        for (const PlanProfile& p : plan->profiles)
+            if (p.runId != profile.runId)
+                others << (p.splitBytes ? QStringLiteral("layers split at %1 bytes (run %2)").arg(p.splitBytes)
+                                        : QStringLiteral("whole layers (run %1)"))
+                              .arg(p.runId);
+        c.profile += QStringLiteral(", chosen over the store's profiles of %1")
+                         .arg(others.join(QStringLiteral("; ")))
+                         .toStdString();
+    }
     // Written off the GUI thread, beside the target and renamed into place; the answer comes back queued.
     m_writers.emplace_back(writeFileInBackground(
         this, path, QByteArray::fromStdString(plan::configToJson(c)), [this, path](const QString& error) {
@@ -506,9 +527,7 @@ void MainWindow::onRunStarted(const RunInfoPtr& info)
     m_runInfo = info;
     m_timeline->beginRun(info);
     m_memory->beginRun(info);
-    m_layerModel->setResident(info->layerNames.size() == static_cast<size_t>(m_layerModel->rowCount())
-            ? info->resident
-            : std::vector<bool> {});
+    m_layerModel->setResident(info->resident, info->layerNames);
     m_runControls->setProgress(tr("Running: %1, staging %2, reads by %3")
                                    .arg(QString::fromLatin1(archName(info->arch)),
                                        formatBytes(static_cast<size_t>(info->stagingBytes)), info->reader),

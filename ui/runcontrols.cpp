@@ -39,6 +39,9 @@ RunControls::RunControls(QWidget* parent)
         tr("Weight memory budget: the engine picks the staging and the resident layers within it"));
     m_staging = mibBox(QStringLiteral("stagingBox"), tr("smallest"),
         tr("Staging ring size for async and two-stage (without a budget)"));
+    m_split = mibBox(QStringLiteral("splitBox"), tr("auto"),
+        tr("Cut layers whose weights exceed this size into pieces along their output channels, so that staging "
+           "needs only a piece. Auto: whole layers, or with a budget the pieces it needs"));
 
     m_warmup = new QSpinBox(this);
     m_warmup->setObjectName(QStringLiteral("warmupBox"));
@@ -69,6 +72,7 @@ RunControls::RunControls(QWidget* parent)
     form->addRow(tr("Architecture"), m_arch);
     form->addRow(tr("Budget"), m_budget);
     form->addRow(tr("Staging"), m_staging);
+    form->addRow(tr("Split above"), m_split);
     form->addRow(tr("Warm-up"), m_warmup);
     form->addRow(tr("Iterations"), m_iterations);
     form->addRow(QString(), m_continuous);
@@ -108,6 +112,7 @@ RunRequest RunControls::request() const
     r.arch = static_cast<Arch>(m_arch->currentData().toInt());
     r.budgetBytes = static_cast<qint64>(m_budget->value() * kMiB);
     r.stagingBytes = static_cast<qint64>(m_staging->value() * kMiB);
+    r.splitBytes = static_cast<qint64>(m_split->value() * kMiB);
     r.warmup = m_warmup->value();
     r.iterations = m_iterations->value();
     r.continuous = m_continuous->isChecked();
@@ -127,6 +132,11 @@ void RunControls::setBudgetMiB(double mib)
 void RunControls::setStagingMiB(double mib)
 {
     m_staging->setValue(mib);
+}
+
+void RunControls::setSplitMiB(double mib)
+{
+    m_split->setValue(mib);
 }
 
 void RunControls::setIterations(int warmup, int iterations)

@@ -1,7 +1,7 @@
 #pragma once
 
-// The run controls: architecture, weight budget or staging size, iterations or continuous mode, Run and Stop and a
-// progress bar. They build the RunRequest; the window adds the model and the store.
+// The run controls: architecture, weight budget or staging size, the split, iterations or continuous mode, Run and Stop
+// and a progress bar. They build the RunRequest; the window adds the model and the store.
 
 #include "enginesession.h"
 
@@ -29,6 +29,8 @@ public:
     // MiB; 0 leaves the choice to the staging size.
     void setBudgetMiB(double mib);
     void setStagingMiB(double mib);
+    // MiB; 0: whole layers, or what a budget needs.
+    void setSplitMiB(double mib);
     void setIterations(int warmup, int iterations);
     void setContinuous(bool continuous);
 
@@ -57,6 +59,7 @@ private:
     QComboBox* m_arch = nullptr;
     QDoubleSpinBox* m_budget = nullptr;
     QDoubleSpinBox* m_staging = nullptr;
+    QDoubleSpinBox* m_split = nullptr;
     QSpinBox* m_warmup = nullptr;
     QSpinBox* m_iterations = nullptr;
     QCheckBox* m_continuous = nullptr;

@@ -76,57 +76,87 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
         out->error = qs(list.error().message);
         return out;
     }
-    // The profile: the newest sequential run of the model (its reads ran alone), else the newest streaming one.
-    std::vector<int64_t> sequential, streaming;
     // Runs of this model on this device: latencies of another machine are not this one's.
     const std::string host = store::thisDevice().host;
     for (const auto& r : *list) {
         if (r.modelHash != hash || r.status != store::RunStatus::Ok || r.device.host != host) continue;
         out->points.push_back({ r.id, qs(r.arch), static_cast<double>(r.weightsPeak), r.latencyMedianMs, r.startedMs });
-        if (r.arch == "in-memory" || r.arch == "preload") continue;
-        (r.arch == "sequential" ? sequential : streaming).push_back(r.id);
     }
-    std::optional<store::Run> profile;
-    for (auto* ids : { &sequential, &streaming })
-        for (auto it = ids->rbegin(); it != ids->rend() && !profile; ++it) {
-            auto run = (*store)->run(*it);
-            if (run.ok() && static_cast<int>(run->layers.size()) == rq.layers && store::runSplitBytes(*run) == 0)
-                profile = std::move(run).value();
+    // The profiles: per split, the newest sequential run of the model (its reads ran alone), else the newest
+    // streaming one. A whole-layer one must have the open model's layers; one that cannot be read is passed over.
+    auto ids = store::profileRunIds(**store, hash, std::nullopt, host);
+    if (!ids.ok()) {
+        out->error = qs(ids.error().message);
+        return out;
+    }
+    QString unusable;
+    for (const int64_t id : *ids) {
+        auto run = (*store)->run(id);
+        if (!run.ok()) {
+            unusable = qs(run.error().message);
+            continue;
         }
-    if (!profile) {
-        out->error
-            = TradeoffPlanner::tr("No streaming run of this model to profile from: profile it (a sequential run)");
+        const uint64_t split = store::runSplitBytes(*run);
+        if (split == 0 && static_cast<int>(run->layers.size()) != rq.layers) continue;
+        auto model = store::costModelFromRun(*run);
+        if (!model.ok()) {
+            unusable = qs(model.error().message);
+            continue;
+        }
+        PlanProfile p;
+        p.runId = run->id;
+        p.arch = qs(run->arch);
+        p.splitBytes = split;
+        p.model = std::move(model).value();
+        // The newest pipelined run of the model here with these layers (a Run This Configuration, say) calibrates
+        // the read contention; a run that cannot is left out rather than failing the plan.
+        if (auto cal = store::findCalibrationRun(**store, *run); cal.ok() && *cal)
+            if (auto input = store::calibrationRunOf(**cal); input.ok())
+                if (auto c = plan::calibrate(p.model, *input); c.ok()) {
+                    p.model.contention = c->contention;
+                    p.calibrationRunId = (*cal)->id;
+                }
+        // And the newest paired one, the kernels' slowdown beside reads (plan::calibrateKernels()).
+        if (auto paired = store::findCalibrationRun(**store, *run, true); paired.ok() && *paired)
+            if (auto input = store::pairedRunOf(**paired); input.ok())
+                if (auto k = plan::calibrateKernels(p.model, *input); k.ok())
+                    p.model.contention.kernelMsPerMB = k->kernelMsPerMB;
+        out->profiles.push_back(std::move(p));
+    }
+    if (out->profiles.empty()) {
+        out->error = !unusable.isEmpty()
+            ? unusable
+            : TradeoffPlanner::tr("No streaming run of this model to profile from: profile it (a sequential run)");
         return out;
     }
-    out->profileRunId = profile->id;
-    out->profileArch = qs(profile->arch);
-    auto model = store::costModelFromRun(*profile);
-    if (!model.ok()) {
-        out->error = qs(model.error().message);
-        return out;
-    }
-    out->model = std::move(model).value();
-    // The newest pipelined run of the model here (a Run This Configuration, say) calibrates the read contention; a
-    // run that cannot is left out rather than failing the plan.
-    if (auto cal = store::findCalibrationRun(**store, *profile); cal.ok() && *cal)
-        if (auto input = store::calibrationRunOf(**cal); input.ok())
-            if (auto c = plan::calibrate(out->model, *input); c.ok()) {
-                out->model.contention = c->contention;
-                out->calibrationRunId = (*cal)->id;
-            }
-    // And the newest paired one, the kernels' slowdown beside reads (plan::calibrateKernels()).
-    if (auto paired = store::findCalibrationRun(**store, *profile, true); paired.ok() && *paired)
-        if (auto input = store::pairedRunOf(**paired); input.ok())
-            if (auto k = plan::calibrateKernels(out->model, *input); k.ok())
-                out->model.contention.kernelMsPerMB = k->kernelMsPerMB;
+    // The frontier of the profile that reaches the smallest budget, the others weighed at its speed.
     const auto t0 = std::chrono::steady_clock::now();
-    auto f = plan::frontier(out->model, rq.arch, rq.points);
+    std::vector<plan::CostModel> models;
+    for (const PlanProfile& p : out->profiles)
+        models.push_back(p.model);
+    out->base = plan::smallestReach(models, rq.arch);
+    const std::vector<double> scales = plan::alignKernelSpeeds(models, out->base);
+    for (size_t k = 0; k < models.size(); ++k) {
+        out->profiles[k].model = models[k];
+        out->profiles[k].kernelScale = scales[k];
+    }
+    auto f = plan::mergedFrontier(models, out->base, rq.arch, rq.points);
     out->computeMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const PlanProfile& base = out->profiles[out->base];
+    out->profileRunId = base.runId;
+    out->profileArch = base.arch;
+    out->calibrationRunId = base.calibrationRunId;
+    out->splitBytes = base.splitBytes;
+    out->model = base.model;
+    out->preloadMs = base.model.kernelMs();
+    for (const PlanProfile& p : out->profiles)
+        if (p.splitBytes == 0) out->preloadMs = p.model.kernelMs();
     if (!f.ok()) {
         out->error = qs(f.error().message);
         return out;
     }
-    out->frontier = std::move(f).value();
+    out->frontier = std::move(f->points);
+    out->pointProfile = std::move(f->from);
     return out;
 }
 

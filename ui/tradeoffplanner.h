@@ -1,10 +1,10 @@
 #pragma once
 
 // The trade-off's background work: for the open model, the recorded runs of it on this device (each a point of
-// memory against latency), a cost model from its best profile run, and the planner's frontier and lower bound for
-// an architecture. Everything (hashing the model file, reading the store, planning) runs on a worker thread and
-// comes back as an immutable PlanResult by queued signal; a newer request makes older ones stale, and their results
-// are dropped.
+// memory against latency), a cost model from its best profile run of each split (whole layers, and layers cut at
+// the sizes it was profiled with), and the planner's frontier over them and lower bound for an architecture. Everything
+// (hashing the model file, reading the store, planning) runs on a worker thread and comes back as an immutable
+// PlanResult by queued signal; a newer request makes older ones stale, and their results are dropped.
 
 #include "pipeline/arch.h"
 #include "plan/planner.h"
@@ -26,7 +26,7 @@ struct PlanRequest
     QString modelPath;
     QString weightsPath; // Darknet .weights, if any: part of the model's hash
     dl::Arch arch = dl::Arch::TwoStage;
-    int layers = 0; // the open model's layer count: a profile must have as many (the studio runs whole layers)
+    int layers = 0; // the open model's layer count: a profile of whole layers must have as many
     int points = 64; // budgets on the frontier
 };
 
@@ -37,6 +37,18 @@ struct RunPoint
     double weightsBytes = 0; // the ledger's weight peak (resident + staging)
     double latencyMs = 0; // median
     qint64 startedMs = 0;
+};
+
+// A profile the plan weighed: one per split the store has a run of (the model's newest sequential run of that split,
+// else its newest streaming one), its cost model calibrated and weighed at the frontier profile's speed.
+struct PlanProfile
+{
+    qint64 runId = 0;
+    QString arch;
+    uint64_t splitBytes = 0; // 0: whole layers
+    qint64 calibrationRunId = 0; // the pipelined run its read contention was calibrated on, 0: none
+    double kernelScale = 1; // its kernel times × this, to the speed of the frontier's profile
+    plan::CostModel model;
 };
 
 struct PlanResult
@@ -53,6 +65,25 @@ struct PlanResult
     plan::CostModel model; // valid with a frontier (its contention calibrated when calibrationRunId is set)
     std::vector<plan::Choice> frontier; // from the smallest budget to the whole model
     uint64_t splitBytes = 0; // the profile's
+    // Every profile weighed, the one above (profiles[base]) among them; each frontier point is its profile's choice
+    // (pointProfile, by point): another split's where that one predicts less at the budget.
+    std::vector<PlanProfile> profiles;
+    size_t base = 0;
+    std::vector<size_t> pointProfile;
+    double preloadMs = 0; // the kernels with every layer whole and at hand: the whole-layer profile's, else base's
+    const PlanProfile& profileOf(size_t point) const
+    {
+        return profiles[point < pointProfile.size() ? pointProfile[point] : base];
+    }
+    // The profile of the frontier's point that is `choice` (a copy of it will do): the frontier's own when none is.
+    const PlanProfile& profileOf(const plan::Choice& choice) const
+    {
+        for (size_t i = 0; i < frontier.size(); ++i)
+            if (frontier[i].budgetBytes == choice.budgetBytes && frontier[i].config.resident == choice.config.resident
+                && frontier[i].config.stagingBytes == choice.config.stagingBytes)
+                return profileOf(i);
+        return profiles[base];
+    }
     double computeMs = 0; // the planner's time for the frontier
     bool hasFrontier() const { return !frontier.empty(); }
 };

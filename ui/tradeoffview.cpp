@@ -222,13 +222,14 @@ void TradeoffView::setResult(const PlanResultPtr& result)
                         + tr("Reads beside kernels at %1 of the disk's rate (calibrated on run %2).")
                               .arg(QLocale().toString(result->model.contention.readFactor, 'f', 2))
                               .arg(result->calibrationRunId)
-                                        : QString()));
+                                        : QString())
+            + splitsText(*result));
     if (n > 0)
         onSlider(m_slider->value());
     else {
         m_prediction->setText(QString());
         m_breakdown->setText(QString());
-        Q_EMIT residentChanged({});
+        Q_EMIT residentChanged({}, {});
     }
     updateButtons();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
@@ -259,6 +260,16 @@ const plan::Choice* TradeoffView::selectedChoice() const
     return &m_result->frontier[static_cast<size_t>(i)];
 }
 
+QString TradeoffView::splitsText(const PlanResult& result)
+{
+    if (result.profiles.size() < 2 && result.splitBytes == 0) return QString();
+    QStringList splits;
+    for (const PlanProfile& p : result.profiles)
+        splits << (p.splitBytes ? tr("cut at %1 (run %2)").arg(mib(static_cast<double>(p.splitBytes))).arg(p.runId)
+                                : tr("whole (run %1)").arg(p.runId));
+    return QLatin1Char(' ') + tr("Layers weighed: %1.").arg(splits.join(QStringLiteral(", ")));
+}
+
 void TradeoffView::onSlider(int)
 {
     const plan::Choice* c = selectedChoice();
@@ -266,7 +277,11 @@ void TradeoffView::onSlider(int)
     const plan::Prediction& p = c->prediction;
     m_marker->data()->clear();
     m_marker->addData(static_cast<double>(p.weightsPeak) / kMiB, p.latencyMs);
-    const double preload = m_result->model.kernelMs();
+    // The point's own profile: the layers (whole, or cut at its split) its configuration names.
+    const PlanProfile& profile = m_result->profileOf(static_cast<size_t>(m_slider->value()));
+    const plan::CostModel& model = profile.model;
+    const uint64_t split = profile.splitBytes;
+    const double preload = m_result->preloadMs > 0 ? m_result->preloadMs : model.kernelMs();
     m_prediction->setText(tr("<b>Budget %1</b>: predicted <b>%2 ms</b> (%3 over preload's %4 ms; lower bound %5 ms)")
                               .arg(mib(static_cast<double>(c->budgetBytes)))
                               .arg(QLocale().toString(p.latencyMs, 'f', 1))
@@ -275,21 +290,25 @@ void TradeoffView::onSlider(int)
                                        .arg(QLocale().toString((p.latencyMs / preload - 1) * 100, 'f', 1)))
                               .arg(QLocale().toString(preload, 'f', 1))
                               .arg(QLocale().toString(c->lowerBoundMs, 'f', 1)));
-    const double whole = static_cast<double>(m_result->model.weightBytes() + m_result->model.pinnedBytes);
+    const double whole = static_cast<double>(model.weightBytes() + model.pinnedBytes);
     m_breakdown->setText(
         tr("Weights %1 (resident %2 in %3 of %4 layers, staging %5): %6 % less than the whole "
            "model; activations %7, workspace %8, total %9")
             .arg(mib(static_cast<double>(p.weightsPeak)), mib(static_cast<double>(p.residentBytes)))
             .arg(c->config.resident.size())
-            .arg(m_result->model.layers.size())
+            .arg(model.layers.size())
             .arg(mib(static_cast<double>(p.stagingBytes)))
             .arg(QLocale().toString(whole > 0 ? (1 - static_cast<double>(p.weightsPeak) / whole) * 100 : 0, 'f', 1))
-            .arg(mib(static_cast<double>(m_result->model.activationBytes)),
-                mib(static_cast<double>(m_result->model.workspaceBytes)), mib(static_cast<double>(p.peakTotal))));
-    std::vector<bool> resident(m_result->model.layers.size(), false);
+            .arg(mib(static_cast<double>(model.activationBytes)), mib(static_cast<double>(model.workspaceBytes)),
+                mib(static_cast<double>(p.peakTotal)))
+        + (split ? tr("; layers above %1 cut into pieces").arg(mib(static_cast<double>(split))) : QString()));
+    std::vector<bool> resident(model.layers.size(), false);
     for (int l : c->config.resident)
         if (l >= 0 && static_cast<size_t>(l) < resident.size()) resident[static_cast<size_t>(l)] = true;
-    Q_EMIT residentChanged(resident);
+    std::vector<std::string> names;
+    for (const plan::LayerCost& l : model.layers)
+        names.push_back(l.name);
+    Q_EMIT residentChanged(resident, names);
     updateButtons();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }

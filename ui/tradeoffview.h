@@ -51,7 +51,8 @@ public:
 
 Q_SIGNALS:
     // The resident set of the chosen point, by layer index (empty when there is none).
-    void residentChanged(const std::vector<bool>& resident);
+    // By layer of the chosen point's profile, named `names` (whole layers, or pieces of them).
+    void residentChanged(const std::vector<bool>& resident, const std::vector<std::string>& names);
     void runRequested(const dl::plan::Choice& choice);
     void exportRequested(const dl::plan::Choice& choice);
     void profileRequested();
@@ -60,6 +61,8 @@ Q_SIGNALS:
 
 private:
     void onSlider(int index);
+    // Which splits the plan weighed, for the status line; empty for one profile of whole layers.
+    static QString splitsText(const PlanResult& result);
     void updateButtons();
 
     QCustomPlot* m_plot = nullptr;

@@ -1,9 +1,10 @@
 // dlstudio: opens the main window, optionally with a model, in the user's language.
 //
-//   dlstudio [MODEL] [--lang ko] [--store DB] [--run ARCH] [--view tradeoff|runs] [--budget MIB] [--compare-last]
-//            [--screenshot FILE.png]
+//   dlstudio [MODEL] [--lang ko] [--store DB] [--run ARCH] [--split MIB] [--view tradeoff|runs] [--budget MIB]
+//            [--compare-last] [--screenshot FILE.png]
 //
-// --run starts a run of the model with that architecture as soon as it has loaded. --view brings the Trade-off or
+// --run starts a run of the model with that architecture as soon as it has loaded, its layers cut above MIB with
+// --split. --view brings the Trade-off or
 // the Runs view to the front; --budget puts the trade-off's slider at the frontier's budget nearest MIB; --compare-last
 // compares the two newest runs of the model in the Runs view. --screenshot grabs the window once all that is done (the
 // model loaded, the run finished, the plan or the comparison shown) and quits (exit status 0), or quits with status 2
@@ -103,6 +104,9 @@ int main(int argc, char** argv)
     const QCommandLineOption runOption(QStringLiteral("run"),
         QCoreApplication::translate("main", "Run the model with architecture <arch> once it has loaded."),
         QStringLiteral("arch"));
+    const QCommandLineOption splitOption(QStringLiteral("split"),
+        QCoreApplication::translate("main", "Cut the run's layers whose weights exceed <MiB> into pieces."),
+        QStringLiteral("MiB"));
     const QCommandLineOption viewOption(QStringLiteral("view"),
         QCoreApplication::translate("main", "Bring a view to the front: tradeoff or runs."), QStringLiteral("view"));
     const QCommandLineOption budgetOption(QStringLiteral("budget"),
@@ -114,6 +118,7 @@ int main(int argc, char** argv)
     parser.addOption(screenshotOption);
     parser.addOption(storeOption);
     parser.addOption(runOption);
+    parser.addOption(splitOption);
     parser.addOption(viewOption);
     parser.addOption(budgetOption);
     parser.addOption(compareOption);
@@ -129,10 +134,22 @@ int main(int argc, char** argv)
         }
     }
 
+    double splitMiB = 0;
+    if (parser.isSet(splitOption)) {
+        bool ok = false;
+        splitMiB = parser.value(splitOption).toDouble(&ok);
+        if (!ok || splitMiB <= 0) {
+            std::fprintf(stderr, "dlstudio: --split takes a size in MiB above 0, not '%s'\n",
+                qPrintable(parser.value(splitOption)));
+            return 2;
+        }
+    }
+
     dl::ui::MainWindow window;
     if (parser.isSet(storeOption)) window.setStorePath(QFileInfo(parser.value(storeOption)).absoluteFilePath());
     if (runArch) {
         window.runControls()->setArch(*runArch);
+        window.runControls()->setSplitMiB(splitMiB);
         QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window, [&window] { window.startRun(); });
     }
     const QString view = parser.value(viewOption);

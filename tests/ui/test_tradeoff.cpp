@@ -3,12 +3,14 @@
 // run it with `dlayer run --config` (the resident set and weight peak it predicted), verify the choice from the
 // studio, and a store from a future schema version told plainly.
 
+#include "engineheaders.h"
 #include "layertablemodel.h"
 #include "mainwindow.h"
 #include "runcontrols.h"
 #include "testmodels.h"
 #include "tradeoffview.h"
 
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -24,6 +26,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 using namespace dl;
@@ -32,7 +36,8 @@ using namespace dl::ui::test;
 
 namespace {
 constexpr int TimeoutMs = 240000;
-}
+constexpr size_t MiB = size_t(1) << 20;
+} // namespace
 
 class TestTradeoff : public QObject
 {
@@ -157,6 +162,147 @@ private Q_SLOTS:
         QCOMPARE(view->runPointCount(), 2);
         QCOMPARE(view->measuredCount(), 1);
         QCOMPARE(view->selectedChoice()->budgetBytes, choice.budgetBytes);
+    }
+
+    // Budgets below the model's largest layer: a budget run cuts the layers itself, and a profile of a split joins
+    // the whole-layer one, so that the frontier reaches below the largest layer; a point of the split profile runs
+    // from the studio and from an exported file with the pieces its resident set names.
+    void splitReachesBelowTheLargestLayer()
+    {
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        window.setStorePath(m_dir.filePath(QStringLiteral("split.sqlite")));
+        window.resize(1280, 800);
+        window.show();
+        QSignalSpy planned(window.planner(), &TradeoffPlanner::planned);
+        QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+        QSignalSpy finished(&window, &MainWindow::runFinished);
+        window.openFile(darknetModel("yolov3-tiny.cfg")); // its largest layer: 18 MiB of 34 MiB
+        QVERIFY(loaded.wait(TimeoutMs));
+        TradeoffView* view = window.tradeoffView();
+        LayerTableModel* table = window.layerModel();
+        QVERIFY(nextPlan(planned));
+        size_t largest = 0;
+        for (const auto& l : table->summary()->layers)
+            largest = std::max(largest, l.weightBytes);
+        QVERIFY(largest > 16 * MiB);
+
+        // A two-stage run under 8 MiB: refused with whole layers, so the budget cuts them.
+        RunControls* controls = window.runControls();
+        controls->setIterations(1, 2);
+        controls->setArch(Arch::TwoStage);
+        controls->setBudgetMiB(8);
+        QTest::mouseClick(controls->runButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(TimeoutMs));
+        RunOutcomePtr out = finished.takeFirst().at(0).value<RunOutcomePtr>();
+        QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
+        QVERIFY(out->info->splitBytes > 0);
+        QCOMPARE(out->info->splitBytes, static_cast<qint64>(splitForBudget(Arch::TwoStage, 8 * MiB)));
+        QVERIFY(out->info->layerNames.size() > static_cast<size_t>(table->rowCount()));
+        const int64_t weights = out->peaks[static_cast<size_t>(MemTag::ResidentWeights)]
+            + out->peaks[static_cast<size_t>(MemTag::Staging)];
+        QVERIFY(weights <= 8 * static_cast<int64_t>(MiB));
+        // The table shows the pieces' times on their layers' rows: every row, each the sum of its pieces'.
+        QCOMPARE(table->runStats().size(), static_cast<size_t>(table->rowCount()));
+        std::vector<double> kernels(static_cast<size_t>(table->rowCount()), 0);
+        const std::vector<int> rows = table->rowsOf(out->info->layerNames);
+        for (size_t i = 0; i < out->layers.size(); ++i) {
+            QVERIFY(rows[i] >= 0);
+            kernels[static_cast<size_t>(rows[i])] += out->layers[i].kernelMs;
+        }
+        for (int r = 0; r < table->rowCount(); ++r)
+            QCOMPARE(table->runStats()[static_cast<size_t>(r)].kernelMs, kernels[static_cast<size_t>(r)]);
+        QVERIFY(nextPlan(planned));
+
+        // Profiles of whole layers and of layers cut above 2 MiB.
+        controls->setBudgetMiB(0);
+        QTest::mouseClick(view->profileButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(TimeoutMs));
+        QVERIFY(finished.takeFirst().at(0).value<RunOutcomePtr>()->status == RunOutcome::Status::Ok);
+        QVERIFY(nextPlan(planned));
+        controls->setSplitMiB(2);
+        QTest::mouseClick(view->profileButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(TimeoutMs));
+        out = finished.takeFirst().at(0).value<RunOutcomePtr>();
+        QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
+        QCOMPARE(out->info->splitBytes, static_cast<qint64>(2 * MiB));
+        PlanResultPtr plan = nextPlan(planned);
+        QVERIFY(plan);
+        QVERIFY2(plan->hasFrontier(), qPrintable(plan->error));
+        QCOMPARE(plan->profiles.size(), size_t(2));
+        QCOMPARE(plan->profiles[plan->base].splitBytes, uint64_t(2 * MiB));
+        QCOMPARE(plan->pointProfile.size(), plan->frontier.size());
+        const PlanProfile* whole = nullptr;
+        for (const PlanProfile& p : plan->profiles)
+            if (p.splitBytes == 0) whole = &p;
+        QVERIFY(whole);
+        QCOMPARE(static_cast<int>(whole->model.layers.size()), table->rowCount());
+        QVERIFY(plan->frontier.front().budgetBytes < largest);
+        QVERIFY(plan->frontier.front().budgetBytes < plan::minimumBudget(whole->model, Arch::TwoStage));
+        QCOMPARE(plan->profileOf(size_t(0)).splitBytes, uint64_t(2 * MiB));
+
+        // The smallest budget that keeps some pieces resident: the table marks the rows all of whose pieces are.
+        int chosen = -1;
+        for (int i = 0; i <= view->slider()->maximum() && chosen < 0; ++i)
+            if (plan->profileOf(static_cast<size_t>(i)).splitBytes
+                && !plan->frontier[static_cast<size_t>(i)].config.resident.empty())
+                chosen = i;
+        QVERIFY(chosen >= 0);
+        view->slider()->setValue(chosen);
+        const plan::Choice choice = *view->selectedChoice();
+        const plan::CostModel& pieces = plan->profileOf(static_cast<size_t>(chosen)).model;
+        std::vector<std::string> names;
+        for (const auto& l : pieces.layers)
+            names.push_back(l.name);
+        const std::vector<int> pieceRows = table->rowsOf(names);
+        std::map<int, std::pair<int, int>> count; // row -> (pieces, resident pieces)
+        for (size_t i = 0; i < names.size(); ++i) {
+            QVERIFY2(pieceRows[i] >= 0, names[i].c_str());
+            ++count[pieceRows[i]].first;
+        }
+        for (int l : choice.config.resident)
+            ++count[pieceRows[static_cast<size_t>(l)]].second;
+        for (int r = 0; r < table->rowCount(); ++r)
+            QCOMPARE(table->index(r, LayerTableModel::ResidentColumn).data().toString() == tr("yes"),
+                count[r].second == count[r].first);
+
+        // Export: the file names the split and its layers; dlayer runs it with that resident set and weight peak.
+        const QString config = m_dir.filePath(QStringLiteral("split-choice.json"));
+        QSignalSpy exported(&window, &MainWindow::configExported);
+        QVERIFY(window.exportConfiguration(config));
+        QVERIFY(exported.wait(TimeoutMs));
+        QVERIFY2(exported.at(0).at(1).toBool(), qPrintable(exported.at(0).at(2).toString()));
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject cfg = QJsonDocument::fromJson(file.readAll()).object();
+        QCOMPARE(cfg.value(QStringLiteral("split_bytes")).toInteger(), qint64(2 * MiB));
+        QProcess dlayer;
+        dlayer.start(QStringLiteral(DL_DLAYER),
+            { QStringLiteral("run"), darknetModel("yolov3-tiny.cfg"), QStringLiteral("--config"), config,
+                QStringLiteral("--iterations"), QStringLiteral("1"), QStringLiteral("--warmup"), QStringLiteral("0"),
+                QStringLiteral("--json") });
+        QVERIFY(dlayer.waitForFinished(TimeoutMs));
+        QVERIFY2(dlayer.exitCode() == 0, dlayer.readAllStandardError().constData());
+        const QJsonObject report = QJsonDocument::fromJson(dlayer.readAllStandardOutput()).object();
+        QJsonArray expected;
+        for (int l : choice.config.resident)
+            expected.append(l);
+        QCOMPARE(report.value(QStringLiteral("resident_layers")).toArray(), expected);
+        QCOMPARE(report.value(QStringLiteral("split_bytes")).toInteger(), qint64(2 * MiB));
+        QCOMPARE(
+            static_cast<uint64_t>(
+                report.value(QStringLiteral("memory")).toObject().value(QStringLiteral("weights_bytes")).toDouble()),
+            choice.prediction.weightsPeak);
+
+        // And from the studio: the run cuts the layers as the point's profile did.
+        QTest::mouseClick(view->runButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(TimeoutMs));
+        out = finished.takeFirst().at(0).value<RunOutcomePtr>();
+        QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
+        QCOMPARE(out->info->splitBytes, qint64(2 * MiB));
+        QCOMPARE(
+            out->peaks[static_cast<size_t>(MemTag::ResidentWeights)] + out->peaks[static_cast<size_t>(MemTag::Staging)],
+            static_cast<int64_t>(choice.prediction.weightsPeak));
     }
 
     void futureStoreIsToldPlainly()
