@@ -172,6 +172,47 @@ private Q_SLOTS:
         QCOMPARE(proxy.rowCount(), static_cast<int>(expected));
         QVERIFY(proxy.rowCount() < model.rowCount());
     }
+
+    // A run or configuration of pieces (a layer cut at a split is "NAME.0", "NAME.1", ...) shows on its layers' rows:
+    // a row is resident when all of its pieces are, its times are their sums; a name that is some row's own is that
+    // row, even when it ends in ".K"; a layer that is no row's leaves the columns empty.
+    void showsPiecesOnTheirLayersRows()
+    {
+        auto summary = std::make_shared<ModelSummary>();
+        for (const char* name : { "conv", "fc.1", "head" }) {
+            LayerSummary layer;
+            layer.index = static_cast<int>(summary->layers.size());
+            layer.name = name;
+            summary->layers.push_back(layer);
+        }
+        LayerTableModel m;
+        m.setSummary(summary);
+        const std::vector<std::string> names = { "conv.0", "conv.1", "fc.1", "head.0", "head.1", "head.2" };
+        QCOMPARE(m.rowsOf(names), (std::vector<int> { 0, 0, 1, 2, 2, 2 }));
+        QCOMPARE(m.rowsOf({ "fc.1.0", "fc", "conv.x", "conv." }), (std::vector<int> { 1, -1, -1, -1 }));
+
+        m.setResident({ true, true, false, true, false, true }, names);
+        QCOMPARE(m.resident(), (std::vector<bool> { true, false, false }));
+        QCOMPARE(m.index(0, LayerTableModel::ResidentColumn).data().toString(), QStringLiteral("yes"));
+        QCOMPARE(m.index(2, LayerTableModel::ResidentColumn).data().toString(), QStringLiteral("no"));
+        m.setResident({ true, true }, { "conv.0", "nowhere" });
+        QVERIFY(m.resident().empty());
+
+        std::vector<store::LayerStats> stats;
+        for (size_t i = 0; i < names.size(); ++i)
+            stats.push_back({ static_cast<int>(i), names[i], 4096, 1.0 * (i + 1), 0.5, 2.0 * (i + 1), 0.25, i < 2 });
+        m.setRunStats(stats);
+        QCOMPARE(m.runStats().size(), size_t(3));
+        QCOMPARE(m.runStats()[0].kernelMs, 2.0 + 4.0);
+        QCOMPARE(m.runStats()[2].readMs, 4.0 + 5.0 + 6.0);
+        QCOMPARE(m.runStats()[2].stallMs, 0.75);
+        QCOMPARE(m.runStats()[2].bytes, int64_t(3 * 4096));
+        QVERIFY(m.runStats()[0].resident);
+        QVERIFY(!m.runStats()[2].resident);
+        stats.push_back({ 6, "nowhere", 0, 0, 0, 0, 0, false });
+        m.setRunStats(stats);
+        QVERIFY(m.runStats().empty());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestLayerTableModel)
