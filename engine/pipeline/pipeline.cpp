@@ -6,6 +6,7 @@
 #include "runtime/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -500,6 +501,39 @@ void Pipeline::stopStages()
     m_running = false;
 }
 
+void Pipeline::waitForReadAhead()
+{
+    if (!m_running || !m_state) return;
+    ReadState& s = *m_state;
+    if (m_inlineReads) {
+        while (!s.stop && m_reader->inFlight() > 0)
+            if (!pumpReads(false, true, false)) return;
+        return;
+    }
+    const Arch arch = m_options.arch;
+    if (arch != Arch::Async && arch != Arch::TwoStage && arch != Arch::Sync) return;
+    // Settled: every stage thread blocked on what only the kernel stage frees — the reader on ring room (sync: at
+    // the cycle's barrier), async's copy stage on device-ring room or an empty queue — and nothing changed in any of
+    // them between two looks, so that they were all blocked at once.
+    auto look = [&](uint64_t& changes) {
+        const auto [hostBlocked, hostChanges] = s.hostRing.waiterState();
+        const auto [deviceBlocked, deviceChanges] = s.deviceRing.waiterState();
+        const auto [queueBlocked, queueChanges] = s.copyQueue.waiterState();
+        const auto [atBarrier, arrivals] = s.barrier.waiterState();
+        changes = hostChanges + deviceChanges + queueChanges + arrivals;
+        if (arch == Arch::Sync) return atBarrier == 2; // the reader and the copy stage; the kernel stage is not there
+        if (arch == Arch::Async) return hostBlocked && (deviceBlocked || queueBlocked);
+        return hostBlocked;
+    };
+    for (;;) {
+        if (s.stop) return;
+        uint64_t first = 0, second = 0;
+        const bool settled = look(first);
+        if (settled && look(second) && first == second) return;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+}
+
 void Pipeline::readerLoop()
 {
     ReadState& s = *m_state;
@@ -518,7 +552,7 @@ void Pipeline::readerLoop()
     }
 }
 
-bool Pipeline::pumpReads(bool threaded, bool mayWait)
+bool Pipeline::pumpReads(bool threaded, bool mayWait, bool mayStart)
 {
     ReadState& s = *m_state;
     ReadPump& r = s.pump;
@@ -531,7 +565,7 @@ bool Pipeline::pumpReads(bool threaded, bool mayWait)
     // whose completions are what frees room downstream), and only as far ahead as the queue can use. Sync reads one
     // layer per cycle. Inline, the kernel stage itself frees the room: it never waits for it.
     bool progressed = false;
-    while (sync ? r.pending.empty() : r.unsubmitted < queueBytes) {
+    while (mayStart && (sync ? r.pending.empty() : r.unsubmitted < queueBytes)) {
         const PackLayer& next = m_pack.layers[m_streamed[r.nextSeq % count]];
         std::optional<size_t> offset;
         if (!threaded || m_reader->inFlight() > 0 || r.unsubmitted > 0 || progressed) {
@@ -559,7 +593,7 @@ bool Pipeline::pumpReads(bool threaded, bool mayWait)
     // Submit while the queue has room: a request covers a chunk of one layer, or several whole small layers that lie
     // back to back both in the pack and in the ring (one request instead of many: on some systems each request costs
     // CPU time far beyond its bytes).
-    while (r.unsubmitted > 0 && m_reader->inFlight() < m_reader->queueDepth()) {
+    while (mayStart && r.unsubmitted > 0 && m_reader->inFlight() < m_reader->queueDepth()) {
         auto it = std::find_if(r.pending.begin(), r.pending.end(),
             [&](const Pending& p) { return p.submitted < m_pack.layers[p.item.layer].paddedBytes; });
         const PackLayer& pl = m_pack.layers[it->item.layer];

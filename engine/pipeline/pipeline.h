@@ -124,6 +124,11 @@ public:
     const PipelineStats& stats() const { return m_stats; }
     // Starts the counts afresh (between runs; reads the reader does ahead of the next run count towards it).
     void resetStats();
+    // Between runs: returns once the stages have read (and copied) ahead of the next run as far as the staging lets
+    // them, with no read in flight and none that could start before the next run frees room, so that the disk can
+    // be measured alone (dlayer run --paired-disk). Inline reads: once the reads in flight have landed; no read is
+    // started. At once when no stage works between runs (sequential, preload, stopped stages).
+    void waitForReadAhead();
 
 private:
     struct Item; // a layer's weights handed from one stage to the next
@@ -144,7 +149,8 @@ private:
     // finished layers in order. `threaded` (the reader thread): may wait for ring room when nothing else can be
     // done; inline (the kernel stage) never does, since it frees the room itself. Waits for a completion only when
     // nothing else could be started and `mayWait`. False once a stage failed or the pipeline stopped.
-    bool pumpReads(bool threaded, bool mayWait);
+    // `mayStart` false: takes no room and submits nothing, only reaps and publishes (settling the reads in flight).
+    bool pumpReads(bool threaded, bool mayWait, bool mayStart = true);
     // Inline reads: the next streamed layer from the read stage, pumping (and waiting on completions) until it is in.
     std::optional<Item> nextInline(int layer, int iteration);
     void copyLoop();

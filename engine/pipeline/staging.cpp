@@ -59,13 +59,23 @@ std::optional<size_t> StagingRing::acquire(size_t bytes, bool* waited)
     if (waited) *waited = false;
     while (!m_stopped && !fits(bytes, offset)) {
         if (waited) *waited = true;
+        m_waiting = bytes;
         m_cv.wait(lock);
     }
+    m_waiting = 0;
     if (m_stopped) return std::nullopt;
     m_held.emplace_back(offset, bytes);
     m_next = offset + bytes;
     ++m_handed;
+    ++m_changes;
     return offset;
+}
+
+std::pair<bool, uint64_t> StagingRing::waiterState() const
+{
+    std::lock_guard lock(m_mutex);
+    size_t offset = 0;
+    return { m_waiting > 0 && !m_stopped && !fits(m_waiting, offset), m_changes };
 }
 
 std::optional<size_t> StagingRing::tryAcquire(size_t bytes)
@@ -76,6 +86,7 @@ std::optional<size_t> StagingRing::tryAcquire(size_t bytes)
     m_held.emplace_back(offset, bytes);
     m_next = offset + bytes;
     ++m_handed;
+    ++m_changes;
     return offset;
 }
 
@@ -86,6 +97,7 @@ void StagingRing::release()
         if (m_held.empty()) return;
         m_held.pop_front();
         if (m_held.empty()) m_next = 0;
+        ++m_changes;
     }
     m_cv.notify_all();
 }
@@ -95,6 +107,7 @@ void StagingRing::stop()
     {
         std::lock_guard lock(m_mutex);
         m_stopped = true;
+        ++m_changes;
     }
     m_cv.notify_all();
 }
@@ -106,6 +119,7 @@ void StagingRing::reset()
     m_next = 0;
     m_handed = 0;
     m_stopped = false;
+    ++m_changes;
 }
 
 bool CycleBarrier::arriveAndWait(bool* waited)
@@ -113,6 +127,7 @@ bool CycleBarrier::arriveAndWait(bool* waited)
     std::unique_lock lock(m_mutex);
     if (waited) *waited = false;
     if (m_stopped) return false;
+    ++m_arrivals;
     if (++m_arrived == m_parties) {
         m_arrived = 0;
         ++m_generation;
@@ -124,6 +139,12 @@ bool CycleBarrier::arriveAndWait(bool* waited)
     if (waited) *waited = true;
     m_cv.wait(lock, [&] { return m_stopped || m_generation != gen; });
     return !m_stopped || m_generation != gen;
+}
+
+std::pair<int, uint64_t> CycleBarrier::waiterState() const
+{
+    std::lock_guard lock(m_mutex);
+    return { m_stopped ? 0 : m_arrived, m_arrivals };
 }
 
 void CycleBarrier::stop()

@@ -6,9 +6,11 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 namespace dl {
 
@@ -36,6 +38,10 @@ public:
 
     size_t capacity() const { return m_capacity; }
 
+    // Whether a thread waits in acquire() for room the ring does not have, and the count of the ring's changes
+    // (regions handed out or returned, stop, reset), read together: a waiter stays blocked until the count moves.
+    std::pair<bool, uint64_t> waiterState() const;
+
 private:
     bool fits(size_t bytes, size_t& offset) const;
 
@@ -46,6 +52,8 @@ private:
     std::deque<std::pair<size_t, size_t>> m_held; // (offset, bytes), oldest first
     size_t m_next = 0; // where the next region starts
     size_t m_handed = 0; // regions handed out since reset (picks the slot)
+    size_t m_waiting = 0; // bytes a blocked acquire() asks for; 0: none waits
+    uint64_t m_changes = 0;
     bool m_stopped = false;
 };
 
@@ -57,6 +65,7 @@ public:
         {
             std::lock_guard lock(m_mutex);
             m_items.push_back(std::move(item));
+            ++m_changes;
         }
         m_cv.notify_all();
     }
@@ -65,10 +74,13 @@ public:
     {
         std::unique_lock lock(m_mutex);
         if (waited) *waited = m_items.empty() && !m_stopped;
+        ++m_waiters;
         m_cv.wait(lock, [&] { return m_stopped || !m_items.empty(); });
+        --m_waiters;
         if (m_stopped) return std::nullopt;
         T item = std::move(m_items.front());
         m_items.pop_front();
+        ++m_changes;
         return item;
     }
     // pop() without waiting: nullopt when empty or stopped.
@@ -78,6 +90,7 @@ public:
         if (m_stopped || m_items.empty()) return std::nullopt;
         T item = std::move(m_items.front());
         m_items.pop_front();
+        ++m_changes;
         return item;
     }
     void stop()
@@ -85,6 +98,7 @@ public:
         {
             std::lock_guard lock(m_mutex);
             m_stopped = true;
+            ++m_changes;
         }
         m_cv.notify_all();
     }
@@ -93,12 +107,21 @@ public:
         std::lock_guard lock(m_mutex);
         m_items.clear();
         m_stopped = false;
+        ++m_changes;
+    }
+    // Whether a thread waits in pop() on an empty queue, and the count of the queue's changes, read together.
+    std::pair<bool, uint64_t> waiterState() const
+    {
+        std::lock_guard lock(m_mutex);
+        return { m_waiters > 0 && m_items.empty() && !m_stopped, m_changes };
     }
 
 private:
-    std::mutex m_mutex;
+    mutable std::mutex m_mutex;
     std::condition_variable m_cv;
     std::deque<T> m_items;
+    int m_waiters = 0;
+    uint64_t m_changes = 0;
     bool m_stopped = false;
 };
 
@@ -113,13 +136,16 @@ public:
     bool arriveAndWait(bool* waited = nullptr);
     void stop();
     void reset(int parties);
+    // How many parties wait for the others, and the count of arrivals, read together.
+    std::pair<int, uint64_t> waiterState() const;
 
 private:
-    std::mutex m_mutex;
+    mutable std::mutex m_mutex;
     std::condition_variable m_cv;
     int m_parties;
     int m_arrived = 0;
     unsigned long m_generation = 0;
+    uint64_t m_arrivals = 0;
     bool m_stopped = false;
 };
 

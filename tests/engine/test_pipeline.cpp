@@ -361,6 +361,55 @@ private slots:
         }
     }
 
+    // waitForReadAhead() between runs: the stages read ahead of the next run (slowly, here) and then nothing more
+    // until it starts, and the next runs' outputs stay the reference's. Bytes read are counted from the trace's read
+    // spans as they end (the pipeline's stats are a snapshot at each run's end).
+    void readAheadSettlesBetweenRuns()
+    {
+        Model& m = model("yolov4-tiny");
+        for (Mode md : kStreamingModes) {
+            FaultPlan plan;
+            plan.delayUs = 2000; // each read lands 2 ms late: reading ahead outlasts the run's return
+            PipelineOptions o;
+            o.arch = md.arch;
+            o.readThread = md.readThread;
+            o.chunkBytes = 64 << 10;
+            size_t largest = 0;
+            for (const auto& l : m.pack.layers)
+                largest = std::max<size_t>(largest, l.paddedBytes);
+            if (md.arch == Arch::Async || md.arch == Arch::TwoStage) o.stagingBytes = 4 * largest; // room to run ahead
+            Tracer tracer;
+            CollectingSink sink;
+            tracer.addSink(&sink);
+            auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath, plan), o, nullptr, &tracer);
+            QVERIFY(p.ok());
+            Pipeline& pl = **p;
+            auto readBytes = [&] {
+                uint64_t n = 0;
+                for (const auto& e : sink.events())
+                    if (e.stage == Stage::Read && e.kind == EventKind::End && e.iteration >= 0) n += e.bytes;
+                return n;
+            };
+            const QString mode = QStringLiteral("%1%2").arg(archName(md.arch), md.readThread ? " (read thread)" : "");
+            for (int run = 0; run < 3; ++run) {
+                auto out = pl.run(m.inputs);
+                QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
+                QVERIFY(digests(*out) == m.reference);
+                const uint64_t returned = readBytes();
+                pl.waitForReadAhead();
+                const uint64_t settled = readBytes();
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                QVERIFY2(readBytes() == settled, qPrintable(mode)); // nothing read after it returned
+                if (md.arch == Arch::Sequential) QVERIFY2(settled == returned, qPrintable(mode));
+                // Async and two-stage run ahead by more than the reads in flight when the run returned.
+                if (md.arch == Arch::Async || (md.arch == Arch::TwoStage && !pl.inlineReads()))
+                    QVERIFY2(settled > returned + 8 * o.chunkBytes,
+                        qPrintable(QStringLiteral("%1: %2 then %3").arg(mode).arg(returned).arg(settled)));
+            }
+            tracer.removeSink(&sink);
+        }
+    }
+
     // cancel() from another thread: the run returns Cancelled, and no kernel starts more than one layer later.
     void cancelWithinOneLayer()
     {
