@@ -52,6 +52,49 @@ private:
         return planned.takeFirst().at(0).value<PlanResultPtr>();
     }
 
+    // Exports the window's chosen configuration to `config` and runs it with `dlayer run --config`: its report, or
+    // an empty object after a failed check.
+    static QJsonObject exportAndRun(MainWindow& window, const QString& config)
+    {
+        QSignalSpy exported(&window, &MainWindow::configExported);
+        if (!window.exportConfiguration(config) || !exported.wait(TimeoutMs)) return {};
+        if (!exported.at(0).at(1).toBool()) {
+            qWarning() << exported.at(0).at(2).toString();
+            return {};
+        }
+        QProcess dlayer;
+        dlayer.start(QStringLiteral(DL_DLAYER),
+            { QStringLiteral("run"), darknetModel("yolov3-tiny.cfg"), QStringLiteral("--config"), config,
+                QStringLiteral("--iterations"), QStringLiteral("1"), QStringLiteral("--warmup"), QStringLiteral("0"),
+                QStringLiteral("--json") });
+        if (!dlayer.waitForFinished(TimeoutMs)) return {};
+        if (dlayer.exitCode() != 0) {
+            qWarning() << dlayer.readAllStandardError();
+            return {};
+        }
+        return QJsonDocument::fromJson(dlayer.readAllStandardOutput()).object();
+    }
+
+    // The weight peak as a dlayer report and as the studio's ledger give it.
+    static uint64_t weightsBytes(const QJsonObject& report)
+    {
+        return static_cast<uint64_t>(
+            report.value(QStringLiteral("memory")).toObject().value(QStringLiteral("weights_bytes")).toDouble());
+    }
+    static uint64_t weightsBytes(const RunOutcome& out)
+    {
+        return static_cast<uint64_t>(
+            out.peaks[static_cast<size_t>(MemTag::ResidentWeights)] + out.peaks[static_cast<size_t>(MemTag::Staging)]);
+    }
+
+    static QJsonArray residentOf(const plan::Choice& choice)
+    {
+        QJsonArray layers;
+        for (int l : choice.config.resident)
+            layers.append(l);
+        return layers;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -124,28 +167,11 @@ private Q_SLOTS:
 
         // Export, then run the file with dlayer: it keeps the predicted layers resident and holds the predicted
         // weight bytes, as its ledger counts them.
-        const QString config = m_dir.filePath(QStringLiteral("choice.json"));
-        QSignalSpy exported(&window, &MainWindow::configExported);
-        QVERIFY(window.exportConfiguration(config));
-        QVERIFY(exported.wait(TimeoutMs));
-        QVERIFY2(exported.at(0).at(1).toBool(), qPrintable(exported.at(0).at(2).toString()));
-        QProcess dlayer;
-        dlayer.start(QStringLiteral(DL_DLAYER),
-            { QStringLiteral("run"), darknetModel("yolov3-tiny.cfg"), QStringLiteral("--config"), config,
-                QStringLiteral("--iterations"), QStringLiteral("1"), QStringLiteral("--warmup"), QStringLiteral("0"),
-                QStringLiteral("--json") });
-        QVERIFY(dlayer.waitForFinished(TimeoutMs));
-        QVERIFY2(dlayer.exitCode() == 0, dlayer.readAllStandardError().constData());
-        const QJsonObject report = QJsonDocument::fromJson(dlayer.readAllStandardOutput()).object();
-        QJsonArray expected;
-        for (int l : choice.config.resident)
-            expected.append(l);
-        QCOMPARE(report.value(QStringLiteral("resident_layers")).toArray(), expected);
+        const QJsonObject report = exportAndRun(window, m_dir.filePath(QStringLiteral("choice.json")));
+        QVERIFY(!report.isEmpty());
+        QCOMPARE(report.value(QStringLiteral("resident_layers")).toArray(), residentOf(choice));
         QCOMPARE(report.value(QStringLiteral("arch")).toString(), QStringLiteral("two-stage"));
-        QCOMPARE(
-            static_cast<uint64_t>(
-                report.value(QStringLiteral("memory")).toObject().value(QStringLiteral("weights_bytes")).toDouble()),
-            choice.prediction.weightsPeak);
+        QCOMPARE(weightsBytes(report), choice.prediction.weightsPeak);
 
         // Run this configuration from the studio: the measured point goes beside the prediction, with the same
         // weight peak, and the slider stays at the chosen budget after the plan is refreshed.
@@ -153,9 +179,7 @@ private Q_SLOTS:
         QVERIFY(finished.wait(TimeoutMs));
         out = finished.takeFirst().at(0).value<RunOutcomePtr>();
         QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
-        QCOMPARE(
-            out->peaks[static_cast<size_t>(MemTag::ResidentWeights)] + out->peaks[static_cast<size_t>(MemTag::Staging)],
-            choice.prediction.weightsPeak);
+        QCOMPARE(weightsBytes(*out), choice.prediction.weightsPeak);
         QCOMPARE(view->measuredCount(), 1);
         plan = nextPlan(planned);
         QVERIFY(plan && plan->hasFrontier());
@@ -268,31 +292,15 @@ private Q_SLOTS:
 
         // Export: the file names the split and its layers; dlayer runs it with that resident set and weight peak.
         const QString config = m_dir.filePath(QStringLiteral("split-choice.json"));
-        QSignalSpy exported(&window, &MainWindow::configExported);
-        QVERIFY(window.exportConfiguration(config));
-        QVERIFY(exported.wait(TimeoutMs));
-        QVERIFY2(exported.at(0).at(1).toBool(), qPrintable(exported.at(0).at(2).toString()));
+        const QJsonObject report = exportAndRun(window, config);
+        QVERIFY(!report.isEmpty());
         QFile file(config);
         QVERIFY(file.open(QIODevice::ReadOnly));
         const QJsonObject cfg = QJsonDocument::fromJson(file.readAll()).object();
         QCOMPARE(cfg.value(QStringLiteral("split_bytes")).toInteger(), qint64(2 * MiB));
-        QProcess dlayer;
-        dlayer.start(QStringLiteral(DL_DLAYER),
-            { QStringLiteral("run"), darknetModel("yolov3-tiny.cfg"), QStringLiteral("--config"), config,
-                QStringLiteral("--iterations"), QStringLiteral("1"), QStringLiteral("--warmup"), QStringLiteral("0"),
-                QStringLiteral("--json") });
-        QVERIFY(dlayer.waitForFinished(TimeoutMs));
-        QVERIFY2(dlayer.exitCode() == 0, dlayer.readAllStandardError().constData());
-        const QJsonObject report = QJsonDocument::fromJson(dlayer.readAllStandardOutput()).object();
-        QJsonArray expected;
-        for (int l : choice.config.resident)
-            expected.append(l);
-        QCOMPARE(report.value(QStringLiteral("resident_layers")).toArray(), expected);
+        QCOMPARE(report.value(QStringLiteral("resident_layers")).toArray(), residentOf(choice));
         QCOMPARE(report.value(QStringLiteral("split_bytes")).toInteger(), qint64(2 * MiB));
-        QCOMPARE(
-            static_cast<uint64_t>(
-                report.value(QStringLiteral("memory")).toObject().value(QStringLiteral("weights_bytes")).toDouble()),
-            choice.prediction.weightsPeak);
+        QCOMPARE(weightsBytes(report), choice.prediction.weightsPeak);
 
         // And from the studio: the run cuts the layers as the point's profile did.
         QTest::mouseClick(view->runButton(), Qt::LeftButton);
@@ -300,9 +308,7 @@ private Q_SLOTS:
         out = finished.takeFirst().at(0).value<RunOutcomePtr>();
         QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
         QCOMPARE(out->info->splitBytes, qint64(2 * MiB));
-        QCOMPARE(
-            out->peaks[static_cast<size_t>(MemTag::ResidentWeights)] + out->peaks[static_cast<size_t>(MemTag::Staging)],
-            static_cast<int64_t>(choice.prediction.weightsPeak));
+        QCOMPARE(weightsBytes(*out), choice.prediction.weightsPeak);
     }
 
     void futureStoreIsToldPlainly()
