@@ -503,7 +503,7 @@ void Pipeline::stopStages()
 
 void Pipeline::waitForReadAhead()
 {
-    if (!m_running || !m_state) return;
+    if (!m_running || !m_state || m_streamed.empty()) return; // no stage works between runs
     ReadState& s = *m_state;
     if (m_inlineReads) {
         while (!s.stop && m_reader->inFlight() > 0)
@@ -511,7 +511,7 @@ void Pipeline::waitForReadAhead()
         return;
     }
     const Arch arch = m_options.arch;
-    if (arch != Arch::Async && arch != Arch::TwoStage && arch != Arch::Sync) return;
+    if ((arch != Arch::Async && arch != Arch::TwoStage && arch != Arch::Sync) || !s.reader.joinable()) return;
     // Settled: every stage thread blocked on what only the kernel stage frees — the reader on ring room (sync: at
     // the cycle's barrier), async's copy stage on device-ring room or an empty queue — and nothing changed in any of
     // them between two looks, so that they were all blocked at once.

@@ -408,6 +408,19 @@ private slots:
             }
             tracer.removeSink(&sink);
         }
+        // With every layer resident no stage works between runs: it returns at once.
+        for (Arch arch : { Arch::Sync, Arch::Async, Arch::TwoStage }) {
+            PipelineOptions o;
+            o.arch = arch;
+            for (size_t l = 0; l < m.pack.layers.size(); ++l)
+                o.resident.push_back(static_cast<int>(l));
+            auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), o);
+            QVERIFY(p.ok());
+            auto out = (*p)->run(m.inputs);
+            QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
+            (*p)->waitForReadAhead();
+            QVERIFY(digests(*out) == m.reference);
+        }
     }
 
     // cancel() from another thread: the run returns Cancelled, and no kernel starts more than one layer later.
