@@ -445,7 +445,7 @@ bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& p
     if (profile.kernelScale != 1.0)
         c.profile += QStringLiteral("; kernels × %1, to the speed of run %2 on the layers both profiles share")
                          .arg(profile.kernelScale, 0, 'f', 3)
-                         .arg(plan->profileRunId)
+                         .arg(plan->frontierProfile()->runId)
                          .toStdString();
     if (plan->profiles.size() > 1) {
         QStringList others;

@@ -142,13 +142,7 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
     }
     auto f = plan::mergedFrontier(models, out->base, rq.arch, rq.points);
     out->computeMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const PlanProfile& base = out->profiles[out->base];
-    out->profileRunId = base.runId;
-    out->profileArch = base.arch;
-    out->calibrationRunId = base.calibrationRunId;
-    out->splitBytes = base.splitBytes;
-    out->model = base.model;
-    out->preloadMs = base.model.kernelMs();
+    out->preloadMs = out->profiles[out->base].model.kernelMs();
     for (const PlanProfile& p : out->profiles)
         if (p.splitBytes == 0) out->preloadMs = p.model.kernelMs();
     if (!f.ok()) {

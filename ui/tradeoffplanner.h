@@ -59,18 +59,15 @@ struct PlanResult
     QString modelHash;
     QString modelName;
     std::vector<RunPoint> points; // every finished run of the model on this device (host), oldest first
-    qint64 profileRunId = 0;
-    QString profileArch;
-    qint64 calibrationRunId = 0; // the pipelined run the read contention was calibrated on, 0: none
-    plan::CostModel model; // valid with a frontier (its contention calibrated when calibrationRunId is set)
     std::vector<plan::Choice> frontier; // from the smallest budget to the whole model
-    uint64_t splitBytes = 0; // the profile's
-    // Every profile weighed, the one above (profiles[base]) among them; each frontier point is its profile's choice
-    // (pointProfile, by point): another split's where that one predicts less at the budget.
+    // Every profile weighed; the frontier is profiles[base]'s (the one reaching the smallest budget), each point its
+    // profile's choice (pointProfile, by point): another split's where that one predicts less at the budget.
     std::vector<PlanProfile> profiles;
     size_t base = 0;
     std::vector<size_t> pointProfile;
     double preloadMs = 0; // the kernels with every layer whole and at hand: the whole-layer profile's, else base's
+    // The frontier's own profile; there is one whenever a profile was found (always with a frontier).
+    const PlanProfile* frontierProfile() const { return profiles.empty() ? nullptr : &profiles[base]; }
     const PlanProfile& profileOf(size_t point) const
     {
         return profiles[point < pointProfile.size() ? pointProfile[point] : base];

@@ -208,22 +208,24 @@ void TradeoffView::setResult(const PlanResultPtr& result)
         m_status->setText(tr("Open a model to plan it."));
     else if (!result->hasFrontier())
         m_status->setText(result->error);
-    else
+    else {
+        const PlanProfile& fp = *result->frontierProfile();
         m_status->setText(tr("%1 budgets planned in %2 ms from run %3 (%4): kernels %5 ms, disk %6 MB/s; %7 runs "
                              "of this model recorded.")
                               .arg(n)
                               .arg(QLocale().toString(result->computeMs, 'f', 1))
-                              .arg(result->profileRunId)
-                              .arg(result->profileArch)
-                              .arg(QLocale().toString(result->model.kernelMs(), 'f', 1))
-                              .arg(QLocale().toString(result->model.diskBytesPerMs / 1e3, 'f', 0))
+                              .arg(fp.runId)
+                              .arg(fp.arch)
+                              .arg(QLocale().toString(fp.model.kernelMs(), 'f', 1))
+                              .arg(QLocale().toString(fp.model.diskBytesPerMs / 1e3, 'f', 0))
                               .arg(result->points.size())
-            + (result->calibrationRunId ? QLatin1Char(' ')
+            + (fp.calibrationRunId ? QLatin1Char(' ')
                         + tr("Reads beside kernels at %1 of the disk's rate (calibrated on run %2).")
-                              .arg(QLocale().toString(result->model.contention.readFactor, 'f', 2))
-                              .arg(result->calibrationRunId)
-                                        : QString())
+                              .arg(QLocale().toString(fp.model.contention.readFactor, 'f', 2))
+                              .arg(fp.calibrationRunId)
+                                   : QString())
             + splitsText(*result));
+    }
     if (n > 0)
         onSlider(m_slider->value());
     else {
@@ -262,7 +264,8 @@ const plan::Choice* TradeoffView::selectedChoice() const
 
 QString TradeoffView::splitsText(const PlanResult& result)
 {
-    if (result.profiles.size() < 2 && result.splitBytes == 0) return QString();
+    const PlanProfile* fp = result.frontierProfile();
+    if (!fp || (result.profiles.size() < 2 && fp->splitBytes == 0)) return QString();
     QStringList splits;
     for (const PlanProfile& p : result.profiles)
         splits << (p.splitBytes ? tr("cut at %1 (run %2)").arg(mib(static_cast<double>(p.splitBytes))).arg(p.runId)

@@ -4,11 +4,11 @@
 //            [--compare-last] [--screenshot FILE.png]
 //
 // --run starts a run of the model with that architecture as soon as it has loaded, its layers cut above MIB with
-// --split. --view brings the Trade-off or
-// the Runs view to the front; --budget puts the trade-off's slider at the frontier's budget nearest MIB; --compare-last
-// compares the two newest runs of the model in the Runs view. --screenshot grabs the window once all that is done (the
-// model loaded, the run finished, the plan or the comparison shown) and quits (exit status 0), or quits with status 2
-// on an error: the README's run check and the screenshots of scripts/screenshots.sh come from it.
+// --split. --view brings the Trade-off or the Runs view to the front; --budget puts the trade-off's slider at the
+// frontier's budget nearest MIB; --compare-last compares the two newest runs of the model in the Runs view.
+// --screenshot grabs the window once all that is done (the model loaded, the run finished, the plan or the comparison
+// shown) and quits (exit status 0), or quits with status 2 on an error: the README's run check and the screenshots of
+// scripts/screenshots.sh come from it.
 
 #include "appicon.h"
 #include "mainwindow.h"

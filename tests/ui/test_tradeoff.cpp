@@ -134,8 +134,9 @@ private Q_SLOTS:
         plan = nextPlan(planned);
         QVERIFY(plan);
         QVERIFY2(plan->hasFrontier(), qPrintable(plan->error));
-        QCOMPARE(plan->profileRunId, out->storedRunId);
-        QCOMPARE(plan->profileArch, QStringLiteral("sequential"));
+        QVERIFY(plan->frontierProfile());
+        QCOMPARE(plan->frontierProfile()->runId, out->storedRunId);
+        QCOMPARE(plan->frontierProfile()->arch, QStringLiteral("sequential"));
         QVERIFY(plan->frontier.size() >= 50);
         QCOMPARE(view->runPointCount(), 1);
         QVERIFY(view->slider()->isEnabled());
@@ -254,7 +255,7 @@ private Q_SLOTS:
         QVERIFY(plan);
         QVERIFY2(plan->hasFrontier(), qPrintable(plan->error));
         QCOMPARE(plan->profiles.size(), size_t(2));
-        QCOMPARE(plan->profiles[plan->base].splitBytes, uint64_t(2 * MiB));
+        QCOMPARE(plan->frontierProfile()->splitBytes, uint64_t(2 * MiB));
         QCOMPARE(plan->pointProfile.size(), plan->frontier.size());
         const PlanProfile* whole = nullptr;
         for (const PlanProfile& p : plan->profiles)
