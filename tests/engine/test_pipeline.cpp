@@ -369,7 +369,9 @@ private slots:
         Model& m = model("yolov4-tiny");
         for (Mode md : kStreamingModes) {
             FaultPlan plan;
-            plan.delayUs = 2000; // each read lands 2 ms late: reading ahead outlasts the run's return
+            // Each read lands 10 ms late: the reads are the bottleneck by far, even beside other tests on a busy
+            // machine, so that reading ahead outlasts the run's return.
+            plan.delayUs = 10000;
             PipelineOptions o;
             o.arch = md.arch;
             o.readThread = md.readThread;
@@ -391,7 +393,7 @@ private slots:
                 return n;
             };
             const QString mode = QStringLiteral("%1%2").arg(archName(md.arch), md.readThread ? " (read thread)" : "");
-            for (int run = 0; run < 3; ++run) {
+            for (int run = 0; run < 2; ++run) {
                 auto out = pl.run(m.inputs);
                 QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
                 QVERIFY(digests(*out) == m.reference);
