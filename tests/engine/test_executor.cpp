@@ -8,6 +8,7 @@
 
 #include <QTest>
 
+#include <atomic>
 #include <thread>
 
 using namespace dl;
@@ -136,11 +137,19 @@ private slots:
         Executor* e = exec->get();
         Tensor x = seededTensor(DType::F32, { 1, 3, 128, 128 }, 1);
         Result<std::vector<Tensor>> r = Error {};
-        std::thread t([&] { r = e->run({ x }); });
-        QTest::qWait(5);
-        e->cancel();
+        std::atomic<bool> done { false };
+        std::thread t([&] {
+            r = e->run({ x });
+            done = true;
+        });
+        // run() clears an earlier cancel as it begins, and on a busy machine the thread may not have begun within
+        // any fixed wait: ask again every millisecond until the run returns. The run takes seconds (tens of GFLOPs),
+        // so a cancel that works ends it long before it could finish.
+        while (!done) {
+            e->cancel();
+            QTest::qWait(1);
+        }
         t.join();
-        // The run takes seconds (tens of GFLOPs); the cancel comes after 5 ms.
         QVERIFY(!r.ok());
         QCOMPARE(r.error().code, ErrorCode::Cancelled);
     }
