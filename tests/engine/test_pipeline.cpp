@@ -442,8 +442,13 @@ private slots:
             auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath, plan), o, nullptr, &tracer);
             QVERIFY(p.ok());
             std::atomic<int64_t> cancelledAt { 0 };
+            const size_t before = sink.eventCount();
             std::thread canceller([&] {
-                std::this_thread::sleep_for(std::chrono::milliseconds(60));
+                // run() clears an earlier cancel() as it begins: wait until it has begun (its first event), so that
+                // a machine that is slow to start the run cannot make the cancel come too early and be lost.
+                while (sink.eventCount() == before)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
                 cancelledAt = traceClockNs();
                 (*p)->cancel();
             });
