@@ -65,6 +65,7 @@ struct Options
     bool calibrate = true; // --no-calibrate: leave the contention uncalibrated
     bool frontier = false;
     int points = 64;
+    bool hasPoints = false;
     std::string configFile; // run --config FILE
 };
 

@@ -201,9 +201,10 @@ Options parseArgs(int argc, char** argv)
             o.calibrate = false;
         else if (a == "--frontier")
             o.frontier = true;
-        else if (a == "--points")
+        else if (a == "--points") {
             o.points = static_cast<int>(parseCount(a, value(), 2));
-        else if (a == "--config")
+            o.hasPoints = true;
+        } else if (a == "--config")
             o.configFile = value();
         else if (a == "--paired-preload")
             o.pairedPreload = true;
@@ -254,6 +255,9 @@ Options parseArgs(int argc, char** argv)
         fail("-o belongs to 'dlayer pack', 'dlayer plan' and 'dlayer runs DB export'", 2);
     if (o.command != "plan" && (o.profileRun || !o.profile.empty() || o.frontier || !o.calibrate))
         fail("--profile, --profile-run, --frontier and --no-calibrate belong to 'dlayer plan'", 2);
+    if (o.hasPoints && (o.command != "plan" || !o.frontier)) fail("--points goes with 'dlayer plan --frontier'", 2);
+    if (o.command == "plan" && o.frontier && !o.output.empty())
+        fail("dlayer plan -o writes the configuration --budget chooses; --frontier prints (--json for a file)", 2);
     if (!o.configFile.empty()) {
         if (o.command != "run" && o.command != "plan") fail("--config belongs to 'dlayer run' and 'dlayer plan'", 2);
         if (o.command == "plan" && (o.frontier || o.hasBudget || !o.output.empty() || o.hasSplit))

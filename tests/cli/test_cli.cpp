@@ -829,6 +829,19 @@ private slots:
         QCOMPARE(o.code, 2);
         o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--no-calibrate") });
         QCOMPARE(o.code, 2);
+        // Options that would do nothing in that mode are refused rather than ignored.
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--budget"), QStringLiteral("24M"),
+            QStringLiteral("--points"), QStringLiteral("8"), QStringLiteral("--profile"), db });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--points goes with")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--config"), config, QStringLiteral("--points"),
+            QStringLiteral("8"), QStringLiteral("--profile"), db });
+        QCOMPARE(o.code, 2);
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--frontier"), QStringLiteral("-o"),
+            m_dir.filePath(QStringLiteral("frontier.json")), QStringLiteral("--profile"), db });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--frontier prints")), qPrintable(o.err));
+        QVERIFY(!QFile::exists(m_dir.filePath(QStringLiteral("frontier.json"))));
     }
 
     void runJsonHasTheReportFields()
