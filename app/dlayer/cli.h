@@ -67,6 +67,8 @@ struct Options
     int points = 64;
     bool hasPoints = false;
     std::string configFile; // run --config FILE
+    // The options given that set how a streaming run reads its pack (--no-direct, --queue-depth, ...), by name.
+    std::vector<std::string> readOptions;
 };
 
 [[noreturn]] void fail(const std::string& message, int code = 1);

@@ -183,15 +183,18 @@ Options parseArgs(int argc, char** argv)
             o.output = value();
         else if (a == "--pack-dir")
             o.packDir = value();
-        else if (a == "--no-direct")
+        else if (a == "--no-direct") {
             o.direct = false;
-        else if (a == "--no-uring")
+            o.readOptions.push_back(a);
+        } else if (a == "--no-uring") {
             o.uring = false;
-        else if (a == "--no-huge-pages")
+            o.readOptions.push_back(a);
+        } else if (a == "--no-huge-pages")
             o.hugePages = false;
-        else if (a == "--read-thread")
+        else if (a == "--read-thread") {
             o.readThread = true;
-        else if (a == "--record")
+            o.readOptions.push_back(a);
+        } else if (a == "--record")
             o.record = value();
         else if (a == "--profile")
             o.profile = value();
@@ -221,16 +224,20 @@ Options parseArgs(int argc, char** argv)
                 fail("--lockstep expects two file descriptors, IN,OUT, got '" + v + "'", 2);
             o.lockstepIn = static_cast<int>(in);
             o.lockstepOut = static_cast<int>(out);
-        } else if (a == "--no-verify")
+        } else if (a == "--no-verify") {
             o.verify = "off";
-        else if (a == "--verify") {
+            o.readOptions.push_back(a);
+        } else if (a == "--verify") {
             o.verify = value();
+            o.readOptions.push_back(a);
             if (!parseVerify(o.verify)) fail("--verify expects first, always or off, got '" + o.verify + "'", 2);
-        } else if (a == "--queue-depth")
+        } else if (a == "--queue-depth") {
             o.queueDepth = static_cast<unsigned>(parseCount(a, value(), 1));
-        else if (a == "--chunk")
+            o.readOptions.push_back(a);
+        } else if (a == "--chunk") {
             o.chunk = parseBytes(a, value());
-        else if (a == "-h" || a == "--help") {
+            o.readOptions.push_back(a);
+        } else if (a == "-h" || a == "--help") {
             usage(stdout);
             std::exit(0);
         } else if (!a.empty() && a[0] == '-')
@@ -268,6 +275,17 @@ Options parseArgs(int argc, char** argv)
                 2);
     }
     const bool streaming = !o.arch.empty() || !o.configFile.empty(); // a configuration names its architecture
+    if (!o.readOptions.empty() && (o.command != "run" || (!streaming && !isLayerPack(o.model)))) {
+        std::string names;
+        for (const auto& n : o.readOptions)
+            names += (names.empty() ? "" : ", ") + n;
+        fail(names + ": how a streaming run reads its pack, for 'dlayer run' with --arch, --config or a .dlpack", 2);
+    }
+    if (!o.packDir.empty() && o.command != "plan" && (o.command != "run" || (!streaming && !isLayerPack(o.model))))
+        fail(
+            "--pack-dir is the pack cache of a streaming run ('dlayer run' with --arch or --config, 'dlayer plan')", 2);
+    if (o.readThread && !o.arch.empty() && o.arch != "two-stage")
+        fail("--read-thread is for --arch two-stage: sync and async read on a thread of their own, sequential between its layers", 2);
     if (o.command == "run" && !streaming && (o.staging || !o.resident.empty() || o.hasBudget || !o.trace.empty()))
         fail("--staging, --resident, --budget and --trace need --arch", 2);
     if ((o.pairedPreload || o.lockstepIn >= 0) && (o.command != "run" || (!streaming && !isLayerPack(o.model))))

@@ -213,6 +213,22 @@ private slots:
         o = dlayer({ QStringLiteral("pack"), cfg });
         QCOMPARE(o.code, 2);
         QVERIFY2(o.err.contains(QStringLiteral("-o")), qPrintable(o.err));
+        // Options that set how a pack is read do nothing without one: refused, each named, rather than ignored.
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--queue-depth"), QStringLiteral("2"),
+            QStringLiteral("--no-direct") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--queue-depth, --no-direct: how a streaming run reads its pack")),
+            qPrintable(o.err));
+        o = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--chunk"), QStringLiteral("1M") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--chunk")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--pack-dir"), cache });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--pack-dir")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("async"),
+            QStringLiteral("--read-thread") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--read-thread is for --arch two-stage")), qPrintable(o.err));
     }
 
     // A budget below the largest whole layer splits layers into sub-layers: the run keeps within the budget and
