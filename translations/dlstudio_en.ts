@@ -1022,10 +1022,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>&lt;b&gt;Budget %1&lt;/b&gt;: predicted &lt;b&gt;%2 ms&lt;/b&gt; (%3 over preload&apos;s %4 ms; lower bound %5 ms)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Weights %1 (resident %2 in %3 of %4 layers, staging %5): %6 % less than the whole model; activations %7, workspace %8, total %9</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1047,6 +1043,18 @@
     </message>
     <message>
         <source>; layers above %1 cut into pieces</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>+%1 % over preload&apos;s %2 ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 % under preload&apos;s %2 ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Budget %1&lt;/b&gt;: predicted &lt;b&gt;%2 ms&lt;/b&gt; (%3; lower bound %4 ms)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -1021,10 +1021,6 @@
         <translation>실행 %3 (%4)에서 예산 %1개를 %2 ms에 계획함: 커널 %5 ms, 디스크 %6 MB/s; 이 모델의 기록된 실행 %7개.</translation>
     </message>
     <message>
-        <source>&lt;b&gt;Budget %1&lt;/b&gt;: predicted &lt;b&gt;%2 ms&lt;/b&gt; (%3 over preload&apos;s %4 ms; lower bound %5 ms)</source>
-        <translation>&lt;b&gt;예산 %1&lt;/b&gt;: 예측 &lt;b&gt;%2 ms&lt;/b&gt; (preload의 %4 ms 대비 %3; 하한 %5 ms)</translation>
-    </message>
-    <message>
         <source>Weights %1 (resident %2 in %3 of %4 layers, staging %5): %6 % less than the whole model; activations %7, workspace %8, total %9</source>
         <translation>가중치 %1 (레이어 %4개 중 %3개에 상주 %2, 스테이징 %5): 전체 모델보다 %6 % 적음; 활성화 %7, 작업 공간 %8, 합계 %9</translation>
     </message>
@@ -1047,6 +1043,18 @@
     <message>
         <source>; layers above %1 cut into pieces</source>
         <translation>; %1을 넘는 레이어는 조각으로 나뉨</translation>
+    </message>
+    <message>
+        <source>+%1 % over preload&apos;s %2 ms</source>
+        <translation>preload의 %2 ms보다 +%1 %</translation>
+    </message>
+    <message>
+        <source>%1 % under preload&apos;s %2 ms</source>
+        <translation>preload의 %2 ms보다 %1 % 빠름</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Budget %1&lt;/b&gt;: predicted &lt;b&gt;%2 ms&lt;/b&gt; (%3; lower bound %4 ms)</source>
+        <translation>&lt;b&gt;예산 %1&lt;/b&gt;: 예측 &lt;b&gt;%2 ms&lt;/b&gt; (%3; 하한 %4 ms)</translation>
     </message>
 </context>
 <context>

@@ -285,13 +285,16 @@ void TradeoffView::onSlider(int)
     const plan::CostModel& model = profile.model;
     const uint64_t split = profile.splitBytes;
     const double preload = m_result->preloadMs > 0 ? m_result->preloadMs : model.kernelMs();
-    m_prediction->setText(tr("<b>Budget %1</b>: predicted <b>%2 ms</b> (%3 over preload's %4 ms; lower bound %5 ms)")
+    // A point can predict less than preload: its split's kernels may run faster than whole layers.
+    const double overPct = (p.latencyMs / preload - 1) * 100;
+    const QString vsPreload = overPct >= 0
+        ? tr("+%1 % over preload's %2 ms").arg(QLocale().toString(overPct, 'f', 1), QLocale().toString(preload, 'f', 1))
+        : tr("%1 % under preload's %2 ms")
+              .arg(QLocale().toString(-overPct, 'f', 1), QLocale().toString(preload, 'f', 1));
+    m_prediction->setText(tr("<b>Budget %1</b>: predicted <b>%2 ms</b> (%3; lower bound %4 ms)")
                               .arg(mib(static_cast<double>(c->budgetBytes)))
                               .arg(QLocale().toString(p.latencyMs, 'f', 1))
-                              .arg(QStringLiteral("%1%2 %")
-                                       .arg(p.latencyMs >= preload ? QStringLiteral("+") : QString())
-                                       .arg(QLocale().toString((p.latencyMs / preload - 1) * 100, 'f', 1)))
-                              .arg(QLocale().toString(preload, 'f', 1))
+                              .arg(vsPreload)
                               .arg(QLocale().toString(c->lowerBoundMs, 'f', 1)));
     const double whole = static_cast<double>(model.weightBytes() + model.pinnedBytes);
     m_breakdown->setText(
