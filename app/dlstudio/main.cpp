@@ -145,6 +145,21 @@ int main(int argc, char** argv)
         }
     }
 
+    if (parser.isSet(splitOption) && !runArch) {
+        std::fprintf(stderr, "dlstudio: --split cuts the layers of the run --run starts; give --run ARCH with it\n");
+        return 2;
+    }
+    double budgetMiB = 0;
+    if (parser.isSet(budgetOption)) {
+        bool ok = false;
+        budgetMiB = parser.value(budgetOption).toDouble(&ok);
+        if (!ok || budgetMiB <= 0) {
+            std::fprintf(stderr, "dlstudio: --budget takes a size in MiB above 0, not '%s'\n",
+                qPrintable(parser.value(budgetOption)));
+            return 2;
+        }
+    }
+
     dl::ui::MainWindow window;
     if (parser.isSet(storeOption)) window.setStorePath(QFileInfo(parser.value(storeOption)).absoluteFilePath());
     if (runArch) {
@@ -160,7 +175,6 @@ int main(int argc, char** argv)
     if (!view.isEmpty())
         if (auto* dock = window.findChild<QDockWidget*>(view + QStringLiteral("Dock"))) dock->raise();
     const bool compareLast = parser.isSet(compareOption);
-    const double budgetMiB = parser.value(budgetOption).toDouble();
     // The trade-off's plan (and, asked for, the slider at a budget); the Runs view's comparison.
     bool planShown = false, compared = false;
     QObject::connect(window.planner(), &dl::ui::TradeoffPlanner::planned, &window,

@@ -15,6 +15,7 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProcess>
 #include <QProgressBar>
 #include <QSettings>
 #include <QSignalSpy>
@@ -289,6 +290,32 @@ private Q_SLOTS:
         restored.show();
         QVERIFY(QTest::qWaitForWindowExposed(&restored));
         QCOMPARE(restored.size(), QSize(1213, 677));
+    }
+
+    // dlstudio's own options: a value it cannot use stops it with the option named, before any window opens.
+    void studioRefusesBadCommandLines()
+    {
+        const QList<QPair<QStringList, QString>> cases {
+            { { QStringLiteral("--budget"), QStringLiteral("twelve") }, QStringLiteral("--budget takes a size") },
+            { { QStringLiteral("--budget"), QStringLiteral("-3") }, QStringLiteral("--budget takes a size") },
+            { { QStringLiteral("--split"), QStringLiteral("2") }, QStringLiteral("give --run ARCH with it") },
+            { { QStringLiteral("--run"), QStringLiteral("warp") }, QStringLiteral("--run takes preload") },
+            { { QStringLiteral("--run"), QStringLiteral("sync"), QStringLiteral("--split"), QStringLiteral("0") },
+                QStringLiteral("--split takes a size") },
+            { { QStringLiteral("--view"), QStringLiteral("nowhere") },
+                QStringLiteral("--view takes tradeoff or runs") },
+        };
+        for (const auto& [args, message] : cases) {
+            QProcess studio;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+            studio.setProcessEnvironment(env);
+            studio.start(QStringLiteral(DL_DLSTUDIO), args);
+            QVERIFY(studio.waitForFinished(60000));
+            const QString err = QString::fromUtf8(studio.readAllStandardError());
+            QCOMPARE(studio.exitCode(), 2);
+            QVERIFY2(err.contains(message), qPrintable(args.join(QLatin1Char(' ')) + QStringLiteral(": ") + err));
+        }
     }
 };
 
