@@ -69,6 +69,8 @@ struct Options
     std::string configFile; // run --config FILE
     // The options given that set how a streaming run reads its pack (--no-direct, --queue-depth, ...), by name.
     std::vector<std::string> readOptions;
+    // The options given that time or size a run (--iterations, --warmup, --threads), by name.
+    std::vector<std::string> runOptions;
 };
 
 [[noreturn]] void fail(const std::string& message, int code = 1);

@@ -153,13 +153,16 @@ Options parseArgs(int argc, char** argv)
             auto eq = v.find('=');
             if (eq == std::string::npos) fail("--input expects NAME=FILE.pb, got '" + v + "'", 2);
             o.inputFiles[v.substr(0, eq)] = v.substr(eq + 1);
-        } else if (a == "--iterations")
+        } else if (a == "--iterations") {
             o.iterations = static_cast<int>(parseCount(a, value(), 1));
-        else if (a == "--warmup")
+            o.runOptions.push_back(a);
+        } else if (a == "--warmup") {
             o.warmup = static_cast<int>(parseCount(a, value(), 0));
-        else if (a == "--threads")
+            o.runOptions.push_back(a);
+        } else if (a == "--threads") {
             o.threads = static_cast<int>(parseCount(a, value(), 1));
-        else if (a == "--seed")
+            o.runOptions.push_back(a);
+        } else if (a == "--seed")
             o.seed = static_cast<uint64_t>(parseCount(a, value(), 0));
         else if (a == "--save-outputs")
             o.saveOutputs = value();
@@ -281,11 +284,19 @@ Options parseArgs(int argc, char** argv)
             names += (names.empty() ? "" : ", ") + n;
         fail(names + ": how a streaming run reads its pack, for 'dlayer run' with --arch, --config or a .dlpack", 2);
     }
+    if (!o.runOptions.empty() && o.command != "run" && !(o.command == "plan" && o.profileRun)) {
+        std::string names;
+        for (const auto& n : o.runOptions)
+            names += (names.empty() ? "" : ", ") + n;
+        fail(names + ": how a run is timed, for 'dlayer run' and 'dlayer plan --profile-run'", 2);
+    }
     if (!o.packDir.empty() && o.command != "plan" && (o.command != "run" || (!streaming && !isLayerPack(o.model))))
         fail(
             "--pack-dir is the pack cache of a streaming run ('dlayer run' with --arch or --config, 'dlayer plan')", 2);
     if (o.readThread && !o.arch.empty() && o.arch != "two-stage")
-        fail("--read-thread is for --arch two-stage: sync and async read on a thread of their own, sequential between its layers", 2);
+        fail("--read-thread is for --arch two-stage: sync and async read on a thread of their own, sequential between "
+             "its layers",
+            2);
     if (o.command == "run" && !streaming && (o.staging || !o.resident.empty() || o.hasBudget || !o.trace.empty()))
         fail("--staging, --resident, --budget and --trace need --arch", 2);
     if ((o.pairedPreload || o.lockstepIn >= 0) && (o.command != "run" || (!streaming && !isLayerPack(o.model))))

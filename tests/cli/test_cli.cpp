@@ -222,6 +222,13 @@ private slots:
         o = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--chunk"), QStringLiteral("1M") });
         QCOMPARE(o.code, 2);
         QVERIFY2(o.err.contains(QStringLiteral("--chunk")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--iterations"), QStringLiteral("3") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--iterations: how a run is timed")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("pack"), cfg, QStringLiteral("-o"), m_dir.filePath(QStringLiteral("never.dlpack")),
+            QStringLiteral("--threads"), QStringLiteral("1") });
+        QCOMPARE(o.code, 2);
+        QVERIFY(!QFile::exists(m_dir.filePath(QStringLiteral("never.dlpack"))));
         o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--pack-dir"), cache });
         QCOMPARE(o.code, 2);
         QVERIFY2(o.err.contains(QStringLiteral("--pack-dir")), qPrintable(o.err));
