@@ -1,6 +1,6 @@
 // dlayer: the command-line face of the engine.
 //
-//   dlayer info MODEL [--weights FILE] [--shape NAME=DIMS] [--json]
+//   dlayer info MODEL [--weights FILE] [--shape NAME=DIMS] [--split BYTES] [--json]
 //   dlayer pack MODEL [--weights FILE] [--shape NAME=DIMS] [--split BYTES] -o FILE.dlpack
 //   dlayer run MODEL|FILE.dlpack [--weights FILE] [--shape NAME=DIMS] [--input NAME=FILE.pb] [--iterations N]
 //                    [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]
@@ -50,7 +50,7 @@ void usage(FILE* to)
 {
     std::fprintf(to,
         "usage:\n"
-        "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--json]\n"
+        "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] [--json]\n"
         "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] -o FILE.dlpack\n"
         "  dlayer run MODEL|FILE.dlpack [--weights FILE.weights] [--shape NAME=1x3x640x640] [--input NAME=FILE.pb]\n"
         "                   [--iterations N] [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]\n"
@@ -445,11 +445,12 @@ int cmdInfo(const Options& o)
     Graph g = importOrFail(o);
     std::map<std::string, Tensor> unused;
     auto shapes = inputShapes(o, g, unused);
-    auto s = summarizeModel(g, shapes);
+    auto s = summarizeModel(g, shapes, 0, o.hasSplit ? o.split : 0);
     if (!s.ok()) fail(s.error().message);
     if (o.json) {
         json j;
         j["model"] = o.model;
+        j["split_bytes"] = o.hasSplit ? o.split : 0;
         j["format"] = s->format;
         j["opset"] = s->opset;
         j["nodes"] = s->nodeCount;
@@ -494,6 +495,9 @@ int cmdInfo(const Options& o)
         s->layers.size(), s->nodeCount, static_cast<long long>(s->parameterCount),
         humanBytes(static_cast<double>(s->weightBytes)).c_str(), s->weightBytes, s->sourceWeightBytes, s->flops / 1e9,
         humanBytes(static_cast<double>(s->activationBytes)).c_str());
+    if (o.hasSplit && o.split)
+        std::printf("layers whose weights exceed %s are cut into sub-layers (--split)\n",
+            humanBytes(static_cast<double>(o.split)).c_str());
     return 0;
 }
 

@@ -6,10 +6,12 @@
 namespace dl {
 
 Result<ModelSummary> summarizeModel(
-    const Graph& graph, const std::map<std::string, Shape>& inputShapes, int64_t dynamicDefault)
+    const Graph& graph, const std::map<std::string, Shape>& inputShapes, int64_t dynamicDefault, size_t splitBytes)
 {
     DL_ASSIGN(auto bound, resolveInputShapes(graph, inputShapes, dynamicDefault));
-    DL_ASSIGN(auto exec, Executor::create(graph, bound));
+    ExecutorOptions options;
+    options.splitBytes = splitBytes;
+    DL_ASSIGN(auto exec, Executor::create(graph, bound, options));
     const Graph& g = exec->graph();
     ModelSummary s;
     s.path = graph.sourcePath;

@@ -50,8 +50,9 @@ struct ModelSummary
 
 // Plans the graph (fused as the executor runs it) at the given input shapes (see resolveInputShapes, which binds
 // other dynamic dimensions to `dynamicDefault` when positive) and summarises it. Fails with the planner's error
-// (unknown op, bad shape) for models the engine cannot run.
-Result<ModelSummary> summarizeModel(
-    const Graph& graph, const std::map<std::string, Shape>& inputShapes = {}, int64_t dynamicDefault = 0);
+// (unknown op, bad shape) for models the engine cannot run. `splitBytes` > 0: with layers above it cut into
+// sub-layers, as ExecutorOptions::splitBytes plans them.
+Result<ModelSummary> summarizeModel(const Graph& graph, const std::map<std::string, Shape>& inputShapes = {},
+    int64_t dynamicDefault = 0, size_t splitBytes = 0);
 
 } // namespace dl

@@ -934,6 +934,35 @@ private slots:
         QCOMPARE(sum, j.value(QStringLiteral("weight_bytes")).toDouble());
     }
 
+    // info --split lists the layers as a run with that split executes them: more of them, none above the split but
+    // where one block of channels is (yolov4-tiny's 4.7 MB conv cut at 1 MiB), the same weights in all.
+    void infoShowsTheSplitLayers()
+    {
+        const QString cfg = darknet("yolov4-tiny.cfg");
+        auto info = [&](const QStringList& extra) {
+            Outcome o = dlayer(QStringList { QStringLiteral("info"), cfg, QStringLiteral("--json") } + extra);
+            if (o.code != 0) qWarning("%s", qPrintable(o.err));
+            return QJsonDocument::fromJson(o.out.toUtf8()).object();
+        };
+        const QJsonObject whole = info({});
+        const QJsonObject cut = info({ QStringLiteral("--split"), QStringLiteral("1M") });
+        const QJsonArray wholeLayers = whole.value(QStringLiteral("layers")).toArray();
+        const QJsonArray cutLayers = cut.value(QStringLiteral("layers")).toArray();
+        QCOMPARE(cut.value(QStringLiteral("split_bytes")).toInteger(), qint64(1) << 20);
+        QCOMPARE(whole.value(QStringLiteral("split_bytes")).toInteger(), 0);
+        QVERIFY2(cutLayers.size() > wholeLayers.size(),
+            qPrintable(QStringLiteral("%1 against %2").arg(cutLayers.size()).arg(wholeLayers.size())));
+        QCOMPARE(cut.value(QStringLiteral("weight_bytes")).toInteger(),
+            whole.value(QStringLiteral("weight_bytes")).toInteger());
+        double largestWhole = 0, largestCut = 0;
+        for (const auto& l : wholeLayers)
+            largestWhole = std::max(largestWhole, l.toObject().value(QStringLiteral("weight_bytes")).toDouble());
+        for (const auto& l : cutLayers)
+            largestCut = std::max(largestCut, l.toObject().value(QStringLiteral("weight_bytes")).toDouble());
+        QVERIFY(largestWhole > 2 * (1 << 20));
+        QVERIFY2(largestCut < largestWhole / 2, qPrintable(QString::number(largestCut)));
+    }
+
     void missingFile()
     {
         Outcome o = dlayer({ QStringLiteral("run"), QStringLiteral("/nonexistent/model.onnx") });
