@@ -128,8 +128,12 @@ Options parseArgs(int argc, char** argv)
     }
     if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan")
         fail("unknown command '" + o.command + "' (commands: info, pack, run, runs, plan)", 2);
+    std::vector<std::string> runsRefused; // options 'dlayer runs' has no use for
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
+        if (o.command == "runs" && a.size() > 1 && a[0] == '-' && a != "--json" && a != "-o" && a != "--output"
+            && a != "-h" && a != "--help")
+            runsRefused.push_back(a);
         auto value = [&]() -> std::string {
             if (i + 1 >= argc) fail(a + " needs a value", 2);
             return argv[++i];
@@ -254,6 +258,12 @@ Options parseArgs(int argc, char** argv)
     }
     if (o.command == "runs") {
         if (!o.record.empty()) fail("--record belongs to 'dlayer run'", 2);
+        if (!runsRefused.empty()) {
+            std::string names;
+            for (const auto& n : runsRefused)
+                names += (names.empty() ? "" : ", ") + n;
+            fail("dlayer runs takes --json and (export, config) -o FILE, not " + names, 2);
+        }
         return o;
     }
     if (o.model.empty()) fail("no model given", 2);

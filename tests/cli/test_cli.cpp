@@ -551,6 +551,10 @@ private slots:
         QVERIFY2(o.err.contains(QStringLiteral("there is no run store")), qPrintable(o.err));
         o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("frobnicate") });
         QCOMPARE(o.code, 2);
+        o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("list"), QStringLiteral("--arch"),
+            QStringLiteral("async"), QStringLiteral("--iterations"), QStringLiteral("3") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("not --arch, --iterations")), qPrintable(o.err));
         const QString notJson = m_dir.filePath(QStringLiteral("bad.json"));
         writeFile(notJson, "{\"format\": \"dlayer-run\", \"version\": 1}");
         o = dlayer({ QStringLiteral("runs"), db, QStringLiteral("import"), notJson });
