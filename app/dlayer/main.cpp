@@ -32,6 +32,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <sys/resource.h>
 #include <vector>
@@ -128,12 +129,19 @@ Options parseArgs(int argc, char** argv)
     }
     if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan")
         fail("unknown command '" + o.command + "' (commands: info, pack, run, runs, plan)", 2);
-    std::vector<std::string> runsRefused; // options 'dlayer runs' has no use for
+    // What info, pack and runs take; any other option given to them is named and refused.
+    const std::set<std::string> infoTakes { "--json", "--weights", "--shape", "--split", "--seed", "-h", "--help" };
+    std::set<std::string> packTakes = infoTakes;
+    packTakes.insert({ "-o", "--output" });
+    const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help" };
+    const std::set<std::string>* takes = o.command == "info" ? &infoTakes
+        : o.command == "pack"                                ? &packTakes
+        : o.command == "runs"                                ? &runsTakes
+                                                             : nullptr;
+    std::vector<std::string> refused;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
-        if (o.command == "runs" && a.size() > 1 && a[0] == '-' && a != "--json" && a != "-o" && a != "--output"
-            && a != "-h" && a != "--help")
-            runsRefused.push_back(a);
+        if (takes && a.size() > 1 && a[0] == '-' && !takes->count(a)) refused.push_back(a);
         auto value = [&]() -> std::string {
             if (i + 1 >= argc) fail(a + " needs a value", 2);
             return argv[++i];
@@ -256,16 +264,16 @@ Options parseArgs(int argc, char** argv)
         else
             fail("unexpected argument '" + a + "'", 2);
     }
-    if (o.command == "runs") {
-        if (!o.record.empty()) fail("--record belongs to 'dlayer run'", 2);
-        if (!runsRefused.empty()) {
-            std::string names;
-            for (const auto& n : runsRefused)
-                names += (names.empty() ? "" : ", ") + n;
-            fail("dlayer runs takes --json and (export, config) -o FILE, not " + names, 2);
-        }
-        return o;
+    if (!refused.empty()) {
+        std::string names;
+        for (const auto& n : refused)
+            names += (names.empty() ? "" : ", ") + n;
+        const std::string what = o.command == "runs" ? "--json and (export, config) -o FILE"
+            : o.command == "info"                    ? "--weights, --shape, --split, --seed and --json"
+                                                     : "--weights, --shape, --split, --seed, --json and -o";
+        fail("dlayer " + o.command + " takes " + what + ", not " + names, 2);
     }
+    if (o.command == "runs") return o;
     if (o.model.empty()) fail("no model given", 2);
     if (!o.record.empty() && o.command != "run") fail("--record belongs to 'dlayer run'", 2);
     if (o.command == "info" && (!o.inputFiles.empty() || !o.saveOutputs.empty()))

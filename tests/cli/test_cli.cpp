@@ -224,7 +224,9 @@ private slots:
         QVERIFY2(o.err.contains(QStringLiteral("--chunk")), qPrintable(o.err));
         o = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--iterations"), QStringLiteral("3") });
         QCOMPARE(o.code, 2);
-        QVERIFY2(o.err.contains(QStringLiteral("--iterations: how a run is timed")), qPrintable(o.err));
+        QVERIFY2(o.err.contains(QStringLiteral(
+                     "dlayer info takes --weights, --shape, --split, --seed and --json, not --iterations")),
+            qPrintable(o.err));
         o = dlayer({ QStringLiteral("pack"), cfg, QStringLiteral("-o"), m_dir.filePath(QStringLiteral("never.dlpack")),
             QStringLiteral("--threads"), QStringLiteral("1") });
         QCOMPARE(o.code, 2);
@@ -861,6 +863,15 @@ private slots:
             QStringLiteral("--points"), QStringLiteral("8"), QStringLiteral("--profile"), db });
         QCOMPARE(o.code, 2);
         QVERIFY2(o.err.contains(QStringLiteral("--points goes with")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--budget"), QStringLiteral("24M"),
+            QStringLiteral("--iterations"), QStringLiteral("3"), QStringLiteral("--queue-depth"), QStringLiteral("2"),
+            QStringLiteral("--profile"), db });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--queue-depth: how a streaming run reads")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--budget"), QStringLiteral("24M"),
+            QStringLiteral("--iterations"), QStringLiteral("3"), QStringLiteral("--profile"), db });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--iterations: how a run is timed")), qPrintable(o.err));
         o = dlayer({ QStringLiteral("plan"), cfg, QStringLiteral("--config"), config, QStringLiteral("--points"),
             QStringLiteral("8"), QStringLiteral("--profile"), db });
         QCOMPARE(o.code, 2);
