@@ -134,9 +134,13 @@ Options parseArgs(int argc, char** argv)
     std::set<std::string> packTakes = infoTakes;
     packTakes.insert({ "-o", "--output" });
     const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help" };
+    std::set<std::string> planTakes = packTakes;
+    planTakes.insert({ "--budget", "--frontier", "--points", "--config", "--profile", "--profile-run", "--no-calibrate",
+        "--arch", "--pack-dir", "--iterations", "--warmup", "--threads" });
     const std::set<std::string>* takes = o.command == "info" ? &infoTakes
         : o.command == "pack"                                ? &packTakes
         : o.command == "runs"                                ? &runsTakes
+        : o.command == "plan"                                ? &planTakes
                                                              : nullptr;
     std::vector<std::string> refused;
     for (int i = 2; i < argc; ++i) {
@@ -270,7 +274,8 @@ Options parseArgs(int argc, char** argv)
             names += (names.empty() ? "" : ", ") + n;
         const std::string what = o.command == "runs" ? "--json and (export, config) -o FILE"
             : o.command == "info"                    ? "--weights, --shape, --split, --seed and --json"
-                                                     : "--weights, --shape, --split, --seed, --json and -o";
+            : o.command == "pack"                    ? "--weights, --shape, --split, --seed, --json and -o"
+                                                     : "the options its usage lists (dlayer --help)";
         fail("dlayer " + o.command + " takes " + what + ", not " + names, 2);
     }
     if (o.command == "runs") return o;
