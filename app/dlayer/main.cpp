@@ -115,6 +115,15 @@ long parseCount(const std::string& flag, const std::string& v, long min)
     return n;
 }
 
+// "a, b, c"
+std::string joined(const std::vector<std::string>& names)
+{
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
 Options parseArgs(int argc, char** argv)
 {
     Options o;
@@ -129,7 +138,7 @@ Options parseArgs(int argc, char** argv)
     }
     if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan")
         fail("unknown command '" + o.command + "' (commands: info, pack, run, runs, plan)", 2);
-    // What info, pack and runs take; any other option given to them is named and refused.
+    // What info, pack, runs and plan take; any other option given to them is named and refused.
     const std::set<std::string> infoTakes { "--json", "--weights", "--shape", "--split", "--seed", "-h", "--help" };
     std::set<std::string> packTakes = infoTakes;
     packTakes.insert({ "-o", "--output" });
@@ -269,9 +278,7 @@ Options parseArgs(int argc, char** argv)
             fail("unexpected argument '" + a + "'", 2);
     }
     if (!refused.empty()) {
-        std::string names;
-        for (const auto& n : refused)
-            names += (names.empty() ? "" : ", ") + n;
+        const std::string names = joined(refused);
         const std::string what = o.command == "runs" ? "--json and (export, config) -o FILE"
             : o.command == "info"                    ? "--weights, --shape, --split, --seed and --json"
             : o.command == "pack"                    ? "--weights, --shape, --split, --seed, --json and -o"
@@ -302,15 +309,11 @@ Options parseArgs(int argc, char** argv)
     }
     const bool streaming = !o.arch.empty() || !o.configFile.empty(); // a configuration names its architecture
     if (!o.readOptions.empty() && (o.command != "run" || (!streaming && !isLayerPack(o.model)))) {
-        std::string names;
-        for (const auto& n : o.readOptions)
-            names += (names.empty() ? "" : ", ") + n;
+        const std::string names = joined(o.readOptions);
         fail(names + ": how a streaming run reads its pack, for 'dlayer run' with --arch, --config or a .dlpack", 2);
     }
     if (!o.runOptions.empty() && o.command != "run" && !(o.command == "plan" && o.profileRun)) {
-        std::string names;
-        for (const auto& n : o.runOptions)
-            names += (names.empty() ? "" : ", ") + n;
+        const std::string names = joined(o.runOptions);
         fail(names + ": how a run is timed, for 'dlayer run' and 'dlayer plan --profile-run'", 2);
     }
     if (!o.packDir.empty() && o.command != "plan" && (o.command != "run" || (!streaming && !isLayerPack(o.model))))
