@@ -134,30 +134,22 @@ int main(int argc, char** argv)
         }
     }
 
-    double splitMiB = 0;
-    if (parser.isSet(splitOption)) {
+    // A size in MiB above 0 (0 when the option is not given); nullopt, said on stderr, for anything else.
+    auto mibOf = [&parser](const QCommandLineOption& option) -> std::optional<double> {
+        if (!parser.isSet(option)) return 0.0;
         bool ok = false;
-        splitMiB = parser.value(splitOption).toDouble(&ok);
-        if (!ok || splitMiB <= 0) {
-            std::fprintf(stderr, "dlstudio: --split takes a size in MiB above 0, not '%s'\n",
-                qPrintable(parser.value(splitOption)));
-            return 2;
-        }
-    }
-
+        const double v = parser.value(option).toDouble(&ok);
+        if (ok && v > 0) return v;
+        std::fprintf(stderr, "dlstudio: --%s takes a size in MiB above 0, not '%s'\n",
+            qPrintable(option.names().constFirst()), qPrintable(parser.value(option)));
+        return std::nullopt;
+    };
+    const std::optional<double> splitArg = mibOf(splitOption), budgetArg = mibOf(budgetOption);
+    if (!splitArg || !budgetArg) return 2;
+    const double splitMiB = *splitArg, budgetMiB = *budgetArg;
     if (parser.isSet(splitOption) && !runArch) {
         std::fprintf(stderr, "dlstudio: --split cuts the layers of the run --run starts; give --run ARCH with it\n");
         return 2;
-    }
-    double budgetMiB = 0;
-    if (parser.isSet(budgetOption)) {
-        bool ok = false;
-        budgetMiB = parser.value(budgetOption).toDouble(&ok);
-        if (!ok || budgetMiB <= 0) {
-            std::fprintf(stderr, "dlstudio: --budget takes a size in MiB above 0, not '%s'\n",
-                qPrintable(parser.value(budgetOption)));
-            return 2;
-        }
     }
 
     dl::ui::MainWindow window;
