@@ -319,6 +319,12 @@ Options parseArgs(int argc, char** argv)
     if (!o.packDir.empty() && o.command != "plan" && (o.command != "run" || (!streaming && !isLayerPack(o.model))))
         fail(
             "--pack-dir is the pack cache of a streaming run ('dlayer run' with --arch or --config, 'dlayer plan')", 2);
+    if (o.staging && !o.arch.empty() && o.arch != "async" && o.arch != "two-stage")
+        fail("--staging sizes the rings of async and two-stage; " + o.arch
+                + (o.arch == "preload" ? " streams nothing"
+                                       : " stages one layer at a time (or two, sync) in buffers of its own"),
+            2);
+    if (!o.resident.empty() && o.arch == "preload") fail("--resident: preload keeps every layer resident", 2);
     if (o.readThread && !o.arch.empty() && o.arch != "two-stage")
         fail("--read-thread is for --arch two-stage: sync and async read on a thread of their own, sequential between "
              "its layers",

@@ -238,6 +238,14 @@ private slots:
             QStringLiteral("--read-thread") });
         QCOMPARE(o.code, 2);
         QVERIFY2(o.err.contains(QStringLiteral("--read-thread is for --arch two-stage")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("sync"),
+            QStringLiteral("--staging"), QStringLiteral("4M") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--staging sizes the rings of async and two-stage")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("run"), cfg, QStringLiteral("--arch"), QStringLiteral("preload"),
+            QStringLiteral("--resident"), QStringLiteral("1") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("preload keeps every layer resident")), qPrintable(o.err));
     }
 
     // A budget below the largest whole layer splits layers into sub-layers: the run keeps within the budget and
