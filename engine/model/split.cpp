@@ -12,6 +12,11 @@ namespace {
 // channels (AVX-512 convolutions and matrix multiplies alike), so a piece of 112 channels would be packed, and
 // read, as 128.
 constexpr int64_t kBlock = 64;
+// A fully connected layer whose block of 64 output channels is itself above the split (VGG-16's fc6: 6.1 MiB) is cut
+// in blocks of 32 or 16 instead, which the kernels pack without padding as well (an N of 16 or 32 is its own block).
+// Only matrix products: each of their pieces reads the whole input, which there is a vector, where a convolution's
+// pieces would each read a feature map.
+constexpr int64_t kFinestBlock = 16;
 
 bool defaultDomain(const Node& n)
 {
@@ -128,7 +133,10 @@ public:
                 continue;
             }
             const size_t perChannel = std::max<size_t>(1, cut->bytes / static_cast<size_t>(cut->channels));
-            const int64_t block = kBlock;
+            const bool product = n.opType != "Conv";
+            int64_t block = kBlock;
+            while (product && block > kFinestBlock && perChannel * static_cast<size_t>(block) > maxBytes)
+                block /= 2;
             const int64_t fit = std::max<int64_t>(block, static_cast<int64_t>(maxBytes / perChannel) / block * block);
             const int64_t pieces = (cut->channels + fit - 1) / fit;
             if (pieces < 2) {

@@ -329,8 +329,9 @@ void Executor::planLayers()
 
 std::string Executor::layoutTag()
 {
+    // pack 2: matrix products whose packed weights would be padded keep them plain, and splits cut products finer.
     return "cpu-onednn " + oneDnnVersion() + " isa " + std::to_string(static_cast<int>(dnnl_get_effective_cpu_isa()))
-        + " pack 1";
+        + " pack 2";
 }
 
 size_t Executor::workspaceBytes() const

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <set>
 
 using namespace dl;
 using dltest::modelCache;
@@ -136,6 +137,27 @@ size_t count(const Graph& g, const std::string& op)
         std::count_if(g.nodes.begin(), g.nodes.end(), [&](const Node& n) { return n.opType == op; }));
 }
 
+// The widths (output columns) of the weights of a planned graph's nodes of type `op`.
+std::set<int64_t> columnsOf(const Executor& e, const std::string& op)
+{
+    std::set<int64_t> widths;
+    for (const Node& n : e.graph().nodes)
+        if (n.opType == op) {
+            const Tensor& w = e.graph().weights.at(n.inputs[1]);
+            widths.insert(n.attrInt("transB", 0) ? w.dim(0) : w.dim(1));
+        }
+    return widths;
+}
+
+// Packed weight bytes over every layer: what a pack holds and a streamed run reads.
+size_t packedBytes(const Executor& e)
+{
+    size_t sum = 0;
+    for (const auto& l : e.layers())
+        sum += l.blobBytes;
+    return sum;
+}
+
 } // namespace
 
 class TestSplit : public QObject
@@ -228,23 +250,29 @@ private slots:
     {
         Graph g = linearForms();
         auto whole = plan(g, {}, 0);
-        // Room for 64 columns of the smallest weight: every node is cut into its three 64-column blocks.
-        auto cut = plan(g, {}, 64 * 48 * sizeof(float) + 100);
+        // Room for 64 columns of the smallest weight (K 48, and a bias column): that node is cut into its three
+        // 64-column blocks. The others' blocks of 64 are above the split, so they are cut in blocks of 32 (the MatMul,
+        // K 96) or 16 (the Gemms of K 192).
+        auto cut = plan(g, {}, 64 * 49 * sizeof(float) + 100);
         QCOMPARE(cut->split().layersSplit, size_t(4));
-        QCOMPARE(cut->split().pieces, size_t(4 * 3));
+        QCOMPARE(cut->split().pieces, size_t(3 + 12 + 12 + 6));
         QCOMPARE(count(cut->graph(), "Concat"), size_t(4));
-        QCOMPARE(count(cut->graph(), "Gemm"), size_t(3 * 3));
-        for (const Node& n : cut->graph().nodes)
-            if (n.opType == "Gemm" || n.opType == "MatMul") {
-                const Tensor& w = cut->graph().weights.at(n.inputs[1]);
-                QCOMPARE(n.attrInt("transB", 0) ? w.dim(0) : w.dim(1), int64_t(64));
-            }
-        // Below one block, a piece is still a whole block.
-        QCOMPARE(plan(g, {}, 1)->split().pieces, size_t(4 * 3));
+        QCOMPARE(count(cut->graph(), "Gemm"), size_t(3 + 12 + 12));
+        QCOMPARE(columnsOf(*cut, "Gemm"), (std::set<int64_t> { 16, 64 }));
+        QCOMPARE(columnsOf(*cut, "MatMul"), std::set<int64_t> { 32 });
         // The scalar bias is shared by the pieces, the per-column ones are sliced.
         QVERIFY(cut->graph().weights.count("c2"));
         QVERIFY(!cut->graph().weights.count("c0") && !cut->graph().weights.count("c1"));
         expectClose(runOnce(*whole), runOnce(*cut), 1e-5);
+        // Below one block of 16, a piece is still 16 columns.
+        auto finest = plan(g, {}, 1);
+        QCOMPARE(finest->split().pieces, size_t(4 * 12));
+        QCOMPARE(columnsOf(*finest, "Gemm"), std::set<int64_t> { 16 });
+        // Narrow pieces are packed without the padding of the kernels' 64-column blocks: together they hold what the
+        // whole weights hold (but the scalar bias, which each piece keeps a copy of).
+        QVERIFY2(packedBytes(*finest) <= packedBytes(*whole) + 12 * 64,
+            qPrintable(QStringLiteral("%1 > %2").arg(packedBytes(*finest)).arg(packedBytes(*whole))));
+        expectClose(runOnce(*whole), runOnce(*finest), 1e-5);
     }
 
     void realModelsAgreeWithTheirWholeLayers_data()

@@ -104,6 +104,14 @@ inline void* mut(const void* p)
 // the result is a 1-D F32 tensor of to.get_size() bytes.
 Tensor packWeights(CpuContext& ctx, const memory::desc& from, const void* data, const memory::desc& to);
 
+// Whether a layout oneDNN chose for constant weights pads them by more than an eighth over `plain`: a matrix
+// product's weights are packed in blocks of 64 columns, so one of 16 columns would be stored, streamed and read as 64.
+// Such weights are better left plain (the products where it happens have few columns and are bound by memory).
+inline bool padsWeights(const memory::desc& chosen, const memory::desc& plain)
+{
+    return chosen.get_size() > plain.get_size() + plain.get_size() / 8;
+}
+
 // Attributes with the scratchpad left to the caller (PrimKernel binds it into the shared scratch).
 inline dnnl::primitive_attr userScratchpad()
 {

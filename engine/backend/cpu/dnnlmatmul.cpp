@@ -87,9 +87,12 @@ Result<std::unique_ptr<Kernel>> makeGemm(const KernelArgs& args)
             po.append_sum(beta);
             attr.set_post_ops(po);
         }
-        const dnnl::matmul::desc desc
-            = cAsBias ? dnnl::matmul::desc(src, wei, biasMd, dst) : dnnl::matmul::desc(src, wei, dst);
-        dnnl::matmul::primitive_desc pd(desc, attr, eng);
+        const auto primitive = [&](const memory::desc& w) {
+            return dnnl::matmul::primitive_desc(
+                cAsBias ? dnnl::matmul::desc(src, w, biasMd, dst) : dnnl::matmul::desc(src, w, dst), attr, eng);
+        };
+        dnnl::matmul::primitive_desc pd = primitive(wei);
+        if (bConst && padsWeights(pd.weights_desc(), weiPlain)) pd = primitive(weiPlain);
 
         kern->bind(DNNL_ARG_SRC, src, PrimKernel::From::Input, 0);
         if (bConst) {
@@ -181,6 +184,8 @@ Result<std::unique_ptr<Kernel>> makeMatMul(const KernelArgs& args)
         const memory::desc weiPlain = plainDesc(weiShape);
         const memory::desc wei = bConst ? memory::desc(toDims(weiShape), dt::f32, tag::any) : weiPlain;
         dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), userScratchpad(), eng);
+        if (bConst && padsWeights(pd.weights_desc(), weiPlain))
+            pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weiPlain, dst), userScratchpad(), eng);
         kern->bind(DNNL_ARG_SRC, src, PrimKernel::From::Input, 0);
         if (bConst) {
             kern->bind(DNNL_ARG_WEIGHTS, pd.weights_desc(), PrimKernel::From::Packed, kern->packed.size());
