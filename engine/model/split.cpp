@@ -13,9 +13,9 @@ namespace {
 // read, as 128.
 constexpr int64_t kBlock = 64;
 // A fully connected layer whose block of 64 output channels is itself above the split (VGG-16's fc6: 6.1 MiB) is cut
-// in blocks of 32 or 16 instead, which the kernels pack without padding as well (an N of 16 or 32 is its own block).
-// Only matrix products: each of their pieces reads the whole input, which there is a vector, where a convolution's
-// pieces would each read a feature map.
+// in blocks of 32 or 16 instead, whose weights the matrix-product kernels then keep plain rather than pad to 64
+// columns (padsWeights in backend/cpu/dnnlcommon.h). Only matrix products: each of their pieces reads the whole input,
+// which there is a vector, where a convolution's pieces would each read a feature map.
 constexpr int64_t kFinestBlock = 16;
 
 bool defaultDomain(const Node& n)

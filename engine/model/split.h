@@ -22,10 +22,10 @@ struct SplitSummary
 // Cuts every splittable node whose constant weights (weights and bias) exceed `maxBytes` into as few even pieces
 // as keep each piece's weights within `maxBytes`. Pieces hold whole blocks of 64 output channels, as the CPU kernels
 // pack weights (the last piece may hold fewer); a Gemm or MatMul whose block of 64 exceeds `maxBytes` is cut in blocks
-// of 32 or 16 (which its kernels keep unpadded), so a piece exceeds `maxBytes` where the finest block does, and a node
-// of 64 output channels or fewer is never cut. `maxBytes` 0 splits nothing. Weights no node reads any more are
-// dropped; node order stays topological. Nodes that cannot be cut this way (grouped convolutions, weights computed at
-// run time, a bias that is not per output channel) are left whole.
+// of 32 or 16 (whose weights its kernels keep plain, unpadded), so a piece exceeds `maxBytes` where the finest block
+// does, and a node of 64 output channels or fewer is never cut. `maxBytes` 0 splits nothing. Weights no node reads any
+// more are dropped; node order stays topological. Nodes that cannot be cut this way (grouped convolutions, weights
+// computed at run time, a bias that is not per output channel) are left whole.
 SplitSummary splitLargeLayers(Graph& g, size_t maxBytes);
 
 } // namespace dl
