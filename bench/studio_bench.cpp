@@ -17,7 +17,7 @@
 #include "runcontrols.h"
 #include "timelineview.h"
 
-#include <qcustomplot.h>
+#include "qcustomplotheader.h"
 
 #include <QApplication>
 #include <QDir>

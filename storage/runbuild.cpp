@@ -10,34 +10,60 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <unistd.h>
 
 namespace dl::store {
 
-DeviceInfo thisDevice()
+DeviceInfo deviceInfoOf(const DeviceIdentity& device)
 {
     DeviceInfo d;
-    char buf[256] = {};
-    d.host = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "unknown";
-    d.cpu = "unknown CPU";
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) {
-            const auto colon = line.find(':');
-            const auto start = colon == std::string::npos ? colon : line.find_first_not_of(" \t", colon + 1);
-            if (start != std::string::npos) d.cpu = line.substr(start);
-            break;
-        }
+    d.host = device.host;
+    d.backend = device.backend;
+    d.cpu = device.cpu;
+    d.gpu = device.gpu;
     return d;
 }
 
-int64_t unixNowMs()
+Run runFromOutcome(const SessionOutcome& out)
 {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    const RunReport& rep = out.report;
+    const SessionSetup& setup = out.setup;
+    Run r;
+    r.model.hash = rep.modelHash;
+    r.model.path = setup.modelPath.empty() ? rep.model : setup.modelPath;
+    r.model.name = std::filesystem::path(r.model.path).filename().string();
+    r.model.bytes = static_cast<int64_t>(setup.modelWeightBytes);
+    r.model.layers = static_cast<int>(setup.layerNames.size());
+    r.device = deviceInfoOf(rep.device);
+    // Sequential reads run alone, nothing overlapping them: their rate is the device's own.
+    if (rep.arch == "sequential") r.device.diskMBps = rep.effectiveReadMBps();
+    r.arch = rep.arch;
+    r.configJson = out.configJson;
+    r.startedMs = out.startedMs;
+    r.finishedMs = out.finishedMs;
+    auto status = parseRunStatus(rep.status);
+    r.status = status.ok() ? *status : RunStatus::Failed;
+    r.error = rep.error;
+    setLatencies(r, rep.latenciesMs);
+    r.stallMs = rep.stallMs;
+    for (size_t k = 0; k < kMemTagCount; ++k)
+        r.peakByTag[k] = static_cast<int64_t>(rep.memory.byTag[k]);
+    r.peakTotal = static_cast<int64_t>(rep.memory.peakBytes);
+    r.rssPeak = static_cast<int64_t>(rep.memory.rssPeakBytes);
+    if (rep.read) {
+        r.readBytes = static_cast<int64_t>(rep.read->bytes);
+        r.readMBps = rep.effectiveReadMBps();
+    }
+    r.reportJson = reportToJson(rep, -1);
+    if (!out.events.empty())
+        r.layers = layerStatsFromEvents(out.events, setup.layerNames, setup.layerBytes, setup.resident,
+            out.firstIteration, out.endIteration);
+    r.events = storedEvents(out.events);
+    r.samples = memorySamples(out.timeline);
+    return r;
 }
 
 std::vector<LayerStats> layerStatsFromEvents(const std::vector<TraceEvent>& events,

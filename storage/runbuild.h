@@ -1,7 +1,6 @@
 #pragma once
 
-// Building a stored Run from what a pipeline run left behind (its trace events, the ledger's timeline), shared by
-// `dlayer run --record` and the studio's local session.
+// Building a stored Run from a session's outcome, and reading back what the planner and the views need of one.
 
 #include "runstore.h"
 
@@ -9,6 +8,7 @@
 
 #include "memory/ledger.h"
 #include "plan/planner.h"
+#include "session/session.h"
 #include "trace/trace.h"
 
 #include <cstdint>
@@ -18,11 +18,13 @@
 
 namespace dl::store {
 
-// This machine as the store keys devices: host name and CPU model (from /proc/cpuinfo), CPU backend.
-DeviceInfo thisDevice();
+// A device as the store keys it (host, backend, CPU, GPU).
+DeviceInfo deviceInfoOf(const DeviceIdentity& device);
 
-// Milliseconds since the Unix epoch, now.
-int64_t unixNowMs();
+// The stored form of a run's outcome, whoever made it (dlayer run --record, the studio, the board agent): its report
+// as the one document, the device named in the report (the one that ran it, not this machine), per-layer times of
+// the timed iterations kept, every event kept and the ledger's timeline.
+Run runFromOutcome(const SessionOutcome& outcome);
 
 // Per-layer statistics from a run's trace events: each layer's read, copy and kernel spans and its kernel stalls in
 // iterations [firstIteration, lastIteration), as the mean per iteration. `names`, `bytes` and `resident` are by layer

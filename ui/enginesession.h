@@ -10,6 +10,7 @@
 #include "memory/ledger.h"
 #include "pipeline/arch.h"
 #include "runstore.h"
+#include "session/session.h"
 #include "trace/trace.h"
 
 #include <QMetaType>
@@ -40,7 +41,7 @@ struct RunRequest
     int iterations = 5;
     bool continuous = false; // run until stop(); iterations is then ignored
     int threads = 0; // 0: the engine's default
-    QString storePath; // the run store to record the run in; empty: not recorded
+    qint64 memoryLimitBytes = 0; // > 0: the engine's memory ledger refuses more (dl::RunSpec::memoryLimitBytes)
     QString packDir; // the pack cache; empty: dl::defaultPackDir()
 };
 
@@ -93,7 +94,9 @@ struct RunOutcome
     uint64_t readBytes = 0; // per inference
     double stallMs = 0; // kernel stall per inference
     std::vector<dl::store::LayerStats> layers; // per layer, the mean over the timed iterations kept
-    qint64 storedRunId = 0; // 0 when not recorded
+    // What a recorder keeps (report, events, timeline); null when the run failed before it was set up.
+    std::shared_ptr<const dl::SessionOutcome> engine;
+    qint64 storedRunId = 0; // set by a RunRecorder; 0 when not recorded
     QString storeError; // why recording failed, when it did (the run itself may still be Ok)
 };
 

@@ -11,9 +11,19 @@
 #include "timelineview.h"
 #include "tradeoffview.h"
 
-#include <qcustomplot.h>
+#include "qcustomplotheader.h"
 
-#include "engineheaders.h"
+#include "core/procstat.h"
+#include "core/random.h"
+#include "model/importer.h"
+#include "pack/layerpack.h"
+#include "pack/packcache.h"
+#include "pipeline/pipeline.h"
+#include "plan/config.h"
+#include "runbuild.h"
+#include "runstore.h"
+#include "runtime/executor.h"
+#include "runtime/versions.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -101,6 +111,8 @@ MainWindow::MainWindow(QWidget* parent)
     createDocks();
     createActions();
     createStatusBar();
+    m_recorder->setStorePath(m_storePath);
+    connect(m_recorder, &RunRecorder::recorded, this, &MainWindow::onRunFinished);
     setSession(new LocalSession(this));
     m_runs->setStorePath(m_storePath);
 
@@ -274,7 +286,12 @@ void MainWindow::connectSession()
 {
     connect(m_session, &EngineSession::runStarted, this, &MainWindow::onRunStarted);
     connect(m_session, &EngineSession::eventsArrived, this, &MainWindow::onRunEvents);
-    connect(m_session, &EngineSession::runFinished, this, &MainWindow::onRunFinished);
+    // The views take a run's outcome once it is recorded (with the identity of the device that ran it).
+    m_recorder->attach(m_session);
+    connect(m_session, &EngineSession::runFinished, this, [this](const RunOutcomePtr& outcome) {
+        if (outcome->id == m_runId && !m_recorder->storePath().isEmpty())
+            m_runControls->setProgress(tr("Recording the run…"), -1);
+    });
     connect(m_session, &EngineSession::progressChanged, this, &MainWindow::onRunProgress);
     connect(m_session, &EngineSession::busyChanged, this, [this](bool busy) {
         m_runControls->setRunning(busy);
@@ -292,6 +309,7 @@ QString MainWindow::defaultStorePath()
 void MainWindow::setStorePath(const QString& path)
 {
     m_storePath = path;
+    m_recorder->setStorePath(path);
     studioSettings()->setValue(StoreKey, path);
     if (m_runs) m_runs->setStorePath(path);
     replan();
@@ -484,7 +502,7 @@ RunRequest MainWindow::requestForModel() const
     r.weightsPath = m_weightsFile;
     for (const auto& in : m_summary->inputs)
         r.inputShapes[in.name] = in.shape; // as the summary planned them (dynamic sizes bound)
-    r.storePath = m_storePath;
+    r.memoryLimitBytes = m_memoryLimitBytes;
     return r;
 }
 

@@ -8,6 +8,7 @@
 
 #include "enginesession.h"
 #include "modelloader.h"
+#include "runrecorder.h"
 #include "runstorejobs.h"
 #include "tradeoffplanner.h"
 
@@ -87,6 +88,8 @@ public:
     // The session runs go to; the window takes ownership of `session` and drops the one it had (when idle).
     void setSession(EngineSession* session);
     EngineSession* session() const { return m_session; }
+    // A ceiling on what the engine's memory ledger may hold in the runs started from now on (0: none).
+    void setMemoryLimit(qint64 bytes) { m_memoryLimitBytes = bytes; }
     // The run store: QSettings "runStore", else runs.sqlite in the user's data location.
     QString storePath() const { return m_storePath; }
     void setStorePath(const QString& path);
@@ -178,6 +181,8 @@ private:
     QString m_currentFile;
     QString m_weightsFile; // the Darknet .weights the loader used, if any
     EngineSession* m_session = nullptr;
+    RunRecorder* m_recorder = new RunRecorder(this);
+    qint64 m_memoryLimitBytes = 0;
     RunControls* m_runControls = nullptr;
     TimelineView* m_timeline = nullptr;
     MemoryView* m_memory = nullptr;

@@ -1,6 +1,6 @@
 #include "memoryview.h"
 
-#include <qcustomplot.h>
+#include "qcustomplotheader.h"
 
 #include <QVBoxLayout>
 

@@ -1,6 +1,6 @@
 #include "plotexport.h"
 
-#include <qcustomplot.h>
+#include "qcustomplotheader.h"
 
 #include <QBuffer>
 #include <QPdfWriter>

@@ -2,7 +2,7 @@
 
 #include "format.h"
 
-#include <qcustomplot.h>
+#include "qcustomplotheader.h"
 
 #include <QCheckBox>
 #include <QHBoxLayout>

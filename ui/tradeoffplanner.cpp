@@ -1,6 +1,16 @@
 #include "tradeoffplanner.h"
 
-#include "engineheaders.h"
+#include "core/procstat.h"
+#include "core/random.h"
+#include "model/importer.h"
+#include "pack/layerpack.h"
+#include "pack/packcache.h"
+#include "pipeline/pipeline.h"
+#include "plan/config.h"
+#include "runbuild.h"
+#include "runstore.h"
+#include "runtime/executor.h"
+#include "runtime/versions.h"
 
 #include <QDateTime>
 #include <QFileInfo>
@@ -77,7 +87,7 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
         return out;
     }
     // Runs of this model on this device: latencies of another machine are not this one's.
-    const std::string host = store::thisDevice().host;
+    const std::string host = dl::thisDevice().host;
     for (const auto& r : *list) {
         if (r.modelHash != hash || r.status != store::RunStatus::Ok || r.device.host != host) continue;
         out->points.push_back({ r.id, qs(r.arch), static_cast<double>(r.weightsPeak), r.latencyMedianMs, r.startedMs });

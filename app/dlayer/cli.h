@@ -57,6 +57,7 @@ struct Options
     // --lockstep RFD,WFD (what --paired-preload starts its second process with): each run waits for a byte on RFD
     // and writes its latency in ms, one line, to WFD; "ready" goes to WFD once set up.
     int lockstepIn = -1, lockstepOut = -1;
+    size_t memoryLimit = 0; // --memory-limit BYTES: the engine's memory ledger refuses more (0: no limit)
     std::string record; // --record DB: store the run in this run store
     std::vector<std::string> positional; // dlayer runs DB COMMAND [ARG]
     // dlayer plan
@@ -76,6 +77,8 @@ struct Options
 [[noreturn]] void fail(const std::string& message, int code = 1);
 // Bytes with an optional unit: 4096, 64K, 18M, 1G (binary), or KB/MB/GB (decimal); exits with code 2 on bad text.
 size_t parseBytes(const std::string& flag, const std::string& text);
+// "1x3x640x640" (or "1,3,640,640"); Invalid for anything else.
+dl::Result<dl::Shape> parseDims(const std::string& text);
 dl::Graph importOrFail(const Options& o);
 // Input shapes from --shape and --input files; a bare --shape applies to the only input.
 std::map<std::string, dl::Shape> inputShapes(
@@ -99,6 +102,7 @@ std::string selfPath();
 
 int cmdPack(const Options& o);
 int cmdPlan(const Options& o);
-int cmdRunStreaming(const Options& o);
+// dlayer run: in memory, or streaming from a layer pack (run.cpp).
+int cmdRun(const Options& o);
 
 } // namespace dlcli

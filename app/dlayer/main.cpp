@@ -59,7 +59,7 @@ void usage(FILE* to)
         "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
         "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
         "                   [--read-thread] [--paired-preload [--paired-split]] [--paired-disk] [--no-huge-pages]\n"
-        "                   [--record DB]\n"
+        "                   [--memory-limit BYTES] [--record DB]\n"
         "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
         "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
         "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
@@ -79,6 +79,8 @@ void usage(FILE* to)
         "each run, with nothing else running, and reports the run's read rate as a share of that one, pair by\n"
         "pair (the device's own busy time where /sys has it). --record DB keeps the run (per-layer times,\n"
         "memory timeline, trace events) in a run store, an SQLite file that 'dlayer runs' lists and exports.\n"
+        "--memory-limit BYTES caps what the engine's memory ledger may hold (weights, staging, activations,\n"
+        "workspace); a run that needs more ends with a message naming what it could not have.\n"
         "Staging buffers of 2 MiB and more sit on transparent huge pages, so that a direct read is one request\n"
         "to the disk rather than several (resident weights, read once, stay on small pages); --no-huge-pages\n"
         "keeps staging on small pages too.\n"
@@ -217,6 +219,9 @@ Options parseArgs(int argc, char** argv)
         } else if (a == "--no-uring") {
             o.uring = false;
             o.readOptions.push_back(a);
+        } else if (a == "--memory-limit") {
+            o.memoryLimit = parseBytes(a, value());
+            if (o.memoryLimit == 0) fail("--memory-limit expects a size above 0", 2);
         } else if (a == "--no-huge-pages")
             o.hugePages = false;
         else if (a == "--read-thread") {
@@ -533,110 +538,6 @@ int cmdInfo(const Options& o)
     return 0;
 }
 
-int cmdRun(const Options& o)
-{
-    const int64_t startedMs = unixMs();
-    if (!o.record.empty()) checkRecordable(o.record);
-    Graph g = importOrFail(o);
-    std::map<std::string, Tensor> fileInputs;
-    auto shapes = inputShapes(o, g, fileInputs);
-    ExecutorOptions eo;
-    eo.threads = o.threads;
-    eo.splitBytes = o.split;
-    auto exec = Executor::create(g, shapes, eo);
-    if (!exec.ok()) fail(exec.error().message);
-    Executor& e = **exec;
-    std::vector<std::string> names;
-    std::vector<DType> dtypes;
-    std::vector<Shape> inShapes;
-    for (const auto& in : e.graph().inputs) {
-        const auto& v = e.values()[e.valueId(in.name)];
-        names.push_back(in.name);
-        dtypes.push_back(v.dtype);
-        inShapes.push_back(v.shape);
-    }
-    std::vector<Tensor> inputs = makeInputs(o, names, dtypes, inShapes, fileInputs);
-    std::vector<double> times;
-    std::vector<Tensor> outputs;
-    for (int it = 0; it < o.warmup + o.iterations; ++it) {
-        auto t0 = std::chrono::steady_clock::now();
-        auto r = e.run(inputs);
-        auto t1 = std::chrono::steady_clock::now();
-        if (!r.ok()) fail(r.error().message);
-        if (it >= o.warmup) times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        outputs = std::move(r).value();
-    }
-    std::vector<double> sorted = times;
-    std::sort(sorted.begin(), sorted.end());
-    const double med = median(times);
-    struct rusage ru
-    {
-    };
-    getrusage(RUSAGE_SELF, &ru);
-    const size_t rssPeak = static_cast<size_t>(ru.ru_maxrss) * 1024;
-
-    std::vector<std::string> outNames;
-    for (const auto& out : e.graph().outputs)
-        outNames.push_back(out.name);
-    saveOutputs(o, outputs, outNames);
-    json j;
-    j["model"] = o.model;
-    j["arch"] = "in-memory";
-    j["threads"] = o.threads;
-    j["iterations"] = o.iterations;
-    j["warmup"] = o.warmup;
-    j["latency_ms"] = { { "median", med }, { "min", sorted.front() }, { "max", sorted.back() } };
-    j["memory"] = { { "weights_bytes", e.weightBytes() }, { "activations_bytes", e.activationBytes() },
-        { "peak_bytes", e.weightBytes() + e.activationBytes() }, { "rss_peak_bytes", rssPeak } };
-    j["outputs"] = json::array();
-    for (size_t i = 0; i < outputs.size(); ++i)
-        j["outputs"].push_back({ { "name", e.graph().outputs[i].name }, { "dtype", dtypeName(outputs[i].dtype()) },
-            { "shape", shapeJson(outputs[i].shape()) },
-            { "sha256", Sha256::hexOf(outputs[i].data(), outputs[i].bytes()) } });
-    if (!o.record.empty()) {
-        // No pipeline and no ledger here: the executor's weights and arena stand for the peaks.
-        RecordedRun rec;
-        rec.report = &j;
-        auto sha = fileSha256(o.model);
-        if (!sha.ok()) fail(sha.error().message);
-        std::string wsha;
-        if (!o.weights.empty()) {
-            auto w = fileSha256(o.weights);
-            if (!w.ok()) fail(w.error().message);
-            wsha = *w;
-        }
-        rec.modelHash = modelHash(*sha, wsha);
-        rec.modelPath = std::filesystem::absolute(o.model).lexically_normal().string();
-        rec.weightBytes = static_cast<int64_t>(e.weightBytes());
-        rec.warmup = o.warmup;
-        rec.timesMs = times;
-        rec.peaks[static_cast<size_t>(MemTag::ResidentWeights)] = e.weightBytes();
-        rec.peaks[static_cast<size_t>(MemTag::Activations)] = e.activationBytes();
-        rec.peakTotal = e.weightBytes() + e.activationBytes();
-        rec.rssPeak = rssPeak;
-        rec.startedMs = startedMs;
-        rec.config = { { "arch", "in-memory" }, { "threads", o.threads }, { "split_bytes", o.split } };
-        const int64_t id = recordRun(o, rec);
-        j["recorded"] = { { "store", o.record }, { "run_id", id } };
-        if (!o.json) std::printf("recorded  run %lld in %s\n", static_cast<long long>(id), o.record.c_str());
-    }
-    if (o.json) {
-        std::printf("%s\n", j.dump(2).c_str());
-        return 0;
-    }
-    std::printf("model     %s\narch      in-memory (no pack)\nlatency   median %.3f ms, min %.3f ms, max %.3f ms over "
-                "%d runs\n",
-        o.model.c_str(), med, sorted.front(), sorted.back(), o.iterations);
-    std::printf("memory    weights %s, activations %s, RSS peak %s\n",
-        humanBytes(static_cast<double>(e.weightBytes())).c_str(),
-        humanBytes(static_cast<double>(e.activationBytes())).c_str(), humanBytes(static_cast<double>(rssPeak)).c_str());
-    for (size_t i = 0; i < outputs.size(); ++i)
-        std::printf("output    %s %s %s sha256 %s\n", e.graph().outputs[i].name.c_str(), dtypeName(outputs[i].dtype()),
-            shapeToString(outputs[i].shape()).c_str(),
-            Sha256::hexOf(outputs[i].data(), outputs[i].bytes()).substr(0, 16).c_str());
-    return 0;
-}
-
 } // namespace dlcli
 
 int main(int argc, char** argv)
@@ -647,8 +548,5 @@ int main(int argc, char** argv)
     if (o.command == "pack") return cmdPack(o);
     if (o.command == "runs") return cmdRuns(o);
     if (o.command == "plan") return cmdPlan(o);
-    setLargePages(o.hugePages);
-    if (!o.configFile.empty()) return cmdRunStreaming(o);
-    if (!o.arch.empty() || isLayerPack(o.model)) return cmdRunStreaming(o);
     return cmdRun(o);
 }

@@ -5,6 +5,7 @@
 #include "record.h"
 
 #include "pack/layerpack.h"
+#include "pack/packcache.h"
 #include "plan/config.h"
 #include "plan/planner.h"
 #include "runbuild.h"

@@ -49,59 +49,30 @@ int64_t parseId(const std::string& text)
 
 } // namespace
 
-int64_t unixMs()
-{
-    return unixNowMs();
-}
-
 void checkRecordable(const std::string& db)
 {
     openOrFail(db);
 }
 
-int64_t recordRun(const Options& o, const RecordedRun& in)
+int64_t recordRun(const std::string& db, const SessionOutcome& outcome)
 {
-    Run r;
-    r.model.hash = in.modelHash;
-    r.model.path = in.modelPath;
-    r.model.name = std::filesystem::path(in.modelPath).filename().string();
-    r.model.bytes = in.weightBytes;
-    r.model.layers = static_cast<int>(in.layerNames.size());
-    r.device = thisDevice();
-    r.device.diskMBps = in.diskMBps;
-    r.arch = (*in.report).value("arch", std::string("in-memory"));
-    r.configJson = in.config.dump();
-    r.startedMs = in.startedMs;
-    r.finishedMs = unixMs();
-    r.status = in.failed ? RunStatus::Failed : RunStatus::Ok;
-    r.error = in.error;
-    setLatencies(r, in.timesMs);
-    r.stallMs = in.stallMs;
-    for (size_t k = 0; k < kMemTagCount; ++k)
-        r.peakByTag[k] = static_cast<int64_t>(in.peaks[k]);
-    r.peakTotal = static_cast<int64_t>(in.peakTotal);
-    r.rssPeak = static_cast<int64_t>(in.rssPeak);
-    r.reportJson = in.report->dump();
-    if (const auto read = in.report->find("read"); read != in.report->end() && read->is_object()) {
-        r.readBytes = read->value("bytes", int64_t(0));
-        r.readMBps = read->value("mb_per_s", 0.0);
-        // The device's own rate where it counted one: the inline reader's own time also holds the rest of the
-        // kernel during which a read completed.
-        if (const auto d = read->find("device"); d != read->end() && d->is_object())
-            if (const auto m = d->find("mb_per_s"); m != d->end() && m->is_number() && m->get<double>() > 0)
-                r.readMBps = m->get<double>();
-    }
-    // Per layer: each stage's time per timed inference (iterations from the warm-up on; -1 is set-up).
-    if (!in.events.empty())
-        r.layers = layerStatsFromEvents(in.events, in.layerNames, in.layerBytes, in.layerResident, in.warmup,
-            in.warmup + static_cast<int>(in.timesMs.size()));
-    r.events = storedEvents(in.events);
-    r.samples = memorySamples(in.timeline);
-
-    auto store = openOrFail(o.record);
-    auto id = store->addRun(r);
+    auto store = openOrFail(db);
+    auto id = store->addRun(runFromOutcome(outcome));
     if (!id.ok()) fail(id.error().message);
     return *id;
+}
+
+std::string reportWithRecord(const std::string& reportJson, const std::string& db, int64_t runId)
+{
+    json j = json::parse(reportJson, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) j = json::object();
+    if (runId) j["recorded"] = { { "store", db }, { "run_id", runId } };
+    return j.dump(2);
+}
+
+std::string reportWithRecord(const RunReport& report, const std::string& db, int64_t runId)
+{
+    return reportWithRecord(reportToJson(report, -1), db, runId);
 }
 
 int cmdRuns(const Options& o)
@@ -143,7 +114,12 @@ int cmdRuns(const Options& o)
         want(3);
         auto r = store->run(parseId(a[2]));
         if (!r.ok()) fail(r.error().message);
-        if (what == "export" || o.json) {
+        if (what == "show" && o.json) {
+            // The run's report, as `dlayer run --json` printed it when it was recorded.
+            std::printf("%s\n", reportWithRecord(r->reportJson, db, r->id).c_str());
+            return 0;
+        }
+        if (what == "export") {
             const std::string text = runToJson(*r) + "\n";
             if (o.output.empty()) {
                 std::fwrite(text.data(), 1, text.size(), stdout);

@@ -1,46 +1,26 @@
 #pragma once
 
-// dlayer run --record DB: a run, its per-layer times, memory timeline and trace events into the run store; and
+// dlayer run --record DB: the outcome of a run (its report, per-layer times, memory timeline and trace events) into
+// the run store; and
 // dlayer runs DB list|show|export|import|delete.
 
 #include "cli.h"
 
-#include "memory/ledger.h"
-#include "pack/packcache.h"
-#include "trace/trace.h"
+#include "session/session.h"
 
 #include <string>
-#include <vector>
 
 namespace dlcli {
 
-struct RecordedRun
-{
-    const json* report = nullptr; // what run --json prints (or would)
-    std::string modelHash, modelPath;
-    int64_t weightBytes = 0;
-    std::vector<std::string> layerNames; // by layer index
-    std::vector<int64_t> layerBytes; // by layer: padded weight bytes
-    std::vector<bool> layerResident; // by layer: held from set-up on
-    int warmup = 0;
-    std::vector<double> timesMs; // timed iterations
-    std::vector<dl::TraceEvent> events;
-    std::vector<dl::MemoryLedger::Sample> timeline;
-    std::array<size_t, dl::kMemTagCount> peaks {};
-    size_t peakTotal = 0, rssPeak = 0;
-    double stallMs = 0;
-    double diskMBps = 0; // the device's read rate, when the run measured it alone (sequential reads)
-    json config = json::object();
-    int64_t startedMs = 0;
-    bool failed = false;
-    std::string error;
-};
-
-int64_t unixMs();
 // Fails the command when `db` cannot be opened as a run store (a foreign or newer file, no permission).
 void checkRecordable(const std::string& db);
-// Stores `r` in the store at o.record; a store that cannot be opened or written fails the command, naming it.
-int64_t recordRun(const Options& o, const RecordedRun& r);
+// Stores the run's outcome in the store `db` (store::runFromOutcome); a store that cannot be opened or written fails
+// the command, naming it. Returns the run's id there.
+int64_t recordRun(const std::string& db, const dl::SessionOutcome& outcome);
+// The report as `dlayer run --json` and `dlayer runs DB show ID --json` print it: the report's own document, with
+// {"recorded": {"store", "run_id"}} added when it was recorded.
+std::string reportWithRecord(const dl::RunReport& report, const std::string& db, int64_t runId);
+std::string reportWithRecord(const std::string& reportJson, const std::string& db, int64_t runId);
 
 int cmdRuns(const Options& o);
 

@@ -17,6 +17,8 @@ const char* errorCodeName(ErrorCode code)
         return "cancelled";
     case ErrorCode::Internal:
         return "internal";
+    case ErrorCode::BadRequest:
+        return "bad request";
     }
     return "unknown";
 }

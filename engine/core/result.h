@@ -17,6 +17,9 @@ enum class ErrorCode {
     Corrupt, // a file's contents fail a check
     Cancelled,
     Internal,
+    // A run asked for what its model cannot give: a resident layer it does not have, a split or input shape its pack
+    // was not made with, options that contradict each other (a command line exits 2 for these, not 1).
+    BadRequest,
 };
 
 const char* errorCodeName(ErrorCode code);
@@ -34,6 +37,10 @@ inline Error makeError(ErrorCode code, std::string message)
 inline Error invalid(std::string message)
 {
     return Error { ErrorCode::Invalid, std::move(message) };
+}
+inline Error badRequest(std::string message)
+{
+    return Error { ErrorCode::BadRequest, std::move(message) };
 }
 inline Error unsupported(std::string message)
 {

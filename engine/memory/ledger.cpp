@@ -58,6 +58,32 @@ void MemoryLedger::add(MemTag tag, int64_t bytes)
     m_total -= n;
 }
 
+void MemoryLedger::setCapacity(size_t bytes)
+{
+    std::lock_guard lock(m_mutex);
+    m_capacity = bytes;
+}
+
+size_t MemoryLedger::capacity() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_capacity;
+}
+
+Status MemoryLedger::reserve(MemTag tag, size_t bytes)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_capacity && (bytes > m_capacity || m_total > m_capacity - bytes))
+            return makeError(ErrorCode::Internal,
+                "out of memory: " + std::to_string(bytes) + " bytes for " + memTagName(tag) + " would bring the "
+                    + "engine's memory to " + std::to_string(m_total + bytes) + " bytes, above its limit of "
+                    + std::to_string(m_capacity));
+    }
+    add(tag, static_cast<int64_t>(bytes));
+    return {};
+}
+
 size_t MemoryLedger::current(MemTag tag) const
 {
     std::lock_guard lock(m_mutex);
@@ -201,11 +227,13 @@ Result<LedgerBuffer> LedgerBuffer::tryAllocate(
     if (bytes > static_cast<size_t>(INT64_MAX))
         return makeError(ErrorCode::Internal, "out of memory: cannot allocate " + std::to_string(bytes) + " bytes");
     alignment = std::max(alignment, alignof(std::max_align_t));
+    if (ledger) DL_TRY(ledger->reserve(tag, bytes));
     bool mapped = false;
     // Huge pages for the staging buffers only, which reads land in on every run. Resident weights are read once, and
     // kernels ran slower on huge-page weights on the benchmark machine (docs/architecture.md, "Huge pages").
     std::byte* p = tag == MemTag::Staging ? allocateLargeOrAligned(bytes, alignment, fill == Fill::Zero, mapped)
                                           : allocateSmallPages(bytes, alignment, fill == Fill::Zero, mapped);
+    if (!p && ledger) ledger->add(tag, -static_cast<int64_t>(bytes));
     if (!p)
         return makeError(ErrorCode::Internal,
             "out of memory: cannot allocate " + std::to_string(bytes) + " bytes for " + memTagName(tag)
@@ -216,7 +244,6 @@ Result<LedgerBuffer> LedgerBuffer::tryAllocate(
     buf.m_size = bytes;
     buf.m_alignment = alignment;
     buf.m_tag = tag;
-    if (ledger) ledger->add(tag, static_cast<int64_t>(bytes));
     return buf;
 }
 

@@ -38,6 +38,12 @@ public:
     // Counts `bytes` more under `tag` (negative releases). Releasing more than is held is a bug: it asserts in
     // debug builds and clamps the tag to zero otherwise.
     void add(MemTag tag, int64_t bytes);
+    // A ceiling on the total the ledger may hold (0, the default: none). reserve() refuses what would pass it.
+    void setCapacity(size_t bytes);
+    size_t capacity() const;
+    // Counts `bytes` more under `tag` if the total stays within the capacity; otherwise counts nothing and returns
+    // Internal "out of memory", naming the tag, the bytes asked for, what is held and the capacity.
+    Status reserve(MemTag tag, size_t bytes);
 
     size_t current(MemTag tag) const;
     size_t peak(MemTag tag) const;
@@ -67,6 +73,7 @@ private:
     size_t m_peakTotal = 0;
 
     size_t m_cap;
+    size_t m_capacity = 0; // the ceiling on m_total; 0: none
     std::vector<Sample> m_timeline;
     size_t m_stride = 1; // calls per timeline entry
     size_t m_groupCalls = 0; // calls so far in the unfinished group

@@ -279,6 +279,7 @@ Pipeline::Pipeline(Executor& exec, const PackInfo& pack, std::unique_ptr<WeightR
     , m_options(o)
     , m_ledger(ledger)
     , m_tracer(tracer)
+    , m_stopToken(o.stopToken)
 { }
 
 Pipeline::~Pipeline()
@@ -294,8 +295,8 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(Executor& exec, const PackInf
 {
     if (!reader) return invalid("the pipeline needs a weight reader");
     DL_TRY(checkPackMatches(pack, exec));
+    if (ledger) DL_TRY(ledger->reserve(MemTag::ResidentWeights, exec.pinnedWeightBytes()));
     std::unique_ptr<Pipeline> p(new Pipeline(exec, pack, std::move(reader), options, ledger, tracer));
-    if (ledger) ledger->add(MemTag::ResidentWeights, static_cast<int64_t>(exec.pinnedWeightBytes()));
     DL_TRY(p->setup());
     return p;
 }
@@ -352,8 +353,9 @@ Status Pipeline::setup()
             m_exec.bindLayer(l, nullptr);
             continue;
         }
-        m_residentBuffers[l]
-            = LedgerBuffer::allocate(m_ledger, MemTag::ResidentWeights, m_pack.layers[l].paddedBytes, kPackAlignment);
+        if (m_stopToken && m_stopToken->load()) return Error { ErrorCode::Cancelled, "stopped" };
+        DL_ASSIGN(m_residentBuffers[l],
+            LedgerBuffer::tryAllocate(m_ledger, MemTag::ResidentWeights, m_pack.layers[l].paddedBytes, kPackAlignment));
         DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
         m_exec.bindLayer(l, m_residentBuffers[l].data());
         m_residentBytes += m_pack.layers[l].paddedBytes;
@@ -389,8 +391,12 @@ Status Pipeline::setup()
         break;
     }
     }
-    if (hostBytes) m_host = LedgerBuffer::allocate(m_ledger, MemTag::Staging, hostBytes, kPackAlignment);
-    if (deviceBytes) m_device = LedgerBuffer::allocate(m_ledger, MemTag::Staging, deviceBytes, kPackAlignment);
+    if (hostBytes) {
+        DL_ASSIGN(m_host, LedgerBuffer::tryAllocate(m_ledger, MemTag::Staging, hostBytes, kPackAlignment));
+    }
+    if (deviceBytes) {
+        DL_ASSIGN(m_device, LedgerBuffer::tryAllocate(m_ledger, MemTag::Staging, deviceBytes, kPackAlignment));
+    }
     m_stagingBytes = hostBytes + deviceBytes;
     return {};
 }

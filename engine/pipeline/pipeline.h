@@ -54,6 +54,8 @@ struct PipelineOptions
     // layers, when the reader is asynchronous (io_uring), so that no thread but the kernels' competes for the cores
     // while the device reads; true, or with a synchronous reader (pread, memory): by a reader thread of their own.
     bool readThread = false;
+    // The owner's stop flag, honoured from create() on (between resident reads) as setStopToken() describes.
+    const std::atomic<bool>* stopToken = nullptr;
 };
 
 // What a run measured, summed over the runs since create() or resetStats().

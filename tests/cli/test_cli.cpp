@@ -490,6 +490,64 @@ private slots:
 
     // --record keeps a run in a store; runs list / show / export / import / delete work on it; bad ids, missing and
     // foreign stores, and malformed exports are refused with a message.
+    // Running out of memory ends the run with exit 1 and a message naming what could not be had, wherever it
+    // happens: the weights, planning, a kernel's set-up, the ledger's limit. Nothing aborts.
+    void outOfMemoryIsAnErrorNotACrash_data()
+    {
+        QTest::addColumn<QString>("limitKiB");
+        QTest::addColumn<QString>("arch");
+        QTest::newRow("300 MB, in memory") << QStringLiteral("300000") << QString();
+        QTest::newRow("600 MB, in memory") << QStringLiteral("600000") << QString();
+        QTest::newRow("1.1 GB, in memory") << QStringLiteral("1100000") << QString();
+        QTest::newRow("700 MB, two-stage") << QStringLiteral("700000") << QStringLiteral("two-stage");
+    }
+    void outOfMemoryIsAnErrorNotACrash()
+    {
+        QFETCH(QString, limitKiB);
+        QFETCH(QString, arch);
+        QProcess p;
+        QStringList args = { QStringLiteral("-c"),
+            QStringLiteral("ulimit -v %1 && exec \"$0\" \"$@\"").arg(limitKiB), QStringLiteral(DL_DLAYER),
+            QStringLiteral("run"), darknet("yolov4.cfg"), QStringLiteral("--threads"), QStringLiteral("2") };
+        if (!arch.isEmpty())
+            args << QStringLiteral("--arch") << arch << QStringLiteral("--pack-dir")
+                 << m_dir.filePath(QStringLiteral("oom-packs"));
+        p.start(QStringLiteral("/bin/sh"), args + kOnce);
+        QVERIFY(p.waitForFinished(300000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(p.exitCode() == 1, qPrintable(QStringLiteral("exit %1: %2").arg(p.exitCode()).arg(err)));
+        QVERIFY2(err.contains(QStringLiteral("dlayer: error:")) && err.contains(QStringLiteral("memory")),
+            qPrintable(err));
+    }
+
+    // --memory-limit caps the engine's ledger: a run that needs more is refused, naming the bytes and the limit.
+    void memoryLimitRefusesWhatTheLedgerCannotHold()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("cache-limit"));
+        Outcome o = dlayer(QStringList { QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+                               QStringLiteral("two-stage"), QStringLiteral("--memory-limit"), QStringLiteral("24M") }
+                + kOnce,
+            cache);
+        QVERIFY(!o.crashed);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains(QStringLiteral("out of memory")) && o.err.contains(QStringLiteral("25165824")),
+            qPrintable(o.err));
+        // Within the limit the same run goes through, and its ledger peak stays under it.
+        o = dlayer(QStringList { QStringLiteral("run"), darknet("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+                       QStringLiteral("two-stage"), QStringLiteral("--memory-limit"), QStringLiteral("200M") }
+                + kOnce,
+            cache);
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const qint64 peak = QJsonDocument::fromJson(o.out.toUtf8())
+                                .object()
+                                .value(QStringLiteral("memory"))
+                                .toObject()
+                                .value(QStringLiteral("peak_bytes"))
+                                .toInteger();
+        QVERIFY(peak > 0 && peak <= 200 << 20);
+    }
+
     void recordedRunsListShowExportImportDelete()
     {
         const QString cache = m_dir.filePath(QStringLiteral("cache-record"));
@@ -502,6 +560,20 @@ private slots:
         const QJsonObject j = QJsonDocument::fromJson(o.out.toUtf8()).object();
         const qint64 id = j.value(QStringLiteral("recorded")).toObject().value(QStringLiteral("run_id")).toInteger();
         QVERIFY(id > 0);
+        // One report: what run --json printed is what the store keeps and what runs show --json prints, field for
+        // field, down to the text.
+        {
+            const Outcome shown = dlayer({ QStringLiteral("runs"), db, QStringLiteral("show"), QString::number(id),
+                QStringLiteral("--json") });
+            QVERIFY2(shown.code == 0, qPrintable(shown.err));
+            QCOMPARE(shown.out, o.out);
+            QCOMPARE(j.value(QStringLiteral("schema")).toInt(), 1);
+            QCOMPARE(j.value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+            QCOMPARE(j.value(QStringLiteral("source")).toString(), QStringLiteral("dlayer"));
+            QVERIFY(!j.value(QStringLiteral("device")).toObject().value(QStringLiteral("host")).toString().isEmpty());
+            QVERIFY(j.value(QStringLiteral("device")).toObject().value(QStringLiteral("memory_bytes")).toInteger() > 0);
+            QCOMPARE(j.value(QStringLiteral("model_hash")).toString().size(), 64);
+        }
         o = dlayer({ QStringLiteral("run"), testdata("node/test_relu/model.onnx"), QStringLiteral("--record"), db });
         QVERIFY2(o.code == 0, qPrintable(o.err));
         QVERIFY2(o.out.contains(QStringLiteral("recorded  run 2")), qPrintable(o.out));

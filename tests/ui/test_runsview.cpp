@@ -6,12 +6,13 @@
 #include "format.h"
 #include "layertablemodel.h"
 #include "localsession.h"
+#include "runrecorder.h"
 #include "mainwindow.h"
 #include "runsview.h"
 #include "testmodels.h"
 #include "timelineview.h"
 
-#include <qcustomplot.h>
+#include "qcustomplotheader.h"
 
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
@@ -52,13 +53,15 @@ private:
     void record(Arch arch)
     {
         LocalSession session;
-        QSignalSpy finished(&session, &EngineSession::runFinished);
+        RunRecorder recorder;
+        recorder.setStorePath(m_store);
+        recorder.attach(&session);
+        QSignalSpy finished(&recorder, &RunRecorder::recorded);
         RunRequest r;
         r.modelPath = darknetModel("yolov3-tiny.cfg");
         r.arch = arch;
         r.warmup = 1;
         r.iterations = 2;
-        r.storePath = m_store;
         r.packDir = m_dir.filePath(QStringLiteral("packs"));
         QVERIFY(session.start(r) > 0);
         QVERIFY(finished.wait(TimeoutMs));

@@ -10,7 +10,7 @@
 #include "testmodels.h"
 #include "timelineview.h"
 
-#include <qcustomplot.h>
+#include "qcustomplotheader.h"
 
 #include <QAbstractItemModelTester>
 #include <QItemSelectionModel>

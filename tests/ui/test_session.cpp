@@ -3,6 +3,7 @@
 // below the minimum) reported as a failed run, never a crash.
 
 #include "localsession.h"
+#include "runrecorder.h"
 #include "runstore.h"
 #include "testmodels.h"
 
@@ -53,13 +54,16 @@ private Q_SLOTS:
     void runIsBatchedAndRecorded()
     {
         LocalSession session;
+        RunRecorder recorder;
+        recorder.setStorePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
+        recorder.attach(&session);
         QSignalSpy started(&session, &EngineSession::runStarted);
         QSignalSpy finished(&session, &EngineSession::runFinished);
+        QSignalSpy recorded(&recorder, &RunRecorder::recorded);
         std::vector<EventBatchPtr> batches;
         connect(&session, &EngineSession::eventsArrived, this, [&](const EventBatchPtr& b) { batches.push_back(b); });
 
         RunRequest r = request(Arch::Async, 3);
-        r.storePath = m_dir.filePath(QStringLiteral("runs.sqlite"));
         const auto t0 = std::chrono::steady_clock::now();
         const quint64 id = session.start(r);
         QVERIFY(id > 0);
@@ -95,7 +99,12 @@ private Q_SLOTS:
         QCOMPARE(iterations, 4);
         QCOMPARE(batches.back()->latencies.empty() && batches.size() == 1, false);
 
-        auto store = store::RunStore::open(r.storePath.toStdString());
+        // The recorder took the outcome after the session let it go; the run is stored as this device's.
+        QCOMPARE(out->storedRunId, qint64(0));
+        out = waitFor(recorded);
+        QVERIFY(out);
+        QVERIFY2(out->storedRunId > 0, qPrintable(out->storeError));
+        auto store = store::RunStore::open(recorder.storePath().toStdString());
         QVERIFY(store.ok());
         auto run = (*store)->run(out->storedRunId);
         QVERIFY2(run.ok(), run.ok() ? "" : run.error().message.c_str());
@@ -105,6 +114,13 @@ private Q_SLOTS:
         QCOMPARE(run->events.size(), events);
         QVERIFY(run->peakByTag[static_cast<size_t>(MemTag::Staging)] > 0);
         QCOMPARE(run->latencyMedianMs, out->medianMs);
+        QCOMPARE(run->device.host, dl::thisDevice().host);
+        // The stored report is the engine's own document, the one dlayer run --json prints.
+        auto report = dl::reportFromJson(run->reportJson);
+        QVERIFY2(report.ok(), report.ok() ? "" : report.error().message.c_str());
+        QCOMPARE(report->schema, dl::RunReport::kSchema);
+        QCOMPARE(report->source, std::string("studio"));
+        QCOMPARE(report->latenciesMs, out->latenciesMs);
         // Each layer's kernel ran in every timed iteration.
         for (const auto& l : run->layers)
             QVERIFY2(l.kernelMs > 0, l.name.c_str());
@@ -149,21 +165,23 @@ private Q_SLOTS:
     void aStoppedRunIsRecordedAsCancelled()
     {
         LocalSession session;
-        QSignalSpy finished(&session, &EngineSession::runFinished);
+        RunRecorder recorder;
+        recorder.setStorePath(m_dir.filePath(QStringLiteral("stopped.sqlite")));
+        recorder.attach(&session);
+        QSignalSpy finished(&recorder, &RunRecorder::recorded);
         int latencies = 0;
         connect(&session, &EngineSession::eventsArrived, this, [&](const EventBatchPtr& b) {
             latencies += static_cast<int>(b->latencies.size());
             if (latencies >= 4) session.stop();
         });
         RunRequest r = request(Arch::TwoStage, 1000);
-        r.storePath = m_dir.filePath(QStringLiteral("stopped.sqlite"));
         QVERIFY(session.start(r) > 0);
         RunOutcomePtr out = waitFor(finished);
         QVERIFY(out);
         QVERIFY(out->status == RunOutcome::Status::Cancelled);
         QVERIFY(out->latenciesMs.size() >= 3 && out->latenciesMs.size() < 1000);
         QVERIFY(out->storedRunId > 0);
-        auto store = store::RunStore::open(r.storePath.toStdString());
+        auto store = store::RunStore::open(recorder.storePath().toStdString());
         QVERIFY(store.ok());
         auto run = (*store)->run(out->storedRunId);
         QVERIFY(run.ok());
@@ -175,7 +193,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("what");
         QTest::newRow("not a model") << QStringLiteral("garbage");
-        QTest::newRow("future store") << QStringLiteral("store");
+        QTest::newRow("out of memory") << QStringLiteral("memory");
         QTest::newRow("budget below the minimum") << QStringLiteral("budget");
         QTest::newRow("resident layer out of range") << QStringLiteral("resident");
     }
@@ -188,17 +206,9 @@ private Q_SLOTS:
             r.modelPath = m_dir.filePath(QStringLiteral("garbage.onnx"));
             QVERIFY(writeGarbage(r.modelPath));
             expected = QStringLiteral("garbage.onnx");
-        } else if (what == QLatin1String("store")) {
-            r.storePath = m_dir.filePath(QStringLiteral("future.sqlite"));
-            {
-                auto s = store::RunStore::open(r.storePath.toStdString());
-                QVERIFY(s.ok());
-            }
-            sqlite3* db = nullptr;
-            QCOMPARE(sqlite3_open(r.storePath.toUtf8().constData(), &db), SQLITE_OK);
-            QCOMPARE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
-            sqlite3_close(db);
-            expected = QStringLiteral("newer");
+        } else if (what == QLatin1String("memory")) {
+            r.memoryLimitBytes = 8 << 20; // yolov3-tiny's activations alone need more
+            expected = QStringLiteral("out of memory");
         } else if (what == QLatin1String("budget")) {
             r.budgetBytes = 4096;
             expected = QStringLiteral("minimum");
@@ -218,6 +228,31 @@ private Q_SLOTS:
         QVERIFY(session.start(request(Arch::TwoStage, 1)) > 0);
         out = waitFor(finished);
         QVERIFY(out && out->status == RunOutcome::Status::Ok);
+    }
+
+    // A store the run cannot go to (made by a newer build) loses the record, not the run: the outcome says why.
+    void anUnwritableStoreIsReportedAfterTheRun()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("future.sqlite"));
+        {
+            auto s = store::RunStore::open(path.toStdString());
+            QVERIFY(s.ok());
+        }
+        sqlite3* db = nullptr;
+        QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+        QCOMPARE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(db);
+        LocalSession session;
+        RunRecorder recorder;
+        recorder.setStorePath(path);
+        recorder.attach(&session);
+        QSignalSpy recorded(&recorder, &RunRecorder::recorded);
+        QVERIFY(session.start(request(Arch::TwoStage, 1)) > 0);
+        RunOutcomePtr out = waitFor(recorded);
+        QVERIFY(out);
+        QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
+        QCOMPARE(out->storedRunId, qint64(0));
+        QVERIFY2(out->storeError.contains(QStringLiteral("newer")), qPrintable(out->storeError));
     }
 };
 

@@ -3,7 +3,17 @@
 // run it with `dlayer run --config` (the resident set and weight peak it predicted), verify the choice from the
 // studio, and a store from a future schema version told plainly.
 
-#include "engineheaders.h"
+#include "core/procstat.h"
+#include "core/random.h"
+#include "model/importer.h"
+#include "pack/layerpack.h"
+#include "pack/packcache.h"
+#include "pipeline/pipeline.h"
+#include "plan/config.h"
+#include "runbuild.h"
+#include "runstore.h"
+#include "runtime/executor.h"
+#include "runtime/versions.h"
 #include "layertablemodel.h"
 #include "mainwindow.h"
 #include "runcontrols.h"
