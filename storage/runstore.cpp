@@ -681,8 +681,10 @@ Result<std::string> RunStore::integrityCheck() const
     Stmt s(m_db, "PRAGMA integrity_check");
     std::string out;
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW)
-        out += (out.empty() ? "" : "\n") + s.text(0);
+    while ((rc = s.step()) == SQLITE_ROW) {
+        if (!out.empty()) out += '\n'; // not `"\n" + text`: GCC 12 at -O3 misreads that as overlapping (-Wrestrict)
+        out += s.text(0);
+    }
     if (rc != SQLITE_DONE) return sqlError("checking its integrity");
     return out;
 }

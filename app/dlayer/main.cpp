@@ -22,6 +22,9 @@
 #include "pipeline/pipeline.h"
 #include "runtime/executor.h"
 #include "runtime/modelinfo.h"
+#include "runtime/versions.h"
+#include "runstore.h"
+#include "session/runreport.h"
 
 #include <nlohmann/json.hpp>
 
@@ -47,9 +50,9 @@ namespace dlcli {
     std::exit(code);
 }
 
-void usage(FILE* to)
+const char* usageText()
 {
-    std::fprintf(to,
+    return
         "usage:\n"
         "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] [--json]\n"
         "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] -o FILE.dlpack\n"
@@ -89,7 +92,35 @@ void usage(FILE* to)
         "it. A pipelined run of the model in the profile's store (sync, async, two-stage, on this device)\n"
         "calibrates how much slower reads go beside kernels; --no-calibrate leaves that out. A store with\n"
         "profiles of several splits (sequential runs with different --split) lets --budget and --frontier pick\n"
-        "the split too, by predicted latency; --split BYTES (0: whole layers) keeps to that split's profile.\n");
+        "the split too, by predicted latency; --split BYTES (0: whole layers) keeps to that split's profile.\n";
+}
+
+// The usage of every command, or of one: its synopsis lines (and their continuations) and the notes.
+void usage(FILE* to, const std::string& command = {})
+{
+    const std::string text = usageText();
+    if (command.empty()) {
+        std::fputs(text.c_str(), to);
+        return;
+    }
+    std::string out = "usage:\n", line;
+    bool inSynopsis = false, mine = false;
+    size_t pos = 0;
+    for (size_t end; (end = text.find('\n', pos)) != std::string::npos; pos = end + 1) {
+        line = text.substr(pos, end - pos);
+        if (line == "usage:") {
+            inSynopsis = true;
+            continue;
+        }
+        if (inSynopsis && line.rfind("  dlayer ", 0) == 0) {
+            mine = line.rfind("  dlayer " + command + " ", 0) == 0;
+        } else if (inSynopsis && line.rfind("      ", 0) != 0) {
+            inSynopsis = false;
+            out += "\n";
+        }
+        if (!inSynopsis || mine) out += line + "\n";
+    }
+    std::fputs(out.c_str(), to);
 }
 
 Result<Shape> parseDims(const std::string& text)
@@ -135,7 +166,14 @@ Options parseArgs(int argc, char** argv)
     }
     o.command = argv[1];
     if (o.command == "-h" || o.command == "--help" || o.command == "help") {
-        usage(stdout);
+        usage(stdout, argc > 2 ? argv[2] : "");
+        std::exit(0);
+    }
+    if (o.command == "--version" || o.command == "version") {
+        std::printf("dlayer %s\n", DL_VERSION);
+        std::printf("oneDNN %s, report schema %d, run store schema %d, CUDA %s\n", oneDnnVersion().c_str(),
+            RunReport::kSchema, store::RunStore::kSchemaVersion,
+            cudaVersion().empty() ? "not built in" : cudaVersion().c_str());
         std::exit(0);
     }
     if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan")
@@ -271,7 +309,7 @@ Options parseArgs(int argc, char** argv)
             o.chunk = parseBytes(a, value());
             o.readOptions.push_back(a);
         } else if (a == "-h" || a == "--help") {
-            usage(stdout);
+            usage(stdout, o.command);
             std::exit(0);
         } else if (!a.empty() && a[0] == '-')
             fail("unknown option '" + a + "'", 2);

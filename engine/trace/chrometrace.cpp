@@ -196,7 +196,10 @@ int ChromeTraceWriter::trackId(Stage stage, bool stall, int lane)
     m_namedTracks.push_back(tid);
     std::string name = stageName(stage);
     if (stall) name += " stall";
-    if (lane > 0) name += " " + std::to_string(lane + 1);
+    if (lane > 0) { // appended piece by piece: GCC 12 at -O3 misreads `" " + std::string` as overlapping (-Wrestrict)
+        name += ' ';
+        name += std::to_string(lane + 1);
+    }
     writeTrackMetadata(tid, name);
     return tid;
 }

@@ -81,7 +81,7 @@ class TestCli : public QObject
 {
     Q_OBJECT
 
-    QTemporaryDir m_dir { QDir::currentPath() + QStringLiteral("/cli-XXXXXX") }; // a real disk, for O_DIRECT
+    QTemporaryDir m_dir { QStringLiteral(DL_TEST_TMP "/cli-XXXXXX") }; // the build tree, a real disk, for O_DIRECT
 
 private slots:
     // dlayer pack, then dlayer run on the pack: the report's streaming fields, a Chrome trace, and the outputs of
@@ -519,6 +519,25 @@ private slots:
         QVERIFY2(p.exitCode() == 1, qPrintable(QStringLiteral("exit %1: %2").arg(p.exitCode()).arg(err)));
         QVERIFY2(err.contains(QStringLiteral("dlayer: error:")) && err.contains(QStringLiteral("memory")),
             qPrintable(err));
+    }
+
+    // --version names the build and what it runs on; COMMAND --help shows that command's synopsis, not the others'.
+    void versionAndPerCommandHelp()
+    {
+        Outcome o = dlayer({ QStringLiteral("--version") });
+        QCOMPARE(o.code, 0);
+        QVERIFY2(o.out.startsWith(QStringLiteral("dlayer 0.")) && o.out.contains(QStringLiteral("oneDNN"))
+                && o.out.contains(QStringLiteral("report schema 1")),
+            qPrintable(o.out));
+        o = dlayer({ QStringLiteral("run"), QStringLiteral("--help") });
+        QCOMPARE(o.code, 0);
+        QVERIFY2(o.out.contains(QStringLiteral("dlayer run MODEL")) && o.out.contains(QStringLiteral("--memory-limit"))
+                && !o.out.contains(QStringLiteral("dlayer plan MODEL")) && !o.out.contains(QStringLiteral("dlayer runs DB")),
+            qPrintable(o.out));
+        o = dlayer({ QStringLiteral("help"), QStringLiteral("runs") });
+        QCOMPARE(o.code, 0);
+        QVERIFY2(o.out.contains(QStringLiteral("dlayer runs DB list")) && !o.out.contains(QStringLiteral("dlayer run MODEL")),
+            qPrintable(o.out));
     }
 
     // --memory-limit caps the engine's ledger: a run that needs more is refused, naming the bytes and the limit.

@@ -227,7 +227,7 @@ class TestIo : public QObject
 {
     Q_OBJECT
 
-    QTemporaryDir m_dir { QDir::currentPath() + "/test_io-XXXXXX" }; // a real disk: /tmp may be tmpfs
+    QTemporaryDir m_dir { DL_TEST_TMP "/test_io-XXXXXX" }; // the build tree, a real disk: /tmp may be tmpfs
     std::vector<std::byte> m_payload; // random, not a multiple of 4 KiB
     std::vector<std::byte> m_padded; // the payload zero-padded to 4 KiB, as a layer pack pads its blobs
     QString m_paddedPath;

@@ -131,7 +131,7 @@ class TestPipeline : public QObject
 {
     Q_OBJECT
 
-    QTemporaryDir m_dir { QDir::currentPath() + "/pipeline-XXXXXX" }; // a real disk: O_DIRECT applies
+    QTemporaryDir m_dir { DL_TEST_TMP "/pipeline-XXXXXX" }; // the build tree, a real disk: O_DIRECT applies
     std::map<std::string, std::unique_ptr<Model>> m_models;
 
     Model& model(const std::string& name)

@@ -1,4 +1,4 @@
-// Data-movement operators, part 4: ops that make values rather than move them (Shape, Size, Constant,
+// Generating operators: ops that make values rather than move them (Shape, Size, Constant,
 // ConstantOfShape, Range, OneHot), the block rearrangements (DepthToSpace, SpaceToDepth) and TopK.
 
 #include "backend/cpu/cpucontext.h"

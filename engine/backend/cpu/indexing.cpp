@@ -1,4 +1,4 @@
-// Data-movement operators, part 2: ops that pick elements by position or by index: Slice, Pad, Gather,
+// Indexing operators: ops that pick elements by position or by index: Slice, Pad, Gather,
 // GatherElements, GatherND, ScatterElements (and the older Scatter), ScatterND, Trilu.
 
 #include "backend/cpu/tensorops_util.h"

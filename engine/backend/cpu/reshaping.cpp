@@ -1,4 +1,4 @@
-// Data-movement operators, part 1: the shared machinery (tensorops_util.h) and the ops that only re-label or
+// Reshaping operators, with the data-movement ops' shared machinery (tensorops_util.h): the ops that only re-label or
 // permute memory: Reshape, Flatten, Squeeze, Unsqueeze, Concat, Split, Transpose, Expand, Tile.
 
 #include "backend/cpu/tensorops_util.h"

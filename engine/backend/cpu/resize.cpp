@@ -1,4 +1,4 @@
-// Data-movement operators, part 3: Resize (opset 10 to 19) and Upsample (7, 9).
+// Resizing operators: Resize (opset 10 to 19) and Upsample (7, 9).
 //
 // Every axis gets a table at creation: for each output index, the input indices it reads and their weights (one
 // tap for nearest, two for linear, four for cubic), or "outside" for tf_crop_and_resize's extrapolation. Leading

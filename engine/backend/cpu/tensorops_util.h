@@ -19,9 +19,9 @@
 namespace dl::cpu::tensorops {
 
 // Registration of the operator sets kept in the other tensorops sources.
-void registerIndexingOps(OpRegistry& r); // tensorops2.cpp: Slice, Pad, Gather*, Scatter*, Trilu
-void registerResizeOps(OpRegistry& r); // tensorops3.cpp: Resize, Upsample
-void registerGeneratorOps(OpRegistry& r); // tensorops4.cpp: Shape, Size, Constant*, Range, OneHot, TopK, ...
+void registerIndexingOps(OpRegistry& r); // indexing.cpp: Slice, Pad, Gather*, Scatter*, Trilu
+void registerResizeOps(OpRegistry& r); // resize.cpp: Resize, Upsample
+void registerGeneratorOps(OpRegistry& r); // generators.cpp: Shape, Size, Constant*, Range, OneHot, TopK, ...
 
 // Below this many bytes moved a loop stays on the calling thread: waking the OpenMP team costs more.
 constexpr int64_t kParallelBytes = 1 << 17;
