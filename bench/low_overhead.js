@@ -58,7 +58,8 @@ function measure(m) {
   const info = dl(['info', m.file, ...m.args, '--json'], `${m.id}: info`);
   if (!info) return out;
   const tight = Math.floor(info.weight_bytes * Math.min(...fractions));
-  const split = splitFor(tight);
+  const split = splitFor(dl, m.file, m.args, tight);
+  if (split === null) return out;
   const common = [...m.args, '--pack-dir', packDir, '--threads', threads];
   console.error(`${m.id}: noise floor (preload paired with itself, ${pairs} pairs)`);
   const floor = dl(['run', m.file, ...common, '--arch', 'preload', '--iterations', pairs, '--warmup', '1',

@@ -33,15 +33,12 @@ function pickModels(list) {
   });
 }
 
-// The split `dlayer run --arch two-stage --budget` picks for a budget (splitForBudget in engine/pipeline): the largest
-// power of two (from 4 KiB) at most a third of it, or at most half of it where a third would be under 1 MiB.
-function splitFor(budgetBytes) {
-  const under = (unit) => {
-    let split = 4096;
-    while (split * 2 <= unit) split *= 2;
-    return split;
-  };
-  return Math.max(under(budgetBytes / 3), Math.min(under(budgetBytes / 2), 1 << 20));
+// The split `dlayer run --arch ARCH --budget` picks for a budget, as dlayer itself says (`dlayer info --budget`): the
+// budget rule lives in the engine (engine/plan/budget.h), not here. `run(args, what)` runs dlayer and parses its JSON.
+function splitFor(run, model, args, budgetBytes, arch = 'two-stage') {
+  const info = run(['info', model, ...args, '--budget', `${Math.floor(budgetBytes)}`, '--arch', arch, '--json'],
+    `split for a ${Math.floor(budgetBytes)}-byte budget`);
+  return info ? info.split_bytes : null;
 }
 
 module.exports = { root, cache, darknet, onnx, allModels, pickModels, splitFor };

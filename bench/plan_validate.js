@@ -61,7 +61,8 @@ function validate(m) {
   if (!info) return out;
   // The split the 3.5 % budget would pick (two-stage), so that the frontier reaches the paper's reduction.
   const tight = Math.floor(info.weight_bytes * 0.035);
-  const split = splitFor(tight);
+  const split = splitFor(dl, m.file, m.args, tight);
+  if (split === null) return out;
   console.error(`${m.id}: profiling (sequential, split ${split})`);
   const prof = dl(['run', m.file, ...m.args, '--arch', 'sequential', '--split', `${split}`, '--pack-dir', packDir,
     '--threads', threads, '--iterations', '3', '--warmup', '1', '--record', store, '--json'], `${m.id}: profile`);

@@ -20,6 +20,7 @@
 #include "model/importer.h"
 #include "pack/layerpack.h"
 #include "pipeline/pipeline.h"
+#include "plan/budget.h"
 #include "runtime/executor.h"
 #include "runtime/modelinfo.h"
 #include "runtime/versions.h"
@@ -179,8 +180,11 @@ Options parseArgs(int argc, char** argv)
     if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan")
         fail("unknown command '" + o.command + "' (commands: info, pack, run, runs, plan)", 2);
     // What info, pack, runs and plan take; any other option given to them is named and refused.
-    const std::set<std::string> infoTakes { "--json", "--weights", "--shape", "--split", "--seed", "-h", "--help" };
+    const std::set<std::string> infoTakes { "--json", "--weights", "--shape", "--split", "--seed", "--budget", "--arch",
+        "-h", "--help" };
     std::set<std::string> packTakes = infoTakes;
+    packTakes.erase("--budget");
+    packTakes.erase("--arch");
     packTakes.insert({ "-o", "--output" });
     const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help" };
     std::set<std::string> planTakes = packTakes;
@@ -323,7 +327,7 @@ Options parseArgs(int argc, char** argv)
     if (!refused.empty()) {
         const std::string names = joined(refused);
         const std::string what = o.command == "runs" ? "--json and (export, config) -o FILE"
-            : o.command == "info"                    ? "--weights, --shape, --split, --seed and --json"
+            : o.command == "info"                    ? "--weights, --shape, --split, --budget, --arch, --seed and --json"
             : o.command == "pack"                    ? "--weights, --shape, --split, --seed, --json and -o"
                                                      : "the options its usage lists (dlayer --help)";
         fail("dlayer " + o.command + " takes " + what + ", not " + names, 2);
@@ -334,6 +338,10 @@ Options parseArgs(int argc, char** argv)
     if (o.command == "info" && (!o.inputFiles.empty() || !o.saveOutputs.empty()))
         fail("--input and --save-outputs belong to 'dlayer run'", 2);
     if (o.command == "pack" && o.output.empty()) fail("dlayer pack needs -o FILE.dlpack", 2);
+    if (o.command == "info" && o.hasBudget && o.hasSplit)
+        fail("dlayer info --budget lists the layers as the budget rule cuts them: leave out --split", 2);
+    if (o.command == "info" && !o.arch.empty() && !o.hasBudget)
+        fail("dlayer info --arch names the architecture a --budget is for", 2);
     if (o.command != "pack" && o.command != "plan" && !o.output.empty())
         fail("-o belongs to 'dlayer pack', 'dlayer plan' and 'dlayer runs DB export'", 2);
     if (o.command != "plan" && (o.profileRun || !o.profile.empty() || o.frontier || !o.calibrate))
@@ -520,12 +528,17 @@ int cmdInfo(const Options& o)
     Graph g = importOrFail(o);
     std::map<std::string, Tensor> unused;
     auto shapes = inputShapes(o, g, unused);
-    auto s = summarizeModel(g, shapes, 0, o.hasSplit ? o.split : 0);
+    // --budget: the split the budget rule cuts the layers at for that architecture (two-stage unless --arch says).
+    const size_t split = o.hasBudget ? splitForBudget(o.arch.empty() ? Arch::TwoStage : *parseArch(o.arch), o.budget)
+        : o.hasSplit                 ? o.split
+                                     : 0;
+    auto s = summarizeModel(g, shapes, 0, split);
     if (!s.ok()) fail(s.error().message);
     if (o.json) {
         json j;
         j["model"] = o.model;
-        j["split_bytes"] = o.hasSplit ? o.split : 0;
+        j["split_bytes"] = split;
+        if (o.hasBudget) j["budget_bytes"] = o.budget;
         j["format"] = s->format;
         j["opset"] = s->opset;
         j["nodes"] = s->nodeCount;
@@ -570,9 +583,9 @@ int cmdInfo(const Options& o)
         s->layers.size(), s->nodeCount, static_cast<long long>(s->parameterCount),
         humanBytes(static_cast<double>(s->weightBytes)).c_str(), s->weightBytes, s->sourceWeightBytes, s->flops / 1e9,
         humanBytes(static_cast<double>(s->activationBytes)).c_str());
-    if (o.hasSplit && o.split)
-        std::printf("layers whose weights exceed %s are cut into sub-layers (--split)\n",
-            humanBytes(static_cast<double>(o.split)).c_str());
+    if (split)
+        std::printf("layers whose weights exceed %s are cut into sub-layers (%s)\n",
+            humanBytes(static_cast<double>(split)).c_str(), o.hasBudget ? "what --budget asks for" : "--split");
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "pack/layerpack.h"
 #include "pack/packcache.h"
 #include "pipeline/pipeline.h"
+#include "plan/budget.h"
 #include "plan/config.h"
 #include "runtime/executor.h"
 #include "trace/chrometrace.h"

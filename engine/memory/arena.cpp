@@ -1,5 +1,7 @@
 #include "memory/arena.h"
 
+#include "core/align.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -9,11 +11,6 @@
 namespace dl {
 
 namespace {
-
-size_t alignUp(size_t x, size_t a)
-{
-    return (x + a - 1) / a * a;
-}
 
 int lastOf(const ArenaValue& v)
 {

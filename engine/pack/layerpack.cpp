@@ -1,5 +1,7 @@
 #include "pack/layerpack.h"
 
+#include "core/align.h"
+
 #include "core/crc32c.h"
 #include "core/sha256.h"
 #include "runtime/executor.h"
@@ -38,10 +40,6 @@ struct Header
 };
 static_assert(sizeof(Header) == 56);
 
-uint64_t alignUp(uint64_t n, uint64_t a = kPackAlignment)
-{
-    return (n + a - 1) / a * a;
-}
 
 std::string rePack(const std::string& path)
 {
@@ -135,7 +133,7 @@ std::vector<uint64_t> paddedLayerBytes(const Executor& exec)
 {
     std::vector<uint64_t> b;
     for (const auto& l : exec.layers())
-        b.push_back(alignUp(l.blobBytes));
+        b.push_back(alignUp(l.blobBytes, kPackAlignment));
     return b;
 }
 
@@ -184,7 +182,7 @@ Status writeLayerPack(const std::string& path, const Executor& exec, const PackS
         pl.index = l.index;
         pl.name = l.name;
         pl.bytes = l.blobBytes;
-        pl.paddedBytes = alignUp(l.blobBytes);
+        pl.paddedBytes = alignUp(l.blobBytes, kPackAlignment);
         pl.offset = offset; // relative for now
         offset += pl.paddedBytes;
         for (const auto& s : l.slots)
@@ -223,7 +221,7 @@ Status writeLayerPack(const std::string& path, const Executor& exec, const PackS
     };
     for (auto& pl : planned)
         pl.crc = 0xFFFFFFFFu; // widest rendering
-    const uint64_t dataOffset = alignUp(kPackAlignment + render(UINT64_MAX / 2).size() + 64);
+    const uint64_t dataOffset = alignUp(kPackAlignment + render(UINT64_MAX / 2).size() + 64, kPackAlignment);
 
     std::vector<std::byte> blob;
     for (size_t i = 0; i < layers.size(); ++i) {

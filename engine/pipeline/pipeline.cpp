@@ -1,5 +1,8 @@
 #include "pipeline/pipeline.h"
 
+#include "plan/budget.h"
+
+#include "core/align.h"
 #include "core/largepages.h"
 #include "core/streamcopy.h"
 #include "pipeline/staging.h"
@@ -58,149 +61,6 @@ std::optional<Verify> parseVerify(const std::string& name)
     for (Verify v : { Verify::Off, Verify::First, Verify::Always })
         if (name == verifyName(v)) return v;
     return std::nullopt;
-}
-
-namespace {
-
-// Layers a FIFO ring holds, when the budget allows, before the budget rule keeps any resident. ResNet-152 at a 3.5 %
-// budget, two-stage: with room for two of its largest pieces and the rest resident the kernels stalled 48-61 ms per
-// inference; with room for four (this rule), 0 ms.
-constexpr size_t kRingAhead = 4;
-
-// The finest split the budget rule makes for a FIFO ring while pieces for two in it are no finer.
-constexpr size_t kFinestSplit = size_t(1) << 20;
-
-// Buffers an architecture needs, in units of the largest streamed layer, beside its rings.
-int largestLayerCopies(Arch a)
-{
-    switch (a) {
-    case Arch::Sequential:
-        return 2; // host and device, one layer each
-    case Arch::Sync:
-        return 4; // host and device double buffers
-    case Arch::Async:
-        return 2; // two rings, each at least one layer
-    case Arch::TwoStage:
-        return 1;
-    case Arch::Preload:
-        return 0;
-    }
-    return 0;
-}
-
-size_t largestOf(const PackInfo& pack, const std::vector<bool>& resident)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < pack.layers.size(); ++i)
-        if (i >= resident.size() || !resident[i]) m = std::max<size_t>(m, pack.layers[i].paddedBytes);
-    return m;
-}
-
-} // namespace
-
-size_t minimumWeightMemory(const std::vector<uint64_t>& paddedLayerBytes, Arch arch)
-{
-    size_t sum = 0, largest = 0;
-    for (uint64_t b : paddedLayerBytes) {
-        sum += b;
-        largest = std::max<size_t>(largest, b);
-    }
-    return arch == Arch::Preload ? sum : static_cast<size_t>(largestLayerCopies(arch)) * largest;
-}
-
-size_t minimumWeightMemory(const PackInfo& pack, Arch arch)
-{
-    return minimumWeightMemory(paddedLayerBytes(pack), arch);
-}
-
-std::vector<uint64_t> paddedLayerBytes(const PackInfo& pack)
-{
-    std::vector<uint64_t> b;
-    for (const auto& l : pack.layers)
-        b.push_back(l.paddedBytes);
-    return b;
-}
-
-Status checkBudget(const std::vector<uint64_t>& paddedLayerBytes, Arch arch, size_t budget)
-{
-    const size_t minimum = minimumWeightMemory(paddedLayerBytes, arch);
-    if (budget < minimum)
-        return invalid("a weight budget of " + std::to_string(budget) + " bytes is below the minimum of "
-            + std::to_string(minimum) + " bytes for the " + archName(arch) + " architecture on this model");
-    return {};
-}
-
-size_t splitForBudget(Arch arch, size_t budget)
-{
-    const int copies = largestLayerCopies(arch);
-    if (copies == 0) return 0;
-    const auto powerOfTwoUnder = [](size_t unit) {
-        size_t split = kPackAlignment;
-        while (split * 2 <= unit)
-            split *= 2;
-        return split;
-    };
-    const size_t perCopy = budget / static_cast<size_t>(copies);
-    if (arch != Arch::Async && arch != Arch::TwoStage) return powerOfTwoUnder(perCopy);
-    // A FIFO ring places each piece contiguously and wraps when the tail has no room, so with pieces of mixed sizes a
-    // ring of two of the largest often holds one: the next read waits for the kernels to free the head. Pieces for
-    // three in each ring keep two in it wherever the wrap falls (YOLOv4 at a 3.5 % budget, three alternations of 20
-    // pairs: kernel stalls 3-6 ms per inference cut at 2 MiB, 22-34 ms at 4 MiB). Not below kFinestSplit, though,
-    // where two fit: finer pieces cost more than the stalls they save where a cut layer reads a large input
-    // (DenseNet-201 at a 3.5 % budget: +29 % split at 512 KiB, +10 % at 1 MiB).
-    const size_t three = powerOfTwoUnder(perCopy / 3);
-    const size_t two = powerOfTwoUnder(perCopy / 2);
-    return std::max(three, std::min(two, kFinestSplit));
-}
-
-Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budget)
-{
-    DL_TRY(checkBudget(paddedLayerBytes(pack), arch, budget));
-    const size_t minimum = minimumWeightMemory(pack, arch);
-    PipelineOptions o;
-    o.arch = arch;
-    if (arch == Arch::Preload) return o;
-    const int copies = largestLayerCopies(arch);
-    // FIFO rings first get room for kRingAhead of the largest streamed layers (else as many as the budget allows), so
-    // that reads run that far ahead of the kernels and a run of read-heavy layers does not stall them; then residency,
-    // then the rest to the rings again.
-    const bool fifo = arch == Arch::Async || arch == Arch::TwoStage;
-    size_t ahead = 1;
-    if (fifo)
-        while (ahead < kRingAhead && budget >= (ahead + 1) * minimum)
-            ++ahead;
-    const size_t ringUnits = static_cast<size_t>(copies) * ahead;
-    // A ring under one huge page sits on small pages (core/largepages.h), where a direct read costs the CPU two to
-    // three times as much and reads at half the rate (docs/architecture.md, "Huge pages for what the reads fill"):
-    // when the budget holds a huge page per ring, each ring gets at least that much before anything is resident.
-    const size_t hugeFloor = fifo && largePagesOn() && budget >= static_cast<size_t>(copies) * kLargePageBytes
-        ? static_cast<size_t>(copies) * kLargePageBytes
-        : 0;
-    std::vector<bool> resident(pack.layers.size(), false);
-    std::vector<size_t> order(pack.layers.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-        [&](size_t a, size_t b) { return pack.layers[a].paddedBytes > pack.layers[b].paddedBytes; });
-    size_t pinned = 0;
-    for (size_t i : order) {
-        if (pack.layers[i].paddedBytes == 0) break;
-        resident[i] = true;
-        const size_t need
-            = pinned + pack.layers[i].paddedBytes + std::max(ringUnits * largestOf(pack, resident), hugeFloor);
-        if (need > budget) {
-            resident[i] = false;
-            continue; // a smaller layer may still fit
-        }
-        pinned += pack.layers[i].paddedBytes;
-        o.resident.push_back(static_cast<int>(i));
-    }
-    std::sort(o.resident.begin(), o.resident.end());
-    if (fifo) {
-        const size_t rings = arch == Arch::Async ? 2 : 1;
-        o.stagingBytes = (budget - pinned) / rings / kPackAlignment * kPackAlignment;
-        o.stagingBytes = std::max(o.stagingBytes, largestOf(pack, resident));
-    }
-    return o;
 }
 
 struct Pipeline::Item
@@ -343,7 +203,7 @@ Status Pipeline::setup()
 
     for (size_t l = 0; l < layers; ++l)
         if (!m_isResident[l] && m_pack.layers[l].paddedBytes > 0) m_streamed.push_back(static_cast<int>(l));
-    const size_t largest = largestOf(m_pack, m_isResident);
+    const size_t largest = largestStreamedLayer(m_pack, m_isResident);
 
     // Resident layers first: read once, bound for good.
     m_residentBuffers.resize(layers);
@@ -363,34 +223,30 @@ Status Pipeline::setup()
     m_residentBytes += m_exec.pinnedWeightBytes();
     if (m_streamed.empty()) return {};
 
-    size_t hostBytes = 0, deviceBytes = 0;
+    size_t ring = 0;
     switch (m_options.arch) {
-    case Arch::Preload:
-        break;
-    case Arch::Sequential:
-        hostBytes = deviceBytes = largest;
-        break;
     case Arch::Sync:
-        hostBytes = deviceBytes = 2 * largest;
-        m_state->hostRing.configure(hostBytes, 2);
-        m_state->deviceRing.configure(deviceBytes, 2);
+        m_state->hostRing.configure(2 * largest, 2);
+        m_state->deviceRing.configure(2 * largest, 2);
         break;
     case Arch::Async:
     case Arch::TwoStage: {
-        size_t ring = m_options.stagingBytes ? m_options.stagingBytes : largest;
-        ring = (ring + kPackAlignment - 1) / kPackAlignment * kPackAlignment;
+        ring = m_options.stagingBytes ? m_options.stagingBytes : largest;
+        ring = alignUp(ring, kPackAlignment);
         if (ring < largest)
             return invalid("a staging size of " + std::to_string(m_options.stagingBytes)
                 + " bytes cannot hold the largest streamed layer: at least " + std::to_string(largest)
                 + " bytes are needed");
-        hostBytes = ring;
-        if (m_options.arch == Arch::Async) deviceBytes = ring;
-        m_state->hostRing.configure(hostBytes, 0);
-        m_state->deviceRing.configure(deviceBytes, 0);
+        m_state->hostRing.configure(ring, 0);
+        m_state->deviceRing.configure(m_options.arch == Arch::Async ? ring : 0, 0);
         m_options.stagingBytes = ring;
         break;
     }
+    default:
+        break;
     }
+    const StagingBuffers buffers = stagingBuffers(m_options.arch, ring, largest);
+    const size_t hostBytes = buffers.host, deviceBytes = buffers.device;
     if (hostBytes) {
         DL_ASSIGN(m_host, LedgerBuffer::tryAllocate(m_ledger, MemTag::Staging, hostBytes, kPackAlignment));
     }

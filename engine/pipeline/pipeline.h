@@ -67,28 +67,6 @@ struct PipelineStats
     double stallSeconds[4] = {}; // by Stage: time a stage waited for another
 };
 
-// Smallest weight memory (resident + staging bytes, before pinned constants) `arch` needs for `pack` with nothing
-// resident.
-size_t minimumWeightMemory(const PackInfo& pack, Arch arch);
-// The same from the layers' padded sizes (PackLayer::paddedBytes), before a pack exists.
-size_t minimumWeightMemory(const std::vector<uint64_t>& paddedLayerBytes, Arch arch);
-std::vector<uint64_t> paddedLayerBytes(const PackInfo& pack);
-// Invalid naming the minimum when `budgetBytes` is below it.
-Status checkBudget(const std::vector<uint64_t>& paddedLayerBytes, Arch arch, size_t budgetBytes);
-
-// The split the budget rule plans `arch` with (ExecutorOptions::splitBytes): the largest power of two that lets every
-// buffer the architecture keeps hold a piece within the budget, with room for three pieces in each FIFO ring (async,
-// two-stage) so that two fit however the ring wraps and reading the next piece overlaps the kernels of this one; for
-// two where three would mean pieces under 1 MiB. 0 (no split) for preload.
-size_t splitForBudget(Arch arch, size_t budgetBytes);
-
-// The budget rule (until the planner): refuses a budget below minimumWeightMemory() naming the minimum; otherwise keeps
-// layers resident, largest first (each one that fits beside the staging the rest then needs: room for four of the
-// largest streamed layers in each FIFO ring when the budget allows it, else as many as it allows, and with large pages
-// on at least one huge page per ring when the budget holds that), and gives what is left to the staging rings.
-// Preload needs the whole model.
-Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budgetBytes);
-
 class Pipeline
 {
 public:

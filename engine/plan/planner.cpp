@@ -1,5 +1,8 @@
 #include "plan/planner.h"
 
+#include "core/align.h"
+#include "plan/budget.h"
+
 #include "pack/layerpack.h"
 #include "pipeline/staging.h"
 
@@ -16,9 +19,9 @@ namespace {
 
 constexpr int kIterations = 3; // simulated back to back; the last one is the prediction
 
-uint64_t alignUp(uint64_t v)
+uint64_t packAligned(uint64_t v)
 {
-    return (v + kPackAlignment - 1) / kPackAlignment * kPackAlignment;
+    return alignUp(v, kPackAlignment);
 }
 
 struct Layout
@@ -56,7 +59,7 @@ Result<Layout> layout(const CostModel& m, const Configuration& c)
 Result<uint64_t> ringBytes(const Configuration& c, const Layout& l)
 {
     if (l.streamed.empty()) return uint64_t(0);
-    const uint64_t ring = alignUp(c.stagingBytes ? c.stagingBytes : l.largest);
+    const uint64_t ring = packAligned(c.stagingBytes ? c.stagingBytes : l.largest);
     if (ring < l.largest)
         return invalid("a staging size of " + std::to_string(c.stagingBytes)
             + " bytes cannot hold the largest streamed layer: at least " + std::to_string(l.largest)
@@ -64,24 +67,10 @@ Result<uint64_t> ringBytes(const Configuration& c, const Layout& l)
     return ring;
 }
 
-// All staging buffers together, as Pipeline::setup() allocates them: `ring` for each FIFO ring, fixed multiples of the
-// largest streamed layer otherwise; nothing when nothing streams (largest 0).
+// All staging buffers together, as Pipeline::setup() allocates them (plan/budget.h).
 uint64_t stagingOf(Arch arch, uint64_t ring, uint64_t largest)
 {
-    if (largest == 0) return 0;
-    switch (arch) {
-    case Arch::Preload:
-        return 0;
-    case Arch::Sequential:
-        return 2 * largest;
-    case Arch::Sync:
-        return 4 * largest;
-    case Arch::Async:
-        return 2 * ring;
-    case Arch::TwoStage:
-        return ring;
-    }
-    return 0;
+    return stagingBuffers(arch, ring, largest).total();
 }
 
 struct Timing
@@ -549,7 +538,7 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
     const uint64_t rings = arch == Arch::Async ? 2 : 1;
     // Staging needed for the streamed layers that are left: FIFO rings of `depth` of the largest.
     auto stagingFor
-        = [&](uint64_t largest, uint64_t depth) { return stagingOf(arch, alignUp(largest * depth), largest); };
+        = [&](uint64_t largest, uint64_t depth) { return stagingOf(arch, packAligned(largest * depth), largest); };
     const std::vector<uint64_t> depths
         = fifo ? std::vector<uint64_t> { 1, 2, 3, 4, 6, 8, 12, 16 } : std::vector<uint64_t> { 1 };
     std::vector<size_t> bySize(m.layers.size());
@@ -596,7 +585,7 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
         c.arch = arch;
         c.resident = chosen;
         if (fifo && largest > 0) {
-            c.stagingBytes = alignUp(largest * depth);
+            c.stagingBytes = packAligned(largest * depth);
             DL_TRY(consider(c));
             // And what the residency left over, to the rings.
             const uint64_t rest = (budget - pinned) / rings / kPackAlignment * kPackAlignment;

@@ -1,5 +1,7 @@
 #include "session/session.h"
 
+#include "plan/budget.h"
+
 #include "core/largepages.h"
 #include "core/procstat.h"
 #include "core/random.h"

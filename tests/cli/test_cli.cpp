@@ -225,7 +225,7 @@ private slots:
         o = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--iterations"), QStringLiteral("3") });
         QCOMPARE(o.code, 2);
         QVERIFY2(o.err.contains(QStringLiteral(
-                     "dlayer info takes --weights, --shape, --split, --seed and --json, not --iterations")),
+                     "dlayer info takes --weights, --shape, --split, --budget, --arch, --seed and --json, not --iterations")),
             qPrintable(o.err));
         o = dlayer({ QStringLiteral("pack"), cfg, QStringLiteral("-o"), m_dir.filePath(QStringLiteral("never.dlpack")),
             QStringLiteral("--threads"), QStringLiteral("1") });
@@ -263,6 +263,16 @@ private slots:
         const qint64 split = j.value(QStringLiteral("split_bytes")).toInteger();
         QVERIFY(split > 0 && split <= 750 * 1024);
         QVERIFY(j.value(QStringLiteral("layers_split")).toInt() > 0);
+        // dlayer info --budget says which split that is, before anything runs (what the benchmarks ask), and lists the
+        // layers as the run cut them.
+        {
+            const Outcome info = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--budget"), QStringLiteral("1500K"),
+                QStringLiteral("--arch"), QStringLiteral("two-stage"), QStringLiteral("--json") });
+            QVERIFY2(info.code == 0, qPrintable(info.err));
+            const QJsonObject ij = QJsonDocument::fromJson(info.out.toUtf8()).object();
+            QCOMPARE(ij.value(QStringLiteral("split_bytes")).toInteger(), split);
+            QCOMPARE(ij.value(QStringLiteral("layers")).toArray().size(), j.value(QStringLiteral("layers")).toInt());
+        }
         QVERIFY(j.value(QStringLiteral("memory")).toObject().value(QStringLiteral("weights_bytes")).toInteger()
             <= 1500 * 1024);
         // The whole model's largest layer is 18 MiB: far above what this budget could stream whole. Pieces are whole

@@ -12,6 +12,7 @@
 #include "model/importer.h"
 #include "pack/layerpack.h"
 #include "pipeline/pipeline.h"
+#include "plan/budget.h"
 #include "runtime/executor.h"
 #include "trace/trace.h"
 

@@ -9,6 +9,7 @@
 #include "pack/layerpack.h"
 #include "pack/packcache.h"
 #include "pipeline/pipeline.h"
+#include "plan/budget.h"
 #include "plan/config.h"
 #include "runbuild.h"
 #include "runstore.h"

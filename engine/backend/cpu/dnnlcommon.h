@@ -4,6 +4,7 @@
 // descriptor helpers, ONNX window arithmetic (kernel, strides, pads, auto_pad), the fused-activation post-ops,
 // and the scratch memory that every kernel of one CpuContext shares.
 
+#include "core/align.h"
 #include "backend/cpu/cpucontext.h"
 #include "backend/cpu/kernel.h"
 
@@ -50,7 +51,7 @@ std::shared_ptr<SharedScratch> sharedScratch(CpuContext& ctx);
 
 inline size_t alignUp(size_t n, size_t a = 64)
 {
-    return (n + a - 1) / a * a;
+    return static_cast<size_t>(dl::alignUp(n, a));
 }
 
 // The sliding-window geometry of Conv / pooling along the spatial axes, in ONNX terms (dilation 1 = dense).
