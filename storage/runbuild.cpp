@@ -1,5 +1,6 @@
 #include "runbuild.h"
 
+#include "plan/profiles.h"
 #include "trace/chrometrace.h"
 
 #include <nlohmann/json.hpp>
@@ -227,54 +228,120 @@ Result<plan::PairedRun> pairedRunOf(const Run& run)
     return r;
 }
 
+namespace {
+
+plan::RecordedRun recordedRunOf(const RunSummary& r)
+{
+    return { r.id, r.modelHash, r.arch, r.device.host, r.device.cpu, r.status == RunStatus::Ok, r.splitBytes };
+}
+
+std::vector<plan::RecordedRun> recordedRuns(const std::vector<RunSummary>& list)
+{
+    std::vector<plan::RecordedRun> runs;
+    runs.reserve(list.size());
+    for (const auto& r : list)
+        runs.push_back(recordedRunOf(r));
+    return runs;
+}
+
+plan::CalibrationFacts calibrationFactsOf(const Run& run)
+{
+    plan::CalibrationFacts f;
+    f.layers = run.layers.size();
+    f.splitBytes = runSplitBytes(run);
+    f.streamed = std::any_of(
+        run.layers.begin(), run.layers.end(), [](const LayerStats& l) { return !l.resident && l.bytes > 0; });
+    const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
+    f.paired = report.is_object() && report.contains("paired_preload");
+    f.pairedWithOwnLayers = f.paired && pairedRunOf(run).ok();
+    return f;
+}
+
+} // namespace
+
 Result<std::vector<int64_t>> profileRunIds(
     const RunStore& store, const std::string& modelHash, std::optional<uint64_t> onlySplit, const std::string& host)
 {
     DL_ASSIGN(auto list, store.listRuns());
-    std::vector<uint64_t> splits;
-    std::vector<int64_t> ids;
-    // Sequential runs first, then the other streaming ones; newest first within each.
-    for (const bool sequential : { true, false })
-        for (auto it = list.rbegin(); it != list.rend(); ++it) {
-            const RunSummary& r = *it;
-            if (r.modelHash != modelHash || r.status != RunStatus::Ok || r.arch == "in-memory" || r.arch == "preload"
-                || (r.arch == "sequential") != sequential || (!host.empty() && r.device.host != host))
-                continue;
-            if (onlySplit && r.splitBytes != *onlySplit) continue;
-            if (std::find(splits.begin(), splits.end(), r.splitBytes) != splits.end()) continue;
-            splits.push_back(r.splitBytes);
-            ids.push_back(r.id);
-        }
-    return ids;
+    return plan::chooseProfiles(recordedRuns(list), modelHash, onlySplit, host);
 }
 
 Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile, bool paired)
 {
     DL_ASSIGN(auto list, store.listRuns());
-    const uint64_t split = runSplitBytes(profile);
-    for (auto it = list.rbegin(); it != list.rend(); ++it) {
-        if (it->id == profile.id || it->modelHash != profile.model.hash || it->status != RunStatus::Ok
-            || it->device.host != profile.device.host || it->device.cpu != profile.device.cpu
-            || (it->arch != "sync" && it->arch != "async" && it->arch != "two-stage"))
-            continue;
-        // One that cannot be read (damaged, or deleted meanwhile) is passed over. For the read factor so is one
-        // paired with a preloaded twin: its ring refilled while the twin ran, so its latency is not back to back.
-        // For the kernels' slowdown only such a run serves.
-        auto loaded = store.run(it->id);
+    plan::RecordedRun self { profile.id, profile.model.hash, profile.arch, profile.device.host, profile.device.cpu,
+        profile.status == RunStatus::Ok, runSplitBytes(profile) };
+    for (const int64_t id : plan::calibrationCandidates(recordedRuns(list), self)) {
+        // One that cannot be read (damaged, or deleted meanwhile) is passed over.
+        auto loaded = store.run(id);
         if (!loaded.ok()) continue;
-        Run& run = *loaded;
-        if (run.layers.size() != profile.layers.size() || runSplitBytes(run) != split) continue;
-        if (paired) {
-            if (!pairedRunOf(run).ok()) continue;
-        } else {
-            const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
-            if (report.is_object() && report.contains("paired_preload")) continue;
-        }
-        const bool streamed = std::any_of(
-            run.layers.begin(), run.layers.end(), [](const LayerStats& l) { return !l.resident && l.bytes > 0; });
-        if (streamed) return std::optional<Run>(std::move(run));
+        if (plan::calibrates(calibrationFactsOf(*loaded), profile.layers.size(), self.splitBytes, paired))
+            return std::optional<Run>(std::move(loaded).value());
     }
     return std::optional<Run>();
+}
+
+Result<std::vector<LoadedProfile>> loadProfiles(const RunStore& store, const ProfileQuery& q)
+{
+    DL_ASSIGN(auto ids, profileRunIds(store, q.modelHash, q.onlySplit, q.host));
+    std::vector<LoadedProfile> out;
+    std::string unusable;
+    for (const int64_t id : ids) {
+        auto run = store.run(id);
+        if (!run.ok()) {
+            unusable = run.error().message;
+            continue;
+        }
+        LoadedProfile p;
+        p.splitBytes = runSplitBytes(*run);
+        // A whole-layer profile of another plan of the model (another engine build, another input shape) is not this
+        // one's.
+        if (q.layers && p.splitBytes == 0 && run->layers.size() != q.layers) {
+            unusable = "run " + std::to_string(id) + " profiled " + std::to_string(run->layers.size())
+                + " layers; this model plans " + std::to_string(q.layers) + " (another engine build or input shape)";
+            continue;
+        }
+        auto model = costModelFromRun(*run);
+        if (!model.ok()) {
+            unusable = model.error().message;
+            continue;
+        }
+        p.run = std::move(run).value();
+        p.model = std::move(model).value();
+        if (q.calibrate) {
+            // A run that cannot calibrate the profile is left out, and the profile says so.
+            DL_ASSIGN(auto cal, findCalibrationRun(store, p.run));
+            if (cal) {
+                auto input = calibrationRunOf(*cal);
+                auto c = input.ok() ? plan::calibrate(p.model, *input) : Result<plan::Calibration>(input.error());
+                if (c.ok()) {
+                    p.model.contention = c->contention;
+                    p.readCalibration = *c;
+                    p.calibration = std::move(cal);
+                } else {
+                    p.notes.push_back("run " + std::to_string(cal->id) + " does not calibrate the read contention: "
+                        + c.error().message);
+                }
+            }
+            DL_ASSIGN(auto paired, findCalibrationRun(store, p.run, true));
+            if (paired) {
+                auto input = pairedRunOf(*paired);
+                auto k = input.ok() ? plan::calibrateKernels(p.model, *input)
+                                    : Result<plan::KernelCalibration>(input.error());
+                if (k.ok()) {
+                    p.model.contention.kernelMsPerMB = k->kernelMsPerMB;
+                    p.kernelCalibration = *k;
+                    p.pairedCalibration = std::move(paired);
+                } else {
+                    p.notes.push_back("run " + std::to_string(paired->id) + " does not calibrate the kernels: "
+                        + k.error().message);
+                }
+            }
+        }
+        out.push_back(std::move(p));
+    }
+    if (out.empty()) return invalid(unusable.empty() ? plan::noProfileMessage(store.path(), q.onlySplit) : unusable);
+    return out;
 }
 
 Status writeRunChromeTrace(const Run& run, const std::string& path)

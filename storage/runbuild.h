@@ -73,6 +73,35 @@ Result<std::vector<int64_t>> profileRunIds(const RunStore& store, const std::str
 // are passed over. Nothing when there is none.
 Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile, bool paired = false);
 
+// What a plan needs of a store: the model, and which profiles to weigh.
+struct ProfileQuery
+{
+    std::string modelHash;
+    std::optional<uint64_t> onlySplit; // one split's profile only
+    std::string host; // not empty: only this device's runs
+    size_t layers = 0; // not 0: a whole-layer profile must have this many layers (the plan at hand)
+    bool calibrate = true; // calibrate each profile on the pipelined runs beside it (plan/profiles.h)
+};
+
+// A profile as loaded: its run, its cost model (calibrated where a run beside it could), the runs it was calibrated
+// on, and notes on what was left out.
+struct LoadedProfile
+{
+    Run run;
+    uint64_t splitBytes = 0;
+    plan::CostModel model;
+    std::optional<Run> calibration; // the read contention's run
+    std::optional<plan::Calibration> readCalibration;
+    std::optional<Run> pairedCalibration; // the kernels' slowdown's run
+    std::optional<plan::KernelCalibration> kernelCalibration;
+    std::vector<std::string> notes;
+};
+
+// The profiles of a model in `store`, chosen by plan::chooseProfiles() (the first is the one a single plan takes),
+// each with its cost model and calibrations. A profile that cannot be read or modelled is passed over; Invalid with
+// plan::noProfileMessage() when none is left (or with why the last one was unusable).
+Result<std::vector<LoadedProfile>> loadProfiles(const RunStore& store, const ProfileQuery& query);
+
 // A stored run's trace as a Chrome JSON trace (trace/chrometrace.h): its spans and stalls, and its memory samples
 // as counters; time 0 is the run's first event. Io naming the path on a write error.
 Status writeRunChromeTrace(const Run& run, const std::string& path);

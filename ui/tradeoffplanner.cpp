@@ -92,52 +92,24 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
         if (r.modelHash != hash || r.status != store::RunStatus::Ok || r.device.host != host) continue;
         out->points.push_back({ r.id, qs(r.arch), static_cast<double>(r.weightsPeak), r.latencyMedianMs, r.startedMs });
     }
-    // The profiles: per split, the newest sequential run of the model (its reads ran alone), else the newest
-    // streaming one. A whole-layer one must have the open model's layers; one that cannot be read is passed over.
-    auto ids = store::profileRunIds(**store, hash, std::nullopt, host);
-    if (!ids.ok()) {
-        out->error = qs(ids.error().message);
+    // The profiles and their calibrations, chosen as dlayer plan chooses them (plan/profiles.h), of this device.
+    store::ProfileQuery query;
+    query.modelHash = hash;
+    query.host = host;
+    query.layers = static_cast<size_t>(std::max(0, rq.layers));
+    auto loaded = store::loadProfiles(**store, query);
+    if (!loaded.ok()) {
+        out->error = qs(loaded.error().message);
         return out;
     }
-    QString unusable;
-    for (const int64_t id : *ids) {
-        auto run = (*store)->run(id);
-        if (!run.ok()) {
-            unusable = qs(run.error().message);
-            continue;
-        }
-        const uint64_t split = store::runSplitBytes(*run);
-        if (split == 0 && static_cast<int>(run->layers.size()) != rq.layers) continue;
-        auto model = store::costModelFromRun(*run);
-        if (!model.ok()) {
-            unusable = qs(model.error().message);
-            continue;
-        }
+    for (store::LoadedProfile& lp : *loaded) {
         PlanProfile p;
-        p.runId = run->id;
-        p.arch = qs(run->arch);
-        p.splitBytes = split;
-        p.model = std::move(model).value();
-        // The newest pipelined run of the model here with these layers (a Run This Configuration, say) calibrates
-        // the read contention; a run that cannot is left out rather than failing the plan.
-        if (auto cal = store::findCalibrationRun(**store, *run); cal.ok() && *cal)
-            if (auto input = store::calibrationRunOf(**cal); input.ok())
-                if (auto c = plan::calibrate(p.model, *input); c.ok()) {
-                    p.model.contention = c->contention;
-                    p.calibrationRunId = (*cal)->id;
-                }
-        // And the newest paired one, the kernels' slowdown beside reads (plan::calibrateKernels()).
-        if (auto paired = store::findCalibrationRun(**store, *run, true); paired.ok() && *paired)
-            if (auto input = store::pairedRunOf(**paired); input.ok())
-                if (auto k = plan::calibrateKernels(p.model, *input); k.ok())
-                    p.model.contention.kernelMsPerMB = k->kernelMsPerMB;
+        p.runId = lp.run.id;
+        p.arch = qs(lp.run.arch);
+        p.splitBytes = lp.splitBytes;
+        p.model = std::move(lp.model);
+        p.calibrationRunId = lp.calibration ? lp.calibration->id : 0;
         out->profiles.push_back(std::move(p));
-    }
-    if (out->profiles.empty()) {
-        out->error = !unusable.isEmpty()
-            ? unusable
-            : TradeoffPlanner::tr("No streaming run of this model to profile from: profile it (a sequential run)");
-        return out;
     }
     // The frontier of the profile that reaches the smallest budget, the others weighed at its speed.
     const auto t0 = std::chrono::steady_clock::now();

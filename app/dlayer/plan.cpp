@@ -101,6 +101,9 @@ struct Profile
     std::string description;
     std::optional<store::Run> calibration; // a pipelined run to calibrate the read contention on
     std::optional<store::Run> pairedCalibration; // a paired pipelined run to calibrate the kernels' slowdown on
+    plan::CostModel model; // calibrated on those
+    std::optional<plan::Calibration> readCalibration;
+    std::optional<plan::KernelCalibration> kernelCalibration;
     double kernelScale = 1; // what its kernel times were multiplied by to weigh it beside another split's profile
 };
 
@@ -112,11 +115,12 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
 {
     std::string db = o.profile;
     std::filesystem::path tempDir;
-    std::vector<int64_t> ids;
     if (o.profileRun) {
         if (db.empty()) {
-            char tmpl[] = "/tmp/dlayer-profile-XXXXXX";
-            if (!::mkdtemp(tmpl)) fail(std::string("cannot make a temporary directory: ") + std::strerror(errno));
+            std::error_code ec;
+            std::string tmpl = (std::filesystem::temp_directory_path(ec) / "dlayer-profile-XXXXXX").string();
+            if (ec || !::mkdtemp(tmpl.data()))
+                fail(std::string("cannot make a temporary directory: ") + std::strerror(errno));
             tempDir = tmpl;
             db = (tempDir / "profile.db").string();
         }
@@ -136,7 +140,6 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
         if (code != 0) fail("the profiling run failed (its message is above)");
         const json j = json::parse(out, nullptr, false);
         if (j.is_discarded() || !j.contains("recorded")) fail("the profiling run printed no report");
-        ids.push_back(j["recorded"]["run_id"].get<int64_t>());
     } else if (db.empty()) {
         fail("dlayer plan needs a cost model: --profile DB (a run store with a run of this model) or --profile-run", 2);
     } else if (!std::filesystem::exists(db)) {
@@ -144,33 +147,26 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
     }
     auto store = store::RunStore::open(db);
     if (!store.ok()) fail(store.error().message);
-    if (ids.empty()) {
-        auto found = store::profileRunIds(**store, hash, onlySplit);
-        if (!found.ok()) fail(found.error().message);
-        ids = std::move(found).value();
-        if (ids.empty())
-            fail("the run store '" + db + "' has no streaming run of this model"
-                + (onlySplit ? " with its layers split at " + std::to_string(*onlySplit) + " bytes" : std::string())
-                + " to profile from: record one (dlayer run MODEL --arch sequential"
-                + (onlySplit && *onlySplit ? " --split " + std::to_string(*onlySplit) : std::string()) + " --record "
-                + db + ") or use --profile-run");
-    }
+    // The profile just made is the newest sequential run of its split (plan/profiles.h).
+    store::ProfileQuery query;
+    query.modelHash = hash;
+    query.onlySplit = o.profileRun ? std::optional<uint64_t>(onlySplit.value_or(0)) : onlySplit;
+    query.calibrate = o.calibrate;
+    auto loaded = store::loadProfiles(**store, query);
+    if (!loaded.ok()) fail(loaded.error().message);
     std::vector<Profile> out;
-    for (const int64_t id : ids) {
-        auto run = (*store)->run(id);
-        if (!run.ok()) fail(run.error().message);
-        if (run->layers.empty()) fail("run " + std::to_string(id) + " in " + db + " has no per-layer times");
+    for (store::LoadedProfile& lp : *loaded) {
+        for (const std::string& note : lp.notes)
+            std::fprintf(stderr, "dlayer plan: %s; planning without it\n", note.c_str());
         Profile p;
-        p.run = std::move(run).value();
-        p.splitBytes = store::runSplitBytes(p.run);
-        if (o.calibrate) {
-            auto cal = store::findCalibrationRun(**store, p.run);
-            if (!cal.ok()) fail(cal.error().message);
-            p.calibration = std::move(cal).value();
-            auto paired = store::findCalibrationRun(**store, p.run, true);
-            if (!paired.ok()) fail(paired.error().message);
-            p.pairedCalibration = std::move(paired).value();
-        }
+        const int64_t id = lp.run.id;
+        p.run = std::move(lp.run);
+        p.splitBytes = lp.splitBytes;
+        p.calibration = std::move(lp.calibration);
+        p.pairedCalibration = std::move(lp.pairedCalibration);
+        p.model = std::move(lp.model);
+        p.readCalibration = lp.readCalibration;
+        p.kernelCalibration = lp.kernelCalibration;
         p.description = o.profileRun && tempDir.empty() ? "profiled now, run " + std::to_string(id) + " in " + db
             : o.profileRun                              ? "profiled now (" + p.run.arch + ")"
                            : "run " + std::to_string(id) + " (" + p.run.arch + ") in " + db;
@@ -190,39 +186,22 @@ struct Planned
     std::optional<plan::KernelCalibration> kernels; // on its paired calibration run
 };
 
-// The profile's cost model, with its contention calibrated on the profile's pipelined run when there is one.
+// The profile's cost model, with its contention as calibrated on the runs beside it (store::loadProfiles), and the
+// profile's description saying which.
 Planned costModel(Profile& prof)
 {
-    auto m = store::costModelFromRun(prof.run);
-    if (!m.ok()) fail(m.error().message);
-    Planned p { std::move(m).value(), std::nullopt, std::nullopt };
-    if (prof.calibration) {
-        auto input = store::calibrationRunOf(*prof.calibration);
-        if (!input.ok()) fail(input.error().message);
-        auto c = plan::calibrate(p.model, *input);
-        if (!c.ok())
-            fail("calibrating on run " + std::to_string(prof.calibration->id) + ": " + c.error().message
-                + " (--no-calibrate plans without it)");
-        p.model.contention = c->contention;
-        p.calibration = *c;
-        char text[160];
+    Planned p { prof.model, prof.readCalibration, prof.kernelCalibration };
+    char text[200];
+    if (p.calibration) {
         std::snprintf(text, sizeof text,
             "; contention from run %lld (%s): reads beside kernels at %.2f of the disk's rate",
-            static_cast<long long>(prof.calibration->id), prof.calibration->arch.c_str(), c->contention.readFactor);
+            static_cast<long long>(prof.calibration->id), prof.calibration->arch.c_str(), p.model.contention.readFactor);
         prof.description += text;
     }
-    if (prof.pairedCalibration) {
-        auto input = store::pairedRunOf(*prof.pairedCalibration);
-        if (!input.ok()) fail(input.error().message);
-        auto k = plan::calibrateKernels(p.model, *input);
-        if (!k.ok())
-            fail("calibrating the kernels on run " + std::to_string(prof.pairedCalibration->id) + ": "
-                + k.error().message + " (--no-calibrate plans without it)");
-        p.model.contention.kernelMsPerMB = k->kernelMsPerMB;
-        p.kernels = *k;
-        char text[200];
+    if (p.kernels) {
         std::snprintf(text, sizeof text, "; kernels from run %lld (%s, paired): %.3f ms longer per MB streamed",
-            static_cast<long long>(prof.pairedCalibration->id), prof.pairedCalibration->arch.c_str(), k->kernelMsPerMB);
+            static_cast<long long>(prof.pairedCalibration->id), prof.pairedCalibration->arch.c_str(),
+            p.model.contention.kernelMsPerMB);
         prof.description += text;
     }
     return p;

@@ -157,7 +157,8 @@ ChromeTraceWriter::ChromeTraceWriter(std::string path, int fd, std::vector<std::
     m_originNs = m_options.originNs ? *m_options.originNs : traceClockNs();
     m_layerLabels.reserve(layerNames.size());
     for (size_t i = 0; i < layerNames.size(); ++i) {
-        std::string label = "L" + std::to_string(i);
+        std::string label = "L"; // then the number: GCC 12 at -O3 misreads `"L" + std::string` (-Wrestrict)
+        label += std::to_string(i);
         if (!layerNames[i].empty()) {
             label += ' ';
             appendJsonString(label, layerNames[i]);
