@@ -1,12 +1,13 @@
 #include "localsession.h"
 
+#include "workerthreads.h"
+
 #include "core/procstat.h"
 #include "runbuild.h"
 #include "session/session.h"
 
 #include <QMetaObject>
 #include <QPointer>
-#include <QThread>
 
 #include <chrono>
 #include <condition_variable>
@@ -272,19 +273,23 @@ RunOutcomePtr runJob(LocalSession::Job& job)
 
 LocalSession::LocalSession(QObject* parent)
     : EngineSession(parent)
+    , m_workers(new WorkerThreads(this))
 {
     qRegisterMetaType<RunInfoPtr>();
     qRegisterMetaType<EventBatchPtr>();
     qRegisterMetaType<RunOutcomePtr>();
+    m_workers->onThreadEnded([this] { Q_EMIT threadEnded(); });
 }
 
 LocalSession::~LocalSession()
 {
     if (m_current) m_current->stop();
-    for (QThread* t : m_threads) {
-        t->wait();
-        delete t;
-    }
+    delete m_workers; // waits for the run's thread while this session is whole
+}
+
+int LocalSession::runningThreads() const
+{
+    return m_workers->running();
 }
 
 QString LocalSession::description() const
@@ -300,20 +305,16 @@ quint64 LocalSession::start(const RunRequest& request)
     job->request = request;
     job->session = this;
     m_current = job;
-    QThread* thread = QThread::create([job] {
-        RunOutcomePtr outcome = runJob(*job);
-        job->post([s = job->session, outcome] {
-            if (s) s->onOutcome(outcome);
+    const quint64 id = job->id;
+    m_workers->run(
+        QStringLiteral("dl-run-%1").arg(id), [job] { return runJob(*job); },
+        [this](const RunOutcomePtr& outcome) { onOutcome(outcome); },
+        [this, id](const QString& what) {
+            auto failed = std::make_shared<RunOutcome>();
+            failed->id = id;
+            failed->error = tr("The run ended unexpectedly: %1").arg(what);
+            onOutcome(failed);
         });
-    });
-    thread->setObjectName(QStringLiteral("dl-run-%1").arg(job->id));
-    connect(thread, &QThread::finished, this, [this, thread] {
-        std::erase(m_threads, thread);
-        thread->deleteLater();
-        Q_EMIT threadEnded();
-    });
-    m_threads.push_back(thread);
-    thread->start();
     Q_EMIT busyChanged(true);
     return job->id;
 }

@@ -9,9 +9,10 @@
 #include <memory>
 #include <vector>
 
-class QThread;
 
 namespace dl::ui {
+
+class WorkerThreads;
 
 class LocalSession : public EngineSession
 {
@@ -32,7 +33,7 @@ public:
     QString description() const override;
 
     // Worker threads still alive (the current one and any that are ending).
-    int runningThreads() const { return static_cast<int>(m_threads.size()); }
+    int runningThreads() const;
 
 Q_SIGNALS:
     // A worker thread ended (runningThreads() is already updated).
@@ -45,7 +46,7 @@ private:
     void onOutcome(const RunOutcomePtr& outcome);
 
     std::shared_ptr<Job> m_current;
-    std::vector<QThread*> m_threads;
+    WorkerThreads* m_workers;
     quint64 m_lastId = 0;
 };
 

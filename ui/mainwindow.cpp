@@ -130,8 +130,7 @@ MainWindow::MainWindow(QWidget* parent)
 MainWindow::~MainWindow()
 {
     // Files being written finish before the window that is told about them goes.
-    for (const QPointer<QThread>& t : m_writers)
-        if (t) t->wait();
+    delete m_writers;
 }
 
 void MainWindow::createCentralWidget()
@@ -358,11 +357,10 @@ void MainWindow::showStoredRun(const StoredRunPtr& run)
 
 void MainWindow::exportPlot(QCustomPlot* plot, const QString& path)
 {
-    m_writers.emplace_back(
-        writeFileInBackground(this, path, renderPlot(plot, path), [this, path](const QString& error) {
-            statusBar()->showMessage(error.isEmpty() ? tr("Saved %1").arg(QDir::toNativeSeparators(path)) : error);
-            Q_EMIT plotExported(path, error);
-        }));
+    writeFileInBackground(*m_writers, path, renderPlot(plot, path), [this, path](const QString& error) {
+        statusBar()->showMessage(error.isEmpty() ? tr("Saved %1").arg(QDir::toNativeSeparators(path)) : error);
+        Q_EMIT plotExported(path, error);
+    });
 }
 
 void MainWindow::setLanguage(const QString& language)
@@ -477,14 +475,13 @@ bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& p
                          .toStdString();
     }
     // Written off the GUI thread, beside the target and renamed into place; the answer comes back queued.
-    m_writers.emplace_back(writeFileInBackground(
-        this, path, QByteArray::fromStdString(plan::configToJson(c)), [this, path](const QString& error) {
+    writeFileInBackground(
+        *m_writers, path, QByteArray::fromStdString(plan::configToJson(c)), [this, path](const QString& error) {
             statusBar()->showMessage(error.isEmpty()
                     ? tr("Exported the configuration to %1").arg(QDir::toNativeSeparators(path))
                     : tr("Could not export the configuration: %1").arg(error));
             Q_EMIT configExported(path, error.isEmpty(), error);
-        }));
-    std::erase_if(m_writers, [](const QPointer<QThread>& t) { return t.isNull(); });
+        });
     return true;
 }
 

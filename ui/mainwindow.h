@@ -9,6 +9,7 @@
 #include "enginesession.h"
 #include "modelloader.h"
 #include "runrecorder.h"
+#include "workerthreads.h"
 #include "runstorejobs.h"
 #include "tradeoffplanner.h"
 
@@ -195,7 +196,7 @@ private:
     RunOutcomePtr m_lastOutcome;
     TradeoffView* m_tradeoff = nullptr;
     TradeoffPlanner* m_planner = nullptr;
-    std::vector<QPointer<QThread>> m_writers; // files being written in the background
+    WorkerThreads* m_writers = new WorkerThreads(this); // files being written in the background
     quint64 m_verifyRunId = 0; // a run of the trade-off's choice, whose measurement goes beside the prediction
     bool m_errorDialogs = true;
 };

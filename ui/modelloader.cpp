@@ -1,5 +1,7 @@
 #include "modelloader.h"
 
+#include "workerthreads.h"
+
 #include "format.h"
 #include "model/importer.h"
 
@@ -89,20 +91,23 @@ struct ModelLoader::Job
 
 ModelLoader::ModelLoader(QObject* parent)
     : QObject(parent)
+    , m_workers(new WorkerThreads(this))
 {
     qRegisterMetaType<LoadResultPtr>();
+    m_workers->onThreadEnded([this] { Q_EMIT jobEnded(); });
 }
 
 ModelLoader::~ModelLoader()
 {
-    for (auto& running : m_jobs)
-        running.job->cancel = true;
+    for (auto& job : m_jobs)
+        job->cancel = true;
     // The workers post to this object until they return, so they must be gone before it is.
-    for (auto& running : m_jobs) {
-        running.thread->disconnect(this);
-        running.thread->wait();
-        delete running.thread;
-    }
+    delete m_workers;
+}
+
+int ModelLoader::runningJobs() const
+{
+    return m_workers->running();
 }
 
 QString ModelLoader::currentPath() const
@@ -120,37 +125,38 @@ quint64 ModelLoader::load(const QString& path)
     job->path = path;
     m_current = job;
 
-    QThread* thread = QThread::create([this, job] {
-        std::shared_ptr<LoadResult> result;
-        int lastPercent = -1;
-        const auto progress = [&](double fraction) {
-            const int percent = static_cast<int>(fraction * 100.0);
-            if (percent == lastPercent) return;
-            lastPercent = percent;
-            QMetaObject::invokeMethod(
-                this, [this, generation = job->generation, percent] { onProgress(generation, percent); },
-                Qt::QueuedConnection);
-        };
-        try {
-            result = runLoad(job->path, job->cancel, progress);
-        } catch (const std::exception& e) {
+    m_jobs.push_back(job);
+    m_workers->run(
+        QStringLiteral("dl-model-loader"),
+        [this, job] {
+            int lastPercent = -1;
+            const auto progress = [&](double fraction) {
+                const int percent = static_cast<int>(fraction * 100.0);
+                if (percent == lastPercent) return;
+                lastPercent = percent;
+                m_workers->post([this, generation = job->generation, percent] { onProgress(generation, percent); });
+            };
+            std::shared_ptr<LoadResult> result = runLoad(job->path, job->cancel, progress);
+            result->generation = job->generation;
+            return LoadResultPtr(std::move(result));
+        },
+        [this, job](const LoadResultPtr& result) {
+            std::erase(m_jobs, job);
+            onResult(result);
+        },
+        [this, job](const QString& what) {
             // The engine reports errors as values; what still gets here is the allocator giving up.
-            result = std::make_shared<LoadResult>();
+            auto result = std::make_shared<LoadResult>();
             result->path = job->path;
             result->status = LoadResult::Status::Failed;
-            result->error = tr("Out of resources: %1").arg(QString::fromLocal8Bit(e.what()));
-        }
-        result->generation = job->generation;
-        QMetaObject::invokeMethod(
-            this, [this, result = LoadResultPtr(std::move(result))] { onResult(result); }, Qt::QueuedConnection);
-    });
-    thread->setObjectName(QStringLiteral("dl-model-loader"));
-    connect(thread, &QThread::finished, this, [this, thread] { onThreadFinished(thread); });
-    m_jobs.push_back({ thread, job });
+            result->error = tr("Out of resources: %1").arg(what);
+            result->generation = job->generation;
+            std::erase(m_jobs, job);
+            onResult(result);
+        });
 
     if (!wasBusy) Q_EMIT busyChanged(true);
     Q_EMIT started(path);
-    thread->start();
     return job->generation;
 }
 
@@ -187,13 +193,6 @@ void ModelLoader::onResult(const LoadResultPtr& result)
     else
         Q_EMIT finished(result);
     Q_EMIT busyChanged(false);
-}
-
-void ModelLoader::onThreadFinished(QThread* thread)
-{
-    std::erase_if(m_jobs, [thread](const Running& running) { return running.thread == thread; });
-    thread->deleteLater();
-    Q_EMIT jobEnded();
 }
 
 } // namespace dl::ui

@@ -15,9 +15,10 @@
 #include <memory>
 #include <vector>
 
-class QThread;
 
 namespace dl::ui {
+
+class WorkerThreads;
 
 struct LoadResult
 {
@@ -58,7 +59,7 @@ public:
     QString currentPath() const;
     quint64 generation() const { return m_generation; }
     // Worker threads still running, stale ones included.
-    int runningJobs() const { return static_cast<int>(m_jobs.size()); }
+    int runningJobs() const;
 
 Q_SIGNALS:
     void started(const QString& path);
@@ -76,15 +77,10 @@ private:
     struct Job;
     void onProgress(quint64 generation, int percent);
     void onResult(const LoadResultPtr& result);
-    void onThreadFinished(QThread* thread);
     void cancelCurrent();
 
-    struct Running
-    {
-        QThread* thread = nullptr;
-        std::shared_ptr<Job> job;
-    };
-    std::vector<Running> m_jobs;
+    WorkerThreads* m_workers;
+    std::vector<std::shared_ptr<Job>> m_jobs; // whose results are still to come
     std::shared_ptr<Job> m_current;
     quint64 m_generation = 0;
 };

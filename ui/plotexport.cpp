@@ -1,5 +1,7 @@
 #include "plotexport.h"
 
+#include "workerthreads.h"
+
 #include "qcustomplotheader.h"
 
 #include <QBuffer>
@@ -34,23 +36,21 @@ QByteArray renderPlot(QCustomPlot* plot, const QString& path)
     return bytes;
 }
 
-QThread* writeFileInBackground(
-    QObject* context, const QString& path, const QByteArray& bytes, std::function<void(const QString&)> done)
+void writeFileInBackground(
+    WorkerThreads& workers, const QString& path, const QByteArray& bytes, std::function<void(const QString&)> done)
 {
-    QThread* thread = QThread::create([context = QPointer<QObject>(context), path, bytes, done] {
-        QSaveFile file(path);
-        QString error;
-        if (bytes.isEmpty())
-            error = QObject::tr("nothing to write: the plot has no size");
-        else if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
-            error = QObject::tr("cannot write %1: %2").arg(path, file.errorString());
-        if (QObject* c = context.data())
-            QMetaObject::invokeMethod(
-                c, [done, error] { done(error); }, Qt::QueuedConnection);
-    });
-    QObject::connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-    thread->start();
-    return thread;
+    workers.run(
+        QStringLiteral("dl-write"),
+        [path, bytes] {
+            QSaveFile file(path);
+            QString error;
+            if (bytes.isEmpty())
+                error = QObject::tr("nothing to write: the plot has no size");
+            else if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
+                error = QObject::tr("cannot write %1: %2").arg(path, file.errorString());
+            return error;
+        },
+        done, done);
 }
 
 } // namespace dl::ui

@@ -18,10 +18,11 @@ namespace dl::ui {
 // PNG). Empty when the plot has no size.
 QByteArray renderPlot(QCustomPlot* plot, const QString& path);
 
-// Writes `bytes` to `path` (beside it, then renamed into place) on a worker thread; `done(error)` is called on
-// `context`'s thread afterwards, with an empty error on success. Returns the thread, which deletes itself when done;
-// `context` must wait for it (QPointer<QThread> and wait()) before it goes away.
-QThread* writeFileInBackground(
-    QObject* context, const QString& path, const QByteArray& bytes, std::function<void(const QString&)> done);
+class WorkerThreads;
+
+// Writes `bytes` to `path` (beside it, then renamed into place) on one of `workers`; `done(error)` is called on their
+// owner's thread afterwards, with an empty error on success.
+void writeFileInBackground(
+    WorkerThreads& workers, const QString& path, const QByteArray& bytes, std::function<void(const QString&)> done);
 
 } // namespace dl::ui

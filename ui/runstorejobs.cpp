@@ -1,5 +1,7 @@
 #include "runstorejobs.h"
 
+#include "workerthreads.h"
+
 #include "runbuild.h"
 
 #include <QThread>
@@ -31,24 +33,19 @@ RunStoreJobs::RunStoreJobs(QObject* parent)
     qRegisterMetaType<StoredRunPtr>();
 }
 
-RunStoreJobs::~RunStoreJobs()
+RunStoreJobs::~RunStoreJobs() = default; // m_workers waits for the jobs (each is one short SQLite transaction)
+
+bool RunStoreJobs::isBusy() const
 {
-    for (QThread* t : m_threads) {
-        t->wait();
-        delete t;
-    }
+    return m_workers->running() > 0;
 }
 
-template <typename Work> quint64 RunStoreJobs::start(Work work)
+template <typename Work, typename Fail> quint64 RunStoreJobs::start(Work work, Fail fail)
 {
     const quint64 ticket = ++m_ticket;
-    QThread* thread = QThread::create([this, ticket, work] { work(ticket); });
-    connect(thread, &QThread::finished, this, [this, thread] {
-        std::erase(m_threads, thread);
-        thread->deleteLater();
-    });
-    m_threads.push_back(thread);
-    thread->start();
+    m_workers->start(
+        QStringLiteral("dl-store"), [work, ticket] { work(ticket); },
+        [fail, ticket](const QString& what) { fail(ticket, what); });
     return ticket;
 }
 
@@ -68,7 +65,10 @@ quint64 RunStoreJobs::list(const QString& storePath)
         QMetaObject::invokeMethod(
             this, [this, ticket, r = RunListPtr(runs), error] { Q_EMIT listed(ticket, r, error); },
             Qt::QueuedConnection);
-    });
+    },
+        [this](quint64 ticket, const QString& what) {
+            Q_EMIT listed(ticket, std::make_shared<const std::vector<store::RunSummary>>(), what);
+        });
 }
 
 quint64 RunStoreJobs::load(const QString& storePath, qint64 runId)
@@ -84,7 +84,8 @@ quint64 RunStoreJobs::load(const QString& storePath, qint64 runId)
             error = qs(r.error().message);
         QMetaObject::invokeMethod(
             this, [this, ticket, run, error] { Q_EMIT loaded(ticket, run, error); }, Qt::QueuedConnection);
-    });
+    },
+        [this](quint64 ticket, const QString& what) { Q_EMIT loaded(ticket, nullptr, what); });
 }
 
 quint64 RunStoreJobs::remove(const QString& storePath, qint64 runId)
@@ -96,7 +97,8 @@ quint64 RunStoreJobs::remove(const QString& storePath, qint64 runId)
         if (!st.ok()) error = qs(st.error().message);
         QMetaObject::invokeMethod(
             this, [this, ticket, runId, error] { Q_EMIT removed(ticket, runId, error); }, Qt::QueuedConnection);
-    });
+    },
+        [this, runId](quint64 ticket, const QString& what) { Q_EMIT removed(ticket, runId, what); });
 }
 
 quint64 RunStoreJobs::exportRun(const QString& storePath, qint64 runId, Export what, const QString& path)
@@ -111,7 +113,8 @@ quint64 RunStoreJobs::exportRun(const QString& storePath, qint64 runId, Export w
         const QString error = st.ok() ? QString() : qs(st.error().message);
         QMetaObject::invokeMethod(
             this, [this, ticket, path, error] { Q_EMIT exported(ticket, path, error); }, Qt::QueuedConnection);
-    });
+    },
+        [this, path](quint64 ticket, const QString& what) { Q_EMIT exported(ticket, path, what); });
 }
 
 } // namespace dl::ui

@@ -4,6 +4,7 @@
 // by queued signal with the request's ticket, so that a view can drop answers it no longer waits for.
 
 #include "runstore.h"
+#include "workerthreads.h"
 
 #include <QMetaType>
 #include <QObject>
@@ -12,7 +13,6 @@
 #include <memory>
 #include <vector>
 
-class QThread;
 
 namespace dl::ui {
 
@@ -35,7 +35,7 @@ public:
     enum class Export { ChromeTrace, LayersCsv };
     // Writes a run's Chrome trace or per-layer CSV to `path`.
     quint64 exportRun(const QString& storePath, qint64 runId, Export what, const QString& path);
-    bool isBusy() const { return !m_threads.empty(); }
+    bool isBusy() const;
 
 Q_SIGNALS:
     // `error` is empty on success.
@@ -45,9 +45,10 @@ Q_SIGNALS:
     void exported(quint64 ticket, const QString& path, const QString& error);
 
 private:
-    template <typename Work> quint64 start(Work work);
+    // Runs work(ticket) on a worker; fail(ticket, what) answers for it if it throws.
+    template <typename Work, typename Fail> quint64 start(Work work, Fail fail);
 
-    std::vector<QThread*> m_threads;
+    WorkerThreads* m_workers = new WorkerThreads(this);
     quint64 m_ticket = 0;
 };
 

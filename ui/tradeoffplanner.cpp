@@ -14,7 +14,6 @@
 
 #include <QDateTime>
 #include <QFileInfo>
-#include <QThread>
 
 #include <chrono>
 #include <filesystem>
@@ -142,35 +141,31 @@ TradeoffPlanner::TradeoffPlanner(QObject* parent)
     qRegisterMetaType<PlanResultPtr>();
 }
 
-TradeoffPlanner::~TradeoffPlanner()
-{
-    for (QThread* t : m_threads) {
-        t->wait();
-        delete t;
-    }
-}
+TradeoffPlanner::~TradeoffPlanner() = default; // m_workers waits for the plans in progress
 
 quint64 TradeoffPlanner::plan(const PlanRequest& request)
 {
     const quint64 generation = ++m_generation;
     ++m_busy;
-    QThread* thread = QThread::create([this, request, generation] {
-        auto result = std::const_pointer_cast<PlanResult>(planBlocking(request));
-        result->generation = generation;
-        QMetaObject::invokeMethod(
-            this,
-            [this, result] {
-                --m_busy;
-                if (result->generation == m_generation) Q_EMIT planned(result);
-            },
-            Qt::QueuedConnection);
-    });
-    connect(thread, &QThread::finished, this, [this, thread] {
-        std::erase(m_threads, thread);
-        thread->deleteLater();
-    });
-    m_threads.push_back(thread);
-    thread->start();
+    const auto deliver = [this](const std::shared_ptr<PlanResult>& result) {
+        --m_busy;
+        if (result->generation == m_generation) Q_EMIT planned(result);
+    };
+    m_workers->run(
+        QStringLiteral("dl-plan"),
+        [request, generation] {
+            auto result = std::const_pointer_cast<PlanResult>(planBlocking(request));
+            result->generation = generation;
+            return result;
+        },
+        deliver,
+        [deliver, request, generation](const QString& what) {
+            auto result = std::make_shared<PlanResult>();
+            result->request = request;
+            result->generation = generation;
+            result->error = what;
+            deliver(result);
+        });
     return generation;
 }
 

@@ -8,6 +8,7 @@
 
 #include "pipeline/arch.h"
 #include "plan/planner.h"
+#include "workerthreads.h"
 
 #include <QMetaType>
 #include <QObject>
@@ -16,7 +17,7 @@
 #include <memory>
 #include <vector>
 
-class QThread;
+
 
 namespace dl::ui {
 
@@ -106,7 +107,7 @@ Q_SIGNALS:
     void planned(dl::ui::PlanResultPtr result);
 
 private:
-    std::vector<QThread*> m_threads;
+    WorkerThreads* m_workers = new WorkerThreads(this);
     quint64 m_generation = 0;
     int m_busy = 0;
 };

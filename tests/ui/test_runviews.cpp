@@ -275,6 +275,39 @@ private Q_SLOTS:
         QVERIFY(resident > 0); // 24 MiB holds the ring of 8 MiB pieces and some layers besides
         QVERIFY(out->peaks[0] + out->peaks[1] <= size_t(24) << 20);
     }
+
+    // A run that runs out of memory ends as a failed run with the engine's message; the window stays, takes the
+    // next run as if nothing had happened, and records only the runs that ran.
+    void aRunOutOfMemoryFailsAndTheStudioGoesOn()
+    {
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        window.setStorePath(m_dir.filePath(QStringLiteral("oom.sqlite")));
+        QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+        window.openFile(darknetModel("yolov3-tiny.cfg"));
+        QVERIFY(loaded.wait(TimeoutMs));
+        window.runControls()->setArch(Arch::TwoStage);
+        window.runControls()->setIterations(1, 1);
+        QSignalSpy finished(&window, &MainWindow::runFinished);
+
+        window.setMemoryLimit(8 << 20); // less than yolov3-tiny's largest layer alone
+        QVERIFY(window.startRun() > 0);
+        QVERIFY(finished.wait(TimeoutMs));
+        RunOutcomePtr out = finished.takeFirst().at(0).value<RunOutcomePtr>();
+        QVERIFY(out->status == RunOutcome::Status::Failed);
+        QVERIFY2(out->error.contains(QStringLiteral("out of memory")), qPrintable(out->error));
+        QCOMPARE(out->storedRunId, qint64(0)); // it never ran
+        QVERIFY(!window.isRunning());
+        QVERIFY(window.runControls()->runButton()->isEnabled());
+
+        window.setMemoryLimit(0);
+        QVERIFY(window.startRun() > 0);
+        QVERIFY(finished.wait(TimeoutMs));
+        out = finished.takeFirst().at(0).value<RunOutcomePtr>();
+        QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
+        QVERIFY2(out->storedRunId > 0, qPrintable(out->storeError));
+        QCOMPARE(window.layerModel()->rowCount(), 14);
+    }
 };
 
 QTEST_MAIN(TestRunViews)
