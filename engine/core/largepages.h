@@ -3,9 +3,8 @@
 // Large buffers on transparent huge pages. A direct read lands in the pages of its destination, and the block layer
 // describes it to the device one physically contiguous segment at a time: on 4 KiB pages a 4 MiB read is 1024
 // segments, more than a virtio disk takes in one request (254 here), so it leaves as several requests, each pinned
-// page by page. On 2 MiB pages it is two segments and one request. Measured on the benchmark machine, reading a
-// 554 MB pack 4 MiB at a time into a 64 MiB buffer: 1323-1375 MB/s and 0.034 CPU-s on 4 KiB pages, 1655-1661 MB/s
-// and 0.008 CPU-s on huge pages, one completion per read instead of 1.6-1.9 (docs/architecture.md).
+// page by page. On 2 MiB pages it is two segments and one request (measured: docs/experiments/architecture-notes.md,
+// "Measurements behind the code").
 //
 // A buffer of at least kLargePageBytes is an anonymous mapping aligned to 2 MiB and advised MADV_HUGEPAGE (honoured
 // when /sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise"); its length is the request rounded up to

@@ -5,9 +5,7 @@
 // ordinary copy first reads each destination line into the cache to own it, so it moves three bytes for each byte
 // copied and fills the caches with the destination, pushing out the activations the kernels work on. Non-temporal
 // stores write the lines straight to memory: two bytes moved for each byte copied, and the caches left to the
-// kernels. On the 2-core AMD guest, async VGG-16 at its smallest staging ran 245-261 ms against 273-314 ms with
-// memcpy, and YOLOv4 async at the 3.5 % budget +6.3 ... +10.5 % against +11.8 ... +18.7 % paired with preload
-// (docs/architecture.md, "The copy stage").
+// kernels (measured: docs/experiments/architecture-notes.md, "The copy stage").
 
 #include <cstddef>
 

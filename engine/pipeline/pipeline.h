@@ -46,8 +46,8 @@ struct PipelineOptions
     // streamed layer). Ignored by the other architectures, whose buffers are fixed by the largest layer.
     size_t stagingBytes = 0;
     std::vector<int> resident; // layer indices read once and kept
-    // The largest single read request. 4 MiB: side by side on a read-bound VGG-16, 1 MiB requests read at 955 MB/s
-    // and 4 MiB at 1138 MB/s (docs/architecture.md).
+    // The largest single read request: 4 MiB read faster than 1 MiB where the reads bound the run
+    // (docs/experiments/architecture-notes.md).
     size_t chunkBytes = size_t(4) << 20;
     Verify verify = Verify::First;
     // Two-stage: where reads are submitted and reaped. false (the default): by the kernel stage itself, between

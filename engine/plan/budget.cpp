@@ -9,9 +9,8 @@ namespace dl {
 
 namespace {
 
-// Layers a FIFO ring holds, when the budget allows, before the budget rule keeps any resident. ResNet-152 at a 3.5 %
-// budget, two-stage: with room for two of its largest pieces and the rest resident the kernels stalled 48-61 ms per
-// inference; with room for four (this rule), 0 ms.
+// Layers a FIFO ring holds, when the budget allows, before the budget rule keeps any resident: with room for two, reads
+// ran too little ahead and the kernels stalled (docs/experiments/architecture-notes.md, "Measurements behind the code").
 constexpr size_t kRingAhead = 4;
 
 // The finest split the budget rule makes for a FIFO ring while pieces for two in it are no finer.
@@ -97,10 +96,9 @@ size_t splitForBudget(Arch arch, size_t budget)
     if (arch != Arch::Async && arch != Arch::TwoStage) return powerOfTwoUnder(perCopy);
     // A FIFO ring places each piece contiguously and wraps when the tail has no room, so with pieces of mixed sizes a
     // ring of two of the largest often holds one: the next read waits for the kernels to free the head. Pieces for
-    // three in each ring keep two in it wherever the wrap falls (YOLOv4 at a 3.5 % budget, three alternations of 20
-    // pairs: kernel stalls 3-6 ms per inference cut at 2 MiB, 22-34 ms at 4 MiB). Not below kFinestSplit, though,
-    // where two fit: finer pieces cost more than the stalls they save where a cut layer reads a large input
-    // (DenseNet-201 at a 3.5 % budget: +29 % split at 512 KiB, +10 % at 1 MiB).
+    // three in each ring keep two in it wherever the wrap falls. Not below kFinestSplit, though, where two fit: finer
+    // pieces cost more than the stalls they save where a cut layer reads a large input (both measured:
+    // docs/experiments/architecture-notes.md, "Measurements behind the code").
     const size_t three = powerOfTwoUnder(perCopy / 3);
     const size_t two = powerOfTwoUnder(perCopy / 2);
     return std::max(three, std::min(two, kFinestSplit));

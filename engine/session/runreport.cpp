@@ -228,6 +228,78 @@ std::string reportToJson(const RunReport& r, int indent)
     return j.dump(indent);
 }
 
+// The measurements of a report: memory, reads and the paired passes.
+static void readMeasurements(Reader& in, RunReport& r)
+{
+    {
+        Reader m = in.child("memory");
+        RunReport::Memory& mem = r.memory;
+        m.get("weights_bytes", mem.weightsBytes);
+        m.get("model_weight_bytes", mem.modelWeightBytes);
+        m.get("activations_bytes", mem.activationsBytes);
+        m.get("activations_sum_bytes", mem.activationsSumBytes);
+        m.get("activations_lower_bound_bytes", mem.activationsLowerBoundBytes);
+        m.get("workspace_bytes", mem.workspaceBytes);
+        m.get("peak_bytes", mem.peakBytes);
+        Reader t = m.child("by_tag");
+        for (size_t k = 0; k < kMemTagCount; ++k)
+            t.get(memTagName(static_cast<MemTag>(k)), mem.byTag[k]);
+        m.get("rss_peak_bytes", mem.rssPeakBytes);
+        m.get("rss_peak_is_run_only", mem.rssPeakIsRunOnly);
+        m.get("rss_setup_peak_bytes", mem.rssSetupPeakBytes);
+        m.get("huge_pages", mem.hugePages);
+        m.get("huge_page_bytes", mem.hugePageBytes);
+    }
+    if (in.has("read")) {
+        Reader rd = in.child("read");
+        RunReport::Read read;
+        rd.get("bytes", read.bytes);
+        rd.get("seconds", read.seconds);
+        rd.get("mb_per_s", read.mbPerS);
+        rd.get("direct_io", read.directIo);
+        rd.get("reader", read.reader);
+        rd.get("verify", read.verify);
+        rd.get("inline", read.inlineReads);
+        if (rd.has("device")) {
+            Reader d = rd.child("device");
+            RunReport::DeviceRead dev;
+            d.get("name", dev.name);
+            d.get("bytes", dev.bytes);
+            d.get("busy_ms", dev.busyMs);
+            d.get("mb_per_s", dev.mbPerS);
+            read.device = dev;
+        }
+        r.read = read;
+    } else if (in.has("read_mb_per_s")) { // the studio's flat form before the schema
+        RunReport::Read read;
+        in.get("read_mb_per_s", read.mbPerS);
+        in.get("reader", read.reader);
+        r.read = read;
+    }
+    if (in.has("paired_disk")) {
+        Reader d = in.child("paired_disk");
+        RunReport::PairedDisk pd;
+        d.get("rate_by", pd.rateBy);
+        d.get("buffer_bytes", pd.bufferBytes);
+        d.child("disk_mb_per_s").get("median", pd.diskMBpsMedian);
+        d.quartiles("read_pct_of_disk", pd.readPctOfDisk);
+        d.pairs("pairs_mb_per_s", pd.pairsMBps);
+        r.pairedDisk = pd;
+    }
+    if (in.has("paired_preload")) {
+        Reader p = in.child("paired_preload");
+        RunReport::PairedPreload pp;
+        Reader l = p.child("latency_ms");
+        l.get("median", pp.latencyMedianMs);
+        l.get("min", pp.latencyMinMs);
+        l.get("max", pp.latencyMaxMs);
+        p.quartiles("overhead_pct", pp.overheadPct);
+        p.pairs("pairs_ms", pp.pairsMs);
+        p.get("twin", pp.twin);
+        r.pairedPreload = pp;
+    }
+}
+
 Result<RunReport> reportFromJson(const std::string& text)
 {
     const json j = json::parse(text, nullptr, false);
@@ -306,73 +378,7 @@ Result<RunReport> reportFromJson(const std::string& text)
     }
     in.get("streamed_layers", r.streamedLayers);
     in.get("largest_layer_bytes", r.largestLayerBytes);
-    {
-        Reader m = in.child("memory");
-        RunReport::Memory& mem = r.memory;
-        m.get("weights_bytes", mem.weightsBytes);
-        m.get("model_weight_bytes", mem.modelWeightBytes);
-        m.get("activations_bytes", mem.activationsBytes);
-        m.get("activations_sum_bytes", mem.activationsSumBytes);
-        m.get("activations_lower_bound_bytes", mem.activationsLowerBoundBytes);
-        m.get("workspace_bytes", mem.workspaceBytes);
-        m.get("peak_bytes", mem.peakBytes);
-        Reader t = m.child("by_tag");
-        for (size_t k = 0; k < kMemTagCount; ++k)
-            t.get(memTagName(static_cast<MemTag>(k)), mem.byTag[k]);
-        m.get("rss_peak_bytes", mem.rssPeakBytes);
-        m.get("rss_peak_is_run_only", mem.rssPeakIsRunOnly);
-        m.get("rss_setup_peak_bytes", mem.rssSetupPeakBytes);
-        m.get("huge_pages", mem.hugePages);
-        m.get("huge_page_bytes", mem.hugePageBytes);
-    }
-    if (in.has("read")) {
-        Reader rd = in.child("read");
-        RunReport::Read read;
-        rd.get("bytes", read.bytes);
-        rd.get("seconds", read.seconds);
-        rd.get("mb_per_s", read.mbPerS);
-        rd.get("direct_io", read.directIo);
-        rd.get("reader", read.reader);
-        rd.get("verify", read.verify);
-        rd.get("inline", read.inlineReads);
-        if (rd.has("device")) {
-            Reader d = rd.child("device");
-            RunReport::DeviceRead dev;
-            d.get("name", dev.name);
-            d.get("bytes", dev.bytes);
-            d.get("busy_ms", dev.busyMs);
-            d.get("mb_per_s", dev.mbPerS);
-            read.device = dev;
-        }
-        r.read = read;
-    } else if (in.has("read_mb_per_s")) { // the studio's flat form before the schema
-        RunReport::Read read;
-        in.get("read_mb_per_s", read.mbPerS);
-        in.get("reader", read.reader);
-        r.read = read;
-    }
-    if (in.has("paired_disk")) {
-        Reader d = in.child("paired_disk");
-        RunReport::PairedDisk pd;
-        d.get("rate_by", pd.rateBy);
-        d.get("buffer_bytes", pd.bufferBytes);
-        d.child("disk_mb_per_s").get("median", pd.diskMBpsMedian);
-        d.quartiles("read_pct_of_disk", pd.readPctOfDisk);
-        d.pairs("pairs_mb_per_s", pd.pairsMBps);
-        r.pairedDisk = pd;
-    }
-    if (in.has("paired_preload")) {
-        Reader p = in.child("paired_preload");
-        RunReport::PairedPreload pp;
-        Reader l = p.child("latency_ms");
-        l.get("median", pp.latencyMedianMs);
-        l.get("min", pp.latencyMinMs);
-        l.get("max", pp.latencyMaxMs);
-        p.quartiles("overhead_pct", pp.overheadPct);
-        p.pairs("pairs_ms", pp.pairsMs);
-        p.get("twin", pp.twin);
-        r.pairedPreload = pp;
-    }
+    readMeasurements(in, r);
     in.get("stall_ms", r.stallMs);
     {
         Reader s = in.child("stall_ms_by_stage");

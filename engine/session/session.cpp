@@ -2,10 +2,12 @@
 
 #include "plan/budget.h"
 
+#include "core/align.h"
 #include "core/largepages.h"
 #include "core/procstat.h"
 #include "core/random.h"
 #include "core/sha256.h"
+#include "core/stats.h"
 #include "io/weightreader.h"
 #include "model/importer.h"
 #include "pack/layerpack.h"
@@ -64,23 +66,6 @@ Error cancelledError()
     return Error { ErrorCode::Cancelled, "stopped" };
 }
 
-double median(std::vector<double> v)
-{
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-double quantile(std::vector<double> v, double q)
-{
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const double at = q * static_cast<double>(v.size() - 1);
-    const size_t lo = static_cast<size_t>(at);
-    const size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (at - static_cast<double>(lo));
-}
-
 // What the process holds now, for messages about running out of memory.
 std::string heldNow()
 {
@@ -110,6 +95,96 @@ Status checkResident(const std::vector<int>& resident, size_t layers)
                 + std::to_string(layers) + " layers, 0 to " + std::to_string(layers ? layers - 1 : 0) + ")");
     return {};
 }
+
+// --paired-disk: after each timed run, its streamed bytes again through a reader of the same kind (O_DIRECT, io_uring
+// or pread as the run's), in order, into a 64 MiB buffer taken round robin: more than a last-level cache holds, so that
+// each read lands in memory as cold as the run's do. Each pair is rated by the device's busy time where both sides
+// kept it busy long enough to count, else by the reader's own time.
+class DiskPass
+{
+public:
+    static Result<std::unique_ptr<DiskPass>> open(const Pipeline* pl, const PackInfo* pack, const ReadSpec& read)
+    {
+        if (!pl || !pack) return badRequest("paired disk reads compare a streaming run's reads: name an architecture");
+        auto d = std::unique_ptr<DiskPass>(new DiskPass());
+        d->m_packPath = pack->path;
+        for (int l : pl->streamedLayers())
+            if (const PackLayer& pk = pack->layers[static_cast<size_t>(l)]; pk.paddedBytes) {
+                d->m_ranges.push_back({ pk.offset, pk.paddedBytes });
+                d->m_bytes += static_cast<double>(pk.paddedBytes);
+            }
+        if (d->m_ranges.empty())
+            return badRequest("paired disk reads: this configuration reads nothing per run (every layer resident)");
+        FileReaderOptions ro;
+        ro.direct = read.direct;
+        ro.uring = read.uring;
+        ro.queueDepth = read.queueDepth;
+        DL_ASSIGN(d->m_reader, openFileReader(pack->path, ro));
+        d->m_chunkBytes = alignUp(std::max<size_t>(read.chunkBytes, 1), kDirectIoAlignment);
+        d->m_bufferBytes = std::max(d->m_chunkBytes, (size_t(64) << 20) / d->m_chunkBytes * d->m_chunkBytes);
+        d->m_buffer = allocateAligned(d->m_bufferBytes);
+        if (!d->m_buffer)
+            return makeError(ErrorCode::Internal,
+                "out of memory: cannot allocate the paired disk pass's " + std::to_string(d->m_bufferBytes)
+                    + "-byte buffer");
+        return d;
+    }
+
+    // Reads the pass after a run whose device counters were `before` and `after` it (absent off a block device) and
+    // whose pipeline had read `bytes0` bytes in `seconds0` before it.
+    Status measure(const Pipeline& pl, const std::optional<BlockDeviceCounters>& before,
+        const std::optional<BlockDeviceCounters>& after, double bytes0, double seconds0)
+    {
+        const auto d0 = after ? blockDeviceCounters(m_packPath) : std::nullopt;
+        auto pass = readPass(*m_reader, m_ranges, m_buffer.get(), m_bufferBytes, m_chunkBytes);
+        if (!pass.ok()) return makeError(pass.error().code, "paired disk pass: " + pass.error().message);
+        const auto d1 = d0 ? blockDeviceCounters(m_packPath) : std::nullopt;
+        const double runByDevice = d1 ? deviceReadMBps(*before, *after) : 0.0;
+        const double passByDevice = d1 ? deviceReadMBps(*d0, *d1) : 0.0;
+        if (runByDevice > 0 && passByDevice > 0) {
+            m_pairs.emplace_back(runByDevice, passByDevice);
+            ++m_pairsByDevice;
+        } else {
+            const double seconds = pl.stats().readSeconds - seconds0;
+            const double runRate
+                = seconds > 0 ? (static_cast<double>(pl.stats().readBytes) - bytes0) / seconds / 1e6 : 0.0;
+            m_pairs.emplace_back(runRate, m_bytes / *pass / 1e6);
+        }
+        return {};
+    }
+
+    size_t pairs() const { return m_pairs.size(); }
+
+    RunReport::PairedDisk result() const
+    {
+        RunReport::PairedDisk pd;
+        std::vector<double> share, disk;
+        for (const auto& [run, pass] : m_pairs) {
+            share.push_back(pass > 0 ? run / pass * 100.0 : 0.0);
+            disk.push_back(pass);
+        }
+        pd.pairsMBps = m_pairs;
+        pd.rateBy = m_pairsByDevice == m_pairs.size() ? "device busy time"
+            : m_pairsByDevice == 0                    ? "the reader's own time"
+                                   : "device busy time in " + std::to_string(m_pairsByDevice) + " of "
+                + std::to_string(m_pairs.size()) + " pairs, the reader's own time in the others";
+        pd.bufferBytes = m_bufferBytes;
+        pd.diskMBpsMedian = median(disk);
+        pd.readPctOfDisk = { median(share), quantile(share, 0.25), quantile(share, 0.75) };
+        return pd;
+    }
+
+private:
+    DiskPass() = default;
+    std::string m_packPath;
+    std::unique_ptr<WeightReader> m_reader;
+    AlignedBuffer m_buffer;
+    size_t m_bufferBytes = 0, m_chunkBytes = 0;
+    std::vector<ReadRange> m_ranges;
+    double m_bytes = 0;
+    std::vector<std::pair<double, double>> m_pairs; // (run, pass) MB/s
+    size_t m_pairsByDevice = 0;
+};
 
 } // namespace
 
@@ -520,45 +595,13 @@ void Session::Impl::runLoop(SessionOutcome& out, const IterationHooks& hooks)
     // The pack's device over the timed runs, by its own counters; absent where the pack is on no block device.
     const std::optional<BlockDeviceCounters> device = pl ? blockDeviceCounters(pack->path) : std::nullopt;
     uint64_t deviceBytes = 0, deviceBusyMs = 0;
-    // Paired disk: after each timed run, its streamed bytes again through a reader of the same kind, in order, into
-    // a 64 MiB buffer taken round robin (more than a last-level cache holds, so each read lands in memory as cold as
-    // the run's do).
-    std::unique_ptr<WeightReader> passReader;
-    AlignedBuffer passBuffer;
-    size_t passBufferBytes = 0, passChunkBytes = 0;
-    std::vector<ReadRange> passRanges;
-    double passBytes = 0;
-    std::vector<double> runReadMBps, diskMBps;
-    size_t pairsByDevice = 0;
+    std::unique_ptr<DiskPass> diskPass;
     if (s.pairedDisk) {
-        if (!pl) {
-            error = invalid("paired disk reads compare a streaming run's reads: name an architecture");
-        } else {
-            for (int l : pl->streamedLayers())
-                if (const PackLayer& pk = pack->layers[static_cast<size_t>(l)]; pk.paddedBytes)
-                    passRanges.push_back({ pk.offset, pk.paddedBytes });
-            if (passRanges.empty())
-                error = invalid("paired disk reads: this configuration reads nothing per run (every layer resident)");
-            for (const auto& rg : passRanges)
-                passBytes += static_cast<double>(rg.bytes);
-            FileReaderOptions ro;
-            ro.direct = s.read.direct;
-            ro.uring = s.read.uring;
-            ro.queueDepth = s.read.queueDepth;
-            auto r2 = openFileReader(pack->path, ro);
-            if (!r2.ok())
-                error = r2.error();
-            else
-                passReader = std::move(r2).value();
-            passChunkBytes = (std::max<size_t>(s.read.chunkBytes, 1) + kDirectIoAlignment - 1) / kDirectIoAlignment
-                * kDirectIoAlignment;
-            passBufferBytes = std::max(passChunkBytes, (size_t(64) << 20) / passChunkBytes * passChunkBytes);
-            passBuffer = allocateAligned(passBufferBytes);
-            if (!passBuffer)
-                error = makeError(ErrorCode::Internal,
-                    "out of memory: cannot allocate the paired disk pass's " + std::to_string(passBufferBytes)
-                        + "-byte buffer");
-        }
+        auto opened = DiskPass::open(pl, pack ? &*pack : nullptr, s.read);
+        if (opened.ok())
+            diskPass = std::move(opened).value();
+        else
+            error = opened.error();
     }
     bool rssReset = false;
     for (int it = 0; !error && (s.continuous || it < s.warmup + s.iterations); ++it) {
@@ -585,7 +628,7 @@ void Session::Impl::runLoop(SessionOutcome& out, const IterationHooks& hooks)
         }
         // Paired disk: the reads the stages make ahead of the next run count towards this one, and the pass reads
         // with the disk to itself.
-        if (passReader) pl->waitForReadAhead();
+        if (diskPass) pl->waitForReadAhead();
         if (hooks.after)
             if (Status st = hooks.after(it, ms); !st.ok()) {
                 error = st.error();
@@ -599,28 +642,11 @@ void Session::Impl::runLoop(SessionOutcome& out, const IterationHooks& hooks)
                 deviceBytes += after->bytesRead - before->bytesRead;
                 deviceBusyMs += after->busyMs - before->busyMs;
             }
-            if (passReader) {
-                const auto d0 = after ? blockDeviceCounters(pack->path) : std::nullopt;
-                auto pass = readPass(*passReader, passRanges, passBuffer.get(), passBufferBytes, passChunkBytes);
-                if (!pass.ok()) {
-                    error = makeError(pass.error().code, "paired disk pass: " + pass.error().message);
+            if (diskPass)
+                if (Status st = diskPass->measure(*pl, before, after, pipelineBytes0, pipelineSeconds0); !st.ok()) {
+                    error = st.error();
                     break;
                 }
-                const auto d1 = d0 ? blockDeviceCounters(pack->path) : std::nullopt;
-                const double runByDevice = d1 ? deviceReadMBps(*before, *after) : 0.0;
-                const double passByDevice = d1 ? deviceReadMBps(*d0, *d1) : 0.0;
-                if (runByDevice > 0 && passByDevice > 0) {
-                    runReadMBps.push_back(runByDevice);
-                    diskMBps.push_back(passByDevice);
-                    ++pairsByDevice;
-                } else {
-                    const double seconds = pl->stats().readSeconds - pipelineSeconds0;
-                    runReadMBps.push_back(seconds > 0
-                            ? (static_cast<double>(pl->stats().readBytes) - pipelineBytes0) / seconds / 1e6
-                            : 0);
-                    diskMBps.push_back(passBytes / *pass / 1e6);
-                }
-            }
         }
         out.outputs = std::move(r).value();
         if (s.continuous) {
@@ -648,22 +674,7 @@ void Session::Impl::runLoop(SessionOutcome& out, const IterationHooks& hooks)
         if (mbps > 0) dr.mbPerS = mbps; // else busy too briefly to rate
         rep.read->device = dr;
     }
-    if (passReader && !diskMBps.empty()) {
-        RunReport::PairedDisk pd;
-        std::vector<double> share;
-        for (size_t i = 0; i < diskMBps.size(); ++i) {
-            share.push_back(diskMBps[i] > 0 ? runReadMBps[i] / diskMBps[i] * 100.0 : 0.0);
-            pd.pairsMBps.emplace_back(runReadMBps[i], diskMBps[i]);
-        }
-        pd.rateBy = pairsByDevice == diskMBps.size() ? "device busy time"
-            : pairsByDevice == 0                     ? "the reader's own time"
-                                 : "device busy time in " + std::to_string(pairsByDevice) + " of "
-                + std::to_string(diskMBps.size()) + " pairs, the reader's own time in the others";
-        pd.bufferBytes = passBufferBytes;
-        pd.diskMBpsMedian = median(diskMBps);
-        pd.readPctOfDisk = { median(share), quantile(share, 0.25), quantile(share, 0.75) };
-        rep.pairedDisk = pd;
-    }
+    if (diskPass && diskPass->pairs()) rep.pairedDisk = diskPass->result();
 
     const int timed = static_cast<int>(times.size());
     out.firstIteration = done - timed;

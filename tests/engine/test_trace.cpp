@@ -561,6 +561,37 @@ private slots:
         QCOMPARE(ledger.currentTotal(), size_t(0));
     }
 
+    // A ledger with a capacity refuses what would pass it, naming the tag, the bytes and the limit, and counts nothing
+    // for the refusal; what fits still goes through, up to the byte.
+    void ledgerCapacityRefusesWhatWouldPassIt()
+    {
+        MemoryLedger ledger;
+        ledger.setCapacity(100'000);
+        QCOMPARE(ledger.capacity(), size_t(100'000));
+        LedgerBuffer a = LedgerBuffer::allocate(&ledger, MemTag::Activations, 60'000);
+        QVERIFY(!a.empty());
+        auto refused = LedgerBuffer::tryAllocate(&ledger, MemTag::Staging, 40'001);
+        QVERIFY(!refused.ok());
+        QCOMPARE(refused.error().code, ErrorCode::Internal);
+        const std::string& m = refused.error().message;
+        QVERIFY2(m.find("out of memory") != std::string::npos && m.find("40001") != std::string::npos
+                && m.find("staging") != std::string::npos && m.find("100000") != std::string::npos,
+            m.c_str());
+        QCOMPARE(ledger.currentTotal(), size_t(60'000)); // the refusal counted nothing
+        QCOMPARE(ledger.peakTotal(), size_t(60'000));
+        LedgerBuffer b = LedgerBuffer::allocate(&ledger, MemTag::Staging, 40'000); // exactly to the limit
+        QVERIFY(!b.empty());
+        QCOMPARE(ledger.currentTotal(), size_t(100'000));
+        QVERIFY(!ledger.reserve(MemTag::Workspace, 1).ok());
+        b.reset();
+        QVERIFY(ledger.reserve(MemTag::Workspace, 1).ok());
+        ledger.add(MemTag::Workspace, -1);
+        ledger.setCapacity(0); // no limit
+        QVERIFY(ledger.reserve(MemTag::Workspace, size_t(1) << 40).ok());
+        ledger.add(MemTag::Workspace, -(int64_t(1) << 40));
+        QCOMPARE(ledger.currentTotal(), size_t(60'000));
+    }
+
     void ledgerTimelineIsCappedAndKeepsPeaks()
     {
         MemoryLedger ledger(64);
