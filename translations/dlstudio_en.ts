@@ -11,6 +11,14 @@
         <source>cannot write %1: %2</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>out of memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>an unknown failure</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::LayerDeltaModel</name>
@@ -137,10 +145,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Importing the model</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Packing layer %1 of %2</source>
         <translation type="unfinished"></translation>
     </message>
@@ -150,6 +154,22 @@
     </message>
     <message>
         <source>local engine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Planning %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Packing again: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No model is open.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The run ended unexpectedly: %1</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -489,6 +509,10 @@
     </message>
     <message>
         <source>System Default</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recording the run…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -948,10 +972,6 @@
     <name>dl::ui::TradeoffPlanner</name>
     <message>
         <source>No runs recorded yet: profile the model (a sequential run) to plan it</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>No streaming run of this model to profile from: profile it (a sequential run)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -11,6 +11,14 @@
         <source>cannot write %1: %2</source>
         <translation>%1에 쓸 수 없습니다: %2</translation>
     </message>
+    <message>
+        <source>out of memory</source>
+        <translation>메모리 부족</translation>
+    </message>
+    <message>
+        <source>an unknown failure</source>
+        <translation>알 수 없는 오류</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::LayerDeltaModel</name>
@@ -137,10 +145,6 @@
         <translation>%1 가져오는 중</translation>
     </message>
     <message>
-        <source>Importing the model</source>
-        <translation>모델 가져오는 중</translation>
-    </message>
-    <message>
         <source>Packing layer %1 of %2</source>
         <translation>레이어 %2개 중 %1개 팩 작성 중</translation>
     </message>
@@ -151,6 +155,22 @@
     <message>
         <source>local engine</source>
         <translation>로컬 엔진</translation>
+    </message>
+    <message>
+        <source>Planning %1</source>
+        <translation>%1 계획 중</translation>
+    </message>
+    <message>
+        <source>Packing again: %1</source>
+        <translation>다시 패킹하는 중: %1</translation>
+    </message>
+    <message>
+        <source>No model is open.</source>
+        <translation>열린 모델이 없습니다.</translation>
+    </message>
+    <message>
+        <source>The run ended unexpectedly: %1</source>
+        <translation>실행이 예기치 않게 끝났습니다: %1</translation>
     </message>
 </context>
 <context>
@@ -490,6 +510,10 @@
     <message>
         <source>System Default</source>
         <translation>시스템 기본값</translation>
+    </message>
+    <message>
+        <source>Recording the run…</source>
+        <translation>실행 기록 중…</translation>
     </message>
 </context>
 <context>
@@ -948,10 +972,6 @@
     <message>
         <source>No runs recorded yet: profile the model (a sequential run) to plan it</source>
         <translation>아직 기록된 실행이 없습니다: 계획하려면 모델을 프로파일하세요 (sequential 실행)</translation>
-    </message>
-    <message>
-        <source>No streaming run of this model to profile from: profile it (a sequential run)</source>
-        <translation>프로파일로 쓸 이 모델의 스트리밍 실행이 없습니다: 프로파일하세요 (sequential 실행)</translation>
     </message>
 </context>
 <context>

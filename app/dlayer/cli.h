@@ -3,6 +3,7 @@
 // Shared pieces of the dlayer commands (main.cpp: parsing, info, the in-memory run; stream.cpp: pack and the
 // streaming architectures).
 
+#include "core/stats.h"
 #include "core/tensor.h"
 #include "model/graph.h"
 
@@ -90,9 +91,8 @@ std::vector<dl::Tensor> makeInputs(const Options& o, const std::vector<std::stri
 void saveOutputs(const Options& o, const std::vector<dl::Tensor>& outputs, const std::vector<std::string>& names);
 std::string humanBytes(double b);
 json shapeJson(const dl::Shape& s);
-double median(std::vector<double> v);
-// Linear interpolation between the nearest ranks; 0 for no values.
-double quantile(std::vector<double> v, double q);
+using dl::median; // core/stats.h
+using dl::quantile;
 // The process's peak resident set so far (VmHWM), and a reset of it where the kernel allows (clear_refs 5).
 size_t peakRss();
 bool resetPeakRss();

@@ -35,6 +35,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -158,7 +159,8 @@ std::string joined(const std::vector<std::string>& names)
     return out;
 }
 
-Options parseArgs(int argc, char** argv)
+// The command, from the first argument; --help, --version and an unknown command end the program here.
+std::string commandOf(int argc, char** argv)
 {
     Options o;
     if (argc < 2) {
@@ -179,151 +181,163 @@ Options parseArgs(int argc, char** argv)
     }
     if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan")
         fail("unknown command '" + o.command + "' (commands: info, pack, run, runs, plan)", 2);
-    // What info, pack, runs and plan take; any other option given to them is named and refused.
-    const std::set<std::string> infoTakes { "--json", "--weights", "--shape", "--split", "--seed", "--budget", "--arch",
+    return o.command;
+}
+
+// What info, pack, runs and plan take; any other option given to them is named and refused. Null for run.
+const std::set<std::string>* optionsTakenBy(const std::string& command)
+{
+    static const std::set<std::string> infoTakes { "--json", "--weights", "--shape", "--split", "--seed", "--budget", "--arch",
         "-h", "--help" };
-    std::set<std::string> packTakes = infoTakes;
-    packTakes.erase("--budget");
-    packTakes.erase("--arch");
-    packTakes.insert({ "-o", "--output" });
-    const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help" };
-    std::set<std::string> planTakes = packTakes;
-    planTakes.insert({ "--budget", "--frontier", "--points", "--config", "--profile", "--profile-run", "--no-calibrate",
-        "--arch", "--pack-dir", "--iterations", "--warmup", "--threads" });
-    const std::set<std::string>* takes = o.command == "info" ? &infoTakes
-        : o.command == "pack"                                ? &packTakes
-        : o.command == "runs"                                ? &runsTakes
-        : o.command == "plan"                                ? &planTakes
-                                                             : nullptr;
-    std::vector<std::string> refused;
-    for (int i = 2; i < argc; ++i) {
-        std::string a = argv[i];
-        if (takes && a.size() > 1 && a[0] == '-' && !takes->count(a)) refused.push_back(a);
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) fail(a + " needs a value", 2);
-            return argv[++i];
-        };
-        if (a == "--json")
-            o.json = true;
-        else if (a == "--weights")
-            o.weights = value();
-        else if (a == "--shape") {
-            std::string v = value();
-            auto eq = v.find('=');
-            if (eq == std::string::npos) {
-                o.unnamedShape = v;
-                continue;
-            }
-            auto s = parseDims(v.substr(eq + 1));
-            if (!s.ok()) fail(s.error().message, 2);
-            o.shapes[v.substr(0, eq)] = *s;
-        } else if (a == "--input") {
-            std::string v = value();
-            auto eq = v.find('=');
-            if (eq == std::string::npos) fail("--input expects NAME=FILE.pb, got '" + v + "'", 2);
-            o.inputFiles[v.substr(0, eq)] = v.substr(eq + 1);
-        } else if (a == "--iterations") {
-            o.iterations = static_cast<int>(parseCount(a, value(), 1));
-            o.runOptions.push_back(a);
-        } else if (a == "--warmup") {
-            o.warmup = static_cast<int>(parseCount(a, value(), 0));
-            o.runOptions.push_back(a);
-        } else if (a == "--threads") {
-            o.threads = static_cast<int>(parseCount(a, value(), 1));
-            o.runOptions.push_back(a);
-        } else if (a == "--seed")
-            o.seed = static_cast<uint64_t>(parseCount(a, value(), 0));
-        else if (a == "--save-outputs")
-            o.saveOutputs = value();
-        else if (a == "--arch") {
-            o.arch = value();
-            if (!parseArch(o.arch))
-                fail("unknown architecture '" + o.arch + "' (preload, sequential, sync, async, two-stage)", 2);
-        } else if (a == "--staging")
-            o.staging = parseBytes(a, value());
-        else if (a == "--resident")
-            o.resident = value();
-        else if (a == "--budget") {
-            o.budget = parseBytes(a, value());
-            o.hasBudget = true;
-        } else if (a == "--split") {
-            o.split = parseBytes(a, value());
-            o.hasSplit = true;
-        } else if (a == "--trace")
-            o.trace = value();
-        else if (a == "-o" || a == "--output")
-            o.output = value();
-        else if (a == "--pack-dir")
-            o.packDir = value();
-        else if (a == "--no-direct") {
-            o.direct = false;
-            o.readOptions.push_back(a);
-        } else if (a == "--no-uring") {
-            o.uring = false;
-            o.readOptions.push_back(a);
-        } else if (a == "--memory-limit") {
-            o.memoryLimit = parseBytes(a, value());
-            if (o.memoryLimit == 0) fail("--memory-limit expects a size above 0", 2);
-        } else if (a == "--no-huge-pages")
-            o.hugePages = false;
-        else if (a == "--read-thread") {
-            o.readThread = true;
-            o.readOptions.push_back(a);
-        } else if (a == "--record")
-            o.record = value();
-        else if (a == "--profile")
-            o.profile = value();
-        else if (a == "--profile-run")
-            o.profileRun = true;
-        else if (a == "--no-calibrate")
-            o.calibrate = false;
-        else if (a == "--frontier")
-            o.frontier = true;
-        else if (a == "--points") {
-            o.points = static_cast<int>(parseCount(a, value(), 2));
-            o.hasPoints = true;
-        } else if (a == "--config")
-            o.configFile = value();
-        else if (a == "--paired-preload")
-            o.pairedPreload = true;
-        else if (a == "--paired-split")
-            o.pairedSplit = true;
-        else if (a == "--paired-disk")
-            o.pairedDisk = true;
-        else if (a == "--lockstep") {
-            const std::string v = value();
-            char* end = nullptr;
-            const long in = std::strtol(v.c_str(), &end, 10);
-            const long out = *end == ',' ? std::strtol(end + 1, &end, 10) : -1;
-            if (*end || in < 0 || out < 0 || in > 1 << 20 || out > 1 << 20)
-                fail("--lockstep expects two file descriptors, IN,OUT, got '" + v + "'", 2);
-            o.lockstepIn = static_cast<int>(in);
-            o.lockstepOut = static_cast<int>(out);
-        } else if (a == "--no-verify") {
-            o.verify = "off";
-            o.readOptions.push_back(a);
-        } else if (a == "--verify") {
-            o.verify = value();
-            o.readOptions.push_back(a);
-            if (!parseVerify(o.verify)) fail("--verify expects first, always or off, got '" + o.verify + "'", 2);
-        } else if (a == "--queue-depth") {
-            o.queueDepth = static_cast<unsigned>(parseCount(a, value(), 1));
-            o.readOptions.push_back(a);
-        } else if (a == "--chunk") {
-            o.chunk = parseBytes(a, value());
-            o.readOptions.push_back(a);
-        } else if (a == "-h" || a == "--help") {
-            usage(stdout, o.command);
-            std::exit(0);
-        } else if (!a.empty() && a[0] == '-')
-            fail("unknown option '" + a + "'", 2);
-        else if (o.command == "runs")
-            o.positional.push_back(a);
-        else if (o.model.empty())
-            o.model = a;
-        else
-            fail("unexpected argument '" + a + "'", 2);
-    }
+    static const std::set<std::string> packTakes = [] {
+        std::set<std::string> t = infoTakes;
+        t.erase("--budget");
+        t.erase("--arch");
+        t.insert({ "-o", "--output" });
+        return t;
+    }();
+    static const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help" };
+    static const std::set<std::string> planTakes = [] {
+        std::set<std::string> t = packTakes;
+        t.insert({ "--budget", "--frontier", "--points", "--config", "--profile", "--profile-run",
+            "--no-calibrate", "--arch", "--pack-dir", "--iterations", "--warmup", "--threads" });
+        return t;
+    }();
+    return command == "info" ? &infoTakes
+        : command == "pack"   ? &packTakes
+        : command == "runs"   ? &runsTakes
+        : command == "plan"   ? &planTakes
+                              : nullptr;
+}
+
+// One argument `a` of the command line into `o`; `value()` takes the next one as its value.
+void readArgument(Options& o, const std::string& a, const std::function<std::string()>& value)
+{
+    if (a == "--json")
+        o.json = true;
+    else if (a == "--weights")
+        o.weights = value();
+    else if (a == "--shape") {
+        std::string v = value();
+        auto eq = v.find('=');
+        if (eq == std::string::npos) {
+            o.unnamedShape = v;
+            return;
+        }
+        auto s = parseDims(v.substr(eq + 1));
+        if (!s.ok()) fail(s.error().message, 2);
+        o.shapes[v.substr(0, eq)] = *s;
+    } else if (a == "--input") {
+        std::string v = value();
+        auto eq = v.find('=');
+        if (eq == std::string::npos) fail("--input expects NAME=FILE.pb, got '" + v + "'", 2);
+        o.inputFiles[v.substr(0, eq)] = v.substr(eq + 1);
+    } else if (a == "--iterations") {
+        o.iterations = static_cast<int>(parseCount(a, value(), 1));
+        o.runOptions.push_back(a);
+    } else if (a == "--warmup") {
+        o.warmup = static_cast<int>(parseCount(a, value(), 0));
+        o.runOptions.push_back(a);
+    } else if (a == "--threads") {
+        o.threads = static_cast<int>(parseCount(a, value(), 1));
+        o.runOptions.push_back(a);
+    } else if (a == "--seed")
+        o.seed = static_cast<uint64_t>(parseCount(a, value(), 0));
+    else if (a == "--save-outputs")
+        o.saveOutputs = value();
+    else if (a == "--arch") {
+        o.arch = value();
+        if (!parseArch(o.arch))
+            fail("unknown architecture '" + o.arch + "' (preload, sequential, sync, async, two-stage)", 2);
+    } else if (a == "--staging")
+        o.staging = parseBytes(a, value());
+    else if (a == "--resident")
+        o.resident = value();
+    else if (a == "--budget") {
+        o.budget = parseBytes(a, value());
+        o.hasBudget = true;
+    } else if (a == "--split") {
+        o.split = parseBytes(a, value());
+        o.hasSplit = true;
+    } else if (a == "--trace")
+        o.trace = value();
+    else if (a == "-o" || a == "--output")
+        o.output = value();
+    else if (a == "--pack-dir")
+        o.packDir = value();
+    else if (a == "--no-direct") {
+        o.direct = false;
+        o.readOptions.push_back(a);
+    } else if (a == "--no-uring") {
+        o.uring = false;
+        o.readOptions.push_back(a);
+    } else if (a == "--memory-limit") {
+        o.memoryLimit = parseBytes(a, value());
+        if (o.memoryLimit == 0) fail("--memory-limit expects a size above 0", 2);
+    } else if (a == "--no-huge-pages")
+        o.hugePages = false;
+    else if (a == "--read-thread") {
+        o.readThread = true;
+        o.readOptions.push_back(a);
+    } else if (a == "--record")
+        o.record = value();
+    else if (a == "--profile")
+        o.profile = value();
+    else if (a == "--profile-run")
+        o.profileRun = true;
+    else if (a == "--no-calibrate")
+        o.calibrate = false;
+    else if (a == "--frontier")
+        o.frontier = true;
+    else if (a == "--points") {
+        o.points = static_cast<int>(parseCount(a, value(), 2));
+        o.hasPoints = true;
+    } else if (a == "--config")
+        o.configFile = value();
+    else if (a == "--paired-preload")
+        o.pairedPreload = true;
+    else if (a == "--paired-split")
+        o.pairedSplit = true;
+    else if (a == "--paired-disk")
+        o.pairedDisk = true;
+    else if (a == "--lockstep") {
+        const std::string v = value();
+        char* end = nullptr;
+        const long in = std::strtol(v.c_str(), &end, 10);
+        const long out = *end == ',' ? std::strtol(end + 1, &end, 10) : -1;
+        if (*end || in < 0 || out < 0 || in > 1 << 20 || out > 1 << 20)
+            fail("--lockstep expects two file descriptors, IN,OUT, got '" + v + "'", 2);
+        o.lockstepIn = static_cast<int>(in);
+        o.lockstepOut = static_cast<int>(out);
+    } else if (a == "--no-verify") {
+        o.verify = "off";
+        o.readOptions.push_back(a);
+    } else if (a == "--verify") {
+        o.verify = value();
+        o.readOptions.push_back(a);
+        if (!parseVerify(o.verify)) fail("--verify expects first, always or off, got '" + o.verify + "'", 2);
+    } else if (a == "--queue-depth") {
+        o.queueDepth = static_cast<unsigned>(parseCount(a, value(), 1));
+        o.readOptions.push_back(a);
+    } else if (a == "--chunk") {
+        o.chunk = parseBytes(a, value());
+        o.readOptions.push_back(a);
+    } else if (a == "-h" || a == "--help") {
+        usage(stdout, o.command);
+        std::exit(0);
+    } else if (!a.empty() && a[0] == '-')
+        fail("unknown option '" + a + "'", 2);
+    else if (o.command == "runs")
+        o.positional.push_back(a);
+    else if (o.model.empty())
+        o.model = a;
+    else
+        fail("unexpected argument '" + a + "'", 2);
+}
+
+// The combinations of options that make no sense, each refused with what to do instead (exit 2).
+void checkOptions(const Options& o, const std::vector<std::string>& refused)
+{
     if (!refused.empty()) {
         const std::string names = joined(refused);
         const std::string what = o.command == "runs" ? "--json and (export, config) -o FILE"
@@ -332,7 +346,7 @@ Options parseArgs(int argc, char** argv)
                                                      : "the options its usage lists (dlayer --help)";
         fail("dlayer " + o.command + " takes " + what + ", not " + names, 2);
     }
-    if (o.command == "runs") return o;
+    if (o.command == "runs") return;
     if (o.model.empty()) fail("no model given", 2);
     if (!o.record.empty() && o.command != "run") fail("--record belongs to 'dlayer run'", 2);
     if (o.command == "info" && (!o.inputFiles.empty() || !o.saveOutputs.empty()))
@@ -394,6 +408,23 @@ Options parseArgs(int argc, char** argv)
     if (o.pairedDisk && o.lockstepIn >= 0) fail("--paired-disk and --lockstep do not go together", 2);
     if (o.hasBudget && (o.staging || !o.resident.empty()))
         fail("--budget picks the staging and resident layers itself: give either --budget or --staging/--resident", 2);
+}
+
+Options parseArgs(int argc, char** argv)
+{
+    Options o;
+    o.command = commandOf(argc, argv);
+    const std::set<std::string>* takes = optionsTakenBy(o.command);
+    std::vector<std::string> refused;
+    for (int i = 2; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (takes && a.size() > 1 && a[0] == '-' && !takes->count(a)) refused.push_back(a);
+        readArgument(o, a, [&]() -> std::string {
+            if (i + 1 >= argc) fail(a + " needs a value", 2);
+            return argv[++i];
+        });
+    }
+    checkOptions(o, refused);
     return o;
 }
 
@@ -473,23 +504,6 @@ void saveOutputs(const Options& o, const std::vector<Tensor>& outputs, const std
         auto st = writeTensorProtoFile(o.saveOutputs + "/output_" + std::to_string(i) + ".pb", outputs[i], names[i]);
         if (!st.ok()) fail(st.error().message);
     }
-}
-
-double median(std::vector<double> v)
-{
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-double quantile(std::vector<double> v, double q)
-{
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const double at = q * static_cast<double>(v.size() - 1);
-    const size_t lo = static_cast<size_t>(at);
-    const size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (at - static_cast<double>(lo));
 }
 
 size_t peakRss()

@@ -264,152 +264,123 @@ json choiceJson(const plan::Choice& c)
         { "staging_bytes", c.prediction.stagingBytes }, { "resident_layers", c.config.resident } };
 }
 
-} // namespace
-
-int cmdPlan(const Options& given)
+// plan --config: exactly that configuration, predicted on the first profile.
+int predictConfig(const Options& o, const plan::RunConfig& config, const Profile& prof, const Planned& planned)
 {
-    Options o = given;
-    const Arch arch = *parseArch(o.arch.empty() ? "two-stage" : o.arch);
-    if (!o.hasBudget && !o.frontier && o.configFile.empty())
-        fail("dlayer plan needs --budget BYTES, --frontier or --config FILE", 2);
-    if (o.hasBudget && o.frontier) fail("give either --budget or --frontier", 2);
-    const auto [hash, name] = identify(o);
-    // plan --config: a configuration for another model is refused before any profile is looked for.
-    std::optional<plan::RunConfig> toPredict;
-    if (!o.configFile.empty()) {
-        auto c = plan::readConfigFile(o.configFile);
-        if (!c.ok()) fail(c.error().message);
-        if (c->modelHash != hash)
-            fail("the configuration '" + o.configFile + "' was made for another model (" + c->modelName + ")");
-        toPredict = std::move(c).value();
-    }
-    // A configuration is predicted on a profile of its own split; --split picks one; else --budget and --frontier
-    // choose among every split the store has a profile of.
-    std::optional<uint64_t> onlySplit;
-    if (toPredict)
-        onlySplit = toPredict->splitBytes;
-    else if (o.hasSplit)
-        onlySplit = o.split;
-    std::vector<Profile> profs = profiles(o, hash, onlySplit);
-    std::vector<Planned> plans;
-    for (Profile& p : profs)
-        plans.push_back(costModel(p));
-    // --budget and --frontier weigh the splits at the speed of the profile that reaches the smallest budget, so that
-    // a configuration is predicted as the frontier's point at its budget is.
-    const size_t base = plan::smallestReach(modelsOf(plans), arch);
-    alignKernelSpeeds(profs, plans, base);
-    const Profile& prof = profs.front();
-    const Planned& planned = plans.front();
     const plan::CostModel& model = planned.model;
     const uint64_t split = prof.splitBytes;
-
-    if (toPredict) {
-        // Exactly that configuration, predicted on this profile.
-        const plan::RunConfig* c = &*toPredict;
-        if (c->layers != static_cast<int>(model.layers.size()) || c->splitBytes != split)
-            fail("the configuration '" + o.configFile + "' was made for a plan of " + std::to_string(c->layers)
-                + " layers split at " + std::to_string(c->splitBytes) + " bytes; the profile has "
-                + std::to_string(model.layers.size()) + " split at " + std::to_string(split));
-        plan::Choice choice;
-        choice.config = { c->arch, c->stagingBytes, c->resident };
-        auto p = plan::simulate(model, choice.config);
-        if (!p.ok()) fail(p.error().message);
-        choice.prediction = *p;
-        choice.budgetBytes = p->weightsPeak;
-        choice.lowerBoundMs = plan::lowerBoundMs(model, c->arch, p->weightsPeak);
-        json j = choiceJson(choice);
-        j["arch"] = archName(c->arch);
-        j["profile"] = prof.description;
-        j["contention"] = contentionJson(planned, prof);
-        if (o.json) {
-            std::printf("%s\n", j.dump(2).c_str());
-            return 0;
-        }
-        std::printf("%s: %s, staging %s, %zu of %zu layers resident; profile: %s\n", o.configFile.c_str(),
-            archName(c->arch), humanBytes(static_cast<double>(p->stagingBytes)).c_str(), c->resident.size(),
-            model.layers.size(), prof.description.c_str());
-        std::printf("predicted %.3f ms (lower bound %.3f ms), weights %s, peak %s\n", p->latencyMs, choice.lowerBoundMs,
-            humanBytes(static_cast<double>(p->weightsPeak)).c_str(),
-            humanBytes(static_cast<double>(p->peakTotal)).c_str());
+    const plan::RunConfig* c = &config;
+    // Exactly that configuration, predicted on this profile.
+    if (c->layers != static_cast<int>(model.layers.size()) || c->splitBytes != split)
+        fail("the configuration '" + o.configFile + "' was made for a plan of " + std::to_string(c->layers)
+            + " layers split at " + std::to_string(c->splitBytes) + " bytes; the profile has "
+            + std::to_string(model.layers.size()) + " split at " + std::to_string(split));
+    plan::Choice choice;
+    choice.config = { c->arch, c->stagingBytes, c->resident };
+    auto p = plan::simulate(model, choice.config);
+    if (!p.ok()) fail(p.error().message);
+    choice.prediction = *p;
+    choice.budgetBytes = p->weightsPeak;
+    choice.lowerBoundMs = plan::lowerBoundMs(model, c->arch, p->weightsPeak);
+    json j = choiceJson(choice);
+    j["arch"] = archName(c->arch);
+    j["profile"] = prof.description;
+    j["contention"] = contentionJson(planned, prof);
+    if (o.json) {
+        std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
+    std::printf("%s: %s, staging %s, %zu of %zu layers resident; profile: %s\n", o.configFile.c_str(),
+        archName(c->arch), humanBytes(static_cast<double>(p->stagingBytes)).c_str(), c->resident.size(),
+        model.layers.size(), prof.description.c_str());
+    std::printf("predicted %.3f ms (lower bound %.3f ms), weights %s, peak %s\n", p->latencyMs, choice.lowerBoundMs,
+        humanBytes(static_cast<double>(p->weightsPeak)).c_str(),
+        humanBytes(static_cast<double>(p->peakTotal)).c_str());
+    return 0;
+}
 
-    if (o.frontier) {
-        // The frontier of the profile that reaches the smallest budget; at each of its budgets, another split's
-        // profile takes the point where it predicts a lower latency.
-        const auto t0 = std::chrono::steady_clock::now();
-        auto merged = plan::mergedFrontier(modelsOf(plans), base, arch, o.points);
-        if (!merged.ok()) fail(merged.error().message);
-        const std::vector<plan::Choice>* f = &merged->points;
-        const std::vector<size_t>& from = merged->from;
-        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        const plan::CostModel& bm = plans[base].model;
-        json j;
-        j["model"] = { { "hash", hash }, { "name", name }, { "layers", bm.layers.size() } };
-        j["arch"] = archName(arch);
-        j["split_bytes"] = profs[base].splitBytes;
-        j["profile"] = profs[base].description;
-        j["disk_mb_per_s"] = bm.diskBytesPerMs / 1e3;
-        j["request_ms"] = bm.requestMs;
-        j["kernel_ms"] = bm.kernelMs();
-        j["contention"] = contentionJson(plans[base], profs[base]);
-        j["profiles"] = json::array();
-        for (size_t k = 0; k < profs.size(); ++k)
-            j["profiles"].push_back(
-                { { "split_bytes", profs[k].splitBytes }, { "layers", plans[k].model.layers.size() },
-                    { "profile", profs[k].description }, { "kernel_ms", plans[k].model.kernelMs() },
-                    { "kernel_scale", profs[k].kernelScale }, { "contention", contentionJson(plans[k], profs[k]) } });
-        j["compute_ms"] = ms;
-        j["frontier"] = json::array();
-        for (size_t i = 0; i < f->size(); ++i) {
-            json point = choiceJson((*f)[i]);
-            point["split_bytes"] = profs[from[i]].splitBytes;
-            j["frontier"].push_back(point);
-        }
-        if (o.json) {
-            std::printf("%s\n", j.dump(2).c_str());
-            return 0;
-        }
-        std::printf(
-            "model     %s, %zu layers; profile: %s\n", name.c_str(), bm.layers.size(), profs[base].description.c_str());
-        for (size_t k = 0; k < profs.size(); ++k)
-            if (k != base)
-                std::printf("also      %s (%zu layers, %s)\n", profs[k].description.c_str(),
-                    plans[k].model.layers.size(),
-                    profs[k].splitBytes ? ("split at " + humanBytes(static_cast<double>(profs[k].splitBytes))).c_str()
-                                        : "whole layers");
-        std::printf("costs     kernels %.3f ms, disk %.0f MB/s, request %.3f ms; %zu budgets in %.1f ms\n",
-            bm.kernelMs(), bm.diskBytesPerMs / 1e3, bm.requestMs, f->size(), ms);
-        if (plans[base].calibration)
-            std::printf("contention reads beside kernels at %.2f of the disk's rate (run %lld, %s: measured %.3f ms, "
-                        "fitted %.3f ms, uncalibrated %.3f ms)\n",
-                bm.contention.readFactor, static_cast<long long>(profs[base].calibration->id),
-                profs[base].calibration->arch.c_str(), profs[base].calibration->latencyMedianMs,
-                plans[base].calibration->fittedMs, plans[base].calibration->uncalibratedMs);
-        else
-            std::printf("contention uncalibrated (%s)\n",
-                o.calibrate ? "no pipelined run of this model on this device in the store" : "--no-calibrate");
-        if (plans[base].kernels)
-            std::printf("kernels   %.3f ms longer per MB streamed beside them (run %lld, %s, paired: %+.1f %% of its "
-                        "kernels)\n",
-                bm.contention.kernelMsPerMB, static_cast<long long>(profs[base].pairedCalibration->id),
-                profs[base].pairedCalibration->arch.c_str(), plans[base].kernels->slowdownFraction * 100.0);
-        std::printf("\n");
-        std::printf("%12s %14s %12s %12s %10s %9s %10s\n", "budget", "latency ms", "weights", "peak", "bound ms",
-            "resident", "split");
-        for (size_t i = 0; i < f->size(); ++i) {
-            const plan::Choice& c = (*f)[i];
-            const uint64_t s = profs[from[i]].splitBytes;
-            std::printf("%12s %14.3f %12s %12s %10.3f %9zu %10s\n",
-                humanBytes(static_cast<double>(c.budgetBytes)).c_str(), c.prediction.latencyMs,
-                humanBytes(static_cast<double>(c.prediction.weightsPeak)).c_str(),
-                humanBytes(static_cast<double>(c.prediction.peakTotal)).c_str(), c.lowerBoundMs,
-                c.config.resident.size(), s ? humanBytes(static_cast<double>(s)).c_str() : "whole");
-        }
+// plan --frontier: the frontier of the profile that reaches the smallest budget; at each of its budgets, another
+// split's profile takes the point where it predicts a lower latency.
+int planFrontier(const Options& o, const std::vector<Profile>& profs, const std::vector<Planned>& plans, size_t base,
+    Arch arch, const std::string& hash, const std::string& name)
+{
+    const auto t0 = std::chrono::steady_clock::now();
+    auto merged = plan::mergedFrontier(modelsOf(plans), base, arch, o.points);
+    if (!merged.ok()) fail(merged.error().message);
+    const std::vector<plan::Choice>* f = &merged->points;
+    const std::vector<size_t>& from = merged->from;
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const plan::CostModel& bm = plans[base].model;
+    json j;
+    j["model"] = { { "hash", hash }, { "name", name }, { "layers", bm.layers.size() } };
+    j["arch"] = archName(arch);
+    j["split_bytes"] = profs[base].splitBytes;
+    j["profile"] = profs[base].description;
+    j["disk_mb_per_s"] = bm.diskBytesPerMs / 1e3;
+    j["request_ms"] = bm.requestMs;
+    j["kernel_ms"] = bm.kernelMs();
+    j["contention"] = contentionJson(plans[base], profs[base]);
+    j["profiles"] = json::array();
+    for (size_t k = 0; k < profs.size(); ++k)
+        j["profiles"].push_back(
+            { { "split_bytes", profs[k].splitBytes }, { "layers", plans[k].model.layers.size() },
+                { "profile", profs[k].description }, { "kernel_ms", plans[k].model.kernelMs() },
+                { "kernel_scale", profs[k].kernelScale }, { "contention", contentionJson(plans[k], profs[k]) } });
+    j["compute_ms"] = ms;
+    j["frontier"] = json::array();
+    for (size_t i = 0; i < f->size(); ++i) {
+        json point = choiceJson((*f)[i]);
+        point["split_bytes"] = profs[from[i]].splitBytes;
+        j["frontier"].push_back(point);
+    }
+    if (o.json) {
+        std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
+    std::printf(
+        "model     %s, %zu layers; profile: %s\n", name.c_str(), bm.layers.size(), profs[base].description.c_str());
+    for (size_t k = 0; k < profs.size(); ++k)
+        if (k != base)
+            std::printf("also      %s (%zu layers, %s)\n", profs[k].description.c_str(),
+                plans[k].model.layers.size(),
+                profs[k].splitBytes ? ("split at " + humanBytes(static_cast<double>(profs[k].splitBytes))).c_str()
+                                    : "whole layers");
+    std::printf("costs     kernels %.3f ms, disk %.0f MB/s, request %.3f ms; %zu budgets in %.1f ms\n",
+        bm.kernelMs(), bm.diskBytesPerMs / 1e3, bm.requestMs, f->size(), ms);
+    if (plans[base].calibration)
+        std::printf("contention reads beside kernels at %.2f of the disk's rate (run %lld, %s: measured %.3f ms, "
+                    "fitted %.3f ms, uncalibrated %.3f ms)\n",
+            bm.contention.readFactor, static_cast<long long>(profs[base].calibration->id),
+            profs[base].calibration->arch.c_str(), profs[base].calibration->latencyMedianMs,
+            plans[base].calibration->fittedMs, plans[base].calibration->uncalibratedMs);
+    else
+        std::printf("contention uncalibrated (%s)\n",
+            o.calibrate ? "no pipelined run of this model on this device in the store" : "--no-calibrate");
+    if (plans[base].kernels)
+        std::printf("kernels   %.3f ms longer per MB streamed beside them (run %lld, %s, paired: %+.1f %% of its "
+                    "kernels)\n",
+            bm.contention.kernelMsPerMB, static_cast<long long>(profs[base].pairedCalibration->id),
+            profs[base].pairedCalibration->arch.c_str(), plans[base].kernels->slowdownFraction * 100.0);
+    std::printf("\n");
+    std::printf("%12s %14s %12s %12s %10s %9s %10s\n", "budget", "latency ms", "weights", "peak", "bound ms",
+        "resident", "split");
+    for (size_t i = 0; i < f->size(); ++i) {
+        const plan::Choice& c = (*f)[i];
+        const uint64_t s = profs[from[i]].splitBytes;
+        std::printf("%12s %14.3f %12s %12s %10.3f %9zu %10s\n",
+            humanBytes(static_cast<double>(c.budgetBytes)).c_str(), c.prediction.latencyMs,
+            humanBytes(static_cast<double>(c.prediction.weightsPeak)).c_str(),
+            humanBytes(static_cast<double>(c.prediction.peakTotal)).c_str(), c.lowerBoundMs,
+            c.config.resident.size(), s ? humanBytes(static_cast<double>(s)).c_str() : "whole");
+    }
+    return 0;
+}
 
-    // Every split's profile optimises the budget; the lowest predicted latency wins (the first profile's on a tie).
+// plan --budget: every split's profile optimises the budget; the lowest predicted latency wins (the first profile's on
+// a tie), written as a configuration.
+int planBudget(const Options& o, const std::vector<Profile>& profs, const std::vector<Planned>& plans, Arch arch,
+    const std::string& hash, const std::string& name)
+{
     size_t best = 0;
     std::optional<plan::Choice> choice;
     std::string refusal;
@@ -480,6 +451,46 @@ int cmdPlan(const Options& given)
         humanBytes(static_cast<double>(o.budget)).c_str(),
         humanBytes(static_cast<double>(cfg.predictedPeakBytes)).c_str());
     return 0;
+}
+
+} // namespace
+
+int cmdPlan(const Options& given)
+{
+    Options o = given;
+    const Arch arch = *parseArch(o.arch.empty() ? "two-stage" : o.arch);
+    if (!o.hasBudget && !o.frontier && o.configFile.empty())
+        fail("dlayer plan needs --budget BYTES, --frontier or --config FILE", 2);
+    if (o.hasBudget && o.frontier) fail("give either --budget or --frontier", 2);
+    const auto [hash, name] = identify(o);
+    // plan --config: a configuration for another model is refused before any profile is looked for.
+    std::optional<plan::RunConfig> toPredict;
+    if (!o.configFile.empty()) {
+        auto c = plan::readConfigFile(o.configFile);
+        if (!c.ok()) fail(c.error().message);
+        if (c->modelHash != hash)
+            fail("the configuration '" + o.configFile + "' was made for another model (" + c->modelName + ")");
+        toPredict = std::move(c).value();
+    }
+    // A configuration is predicted on a profile of its own split; --split picks one; else --budget and --frontier
+    // choose among every split the store has a profile of.
+    std::optional<uint64_t> onlySplit;
+    if (toPredict)
+        onlySplit = toPredict->splitBytes;
+    else if (o.hasSplit)
+        onlySplit = o.split;
+    std::vector<Profile> profs = profiles(o, hash, onlySplit);
+    std::vector<Planned> plans;
+    for (Profile& p : profs)
+        plans.push_back(costModel(p));
+    // --budget and --frontier weigh the splits at the speed of the profile that reaches the smallest budget, so that
+    // a configuration is predicted as the frontier's point at its budget is.
+    const size_t base = plan::smallestReach(modelsOf(plans), arch);
+    alignKernelSpeeds(profs, plans, base);
+
+    if (toPredict) return predictConfig(o, *toPredict, profs.front(), plans.front());
+    if (o.frontier) return planFrontier(o, profs, plans, base, arch, hash, name);
+    return planBudget(o, profs, plans, arch, hash, name);
 }
 
 } // namespace dlcli

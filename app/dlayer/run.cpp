@@ -341,9 +341,8 @@ int cmdRun(const Options& o)
             while ((n = ::read(o.lockstepIn, &c, 1)) < 0 && errno == EINTR) { }
             return n > 0; // else the partner is done
         };
-    // Paired: strictly alternating, so that every run of either side follows one of the other's. (Swapping the
-    // order every other pair made each side's run after its own previous one ~8 % faster on PaddleOCR det, whose
-    // working set fits the cache: wider quartiles, no better median.)
+    // Paired: strictly alternating, so that every run of either side follows one of the other's (swapping the order
+    // every other pair widened the quartiles: docs/experiments/architecture-notes.md, "Measurements behind the code").
     if (paired || lockstep)
         hooks.after = [&](int it, double ms) -> Status {
             if (paired) {

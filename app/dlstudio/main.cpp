@@ -61,17 +61,19 @@ void grabAndQuit(dl::ui::MainWindow& window, const QString& file)
     });
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+// The command line, checked; what is wrong is said on stderr and ends the program with status 2.
+struct CommandLine
 {
-    QApplication app(argc, argv);
-    QCoreApplication::setOrganizationName(QStringLiteral("DemandLayering"));
-    QCoreApplication::setApplicationName(QStringLiteral("Studio"));
-    QCoreApplication::setApplicationVersion(QLatin1String(DL_VERSION));
-    QApplication::setWindowIcon(dl::ui::appIcon());
+    std::optional<dl::Arch> runArch;
+    double splitMiB = 0, budgetMiB = 0;
+    QString store, view, screenshot;
+    bool compareLast = false;
+    QStringList positional;
+};
 
-    // --lang, else the language chosen in View → Language (dl::ui::MainWindow::LanguageKey), else the system's.
+// --lang, else the language chosen in View → Language (dl::ui::MainWindow::LanguageKey), else the system's.
+void installLanguage(QTranslator& translator)
+{
     QString language = languageArgument(QCoreApplication::arguments());
     if (language.isEmpty())
         language = QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio"))
@@ -79,11 +81,14 @@ int main(int argc, char** argv)
                        .toString();
     const QLocale locale = language.isEmpty() ? QLocale() : QLocale(language);
     if (!language.isEmpty()) QLocale::setDefault(locale);
-    QTranslator translator;
     // The .qm files are compiled in by qt_add_translations under :/i18n.
     if (translator.load(locale, QStringLiteral("dlstudio"), QStringLiteral("_"), QStringLiteral(":/i18n")))
         QCoreApplication::installTranslator(&translator);
 
+}
+
+std::optional<CommandLine> parseCommandLine(QApplication& app)
+{
     QCommandLineParser parser;
     parser.setApplicationDescription(QCoreApplication::translate("main", "Demand Layering Studio"));
     parser.addHelpOption();
@@ -130,7 +135,7 @@ int main(int argc, char** argv)
         if (!runArch) {
             std::fprintf(stderr, "dlstudio: --run takes preload, sequential, sync, async or two-stage, not '%s'\n",
                 qPrintable(parser.value(runOption)));
-            return 2;
+            return std::nullopt;
         }
     }
 
@@ -145,30 +150,43 @@ int main(int argc, char** argv)
         return std::nullopt;
     };
     const std::optional<double> splitArg = mibOf(splitOption), budgetArg = mibOf(budgetOption);
-    if (!splitArg || !budgetArg) return 2;
+    if (!splitArg || !budgetArg) return std::nullopt;
     const double splitMiB = *splitArg, budgetMiB = *budgetArg;
     if (parser.isSet(splitOption) && !runArch) {
         std::fprintf(stderr, "dlstudio: --split cuts the layers of the run --run starts; give --run ARCH with it\n");
-        return 2;
+        return std::nullopt;
     }
 
-    dl::ui::MainWindow window;
-    if (parser.isSet(storeOption)) window.setStorePath(QFileInfo(parser.value(storeOption)).absoluteFilePath());
-    if (runArch) {
-        window.runControls()->setArch(*runArch);
-        window.runControls()->setSplitMiB(splitMiB);
-        QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window, [&window] { window.startRun(); });
+    CommandLine cl;
+    cl.runArch = runArch;
+    cl.splitMiB = splitMiB;
+    cl.budgetMiB = budgetMiB;
+    if (parser.isSet(storeOption)) cl.store = QFileInfo(parser.value(storeOption)).absoluteFilePath();
+    cl.view = parser.value(viewOption);
+    if (!cl.view.isEmpty() && cl.view != QLatin1String("tradeoff") && cl.view != QLatin1String("runs")) {
+        std::fprintf(stderr, "dlstudio: --view takes tradeoff or runs, not '%s'\n", qPrintable(cl.view));
+        return std::nullopt;
     }
-    const QString view = parser.value(viewOption);
-    if (!view.isEmpty() && view != QLatin1String("tradeoff") && view != QLatin1String("runs")) {
-        std::fprintf(stderr, "dlstudio: --view takes tradeoff or runs, not '%s'\n", qPrintable(view));
-        return 2;
-    }
-    if (!view.isEmpty())
-        if (auto* dock = window.findChild<QDockWidget*>(view + QStringLiteral("Dock"))) dock->raise();
-    const bool compareLast = parser.isSet(compareOption);
+    cl.compareLast = parser.isSet(compareOption);
+    cl.screenshot = parser.value(screenshotOption);
+    cl.positional = parser.positionalArguments();
+    return cl;
+}
+
+// What --run, --view, --budget, --compare-last and --screenshot ask of the window, and whether it is shown yet.
+struct Automation
+{
+    bool planShown = false, compared = false, listAgain = false;
+};
+
+void follow(dl::ui::MainWindow& window, const CommandLine& cl, Automation& state)
+{
+    const double budgetMiB = cl.budgetMiB;
+    const bool compareLast = cl.compareLast;
+    bool& planShown = state.planShown;
+    bool& compared = state.compared;
+    bool& listAgain = state.listAgain;
     // The trade-off's plan (and, asked for, the slider at a budget); the Runs view's comparison.
-    bool planShown = false, compared = false;
     QObject::connect(window.planner(), &dl::ui::TradeoffPlanner::planned, &window,
         [&window, &planShown, budgetMiB](const dl::ui::PlanResultPtr& plan) {
             if (!plan->hasFrontier()) return;
@@ -184,7 +202,6 @@ int main(int argc, char** argv)
             planShown = true;
         });
     // The comparison waits for the plan, which gives the Runs view the model's hash to filter by, and a fresh list.
-    bool listAgain = false;
     if (compareLast)
         QObject::connect(window.planner(), &dl::ui::TradeoffPlanner::planned, &window, [&window, &listAgain] {
             listAgain = true;
@@ -202,8 +219,16 @@ int main(int argc, char** argv)
             if (ids.size() >= 2) window.runsView()->compare(ids[ids.size() - 2], ids.back());
         });
     QObject::connect(window.runsView(), &dl::ui::RunsView::compared, &window, [&compared] { compared = true; });
-    const QString screenshot = parser.value(screenshotOption);
-    const QStringList positional = parser.positionalArguments();
+}
+
+void arrangeScreenshot(dl::ui::MainWindow& window, const CommandLine& cl, Automation& state)
+{
+    const QString& screenshot = cl.screenshot;
+    const QString& view = cl.view;
+    const bool& compareLast = cl.compareLast; // references: the lambdas below outlive this function
+    const auto& runArch = cl.runArch;
+    bool& planShown = state.planShown;
+    bool& compared = state.compared;
     if (!screenshot.isEmpty() && !runArch && (view == QLatin1String("tradeoff") || compareLast)) {
         // Wait for what was asked to show, checking now and then.
         window.resize(1280, 800);
@@ -235,9 +260,37 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "dlstudio: %s\n", qPrintable(message));
             QCoreApplication::exit(2);
         });
-        if (positional.isEmpty()) grabAndQuit(window, screenshot);
+        if (cl.positional.isEmpty()) grabAndQuit(window, screenshot);
     }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("DemandLayering"));
+    QCoreApplication::setApplicationName(QStringLiteral("Studio"));
+    QCoreApplication::setApplicationVersion(QLatin1String(DL_VERSION));
+    QApplication::setWindowIcon(dl::ui::appIcon());
+    QTranslator translator;
+    installLanguage(translator);
+    const std::optional<CommandLine> cl = parseCommandLine(app);
+    if (!cl) return 2;
+
+    dl::ui::MainWindow window;
+    if (!cl->store.isEmpty()) window.setStorePath(cl->store);
+    if (cl->runArch) {
+        window.runControls()->setArch(*cl->runArch);
+        window.runControls()->setSplitMiB(cl->splitMiB);
+        QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window, [&window] { window.startRun(); });
+    }
+    if (!cl->view.isEmpty())
+        if (auto* dock = window.findChild<QDockWidget*>(cl->view + QStringLiteral("Dock"))) dock->raise();
+    Automation state;
+    follow(window, *cl, state);
+    if (!cl->screenshot.isEmpty()) arrangeScreenshot(window, *cl, state);
     window.show();
-    if (!positional.isEmpty()) window.openFile(positional.first());
+    if (!cl->positional.isEmpty()) window.openFile(cl->positional.first());
     return QApplication::exec();
 }
