@@ -341,16 +341,14 @@ Result<RunReport> reportFromJson(const std::string& text)
     in.get("warmup", r.warmup);
     in.get("continuous", r.continuous);
     in.get("budget_bytes", r.budgetBytes);
-    {
+    // The studio's reports before the schema kept the median as a plain number.
+    if (in.has("latency_ms") && in.raw("latency_ms").is_number()) {
+        in.get("latency_ms", r.latencyMedianMs);
+    } else {
         Reader l = in.child("latency_ms");
-        // The studio's reports before the schema kept the median as a plain number.
-        if (in.has("latency_ms") && in.raw("latency_ms").is_number())
-            in.get("latency_ms", r.latencyMedianMs);
-        else {
-            l.get("median", r.latencyMedianMs);
-            l.get("min", r.latencyMinMs);
-            l.get("max", r.latencyMaxMs);
-        }
+        l.get("median", r.latencyMedianMs);
+        l.get("min", r.latencyMinMs);
+        l.get("max", r.latencyMaxMs);
     }
     if (in.has("latencies_ms")) {
         for (const auto& v : in.raw("latencies_ms"))

@@ -11,6 +11,7 @@
 #include "pipeline/pipeline.h"
 #include "plan/budget.h"
 #include "plan/config.h"
+#include "plan/profiles.h"
 #include "runbuild.h"
 #include "runstore.h"
 #include "runtime/executor.h"
@@ -353,6 +354,42 @@ private Q_SLOTS:
         QVERIFY(plan);
         QVERIFY(!plan->hasFrontier());
         QVERIFY2(plan->error.contains(QStringLiteral("newer")), qPrintable(plan->error));
+    }
+
+    // A store with runs of the model but none to profile from (a preload run streams nothing) says the same thing in
+    // the studio and in dlayer plan: the one message of plan/profiles.h, naming what to record.
+    void noProfileIsTheSameMessageInTheStudioAndTheCli()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("noprofile.sqlite"));
+        QProcess dlayer;
+        dlayer.start(QStringLiteral(DL_DLAYER),
+            { QStringLiteral("run"), darknetModel("yolov3-tiny.cfg"), QStringLiteral("--arch"), QStringLiteral("preload"),
+                QStringLiteral("--pack-dir"), m_dir.filePath(QStringLiteral("packs")), QStringLiteral("--iterations"),
+                QStringLiteral("1"), QStringLiteral("--warmup"), QStringLiteral("0"), QStringLiteral("--record"), db });
+        QVERIFY(dlayer.waitForFinished(TimeoutMs));
+        QVERIFY2(dlayer.exitCode() == 0, dlayer.readAllStandardError().constData());
+        const QString expected = QString::fromStdString(plan::noProfileMessage(db.toStdString(), std::nullopt));
+        QVERIFY(expected.contains(QStringLiteral("Profile in the studio")));
+
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        window.setStorePath(db);
+        QSignalSpy planned(window.planner(), &TradeoffPlanner::planned);
+        QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+        window.openFile(darknetModel("yolov3-tiny.cfg"));
+        QVERIFY(loaded.wait(TimeoutMs));
+        const PlanResultPtr plan = nextPlan(planned);
+        QVERIFY(plan);
+        QVERIFY(!plan->hasFrontier());
+        QCOMPARE(plan->error, expected);
+
+        dlayer.start(QStringLiteral(DL_DLAYER),
+            { QStringLiteral("plan"), darknetModel("yolov3-tiny.cfg"), QStringLiteral("--profile"), db,
+                QStringLiteral("--budget"), QStringLiteral("64M") });
+        QVERIFY(dlayer.waitForFinished(TimeoutMs));
+        QCOMPARE(dlayer.exitCode(), 1);
+        const QString err = QString::fromUtf8(dlayer.readAllStandardError());
+        QVERIFY2(err.contains(expected), qPrintable(err));
     }
 };
 
