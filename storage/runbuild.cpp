@@ -60,8 +60,8 @@ Run runFromOutcome(const SessionOutcome& out)
     }
     r.reportJson = reportToJson(rep, -1);
     if (!out.events.empty())
-        r.layers = layerStatsFromEvents(out.events, setup.layerNames, setup.layerBytes, setup.resident,
-            out.firstIteration, out.endIteration);
+        r.layers = layerStatsFromEvents(
+            out.events, setup.layerNames, setup.layerBytes, setup.resident, out.firstIteration, out.endIteration);
     r.events = storedEvents(out.events);
     r.samples = memorySamples(out.timeline);
     return r;
@@ -319,8 +319,8 @@ Result<std::vector<LoadedProfile>> loadProfiles(const RunStore& store, const Pro
                     p.readCalibration = *c;
                     p.calibration = std::move(cal);
                 } else {
-                    p.notes.push_back("run " + std::to_string(cal->id) + " does not calibrate the read contention: "
-                        + c.error().message);
+                    p.notes.push_back("run " + std::to_string(cal->id)
+                        + " does not calibrate the read contention: " + c.error().message);
                 }
             }
             DL_ASSIGN(auto paired, findCalibrationRun(store, p.run, true));
@@ -333,8 +333,8 @@ Result<std::vector<LoadedProfile>> loadProfiles(const RunStore& store, const Pro
                     p.kernelCalibration = *k;
                     p.pairedCalibration = std::move(paired);
                 } else {
-                    p.notes.push_back("run " + std::to_string(paired->id) + " does not calibrate the kernels: "
-                        + k.error().message);
+                    p.notes.push_back(
+                        "run " + std::to_string(paired->id) + " does not calibrate the kernels: " + k.error().message);
                 }
             }
         }

@@ -9,9 +9,9 @@
 #include "enginesession.h"
 #include "modelloader.h"
 #include "runrecorder.h"
-#include "workerthreads.h"
 #include "runstorejobs.h"
 #include "tradeoffplanner.h"
+#include "workerthreads.h"
 
 #include <QMainWindow>
 #include <QPointer>

@@ -15,7 +15,6 @@
 #include <memory>
 #include <vector>
 
-
 namespace dl::ui {
 
 class WorkerThreads;

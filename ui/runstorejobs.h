@@ -13,7 +13,6 @@
 #include <memory>
 #include <vector>
 
-
 namespace dl::ui {
 
 using RunListPtr = std::shared_ptr<const std::vector<store::RunSummary>>;

@@ -17,8 +17,6 @@
 #include <memory>
 #include <vector>
 
-
-
 namespace dl::ui {
 
 struct PlanRequest

@@ -39,22 +39,23 @@ public:
     // Runs body() on a new thread named `name`; `failed` (on this object's thread) gets what escaped it, if anything.
     void start(const QString& name, std::function<void()> body, Failed failed = {})
     {
-        QThread* thread = QThread::create([self = QPointer<WorkerThreads>(this), body = std::move(body),
-                                              failed = std::move(failed)] {
-            QString what;
-            try {
-                body();
-                return;
-            } catch (const std::bad_alloc&) {
-                what = QObject::tr("out of memory");
-            } catch (const std::exception& e) {
-                what = QString::fromLocal8Bit(e.what());
-            } catch (...) {
-                what = QObject::tr("an unknown failure");
-            }
-            if (WorkerThreads* s = self.data(); s && failed)
-                QMetaObject::invokeMethod(s, [failed, what] { failed(what); }, Qt::QueuedConnection);
-        });
+        QThread* thread = QThread::create(
+            [self = QPointer<WorkerThreads>(this), body = std::move(body), failed = std::move(failed)] {
+                QString what;
+                try {
+                    body();
+                    return;
+                } catch (const std::bad_alloc&) {
+                    what = QObject::tr("out of memory");
+                } catch (const std::exception& e) {
+                    what = QString::fromLocal8Bit(e.what());
+                } catch (...) {
+                    what = QObject::tr("an unknown failure");
+                }
+                if (WorkerThreads* s = self.data(); s && failed)
+                    QMetaObject::invokeMethod(
+                        s, [failed, what] { failed(what); }, Qt::QueuedConnection);
+            });
         thread->setObjectName(name);
         connect(thread, &QThread::finished, this, [this, thread] {
             std::erase(m_threads, thread);
@@ -83,10 +84,7 @@ public:
     }
 
     // From a job: calls f() on this object's thread, unless it is gone by then.
-    template <typename F> void post(F f)
-    {
-        QMetaObject::invokeMethod(this, std::move(f), Qt::QueuedConnection);
-    }
+    template <typename F> void post(F f) { QMetaObject::invokeMethod(this, std::move(f), Qt::QueuedConnection); }
 
     int running() const { return static_cast<int>(m_threads.size()); }
     // Called on this object's thread each time a job's thread has ended (running() already counts it out).

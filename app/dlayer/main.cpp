@@ -21,10 +21,10 @@
 #include "pack/layerpack.h"
 #include "pipeline/pipeline.h"
 #include "plan/budget.h"
+#include "runstore.h"
 #include "runtime/executor.h"
 #include "runtime/modelinfo.h"
 #include "runtime/versions.h"
-#include "runstore.h"
 #include "session/runreport.h"
 
 #include <nlohmann/json.hpp>
@@ -54,47 +54,47 @@ namespace dlcli {
 
 const char* usageText()
 {
-    return
-        "usage:\n"
-        "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] [--json]\n"
-        "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] -o FILE.dlpack\n"
-        "  dlayer run MODEL|FILE.dlpack [--weights FILE.weights] [--shape NAME=1x3x640x640] [--input NAME=FILE.pb]\n"
-        "                   [--iterations N] [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]\n"
-        "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
-        "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
-        "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
-        "                   [--read-thread] [--paired-preload [--paired-split]] [--paired-disk] [--no-huge-pages]\n"
-        "                   [--memory-limit BYTES] [--record DB]\n"
-        "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
-        "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
-        "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
-        "                   --config CONFIG.json) [--profile DB | --profile-run] [--split BYTES] [--arch ARCH]\n"
-        "                   [--no-calibrate] [--json]\n"
-        "  dlayer run MODEL|FILE.dlpack --config CONFIG.json ...\n"
-        "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
-        "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
-        "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
-        "LIST is layer indices and ranges: 0,5,10-12. --split cuts layers whose weights exceed BYTES into sub-layers\n"
-        "along their output channels (a --budget below what whole layers need picks a split itself).\n"
-        "two-stage submits and reaps its io_uring reads from the kernel stage, between layers; --read-thread gives\n"
-        "them a thread of their own. --paired-preload alternates each run with a run of the same model (whole\n"
-        "layers) preloaded in a second dlayer process, and reports the delay overhead pair by pair, so that a slow\n"
-        "spell of a shared machine weighs on both sides of a pair (--paired-split: the twin preloads the run's own\n"
-        "split, so that the pair differs only in streaming). --paired-disk reads the run's bytes again after\n"
-        "each run, with nothing else running, and reports the run's read rate as a share of that one, pair by\n"
-        "pair (the device's own busy time where /sys has it). --record DB keeps the run (per-layer times,\n"
-        "memory timeline, trace events) in a run store, an SQLite file that 'dlayer runs' lists and exports.\n"
-        "--memory-limit BYTES caps what the engine's memory ledger may hold (weights, staging, activations,\n"
-        "workspace); a run that needs more ends with a message naming what it could not have.\n"
-        "Staging buffers of 2 MiB and more sit on transparent huge pages, so that a direct read is one request\n"
-        "to the disk rather than several (resident weights, read once, stay on small pages); --no-huge-pages\n"
-        "keeps staging on small pages too.\n"
-        "plan predicts, from one profiling run, the latency of every configuration and picks the fastest within\n"
-        "a weight budget (docs/planner.md); run --config runs exactly that configuration, plan --config predicts\n"
-        "it. A pipelined run of the model in the profile's store (sync, async, two-stage, on this device)\n"
-        "calibrates how much slower reads go beside kernels; --no-calibrate leaves that out. A store with\n"
-        "profiles of several splits (sequential runs with different --split) lets --budget and --frontier pick\n"
-        "the split too, by predicted latency; --split BYTES (0: whole layers) keeps to that split's profile.\n";
+    return "usage:\n"
+           "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] [--json]\n"
+           "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] -o FILE.dlpack\n"
+           "  dlayer run MODEL|FILE.dlpack [--weights FILE.weights] [--shape NAME=1x3x640x640] [--input NAME=FILE.pb]\n"
+           "                   [--iterations N] [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]\n"
+           "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
+           "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
+           "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
+           "                   [--read-thread] [--paired-preload [--paired-split]] [--paired-disk] [--no-huge-pages]\n"
+           "                   [--memory-limit BYTES] [--record DB]\n"
+           "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
+           "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
+           "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
+           "                   --config CONFIG.json) [--profile DB | --profile-run] [--split BYTES] [--arch ARCH]\n"
+           "                   [--no-calibrate] [--json]\n"
+           "  dlayer run MODEL|FILE.dlpack --config CONFIG.json ...\n"
+           "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
+           "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
+           "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
+           "LIST is layer indices and ranges: 0,5,10-12. --split cuts layers whose weights exceed BYTES into "
+           "sub-layers\n"
+           "along their output channels (a --budget below what whole layers need picks a split itself).\n"
+           "two-stage submits and reaps its io_uring reads from the kernel stage, between layers; --read-thread gives\n"
+           "them a thread of their own. --paired-preload alternates each run with a run of the same model (whole\n"
+           "layers) preloaded in a second dlayer process, and reports the delay overhead pair by pair, so that a slow\n"
+           "spell of a shared machine weighs on both sides of a pair (--paired-split: the twin preloads the run's own\n"
+           "split, so that the pair differs only in streaming). --paired-disk reads the run's bytes again after\n"
+           "each run, with nothing else running, and reports the run's read rate as a share of that one, pair by\n"
+           "pair (the device's own busy time where /sys has it). --record DB keeps the run (per-layer times,\n"
+           "memory timeline, trace events) in a run store, an SQLite file that 'dlayer runs' lists and exports.\n"
+           "--memory-limit BYTES caps what the engine's memory ledger may hold (weights, staging, activations,\n"
+           "workspace); a run that needs more ends with a message naming what it could not have.\n"
+           "Staging buffers of 2 MiB and more sit on transparent huge pages, so that a direct read is one request\n"
+           "to the disk rather than several (resident weights, read once, stay on small pages); --no-huge-pages\n"
+           "keeps staging on small pages too.\n"
+           "plan predicts, from one profiling run, the latency of every configuration and picks the fastest within\n"
+           "a weight budget (docs/planner.md); run --config runs exactly that configuration, plan --config predicts\n"
+           "it. A pipelined run of the model in the profile's store (sync, async, two-stage, on this device)\n"
+           "calibrates how much slower reads go beside kernels; --no-calibrate leaves that out. A store with\n"
+           "profiles of several splits (sequential runs with different --split) lets --budget and --frontier pick\n"
+           "the split too, by predicted latency; --split BYTES (0: whole layers) keeps to that split's profile.\n";
 }
 
 // The usage of every command, or of one: its synopsis lines (and their continuations) and the notes.
@@ -187,8 +187,8 @@ std::string commandOf(int argc, char** argv)
 // What info, pack, runs and plan take; any other option given to them is named and refused. Null for run.
 const std::set<std::string>* optionsTakenBy(const std::string& command)
 {
-    static const std::set<std::string> infoTakes { "--json", "--weights", "--shape", "--split", "--seed", "--budget", "--arch",
-        "-h", "--help" };
+    static const std::set<std::string> infoTakes { "--json", "--weights", "--shape", "--split", "--seed", "--budget",
+        "--arch", "-h", "--help" };
     static const std::set<std::string> packTakes = [] {
         std::set<std::string> t = infoTakes;
         t.erase("--budget");
@@ -199,15 +199,15 @@ const std::set<std::string>* optionsTakenBy(const std::string& command)
     static const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help" };
     static const std::set<std::string> planTakes = [] {
         std::set<std::string> t = packTakes;
-        t.insert({ "--budget", "--frontier", "--points", "--config", "--profile", "--profile-run",
-            "--no-calibrate", "--arch", "--pack-dir", "--iterations", "--warmup", "--threads" });
+        t.insert({ "--budget", "--frontier", "--points", "--config", "--profile", "--profile-run", "--no-calibrate",
+            "--arch", "--pack-dir", "--iterations", "--warmup", "--threads" });
         return t;
     }();
     return command == "info" ? &infoTakes
-        : command == "pack"   ? &packTakes
-        : command == "runs"   ? &runsTakes
-        : command == "plan"   ? &planTakes
-                              : nullptr;
+        : command == "pack"  ? &packTakes
+        : command == "runs"  ? &runsTakes
+        : command == "plan"  ? &planTakes
+                             : nullptr;
 }
 
 // One argument `a` of the command line into `o`; `value()` takes the next one as its value.
@@ -341,9 +341,9 @@ void checkOptions(const Options& o, const std::vector<std::string>& refused)
     if (!refused.empty()) {
         const std::string names = joined(refused);
         const std::string what = o.command == "runs" ? "--json and (export, config) -o FILE"
-            : o.command == "info"                    ? "--weights, --shape, --split, --budget, --arch, --seed and --json"
-            : o.command == "pack"                    ? "--weights, --shape, --split, --seed, --json and -o"
-                                                     : "the options its usage lists (dlayer --help)";
+            : o.command == "info" ? "--weights, --shape, --split, --budget, --arch, --seed and --json"
+            : o.command == "pack" ? "--weights, --shape, --split, --seed, --json and -o"
+                                  : "the options its usage lists (dlayer --help)";
         fail("dlayer " + o.command + " takes " + what + ", not " + names, 2);
     }
     if (o.command == "runs") return;

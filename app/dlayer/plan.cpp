@@ -195,7 +195,8 @@ Planned costModel(Profile& prof)
     if (p.calibration) {
         std::snprintf(text, sizeof text,
             "; contention from run %lld (%s): reads beside kernels at %.2f of the disk's rate",
-            static_cast<long long>(prof.calibration->id), prof.calibration->arch.c_str(), p.model.contention.readFactor);
+            static_cast<long long>(prof.calibration->id), prof.calibration->arch.c_str(),
+            p.model.contention.readFactor);
         prof.description += text;
     }
     if (p.kernels) {
@@ -294,8 +295,7 @@ int predictConfig(const Options& o, const plan::RunConfig& config, const Profile
         archName(c->arch), humanBytes(static_cast<double>(p->stagingBytes)).c_str(), c->resident.size(),
         model.layers.size(), prof.description.c_str());
     std::printf("predicted %.3f ms (lower bound %.3f ms), weights %s, peak %s\n", p->latencyMs, choice.lowerBoundMs,
-        humanBytes(static_cast<double>(p->weightsPeak)).c_str(),
-        humanBytes(static_cast<double>(p->peakTotal)).c_str());
+        humanBytes(static_cast<double>(p->weightsPeak)).c_str(), humanBytes(static_cast<double>(p->peakTotal)).c_str());
     return 0;
 }
 
@@ -322,10 +322,9 @@ int planFrontier(const Options& o, const std::vector<Profile>& profs, const std:
     j["contention"] = contentionJson(plans[base], profs[base]);
     j["profiles"] = json::array();
     for (size_t k = 0; k < profs.size(); ++k)
-        j["profiles"].push_back(
-            { { "split_bytes", profs[k].splitBytes }, { "layers", plans[k].model.layers.size() },
-                { "profile", profs[k].description }, { "kernel_ms", plans[k].model.kernelMs() },
-                { "kernel_scale", profs[k].kernelScale }, { "contention", contentionJson(plans[k], profs[k]) } });
+        j["profiles"].push_back({ { "split_bytes", profs[k].splitBytes }, { "layers", plans[k].model.layers.size() },
+            { "profile", profs[k].description }, { "kernel_ms", plans[k].model.kernelMs() },
+            { "kernel_scale", profs[k].kernelScale }, { "contention", contentionJson(plans[k], profs[k]) } });
     j["compute_ms"] = ms;
     j["frontier"] = json::array();
     for (size_t i = 0; i < f->size(); ++i) {
@@ -341,12 +340,11 @@ int planFrontier(const Options& o, const std::vector<Profile>& profs, const std:
         "model     %s, %zu layers; profile: %s\n", name.c_str(), bm.layers.size(), profs[base].description.c_str());
     for (size_t k = 0; k < profs.size(); ++k)
         if (k != base)
-            std::printf("also      %s (%zu layers, %s)\n", profs[k].description.c_str(),
-                plans[k].model.layers.size(),
+            std::printf("also      %s (%zu layers, %s)\n", profs[k].description.c_str(), plans[k].model.layers.size(),
                 profs[k].splitBytes ? ("split at " + humanBytes(static_cast<double>(profs[k].splitBytes))).c_str()
                                     : "whole layers");
-    std::printf("costs     kernels %.3f ms, disk %.0f MB/s, request %.3f ms; %zu budgets in %.1f ms\n",
-        bm.kernelMs(), bm.diskBytesPerMs / 1e3, bm.requestMs, f->size(), ms);
+    std::printf("costs     kernels %.3f ms, disk %.0f MB/s, request %.3f ms; %zu budgets in %.1f ms\n", bm.kernelMs(),
+        bm.diskBytesPerMs / 1e3, bm.requestMs, f->size(), ms);
     if (plans[base].calibration)
         std::printf("contention reads beside kernels at %.2f of the disk's rate (run %lld, %s: measured %.3f ms, "
                     "fitted %.3f ms, uncalibrated %.3f ms)\n",
@@ -367,11 +365,10 @@ int planFrontier(const Options& o, const std::vector<Profile>& profs, const std:
     for (size_t i = 0; i < f->size(); ++i) {
         const plan::Choice& c = (*f)[i];
         const uint64_t s = profs[from[i]].splitBytes;
-        std::printf("%12s %14.3f %12s %12s %10.3f %9zu %10s\n",
-            humanBytes(static_cast<double>(c.budgetBytes)).c_str(), c.prediction.latencyMs,
-            humanBytes(static_cast<double>(c.prediction.weightsPeak)).c_str(),
-            humanBytes(static_cast<double>(c.prediction.peakTotal)).c_str(), c.lowerBoundMs,
-            c.config.resident.size(), s ? humanBytes(static_cast<double>(s)).c_str() : "whole");
+        std::printf("%12s %14.3f %12s %12s %10.3f %9zu %10s\n", humanBytes(static_cast<double>(c.budgetBytes)).c_str(),
+            c.prediction.latencyMs, humanBytes(static_cast<double>(c.prediction.weightsPeak)).c_str(),
+            humanBytes(static_cast<double>(c.prediction.peakTotal)).c_str(), c.lowerBoundMs, c.config.resident.size(),
+            s ? humanBytes(static_cast<double>(s)).c_str() : "whole");
     }
     return 0;
 }

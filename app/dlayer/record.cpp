@@ -52,28 +52,25 @@ void printRun(const Run& r)
 {
     std::printf("run       %lld (%s), %s%s%s\n", static_cast<long long>(r.id), isoTime(r.startedMs).c_str(),
         runStatusName(r.status), r.error.empty() ? "" : ": ", r.error.c_str());
-    std::printf("model     %s (%s), %d layers, weights %s, sha256 %s\n", r.model.name.c_str(),
-        r.model.path.c_str(), r.model.layers, humanBytes(static_cast<double>(r.model.bytes)).c_str(),
-        r.model.hash.substr(0, 16).c_str());
+    std::printf("model     %s (%s), %d layers, weights %s, sha256 %s\n", r.model.name.c_str(), r.model.path.c_str(),
+        r.model.layers, humanBytes(static_cast<double>(r.model.bytes)).c_str(), r.model.hash.substr(0, 16).c_str());
     std::printf("device    %s, %s, %s\n", r.device.host.c_str(), r.device.backend.c_str(), r.device.cpu.c_str());
     std::printf("config    %s %s\n", r.arch.c_str(), r.configJson.c_str());
     std::printf("latency   median %.3f ms, min %.3f, max %.3f, mean %.3f over %d runs; kernel stalled %.3f ms\n",
         r.latencyMedianMs, r.latencyMinMs, r.latencyMaxMs, r.latencyMeanMs, r.iterations, r.stallMs);
     std::printf("memory    ledger peak %s (resident weights %s, staging %s, activations %s, workspace %s), RSS "
                 "peak %s\n",
-        humanBytes(static_cast<double>(r.peakTotal)).c_str(),
-        humanBytes(static_cast<double>(r.peakByTag[0])).c_str(),
+        humanBytes(static_cast<double>(r.peakTotal)).c_str(), humanBytes(static_cast<double>(r.peakByTag[0])).c_str(),
         humanBytes(static_cast<double>(r.peakByTag[1])).c_str(),
         humanBytes(static_cast<double>(r.peakByTag[2])).c_str(),
-        humanBytes(static_cast<double>(r.peakByTag[3])).c_str(),
-        humanBytes(static_cast<double>(r.rssPeak)).c_str());
+        humanBytes(static_cast<double>(r.peakByTag[3])).c_str(), humanBytes(static_cast<double>(r.rssPeak)).c_str());
     if (r.readBytes > 0)
-        std::printf("read      %s per inference at %.0f MB/s\n",
-            humanBytes(static_cast<double>(r.readBytes)).c_str(), r.readMBps);
+        std::printf("read      %s per inference at %.0f MB/s\n", humanBytes(static_cast<double>(r.readBytes)).c_str(),
+            r.readMBps);
     std::printf("trace     %zu events, %zu memory samples\n", r.events.size(), r.samples.size());
     if (!r.layers.empty()) {
-        std::printf("\n%5s  %-28s %10s %9s %9s %9s %9s\n", "layer", "name", "bytes", "read ms", "copy ms",
-            "kernel ms", "stall ms");
+        std::printf("\n%5s  %-28s %10s %9s %9s %9s %9s\n", "layer", "name", "bytes", "read ms", "copy ms", "kernel ms",
+            "stall ms");
         for (const auto& l : r.layers)
             std::printf("%5d  %-28s %10s %9.3f %9.3f %9.3f %9.3f\n", l.layer, l.name.substr(0, 28).c_str(),
                 humanBytes(static_cast<double>(l.bytes)).c_str(), l.readMs, l.copyMs, l.kernelMs, l.stallMs);

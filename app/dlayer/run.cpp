@@ -282,8 +282,7 @@ void printStreaming(const RunReport& r, const SessionOutcome& out)
         r.read->mbPerS, r.read->reader.c_str());
     if (const auto& d = r.read->device)
         std::printf("device    %s read %s per run, busy %.1f ms%s\n", d->name.c_str(), humanBytes(d->bytes).c_str(),
-            d->busyMs,
-            d->mbPerS ? (": " + std::to_string(std::lround(*d->mbPerS)) + " MB/s while busy").c_str() : "");
+            d->busyMs, d->mbPerS ? (": " + std::to_string(std::lround(*d->mbPerS)) + " MB/s while busy").c_str() : "");
     if (const auto& d = r.pairedDisk)
         std::printf("disk      %.0f MB/s (median) reading the same bytes alone after each run; the run read at %.1f %% "
                     "of it (quartiles %.1f … %.1f, by %s)\n",
@@ -315,7 +314,6 @@ void printReport(const RunReport& r, const SessionOutcome& out, int64_t recorded
 }
 
 } // namespace
-
 
 int cmdRun(const Options& o)
 {

@@ -84,7 +84,6 @@ void installLanguage(QTranslator& translator)
     // The .qm files are compiled in by qt_add_translations under :/i18n.
     if (translator.load(locale, QStringLiteral("dlstudio"), QStringLiteral("_"), QStringLiteral(":/i18n")))
         QCoreApplication::installTranslator(&translator);
-
 }
 
 std::optional<CommandLine> parseCommandLine(QApplication& app)

@@ -40,7 +40,6 @@ struct Header
 };
 static_assert(sizeof(Header) == 56);
 
-
 std::string rePack(const std::string& path)
 {
     return " — re-pack the model (dlayer pack MODEL -o " + path + ")";

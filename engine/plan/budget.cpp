@@ -10,7 +10,8 @@ namespace dl {
 namespace {
 
 // Layers a FIFO ring holds, when the budget allows, before the budget rule keeps any resident: with room for two, reads
-// ran too little ahead and the kernels stalled (docs/experiments/architecture-notes.md, "Measurements behind the code").
+// ran too little ahead and the kernels stalled (docs/experiments/architecture-notes.md, "Measurements behind the
+// code").
 constexpr size_t kRingAhead = 4;
 
 // The finest split the budget rule makes for a FIFO ring while pieces for two in it are no finer.
@@ -136,8 +137,8 @@ Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t
     for (size_t i : order) {
         if (pack.layers[i].paddedBytes == 0) break;
         resident[i] = true;
-        const size_t need
-            = pinned + pack.layers[i].paddedBytes + std::max(ringUnits * largestStreamedLayer(pack, resident), hugeFloor);
+        const size_t need = pinned + pack.layers[i].paddedBytes
+            + std::max(ringUnits * largestStreamedLayer(pack, resident), hugeFloor);
         if (need > budget) {
             resident[i] = false;
             continue; // a smaller layer may still fit

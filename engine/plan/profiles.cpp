@@ -54,8 +54,8 @@ std::string noProfileMessage(const std::string& storePath, std::optional<uint64_
     const std::string split = onlySplit && *onlySplit ? " --split " + std::to_string(*onlySplit) : std::string();
     return "the run store '" + storePath + "' has no streaming run of this model"
         + (onlySplit ? " with its layers split at " + std::to_string(*onlySplit) + " bytes" : std::string())
-        + " to profile from: record one (dlayer run MODEL --arch sequential" + split + " --record "
-        + storePath + ", dlayer plan --profile-run, or Profile in the studio)";
+        + " to profile from: record one (dlayer run MODEL --arch sequential" + split + " --record " + storePath
+        + ", dlayer plan --profile-run, or Profile in the studio)";
 }
 
 } // namespace dl::plan

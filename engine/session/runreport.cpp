@@ -199,9 +199,9 @@ std::string reportToJson(const RunReport& r, int indent)
             { "direct_io", rd.directIo }, { "reader", rd.reader }, { "verify", rd.verify },
             { "inline", rd.inlineReads } };
         if (rd.device)
-            j["read"]["device"] = { { "name", rd.device->name }, { "bytes", rd.device->bytes },
-                { "busy_ms", rd.device->busyMs },
-                { "mb_per_s", rd.device->mbPerS ? json(*rd.device->mbPerS) : json() } };
+            j["read"]["device"]
+                = { { "name", rd.device->name }, { "bytes", rd.device->bytes }, { "busy_ms", rd.device->busyMs },
+                      { "mb_per_s", rd.device->mbPerS ? json(*rd.device->mbPerS) : json() } };
     }
     if (r.pairedDisk) {
         const auto& d = *r.pairedDisk;
@@ -211,11 +211,10 @@ std::string reportToJson(const RunReport& r, int indent)
     }
     if (r.pairedPreload) {
         const auto& p = *r.pairedPreload;
-        j["paired_preload"] = { { "latency_ms",
-                                    { { "median", p.latencyMedianMs }, { "min", p.latencyMinMs },
-                                        { "max", p.latencyMaxMs } } },
-            { "overhead_pct", quartilesJson(p.overheadPct) }, { "pairs_ms", pairsJson(p.pairsMs) },
-            { "twin", p.twin } };
+        j["paired_preload"] = {
+            { "latency_ms", { { "median", p.latencyMedianMs }, { "min", p.latencyMinMs }, { "max", p.latencyMaxMs } } },
+            { "overhead_pct", quartilesJson(p.overheadPct) }, { "pairs_ms", pairsJson(p.pairsMs) }, { "twin", p.twin }
+        };
     }
     j["stall_ms"] = r.stallMs;
     json stalls = json::object();
@@ -224,7 +223,8 @@ std::string reportToJson(const RunReport& r, int indent)
     j["stall_ms_by_stage"] = stalls;
     j["outputs"] = json::array();
     for (const auto& o : r.outputs)
-        j["outputs"].push_back({ { "name", o.name }, { "dtype", o.dtype }, { "shape", o.shape }, { "sha256", o.sha256 } });
+        j["outputs"].push_back(
+            { { "name", o.name }, { "dtype", o.dtype }, { "shape", o.shape }, { "sha256", o.sha256 } });
     return j.dump(indent);
 }
 
@@ -384,7 +384,8 @@ Result<RunReport> reportFromJson(const std::string& text)
             s.get(kStageKeys[k], r.stallMsByStage[k]);
     }
     if (in.has("outputs")) {
-        if (!in.raw("outputs").is_array()) in.bad("outputs");
+        if (!in.raw("outputs").is_array())
+            in.bad("outputs");
         else
             for (const auto& o : in.raw("outputs")) {
                 RunReport::Output out;

@@ -306,8 +306,8 @@ Status Session::Impl::plan()
     std::map<std::string, Shape> shapes = s.inputShapes;
     if (s.onlyInputShape) {
         if (g.inputs.size() != 1)
-            return badRequest("the model has " + std::to_string(g.inputs.size())
-                + " inputs: name one with --shape NAME=DIMS");
+            return badRequest(
+                "the model has " + std::to_string(g.inputs.size()) + " inputs: name one with --shape NAME=DIMS");
         shapes[g.inputs[0].name] = *s.onlyInputShape;
     }
     for (const auto& [name, file] : s.inputFiles) {
@@ -375,8 +375,8 @@ Status Session::Impl::openPack()
         co.cancel = stop;
         co.progress = [&](size_t done, size_t total) {
             if (progress)
-                progress({ Progress::Phase::Packing, total ? static_cast<int>(done * 100 / total) : -1, done, total,
-                    path });
+                progress(
+                    { Progress::Phase::Packing, total ? static_cast<int>(done * 100 / total) : -1, done, total, path });
         };
         co.replacing = [&](const std::string& why) {
             if (progress) progress({ Progress::Phase::Repacking, -1, 0, 0, why });
@@ -421,7 +421,6 @@ Status Session::Impl::createPipeline()
     return {};
 }
 
-
 Status Session::Impl::prepare()
 {
     RunSpec& s = spec;
@@ -431,7 +430,7 @@ Status Session::Impl::prepare()
         DL_ASSIGN(config, plan::readConfigFile(s.configFile));
         if (s.arch || s.stagingBytes || !s.resident.empty() || s.budgetBytes || s.splitBytes)
             return badRequest("a configuration fixes the architecture, staging, resident layers and split: leave them "
-                           "out");
+                              "out");
         s.arch = config->arch;
         s.stagingBytes = config->stagingBytes;
         s.resident = config->resident;
@@ -516,8 +515,8 @@ Status Session::Impl::prepare()
     return {};
 }
 
-Result<std::unique_ptr<Session>> Session::prepare(
-    const RunSpec& spec, const std::atomic<bool>* stop, const ProgressFn& progress, const std::vector<TraceSink*>& sinks)
+Result<std::unique_ptr<Session>> Session::prepare(const RunSpec& spec, const std::atomic<bool>* stop,
+    const ProgressFn& progress, const std::vector<TraceSink*>& sinks)
 {
     auto impl = std::make_unique<Impl>();
     impl->spec = spec;

@@ -224,8 +224,8 @@ private slots:
         QVERIFY2(o.err.contains(QStringLiteral("--chunk")), qPrintable(o.err));
         o = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--iterations"), QStringLiteral("3") });
         QCOMPARE(o.code, 2);
-        QVERIFY2(o.err.contains(QStringLiteral(
-                     "dlayer info takes --weights, --shape, --split, --budget, --arch, --seed and --json, not --iterations")),
+        QVERIFY2(o.err.contains(QStringLiteral("dlayer info takes --weights, --shape, --split, --budget, --arch, "
+                                               "--seed and --json, not --iterations")),
             qPrintable(o.err));
         o = dlayer({ QStringLiteral("pack"), cfg, QStringLiteral("-o"), m_dir.filePath(QStringLiteral("never.dlpack")),
             QStringLiteral("--threads"), QStringLiteral("1") });
@@ -266,8 +266,9 @@ private slots:
         // dlayer info --budget says which split that is, before anything runs (what the benchmarks ask), and lists the
         // layers as the run cut them.
         {
-            const Outcome info = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--budget"), QStringLiteral("1500K"),
-                QStringLiteral("--arch"), QStringLiteral("two-stage"), QStringLiteral("--json") });
+            const Outcome info
+                = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--budget"), QStringLiteral("1500K"),
+                    QStringLiteral("--arch"), QStringLiteral("two-stage"), QStringLiteral("--json") });
             QVERIFY2(info.code == 0, qPrintable(info.err));
             const QJsonObject ij = QJsonDocument::fromJson(info.out.toUtf8()).object();
             QCOMPARE(ij.value(QStringLiteral("split_bytes")).toInteger(), split);
@@ -516,9 +517,9 @@ private slots:
         QFETCH(QString, limitKiB);
         QFETCH(QString, arch);
         QProcess p;
-        QStringList args = { QStringLiteral("-c"),
-            QStringLiteral("ulimit -v %1 && exec \"$0\" \"$@\"").arg(limitKiB), QStringLiteral(DL_DLAYER),
-            QStringLiteral("run"), darknet("yolov4.cfg"), QStringLiteral("--threads"), QStringLiteral("2") };
+        QStringList args = { QStringLiteral("-c"), QStringLiteral("ulimit -v %1 && exec \"$0\" \"$@\"").arg(limitKiB),
+            QStringLiteral(DL_DLAYER), QStringLiteral("run"), darknet("yolov4.cfg"), QStringLiteral("--threads"),
+            QStringLiteral("2") };
         if (!arch.isEmpty())
             args << QStringLiteral("--arch") << arch << QStringLiteral("--pack-dir")
                  << m_dir.filePath(QStringLiteral("oom-packs"));
@@ -527,8 +528,8 @@ private slots:
         const QString err = QString::fromUtf8(p.readAllStandardError());
         QCOMPARE(p.exitStatus(), QProcess::NormalExit);
         QVERIFY2(p.exitCode() == 1, qPrintable(QStringLiteral("exit %1: %2").arg(p.exitCode()).arg(err)));
-        QVERIFY2(err.contains(QStringLiteral("dlayer: error:")) && err.contains(QStringLiteral("memory")),
-            qPrintable(err));
+        QVERIFY2(
+            err.contains(QStringLiteral("dlayer: error:")) && err.contains(QStringLiteral("memory")), qPrintable(err));
     }
 
     // --version names the build and what it runs on; COMMAND --help shows that command's synopsis, not the others'.
@@ -542,11 +543,13 @@ private slots:
         o = dlayer({ QStringLiteral("run"), QStringLiteral("--help") });
         QCOMPARE(o.code, 0);
         QVERIFY2(o.out.contains(QStringLiteral("dlayer run MODEL")) && o.out.contains(QStringLiteral("--memory-limit"))
-                && !o.out.contains(QStringLiteral("dlayer plan MODEL")) && !o.out.contains(QStringLiteral("dlayer runs DB")),
+                && !o.out.contains(QStringLiteral("dlayer plan MODEL"))
+                && !o.out.contains(QStringLiteral("dlayer runs DB")),
             qPrintable(o.out));
         o = dlayer({ QStringLiteral("help"), QStringLiteral("runs") });
         QCOMPARE(o.code, 0);
-        QVERIFY2(o.out.contains(QStringLiteral("dlayer runs DB list")) && !o.out.contains(QStringLiteral("dlayer run MODEL")),
+        QVERIFY2(o.out.contains(QStringLiteral("dlayer runs DB list"))
+                && !o.out.contains(QStringLiteral("dlayer run MODEL")),
             qPrintable(o.out));
     }
 
@@ -592,8 +595,8 @@ private slots:
         // One report: what run --json printed is what the store keeps and what runs show --json prints, field for
         // field, down to the text.
         {
-            const Outcome shown = dlayer({ QStringLiteral("runs"), db, QStringLiteral("show"), QString::number(id),
-                QStringLiteral("--json") });
+            const Outcome shown = dlayer(
+                { QStringLiteral("runs"), db, QStringLiteral("show"), QString::number(id), QStringLiteral("--json") });
             QVERIFY2(shown.code == 0, qPrintable(shown.err));
             QCOMPARE(shown.out, o.out);
             QCOMPARE(j.value(QStringLiteral("schema")).toInt(), 1);

@@ -44,7 +44,8 @@ private Q_SLOTS:
     void aRunIsOneCallAndItsReportRoundTrips()
     {
         std::set<Progress::Phase> phases;
-        auto prepared = Session::prepare(spec(m_dir, "packs"), nullptr, [&](const Progress& p) { phases.insert(p.phase); });
+        auto prepared
+            = Session::prepare(spec(m_dir, "packs"), nullptr, [&](const Progress& p) { phases.insert(p.phase); });
         QVERIFY2(prepared.ok(), prepared.ok() ? "" : prepared.error().message.c_str());
         Session& session = **prepared;
         QCOMPARE(session.setup().layerNames.size(), size_t(14));

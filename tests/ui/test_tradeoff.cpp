@@ -5,6 +5,8 @@
 
 #include "core/procstat.h"
 #include "core/random.h"
+#include "layertablemodel.h"
+#include "mainwindow.h"
 #include "model/importer.h"
 #include "pack/layerpack.h"
 #include "pack/packcache.h"
@@ -13,12 +15,10 @@
 #include "plan/config.h"
 #include "plan/profiles.h"
 #include "runbuild.h"
+#include "runcontrols.h"
 #include "runstore.h"
 #include "runtime/executor.h"
 #include "runtime/versions.h"
-#include "layertablemodel.h"
-#include "mainwindow.h"
-#include "runcontrols.h"
 #include "testmodels.h"
 #include "tradeoffview.h"
 
@@ -363,9 +363,10 @@ private Q_SLOTS:
         const QString db = m_dir.filePath(QStringLiteral("noprofile.sqlite"));
         QProcess dlayer;
         dlayer.start(QStringLiteral(DL_DLAYER),
-            { QStringLiteral("run"), darknetModel("yolov3-tiny.cfg"), QStringLiteral("--arch"), QStringLiteral("preload"),
-                QStringLiteral("--pack-dir"), m_dir.filePath(QStringLiteral("packs")), QStringLiteral("--iterations"),
-                QStringLiteral("1"), QStringLiteral("--warmup"), QStringLiteral("0"), QStringLiteral("--record"), db });
+            { QStringLiteral("run"), darknetModel("yolov3-tiny.cfg"), QStringLiteral("--arch"),
+                QStringLiteral("preload"), QStringLiteral("--pack-dir"), m_dir.filePath(QStringLiteral("packs")),
+                QStringLiteral("--iterations"), QStringLiteral("1"), QStringLiteral("--warmup"), QStringLiteral("0"),
+                QStringLiteral("--record"), db });
         QVERIFY(dlayer.waitForFinished(TimeoutMs));
         QVERIFY2(dlayer.exitCode() == 0, dlayer.readAllStandardError().constData());
         const QString expected = QString::fromStdString(plan::noProfileMessage(db.toStdString(), std::nullopt));

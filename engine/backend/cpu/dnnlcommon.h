@@ -4,9 +4,9 @@
 // descriptor helpers, ONNX window arithmetic (kernel, strides, pads, auto_pad), the fused-activation post-ops,
 // and the scratch memory that every kernel of one CpuContext shares.
 
-#include "core/align.h"
 #include "backend/cpu/cpucontext.h"
 #include "backend/cpu/kernel.h"
+#include "core/align.h"
 
 #include <dnnl.hpp>
 
