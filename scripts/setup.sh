@@ -11,7 +11,7 @@ packages=(
     xvfb xauth
     libdnnl-dev ocl-icd-opencl-dev
     libonnx-dev libprotobuf-dev protobuf-compiler
-    liburing-dev nlohmann-json3-dev libsqlite3-dev
+    liburing-dev nlohmann-json3-dev libsqlite3-dev libssl-dev openssl
     libonnx-testdata darknet
 )
 
