@@ -7,8 +7,6 @@ cd "$here"
 
 packages=(
     build-essential cmake ninja-build pkg-config git
-    qt6-base-dev libqt6sql6-sqlite qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqcustomplot-dev
-    xvfb xauth
     libdnnl-dev ocl-icd-opencl-dev
     libonnx-dev libprotobuf-dev protobuf-compiler
     liburing-dev nlohmann-json3-dev libsqlite3-dev libssl-dev openssl
@@ -24,6 +22,12 @@ for a in "$@"; do
         *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
     esac
 done
+
+# The studio's (and the Qt Test suites'): left out by --no-studio, the headless tree a board without Qt 6 builds.
+if [ "$studio" = ON ]; then
+    packages+=(qt6-base-dev libqt6sql6-sqlite qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqcustomplot-dev
+        xvfb xauth)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
