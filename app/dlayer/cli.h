@@ -84,18 +84,11 @@ dl::Graph importOrFail(const Options& o);
 // Input shapes from --shape and --input files; a bare --shape applies to the only input.
 std::map<std::string, dl::Shape> inputShapes(
     const Options& o, const dl::Graph& g, std::map<std::string, dl::Tensor>& fileInputs);
-// Run inputs in graph order: from --input files, else seeded.
-std::vector<dl::Tensor> makeInputs(const Options& o, const std::vector<std::string>& names,
-    const std::vector<dl::DType>& dtypes, const std::vector<dl::Shape>& shapes,
-    const std::map<std::string, dl::Tensor>& fileInputs);
 void saveOutputs(const Options& o, const std::vector<dl::Tensor>& outputs, const std::vector<std::string>& names);
 std::string humanBytes(double b);
 json shapeJson(const dl::Shape& s);
 using dl::median; // core/stats.h
 using dl::quantile;
-// The process's peak resident set so far (VmHWM), and a reset of it where the kernel allows (clear_refs 5).
-size_t peakRss();
-bool resetPeakRss();
 
 // This program's own path (/proc/self/exe), to start it again.
 std::string selfPath();

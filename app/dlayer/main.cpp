@@ -476,24 +476,6 @@ size_t parseBytes(const std::string& flag, const std::string& text)
     return static_cast<size_t>(std::stod(num) * u->second);
 }
 
-std::vector<Tensor> makeInputs(const Options& o, const std::vector<std::string>& names,
-    const std::vector<DType>& dtypes, const std::vector<Shape>& shapes, const std::map<std::string, Tensor>& fileInputs)
-{
-    std::vector<Tensor> inputs;
-    for (size_t i = 0; i < names.size(); ++i) {
-        auto f = fileInputs.find(names[i]);
-        if (f != fileInputs.end()) {
-            if (f->second.dtype() != dtypes[i])
-                fail("--input " + names[i] + " holds " + dtypeName(f->second.dtype()) + ", the model takes "
-                    + dtypeName(dtypes[i]));
-            inputs.push_back(f->second);
-        } else {
-            inputs.push_back(seededTensor(dtypes[i], shapes[i], o.seed + i));
-        }
-    }
-    return inputs;
-}
-
 void saveOutputs(const Options& o, const std::vector<Tensor>& outputs, const std::vector<std::string>& names)
 {
     if (o.saveOutputs.empty()) return;
@@ -504,16 +486,6 @@ void saveOutputs(const Options& o, const std::vector<Tensor>& outputs, const std
         auto st = writeTensorProtoFile(o.saveOutputs + "/output_" + std::to_string(i) + ".pb", outputs[i], names[i]);
         if (!st.ok()) fail(st.error().message);
     }
-}
-
-size_t peakRss()
-{
-    return processPeakRssBytes();
-}
-
-bool resetPeakRss()
-{
-    return resetProcessPeakRss();
 }
 
 std::string humanBytes(double b)

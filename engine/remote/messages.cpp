@@ -18,15 +18,15 @@ bool isSha256(const std::string& s)
     return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-// A whole number in [lo, hi] at `key`, when present.
-Status number(const Json& j, const char* key, int64_t lo, int64_t hi, int64_t& out)
+// A whole number in [lo, hi] at `key` into `out`, when present; `out` is left as it is otherwise.
+template <typename T> Status number(const Json& j, const char* key, int64_t lo, int64_t hi, T& out)
 {
     if (!j.contains(key)) return {};
     const Json& v = j[key];
     if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
         return invalid(std::string("the run request's '") + key + "' is not a whole number from " + std::to_string(lo)
             + " to " + std::to_string(hi));
-    out = v.get<int64_t>();
+    out = static_cast<T>(v.get<int64_t>());
     return {};
 }
 
@@ -81,31 +81,18 @@ Result<RunSpec> runSpecFromRequest(const Json& j, const std::string& modelPath)
         s.arch = *arch;
     }
     constexpr int64_t kMaxBytes = std::numeric_limits<int64_t>::max();
-    int64_t v = 0;
-    DL_TRY(number(j, "staging_bytes", 0, kMaxBytes, v));
-    s.stagingBytes = static_cast<uint64_t>(v);
-    v = 0;
-    DL_TRY(number(j, "budget_bytes", 0, kMaxBytes, v));
-    s.budgetBytes = static_cast<uint64_t>(v);
+    DL_TRY(number(j, "staging_bytes", 0, kMaxBytes, s.stagingBytes));
+    DL_TRY(number(j, "budget_bytes", 0, kMaxBytes, s.budgetBytes));
     if (j.contains("split_bytes")) {
-        DL_TRY(number(j, "split_bytes", 0, kMaxBytes, v));
-        s.splitBytes = static_cast<uint64_t>(v);
+        uint64_t split = 0;
+        DL_TRY(number(j, "split_bytes", 0, kMaxBytes, split));
+        s.splitBytes = split;
     }
-    v = s.warmup;
-    DL_TRY(number(j, "warmup", 0, 1000, v));
-    s.warmup = static_cast<int>(v);
-    v = s.iterations;
-    DL_TRY(number(j, "iterations", 1, 1000000, v));
-    s.iterations = static_cast<int>(v);
-    v = s.threads;
-    DL_TRY(number(j, "threads", 0, 1024, v));
-    s.threads = static_cast<int>(v);
-    v = static_cast<int64_t>(s.seed);
-    DL_TRY(number(j, "seed", 0, kMaxBytes, v));
-    s.seed = static_cast<uint64_t>(v);
-    v = 0;
-    DL_TRY(number(j, "memory_limit_bytes", 0, kMaxBytes, v));
-    s.memoryLimitBytes = static_cast<uint64_t>(v);
+    DL_TRY(number(j, "warmup", 0, 1000, s.warmup));
+    DL_TRY(number(j, "iterations", 1, 1000000, s.iterations));
+    DL_TRY(number(j, "threads", 0, 1024, s.threads));
+    DL_TRY(number(j, "seed", 0, kMaxBytes, s.seed));
+    DL_TRY(number(j, "memory_limit_bytes", 0, kMaxBytes, s.memoryLimitBytes));
     if (j.contains("continuous")) {
         if (!j["continuous"].is_boolean()) return invalid("the run request's 'continuous' is not true or false");
         s.continuous = j["continuous"].get<bool>();
@@ -144,12 +131,8 @@ Result<RunSpec> runSpecFromRequest(const Json& j, const std::string& modelPath)
         s.read.direct = r.value("direct", s.read.direct);
         s.read.uring = r.value("uring", s.read.uring);
         s.read.readThread = r.value("read_thread", s.read.readThread);
-        v = s.read.queueDepth;
-        DL_TRY(number(r, "queue_depth", 1, 1024, v));
-        s.read.queueDepth = static_cast<unsigned>(v);
-        v = static_cast<int64_t>(s.read.chunkBytes);
-        DL_TRY(number(r, "chunk_bytes", 4096, int64_t(1) << 30, v));
-        s.read.chunkBytes = static_cast<size_t>(v);
+        DL_TRY(number(r, "queue_depth", 1, 1024, s.read.queueDepth));
+        DL_TRY(number(r, "chunk_bytes", 4096, int64_t(1) << 30, s.read.chunkBytes));
         if (r.contains("verify")) {
             const auto verify = r["verify"].is_string() ? parseVerify(r["verify"].get<std::string>()) : std::nullopt;
             if (!verify) return invalid("the run request's 'read.verify' is not first, always or off");
