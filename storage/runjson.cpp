@@ -103,6 +103,7 @@ std::string runToJson(const Run& r)
         { "bytes", r.model.bytes }, { "layers", r.model.layers } };
     j["device"] = { { "host", r.device.host }, { "backend", r.device.backend }, { "cpu", r.device.cpu },
         { "gpu", r.device.gpu }, { "disk_mb_per_s", r.device.diskMBps } };
+    if (!r.uuid.empty()) j["uuid"] = r.uuid;
     j["arch"] = r.arch;
     j["config"] = json::parse(r.configJson, nullptr, false);
     if (j["config"].is_discarded()) j["config"] = r.configJson;
@@ -182,6 +183,11 @@ Result<Run> runFromJson(const std::string& text)
         r.peakByTag[k] = tags.i64(kTagKeys[k]);
     if (!tags.error().empty()) return invalid(tags.error());
     r.arch = top.str("arch");
+    // "uuid" came with schema 3: an export from before gets a new one when it is imported.
+    if (j.contains("uuid")) {
+        r.uuid = top.str("uuid");
+        if (!isRunUuid(r.uuid)) return invalid("the run's 'uuid' is not a UUID");
+    }
     r.startedMs = top.i64("started_ms");
     r.finishedMs = top.i64("finished_ms");
     const std::string status = top.str("status");

@@ -3,8 +3,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -105,6 +109,15 @@ UPDATE runs SET
     read_bytes = COALESCE(CAST(json_extract(report, '$.read.bytes') AS INTEGER), 0),
     read_mb_per_s = COALESCE(json_extract(report, '$.read.mb_per_s'), json_extract(report, '$.read_mb_per_s'), 0)
 WHERE json_valid(report) AND json_type(report) = 'object';
+)sql",
+    // 2 → 3: each run's UUID, its identity across stores (a board's runs synced into the studio's, an exported run
+    // imported again); runs of earlier versions get a random one.
+    R"sql(
+ALTER TABLE runs ADD COLUMN uuid TEXT;
+UPDATE runs SET uuid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)
+    || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'
+    || hex(randomblob(6)));
+CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
 )sql",
 };
 
@@ -269,6 +282,34 @@ bool getVarint(const std::string& in, size_t& at, uint64_t& v)
 constexpr uint8_t kEventFormat = 1;
 
 } // namespace
+
+std::string newRunUuid()
+{
+    static std::mutex mutex;
+    static std::mt19937_64 bits { std::random_device {}()
+        ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) };
+    std::lock_guard lock(mutex);
+    uint64_t hi = bits(), lo = bits();
+    hi = (hi & ~uint64_t(0xF000)) | 0x4000; // version 4
+    lo = (lo & ~(uint64_t(0xC) << 60)) | (uint64_t(0x8) << 60); // the RFC 4122 variant
+    char text[37];
+    std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+        static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+        static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
+    return text;
+}
+
+bool isRunUuid(const std::string& s)
+{
+    if (s.size() != 36) return false;
+    for (size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-'
+                 : !std::isxdigit(static_cast<unsigned char>(s[i])) || std::isupper(static_cast<unsigned char>(s[i])))
+            return false;
+    }
+    return true;
+}
 
 const char* sqliteVersion()
 {
@@ -496,9 +537,9 @@ Result<int64_t> RunStore::addRun(const Run& r)
     Stmt run(m_db,
         "INSERT INTO runs (model_id, device_id, arch, config, started_ms, finished_ms, status, error, iterations, "
         "latency_median_ms, latency_min_ms, latency_max_ms, latency_mean_ms, stall_ms, peak_resident_weights, "
-        "peak_staging, peak_activations, peak_workspace, peak_total, rss_peak, report, read_bytes, read_mb_per_s) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-        "?23)");
+        "peak_staging, peak_activations, peak_workspace, peak_total, rss_peak, report, read_bytes, read_mb_per_s, "
+        "uuid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
+        "?22, ?23, ?24)");
     run.bind(1, modelId).bind(2, deviceId).bind(3, r.arch).bind(4, r.configJson).bind(5, r.startedMs);
     run.bind(6, r.finishedMs).bind(7, std::string(runStatusName(r.status))).bind(8, r.error).bind(9, r.iterations);
     run.bind(10, r.latencyMedianMs).bind(11, r.latencyMinMs).bind(12, r.latencyMaxMs).bind(13, r.latencyMeanMs);
@@ -506,7 +547,12 @@ Result<int64_t> RunStore::addRun(const Run& r)
     for (size_t k = 0; k < kMemTagCount; ++k)
         run.bind(15 + static_cast<int>(k), r.peakByTag[k]);
     run.bind(19, r.peakTotal).bind(20, r.rssPeak).bind(21, r.reportJson).bind(22, r.readBytes).bind(23, r.readMBps);
-    if (run.step() != SQLITE_DONE) return sqlError("storing the run");
+    run.bind(24, r.uuid.empty() ? newRunUuid() : r.uuid);
+    if (run.step() != SQLITE_DONE) {
+        if (sqlite3_errcode(m_db) == SQLITE_CONSTRAINT && !r.uuid.empty())
+            return invalid("run " + r.uuid + " is already in " + m_path);
+        return sqlError("storing the run");
+    }
     const int64_t id = sqlite3_last_insert_rowid(m_db);
 
     Stmt layer(m_db,
@@ -541,7 +587,7 @@ Result<std::vector<RunSummary>> RunStore::listRuns() const
     Stmt s(m_db,
         "SELECT runs.id, models.name, models.hash, arch, started_ms, status, iterations, latency_median_ms, "
         "peak_resident_weights + peak_staging, peak_total, devices.host, devices.backend, devices.cpu, devices.gpu, "
-        "CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.split_bytes'), 0) ELSE 0 END "
+        "CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.split_bytes'), 0) ELSE 0 END, uuid "
         "FROM runs JOIN models ON models.id = runs.model_id JOIN devices ON devices.id = runs.device_id "
         "ORDER BY runs.id");
     std::vector<RunSummary> out;
@@ -564,10 +610,21 @@ Result<std::vector<RunSummary>> RunStore::listRuns() const
         r.device.cpu = s.text(12);
         r.device.gpu = s.text(13);
         r.splitBytes = static_cast<uint64_t>(std::max<int64_t>(0, s.i64(14)));
+        r.uuid = s.text(15);
         out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return sqlError("listing the runs");
     return out;
+}
+
+Result<int64_t> RunStore::runIdByUuid(const std::string& uuid) const
+{
+    Stmt s(m_db, "SELECT id FROM runs WHERE uuid = ?1");
+    s.bind(1, uuid);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return int64_t(0);
+    if (rc != SQLITE_ROW) return sqlError("looking up run " + uuid);
+    return s.i64(0);
 }
 
 Result<int64_t> RunStore::runCount() const
@@ -588,7 +645,8 @@ Result<Run> RunStore::run(int64_t id) const
         "devices.cpu, devices.gpu, devices.disk_mb_per_s, arch, config, started_ms, finished_ms, status, error, "
         "iterations, latency_median_ms, latency_min_ms, latency_max_ms, latency_mean_ms, stall_ms, "
         "peak_resident_weights, peak_staging, peak_activations, peak_workspace, peak_total, rss_peak, report, "
-        "read_bytes, read_mb_per_s FROM runs JOIN models ON models.id = runs.model_id JOIN devices ON devices.id = "
+        "read_bytes, read_mb_per_s, uuid FROM runs JOIN models ON models.id = runs.model_id JOIN devices ON devices.id "
+        "= "
         "runs.device_id "
         "WHERE runs.id = ?1");
     s.bind(1, id);
@@ -618,6 +676,7 @@ Result<Run> RunStore::run(int64_t id) const
     r.reportJson = s.text(28);
     r.readBytes = s.i64(29);
     r.readMBps = s.f64(30);
+    r.uuid = s.text(31);
 
     Stmt layers(m_db,
         "SELECT layer, name, bytes, read_ms, copy_ms, kernel_ms, stall_ms, resident FROM run_layers WHERE run_id = ?1 "

@@ -76,9 +76,14 @@ enum class RunStatus : uint8_t { Ok, Failed, Cancelled };
 const char* runStatusName(RunStatus s); // "ok", "failed", "cancelled"
 Result<RunStatus> parseRunStatus(const std::string& name);
 
+// A run's identity across stores: a random (version 4) UUID, "1b4e28ba-2fa1-4d2e-8b1c-...", lowercase.
+std::string newRunUuid();
+bool isRunUuid(const std::string& s);
+
 struct Run
 {
     int64_t id = 0; // set by the store
+    std::string uuid; // empty: the store gives it one; kept when a run moves between stores
     ModelInfo model;
     DeviceInfo device;
     std::string arch; // preload, two-stage, ..., or in-memory
@@ -114,6 +119,7 @@ struct RunSummary
     int64_t peakTotal = 0;
     DeviceInfo device; // without its disk bandwidth
     uint64_t splitBytes = 0; // the configuration's split_bytes: layers cut above it (0: whole layers)
+    std::string uuid;
 };
 
 // The trace events of a run packed into a blob (a format byte, the count, then per event a kind/stage byte and
@@ -130,7 +136,7 @@ Result<Run> runFromJson(const std::string& text);
 class RunStore
 {
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
     static constexpr int kBusyTimeoutMs = 10000;
 
     // Opens (creating when missing) and migrates the store at `path`.
@@ -143,8 +149,10 @@ public:
     int schemaVersion() const;
 
     // Stores the whole run in one transaction; returns its id. The model and device rows are shared by hash and by
-    // (host, backend, cpu, gpu).
+    // (host, backend, cpu, gpu). A run whose uuid is already here is refused (Invalid, naming it).
     Result<int64_t> addRun(const Run& run);
+    // The id of the run with this uuid; 0 when there is none.
+    Result<int64_t> runIdByUuid(const std::string& uuid) const;
     // Every run, oldest first.
     Result<std::vector<RunSummary>> listRuns() const;
     Result<int64_t> runCount() const;

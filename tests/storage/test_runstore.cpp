@@ -213,6 +213,27 @@ private slots:
         QVERIFY(again.ok());
         compareRuns(*again, original);
         QCOMPARE(runToJson(*again), text); // ids are not part of the export
+        // The run's uuid is: it travels with the export, finds the run in the other store, and a second import of
+        // the same run is refused rather than stored twice.
+        QVERIFY(isRunUuid(stored->uuid));
+        QCOMPARE(again->uuid, stored->uuid);
+        QCOMPARE(b->runIdByUuid(stored->uuid).value(), *id2);
+        QCOMPARE(b->runIdByUuid(newRunUuid()).value(), int64_t(0));
+        auto twice = b->addRun(*back);
+        QVERIFY(!twice.ok());
+        QVERIFY2(twice.error().message.find("already in") != std::string::npos, twice.error().message.c_str());
+        QCOMPARE(b->runCount().value(), int64_t(1));
+        // Runs stored without one get distinct uuids.
+        auto other = a->addRun(original);
+        QVERIFY(other.ok());
+        QVERIFY(a->run(*other)->uuid != stored->uuid);
+        auto listed = a->listRuns();
+        QVERIFY(listed.ok());
+        QCOMPARE(listed->front().uuid, stored->uuid);
+        auto edited = runFromJson(text.substr(0, text.find("\"uuid\"")) + "\"uuid\": \"../../etc\","
+            + text.substr(text.find(',', text.find("\"uuid\"")) + 1));
+        QVERIFY(!edited.ok());
+        QVERIFY2(edited.error().message.find("not a UUID") != std::string::npos, edited.error().message.c_str());
     }
 
     void malformedExportsNameTheField()
@@ -339,7 +360,9 @@ private slots:
             QCOMPARE(r->reportJson, std::string(reports[i]));
             QCOMPARE(static_cast<int>(r->layers.size()), 1);
             QCOMPARE(r->layers[0].kernelMs, 2.5);
+            QVERIFY2(isRunUuid(r->uuid), r->uuid.c_str()); // the migration to 3 gave each run a uuid
         }
+        QVERIFY(store->run(1)->uuid != store->run(2)->uuid);
         // An export of schema 1 (no "read") still imports, its reads taken from its report as the migration does.
         auto one = store->run(1);
         QVERIFY(one.ok());
