@@ -7,16 +7,17 @@
 
 namespace dl::remote {
 
-namespace {
-
-// Keys a run request may carry; anything else is refused rather than ignored.
-const char* const kRequestKeys[] = { "model", "arch", "staging_bytes", "resident_layers", "budget_bytes", "split_bytes",
-    "warmup", "iterations", "continuous", "threads", "seed", "input_shapes", "memory_limit_bytes", "read" };
-
 bool isSha256(const std::string& s)
 {
     return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
+
+namespace {
+
+// Keys a run request may carry; anything else is refused rather than ignored.
+const char* const kRequestKeys[]
+    = { "model", "arch", "staging_bytes", "resident_layers", "budget_bytes", "split_bytes", "warmup", "iterations",
+          "continuous", "threads", "seed", "input_shapes", "memory_limit_bytes", "read", "model_file", "weights_file" };
 
 // A whole number in [lo, hi] at `key` into `out`, when present; `out` is left as it is otherwise.
 template <typename T> Status number(const Json& j, const char* key, int64_t lo, int64_t hi, T& out)
@@ -32,10 +33,12 @@ template <typename T> Status number(const Json& j, const char* key, int64_t lo, 
 
 } // namespace
 
-Json runRequestToJson(const RunSpec& s)
+Json runRequestToJson(const RunSpec& s, const std::string& modelFile, const std::string& weightsFile)
 {
     Json j;
     j["model"] = s.modelHash;
+    if (!modelFile.empty()) j["model_file"] = modelFile;
+    if (!weightsFile.empty()) j["weights_file"] = weightsFile;
     if (s.arch) j["arch"] = archName(*s.arch);
     if (s.stagingBytes) j["staging_bytes"] = s.stagingBytes;
     if (!s.resident.empty()) j["resident_layers"] = s.resident;
@@ -65,14 +68,30 @@ Result<std::string> requestedModel(const Json& request)
     return request["model"].get<std::string>();
 }
 
-Result<RunSpec> runSpecFromRequest(const Json& j, const std::string& modelPath)
+Result<RequestedFiles> requestedFiles(const Json& request)
+{
+    DL_ASSIGN(const std::string hash, requestedModel(request));
+    RequestedFiles f { hash, {} };
+    for (auto [key, to] : { std::pair { "model_file", &f.model }, std::pair { "weights_file", &f.weights } }) {
+        if (!request.contains(key)) continue;
+        const Json& v = request[key];
+        if (!v.is_string() || !isSha256(v.get<std::string>()))
+            return invalid(std::string("a run request's '") + key + "' is not a sha256");
+        *to = v.get<std::string>();
+    }
+    return f;
+}
+
+Result<RunSpec> runSpecFromRequest(const Json& j, const std::string& modelPath, const std::string& weightsPath)
 {
     DL_ASSIGN(const std::string hash, requestedModel(j));
+    DL_TRY(requestedFiles(j));
     for (const auto& [key, value] : j.items())
         if (std::none_of(std::begin(kRequestKeys), std::end(kRequestKeys), [&](const char* k) { return key == k; }))
             return invalid("a run request does not take '" + key.substr(0, 64) + "'");
     RunSpec s;
     s.model = modelPath;
+    s.weights = weightsPath;
     s.modelHash = hash;
     s.source = "agent";
     if (j.contains("arch")) {
@@ -144,29 +163,81 @@ Result<RunSpec> runSpecFromRequest(const Json& j, const std::string& modelPath)
     return s;
 }
 
-Json eventsToJson(const std::vector<TraceEvent>& events, uint64_t dropped)
+namespace {
+
+bool wholeNumbers(const Json& row, size_t n)
 {
-    Json rows = Json::array();
-    for (const auto& e : events)
-        rows.push_back(
-            { static_cast<int>(e.kind), static_cast<int>(e.stage), e.layer, e.iteration, e.beginNs, e.endNs, e.bytes });
-    return { { "events", rows }, { "dropped", dropped } };
+    return row.is_array() && row.size() == n
+        && std::all_of(row.begin(), row.end(), [](const Json& v) { return v.is_number_integer(); });
 }
 
-Result<EventBatchBody> eventsFromJson(const Json& body)
+// A list at `key` of at most kMaxArrayItems, else Invalid; an empty list when absent.
+Result<const Json*> listAt(const Json& body, const char* key)
+{
+    static const Json empty = Json::array();
+    if (!body.contains(key)) return &empty;
+    const Json& v = body[key];
+    if (!v.is_array()) return invalid(std::string("a live batch's '") + key + "' is not a list");
+    if (v.size() > kMaxArrayItems)
+        return invalid(std::string("a live batch's '") + key + "' holds more than " + std::to_string(kMaxArrayItems));
+    return &v;
+}
+
+Status count(const Json& body, const char* key, int& out)
+{
+    if (!body.contains(key)) return {};
+    const Json& v = body[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > std::numeric_limits<int>::max())
+        return invalid(std::string("'") + key + "' is not a count");
+    out = v.get<int>();
+    return {};
+}
+
+template <typename T> Status bytesAt(const Json& body, const char* key, T& out)
+{
+    if (!body.contains(key)) return {};
+    const Json& v = body[key];
+    if (!v.is_number_unsigned()) return invalid(std::string("the set-up's '") + key + "' is not a byte count");
+    out = static_cast<T>(v.get<uint64_t>());
+    return {};
+}
+
+} // namespace
+
+Json batchToJson(const LiveBatch& b)
+{
+    Json rows = Json::array();
+    for (const auto& e : b.events)
+        rows.push_back(
+            { static_cast<int>(e.kind), static_cast<int>(e.stage), e.layer, e.iteration, e.beginNs, e.endNs, e.bytes });
+    Json counters = Json::array();
+    for (const auto& c : b.counters) {
+        Json row = { c.timeNs, c.hasMemory ? 1 : 0 };
+        for (size_t k = 0; k < kMemTagCount; ++k)
+            row.push_back(c.memoryBytes[k]);
+        row.push_back(c.readMBps);
+        counters.push_back(std::move(row));
+    }
+    Json latencies = Json::array();
+    for (const auto& [it, ms] : b.latencies)
+        latencies.push_back({ it, ms });
+    Json rss = Json::array();
+    for (const auto& [ns, bytes] : b.rss)
+        rss.push_back({ ns, bytes });
+    return { { "events", rows }, { "counters", counters }, { "latencies", latencies }, { "rss", rss },
+        { "done", b.iterationsDone }, { "planned", b.iterationsPlanned }, { "dropped", b.dropped } };
+}
+
+Result<LiveBatch> batchFromJson(const Json& body)
 {
     if (!body.is_object() || !body.contains("events") || !body["events"].is_array())
-        return invalid("an events batch is an object with an 'events' list");
-    const Json& rows = body["events"];
-    if (rows.size() > kMaxArrayItems)
-        return invalid("an events batch holds more than " + std::to_string(kMaxArrayItems));
-    EventBatchBody out;
-    out.events.reserve(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-        const Json& r = rows[i];
-        const bool shaped = r.is_array() && r.size() == 7
-            && std::all_of(r.begin(), r.end(), [](const Json& v) { return v.is_number_integer(); });
-        if (!shaped) return invalid("event " + std::to_string(i) + " of the batch is not 7 whole numbers");
+        return invalid("a live batch is an object with an 'events' list");
+    LiveBatch out;
+    DL_ASSIGN(const Json* rows, listAt(body, "events"));
+    out.events.reserve(rows->size());
+    for (size_t i = 0; i < rows->size(); ++i) {
+        const Json& r = (*rows)[i];
+        if (!wholeNumbers(r, 7)) return invalid("event " + std::to_string(i) + " of the batch is not 7 whole numbers");
         const int64_t kind = r[0].get<int64_t>(), stage = r[1].get<int64_t>(), layer = r[2].get<int64_t>(),
                       iteration = r[3].get<int64_t>();
         if (kind < 0 || kind > static_cast<int>(EventKind::Stall) || stage < 0
@@ -177,11 +248,147 @@ Result<EventBatchBody> eventsFromJson(const Json& body)
             traceEvent(static_cast<EventKind>(kind), static_cast<Stage>(stage), static_cast<int>(layer),
                 static_cast<int>(iteration), r[4].get<int64_t>(), r[5].get<int64_t>(), r[6].get<uint64_t>()));
     }
+    DL_ASSIGN(const Json* counters, listAt(body, "counters"));
+    for (size_t i = 0; i < counters->size(); ++i) {
+        const Json& r = (*counters)[i];
+        const bool shaped = r.is_array() && r.size() == kMemTagCount + 3 && r.back().is_number()
+            && std::all_of(r.begin(), r.end() - 1, [](const Json& v) { return v.is_number_integer(); });
+        if (!shaped) return invalid("counter sample " + std::to_string(i) + " of the batch is malformed");
+        CounterSample c;
+        c.timeNs = r[0].get<int64_t>();
+        c.hasMemory = r[1].get<int64_t>() != 0;
+        for (size_t k = 0; k < kMemTagCount; ++k) {
+            if (r[2 + k].get<int64_t>() < 0)
+                return invalid("counter sample " + std::to_string(i) + " of the batch is out of range");
+            c.memoryBytes[k] = r[2 + k].get<size_t>();
+        }
+        c.readMBps = r.back().get<double>();
+        out.counters.push_back(c);
+    }
+    DL_ASSIGN(const Json* latencies, listAt(body, "latencies"));
+    for (size_t i = 0; i < latencies->size(); ++i) {
+        const Json& r = (*latencies)[i];
+        if (!r.is_array() || r.size() != 2 || !r[0].is_number_integer() || !r[1].is_number() || r[0].get<int64_t>() < 0
+            || r[0].get<int64_t>() > std::numeric_limits<int>::max())
+            return invalid("latency " + std::to_string(i) + " of the batch is not [iteration, ms]");
+        out.latencies.emplace_back(r[0].get<int>(), r[1].get<double>());
+    }
+    DL_ASSIGN(const Json* rss, listAt(body, "rss"));
+    for (size_t i = 0; i < rss->size(); ++i) {
+        if (!wholeNumbers((*rss)[i], 2)) return invalid("RSS sample " + std::to_string(i) + " is not [ns, bytes]");
+        out.rss.emplace_back((*rss)[i][0].get<int64_t>(), (*rss)[i][1].get<int64_t>());
+    }
+    DL_TRY(count(body, "done", out.iterationsDone));
+    DL_TRY(count(body, "planned", out.iterationsPlanned));
     if (body.contains("dropped")) {
-        if (!body["dropped"].is_number_unsigned()) return invalid("an events batch's 'dropped' is not a count");
+        if (!body["dropped"].is_number_unsigned()) return invalid("a live batch's 'dropped' is not a count");
         out.dropped = body["dropped"].get<uint64_t>();
     }
     return out;
+}
+
+Json setupToJson(const SessionSetup& s, int64_t originNs)
+{
+    Json j;
+    j["model_hash"] = s.modelHash;
+    if (s.arch) j["arch"] = archName(*s.arch);
+    j["layer_names"] = s.layerNames;
+    j["layer_bytes"] = s.layerBytes;
+    j["resident"] = s.resident;
+    j["staging_bytes"] = s.stagingBytes;
+    j["resident_bytes"] = s.residentBytes;
+    j["budget_bytes"] = s.budgetBytes;
+    j["split_bytes"] = s.splitBytes;
+    j["model_weight_bytes"] = s.modelWeightBytes;
+    j["preload_weight_bytes"] = s.preloadWeightBytes;
+    j["reader"] = s.reader;
+    j["direct_io"] = s.directIo;
+    j["output_names"] = s.outputNames;
+    j["origin_ns"] = originNs;
+    return j;
+}
+
+Result<RemoteSetup> setupFromJson(const Json& j)
+{
+    if (!j.is_object()) return invalid("a run's set-up is not an object");
+    RemoteSetup out;
+    SessionSetup& s = out.setup;
+    auto strings = [&](const char* key, std::vector<std::string>& to) -> Status {
+        if (!j.contains(key)) return {};
+        const Json& v = j[key];
+        if (!v.is_array() || v.size() > kMaxArrayItems
+            || !std::all_of(v.begin(), v.end(), [](const Json& x) { return x.is_string(); }))
+            return invalid(std::string("the set-up's '") + key + "' is not a list of names");
+        to = v.get<std::vector<std::string>>();
+        return {};
+    };
+    if (j.contains("model_hash")) {
+        if (!j["model_hash"].is_string()) return invalid("the set-up's 'model_hash' is not text");
+        s.modelHash = j["model_hash"].get<std::string>();
+    }
+    if (j.contains("arch")) {
+        const auto arch = j["arch"].is_string() ? parseArch(j["arch"].get<std::string>()) : std::nullopt;
+        if (!arch) return invalid("the set-up's 'arch' is not an architecture");
+        s.arch = *arch;
+    }
+    DL_TRY(strings("layer_names", s.layerNames));
+    DL_TRY(strings("output_names", s.outputNames));
+    if (j.contains("layer_bytes")) {
+        const Json& v = j["layer_bytes"];
+        if (!v.is_array() || v.size() != s.layerNames.size() || !std::all_of(v.begin(), v.end(), [](const Json& x) {
+                return x.is_number_integer() && x.get<int64_t>() >= 0;
+            }))
+            return invalid("the set-up's 'layer_bytes' is not a byte count for each layer");
+        s.layerBytes = v.get<std::vector<int64_t>>();
+    }
+    if (j.contains("resident")) {
+        const Json& v = j["resident"];
+        if (!v.is_array() || v.size() != s.layerNames.size()
+            || !std::all_of(v.begin(), v.end(), [](const Json& x) { return x.is_boolean(); }))
+            return invalid("the set-up's 'resident' is not true or false for each layer");
+        s.resident = v.get<std::vector<bool>>();
+    }
+    DL_TRY(bytesAt(j, "staging_bytes", s.stagingBytes));
+    DL_TRY(bytesAt(j, "resident_bytes", s.residentBytes));
+    DL_TRY(bytesAt(j, "budget_bytes", s.budgetBytes));
+    DL_TRY(bytesAt(j, "split_bytes", s.splitBytes));
+    DL_TRY(bytesAt(j, "model_weight_bytes", s.modelWeightBytes));
+    DL_TRY(bytesAt(j, "preload_weight_bytes", s.preloadWeightBytes));
+    if (j.contains("reader")) {
+        if (!j["reader"].is_string()) return invalid("the set-up's 'reader' is not text");
+        s.reader = j["reader"].get<std::string>();
+    }
+    if (j.contains("direct_io")) {
+        if (!j["direct_io"].is_boolean()) return invalid("the set-up's 'direct_io' is not true or false");
+        s.directIo = j["direct_io"].get<bool>();
+    }
+    if (j.contains("origin_ns")) {
+        if (!j["origin_ns"].is_number_integer()) return invalid("the set-up's 'origin_ns' is not a time");
+        out.originNs = j["origin_ns"].get<int64_t>();
+    }
+    return out;
+}
+
+Json progressToJson(const Progress& p)
+{
+    return { { "phase", static_cast<int>(p.phase) }, { "percent", p.percent }, { "done", p.done }, { "total", p.total },
+        { "detail", p.detail } };
+}
+
+Result<Progress> progressFromJson(const Json& j)
+{
+    const bool shaped = j.is_object() && j.contains("phase") && j["phase"].is_number_integer()
+        && j["phase"].get<int64_t>() >= 0 && j["phase"].get<int64_t>() <= static_cast<int>(Progress::Phase::SettingUp)
+        && j.value("percent", Json(-1)).is_number_integer() && j.value("done", Json(0)).is_number_unsigned()
+        && j.value("total", Json(0)).is_number_unsigned() && j.value("detail", Json("")).is_string();
+    if (!shaped) return invalid("a progress message is malformed");
+    Progress p;
+    p.phase = static_cast<Progress::Phase>(j["phase"].get<int>());
+    p.percent = static_cast<int>(std::clamp<int64_t>(j.value("percent", int64_t(-1)), -1, 100));
+    p.done = j.value("done", size_t(0));
+    p.total = j.value("total", size_t(0));
+    p.detail = j.value("detail", std::string());
+    return p;
 }
 
 } // namespace dl::remote

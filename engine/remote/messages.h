@@ -18,23 +18,55 @@ namespace dl::remote {
 // What a client may ask of a run: the model by sha256 (the board resolves it in its own store of uploaded models),
 // the architecture and its settings, the iterations. Paths (the model file, the pack directory, a trace file, input
 // files) are the board's business and never travel.
-Json runRequestToJson(const RunSpec& spec);
-// The spec the board runs, with the model at `modelPath` (found by the caller from the request's sha256, see
-// requestedModel()). Invalid, naming the field, for a malformed request, a field out of range or a field that names
-// a path.
-Result<RunSpec> runSpecFromRequest(const Json& request, const std::string& modelPath);
+// `model` is the spec's identity (modelHash); a Darknet model with a weights file names its two files by their own
+// sha256 too (`modelFile`, `weightsFile`), as they were uploaded.
+Json runRequestToJson(
+    const RunSpec& spec, const std::string& modelFileSha256 = {}, const std::string& weightsFileSha256 = {});
+// The spec the board runs, with the model at `modelPath` and its weights at `weightsPath` (found by the caller from
+// the request's files, see requestedFiles()). Invalid, naming the field, for a malformed request, a field out of
+// range or a field that names a path.
+Result<RunSpec> runSpecFromRequest(
+    const Json& request, const std::string& modelPath, const std::string& weightsPath = {});
 // The model a run request names: a sha256 of 64 lowercase hex digits, else Invalid.
 Result<std::string> requestedModel(const Json& request);
+// The files to run: the model file's sha256 (the identity itself unless the request says otherwise) and the weights
+// file's (empty: none).
+struct RequestedFiles
+{
+    std::string model, weights;
+};
+Result<RequestedFiles> requestedFiles(const Json& request);
+bool isSha256(const std::string& s);
 
-// Trace events as a compact array of rows [kind, stage, layer, iteration, begin_ns, end_ns, bytes] (labels do not
-// travel); `dropped` counts events left out for a slow client since the previous batch.
-Json eventsToJson(const std::vector<TraceEvent>& events, uint64_t dropped = 0);
-struct EventBatchBody
+// What a run produced since the previous batch, as the studio's live views take it (the local session's EventBatch,
+// without Qt): trace events as compact rows [kind, stage, layer, iteration, begin_ns, end_ns, bytes] (labels do not
+// travel), the ledger's counter samples as [time_ns, has_memory, bytes by tag..., read_mb_per_s], the latencies of
+// the iterations that ended, the agent's RSS, and how many events were left out for a slow client since the previous
+// batch (`dropped`; the latencies and the last counters always travel).
+struct LiveBatch
 {
     std::vector<TraceEvent> events;
+    std::vector<CounterSample> counters;
+    std::vector<std::pair<int, double>> latencies; // (iteration, ms), warm-up included
+    std::vector<std::pair<int64_t, int64_t>> rss; // (trace-clock ns, bytes)
+    int iterationsDone = 0, iterationsPlanned = 0; // warm-up included; planned 0: continuous
     uint64_t dropped = 0;
 };
+Json batchToJson(const LiveBatch& batch);
 // Invalid, naming the row, for a malformed batch or more rows than kMaxArrayItems.
-Result<EventBatchBody> eventsFromJson(const Json& body);
+Result<LiveBatch> batchFromJson(const Json& body);
+
+// What a prepared run streams (RunStarted): the session's set-up without the board's paths, and the trace clock's
+// time at its end (`originNs`, the views' time zero: event times are the agent's clock).
+Json setupToJson(const SessionSetup& setup, int64_t originNs);
+struct RemoteSetup
+{
+    SessionSetup setup; // modelPath, weightsPath and packPath are empty: they name files on the board
+    int64_t originNs = 0;
+};
+Result<RemoteSetup> setupFromJson(const Json& body);
+
+Json progressToJson(const Progress& p);
+Result<Progress> progressFromJson(const Json& body);
 
 } // namespace dl::remote

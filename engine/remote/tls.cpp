@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
@@ -144,6 +145,59 @@ Status TlsConnection::send(MessageType type, const Json& body)
     return {};
 }
 
+int TlsConnection::fd() const
+{
+    return m_impl->fd;
+}
+
+Status TlsConnection::readAvailable(std::vector<Frame>& out)
+{
+    char buf[16384];
+    for (;;) {
+        const int n = SSL_read(m_impl->ssl.get(), buf, sizeof buf);
+        if (n > 0) {
+            DL_TRY(m_reader.feed(buf, static_cast<size_t>(n), m_pending));
+            continue;
+        }
+        const int e = SSL_get_error(m_impl->ssl.get(), n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+        ERR_clear_error();
+        return makeError(ErrorCode::Io, "the connection to " + m_peerAddress + " closed");
+    }
+    for (auto& f : m_pending)
+        out.push_back(std::move(f));
+    m_pending.clear();
+    return {};
+}
+
+Status TlsConnection::queue(MessageType type, const Json& body)
+{
+    DL_ASSIGN(const std::string bytes, encodeFrame(type, body));
+    m_out += bytes;
+    return {};
+}
+
+Status TlsConnection::flush()
+{
+    while (!m_out.empty()) {
+        const int len = m_retryBytes ? m_retryBytes : static_cast<int>(std::min<size_t>(m_out.size(), 1 << 20));
+        const int n = SSL_write(m_impl->ssl.get(), m_out.data(), len);
+        if (n > 0) {
+            m_out.erase(0, static_cast<size_t>(n));
+            m_retryBytes = 0;
+            continue;
+        }
+        const int e = SSL_get_error(m_impl->ssl.get(), n);
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+            m_retryBytes = len;
+            return {};
+        }
+        ERR_clear_error();
+        return makeError(ErrorCode::Io, "the connection to " + m_peerAddress + " is gone");
+    }
+    return {};
+}
+
 Result<Frame> TlsConnection::receive(int timeoutMs)
 {
     char buf[16384];
@@ -245,6 +299,8 @@ Result<std::unique_ptr<TlsConnection>> TlsServer::accept(int timeoutMs)
     const std::string address = addressOf(peer);
     if (!impl->ssl || SSL_set_fd(impl->ssl.get(), fd) != 1)
         return makeError(ErrorCode::Internal, "cannot set up TLS for " + address + ": " + sslError());
+    // flush() writes from a buffer that grows at its end while a write waits to be repeated.
+    SSL_set_mode(impl->ssl.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     const int r = sslCall(impl->ssl.get(), fd, timeoutMs, [&] { return SSL_accept(impl->ssl.get()); });
     if (r <= 0)
         return invalid("the client at " + address + " did not complete a TLS 1.3 handshake ("

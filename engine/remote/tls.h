@@ -31,6 +31,17 @@ public:
     // The next frame, waiting up to `timeoutMs`: Io on a timeout or a closed connection, Invalid on a bad frame (the
     // connection is then useless: close it).
     Result<Frame> receive(int timeoutMs);
+
+    // For one thread that polls fd() itself (the agent serves each client from a poll loop, so that it never
+    // blocks on a client that does not read): everything that has arrived, without waiting (Io when the peer closed,
+    // Invalid on a bad frame); a frame appended to what waits to be sent; as much of that written as the socket
+    // takes now (Io when the peer is gone).
+    int fd() const;
+    Status readAvailable(std::vector<Frame>& out);
+    Status queue(MessageType type, const Json& body);
+    Status flush();
+    size_t queuedBytes() const { return m_out.size(); }
+
     // The peer's certificate fingerprint (the client side sees the agent's).
     const std::string& peerFingerprint() const { return m_peerFingerprint; }
     // The peer's address, "127.0.0.1:40312".
@@ -45,6 +56,8 @@ private:
     std::unique_ptr<Impl> m_impl;
     FrameReader m_reader;
     std::vector<Frame> m_pending;
+    std::string m_out; // queued, not yet written
+    int m_retryBytes = 0; // a write OpenSSL asked to repeat: exactly this many bytes again
     std::string m_peerFingerprint, m_peerAddress;
 };
 

@@ -146,7 +146,20 @@ private Q_SLOTS:
         const std::vector<TraceEvent> events = { traceEvent(EventKind::End, Stage::Read, 3, 1, 100, 250, 4096),
             traceEvent(EventKind::Stall, Stage::Kernel, 4, 1, 260, 300),
             traceEvent(EventKind::Begin, Stage::Setup, -1, -1, 5) };
-        const Json body = eventsToJson(events, 17);
+        LiveBatch batch;
+        batch.events = events;
+        batch.dropped = 17;
+        CounterSample c;
+        c.timeNs = 120;
+        c.hasMemory = true;
+        c.memoryBytes = { 1, 2, 3, 4 };
+        c.readMBps = 812.5;
+        batch.counters = { c };
+        batch.latencies = { { 3, 12.25 } };
+        batch.rss = { { 130, 1 << 20 } };
+        batch.iterationsDone = 4;
+        batch.iterationsPlanned = 12;
+        const Json body = batchToJson(batch);
         // Through the frame format too, as it travels.
         auto frame = encodeFrame(MessageType::Events, body);
         QVERIFY(frame.ok());
@@ -154,7 +167,7 @@ private Q_SLOTS:
         std::vector<Frame> frames;
         QVERIFY(reader.feed(frame->data(), frame->size(), frames).ok());
         QCOMPARE(frames.size(), size_t(1));
-        auto back = eventsFromJson(frames[0].body);
+        auto back = batchFromJson(frames[0].body);
         QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
         QCOMPARE(back->dropped, uint64_t(17));
         QCOMPARE(back->events.size(), events.size());
@@ -167,10 +180,63 @@ private Q_SLOTS:
             QCOMPARE(back->events[i].endNs, events[i].endNs);
             QCOMPARE(back->events[i].bytes, events[i].bytes);
         }
-        QVERIFY(!eventsFromJson(Json { { "events", { { 9, 0, 0, 0, 0, 0, 0 } } } }).ok()); // no such kind
-        QVERIFY(!eventsFromJson(Json { { "events", { { 1, 0, 0 } } } }).ok()); // short row
-        QVERIFY(!eventsFromJson(Json { { "events", { { 1, 7, 0, 0, 0, 0, 0 } } } }).ok()); // no such stage
-        QVERIFY(!eventsFromJson(Json { { "events", "many" } }).ok());
+        QCOMPARE(back->counters.size(), size_t(1));
+        QCOMPARE(back->counters[0].memoryBytes, c.memoryBytes);
+        QCOMPARE(back->counters[0].readMBps, 812.5);
+        QVERIFY(back->counters[0].hasMemory);
+        QCOMPARE(back->latencies, batch.latencies);
+        QCOMPARE(back->rss, batch.rss);
+        QCOMPARE(back->iterationsDone, 4);
+        QCOMPARE(back->iterationsPlanned, 12);
+        Json badCounter = body;
+        badCounter["counters"][0][3] = -5;
+        QVERIFY(!batchFromJson(badCounter).ok());
+        Json badLatency = body;
+        badLatency["latencies"][0] = "fast";
+        QVERIFY(!batchFromJson(badLatency).ok());
+        QVERIFY(!batchFromJson(Json { { "events", { { 9, 0, 0, 0, 0, 0, 0 } } } }).ok()); // no such kind
+        QVERIFY(!batchFromJson(Json { { "events", { { 1, 0, 0 } } } }).ok()); // short row
+        QVERIFY(!batchFromJson(Json { { "events", { { 1, 7, 0, 0, 0, 0, 0 } } } }).ok()); // no such stage
+        QVERIFY(!batchFromJson(Json { { "events", "many" } }).ok());
+    }
+
+    void setupAndProgressTravel()
+    {
+        SessionSetup s;
+        s.modelPath = "/board/models/x.onnx";
+        s.modelHash = std::string(64, 'a');
+        s.arch = Arch::Async;
+        s.layerNames = { "conv_0", "conv_1" };
+        s.layerBytes = { 4096, 8192 };
+        s.resident = { true, false };
+        s.stagingBytes = 1 << 20;
+        s.splitBytes = 65536;
+        s.reader = "io_uring + O_DIRECT";
+        s.directIo = true;
+        auto back = setupFromJson(setupToJson(s, 12345));
+        QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+        QCOMPARE(back->originNs, int64_t(12345));
+        QVERIFY(back->setup.modelPath.empty()); // board paths do not travel
+        QCOMPARE(back->setup.layerNames, s.layerNames);
+        QCOMPARE(back->setup.layerBytes, s.layerBytes);
+        QCOMPARE(back->setup.resident, s.resident);
+        QCOMPARE(back->setup.arch.value(), Arch::Async);
+        QCOMPARE(back->setup.stagingBytes, s.stagingBytes);
+        QCOMPARE(back->setup.reader, s.reader);
+        Json wrong = setupToJson(s, 0);
+        wrong["layer_bytes"] = Json::array({ 1 }); // not one per layer
+        QVERIFY(!setupFromJson(wrong).ok());
+
+        Progress p;
+        p.phase = Progress::Phase::Packing;
+        p.percent = 40;
+        p.done = 4;
+        p.total = 10;
+        p.detail = "m.onnx";
+        auto pb = progressFromJson(progressToJson(p));
+        QVERIFY(pb.ok());
+        QCOMPARE(progressText(*pb), progressText(p));
+        QVERIFY(!progressFromJson(Json { { "phase", 99 } }).ok());
     }
 };
 
