@@ -6,6 +6,7 @@
 #include "core/stats.h"
 #include "core/tensor.h"
 #include "model/graph.h"
+#include "session/session.h"
 
 #include <nlohmann/json.hpp>
 
@@ -61,6 +62,15 @@ struct Options
     size_t memoryLimit = 0; // --memory-limit BYTES: the engine's memory ledger refuses more (0: no limit)
     std::string record; // --record DB: store the run in this run store
     std::vector<std::string> positional; // dlayer runs DB COMMAND [ARG]
+    // The board: dlayer serve, and run / runs --agent.
+    std::string listen; // serve --listen HOST:PORT
+    std::string stateDir; // serve --state DIR
+    std::string store; // serve --store DB
+    uint64_t maxModelBytes = 0; // serve --max-model-bytes
+    bool rotateToken = false;
+    std::string agent; // --agent HOST:PORT
+    std::string tokenFile; // --token-file F: the pairing line, or the token alone
+    std::string fingerprint; // --fingerprint FP: the agent's certificate, with a bare token
     // dlayer plan
     std::string profile; // --profile DB: the run store to take the cost model from
     bool profileRun = false; // --profile-run: profile now (a sequential run)
@@ -93,9 +103,19 @@ using dl::quantile;
 // This program's own path (/proc/self/exe), to start it again.
 std::string selfPath();
 
+// run.cpp's pieces that dlayer run --agent shares: the options as a run, the packing progress on stderr, and the
+// report as printed.
+dl::RunSpec specOf(const Options& o);
+dl::ProgressFn progressPrinter(bool quiet);
+void printReport(const dl::RunReport& r, const dl::SessionOutcome& out, int64_t recordedId, const std::string& store);
+
 int cmdPack(const Options& o);
 int cmdPlan(const Options& o);
 // dlayer run: in memory, or streaming from a layer pack (run.cpp).
 int cmdRun(const Options& o);
+// dlayer serve (serve.cpp), and run / runs with --agent (remote.cpp).
+int cmdServe(const Options& o);
+int cmdRunRemote(const Options& o);
+int cmdRunsRemote(const Options& o);
 
 } // namespace dlcli

@@ -21,6 +21,7 @@
 #include "pack/layerpack.h"
 #include "pipeline/pipeline.h"
 #include "plan/budget.h"
+#include "remote/messages.h"
 #include "runstore.h"
 #include "runtime/executor.h"
 #include "runtime/modelinfo.h"
@@ -70,6 +71,10 @@ const char* usageText()
            "                   --config CONFIG.json) [--profile DB | --profile-run] [--split BYTES] [--arch ARCH]\n"
            "                   [--no-calibrate] [--json]\n"
            "  dlayer run MODEL|FILE.dlpack --config CONFIG.json ...\n"
+           "  dlayer serve [--listen HOST:PORT] [--state DIR] [--store DB] [--max-model-bytes BYTES]\n"
+           "                   [--pack-dir DIR] [--rotate-token]\n"
+           "  dlayer run MODEL --agent HOST:PORT [--token-file FILE] [--fingerprint FP] ...\n"
+           "  dlayer runs --agent HOST:PORT [--token-file FILE] list|export UUID [-o FILE]|sync DB [--json]\n"
            "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
            "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
            "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
@@ -94,7 +99,13 @@ const char* usageText()
            "it. A pipelined run of the model in the profile's store (sync, async, two-stage, on this device)\n"
            "calibrates how much slower reads go beside kernels; --no-calibrate leaves that out. A store with\n"
            "profiles of several splits (sequential runs with different --split) lets --budget and --frontier pick\n"
-           "the split too, by predicted latency; --split BYTES (0: whole layers) keeps to that split's profile.\n";
+           "the split too, by predicted latency; --split BYTES (0: whole layers) keeps to that split's profile.\n"
+           "serve is the board agent (docs/board.md): TLS 1.3 on HOST:PORT (default 0.0.0.0:7433) with a certificate\n"
+           "and token made on first start in its state directory (default ~/.local/state/dlayer-agent); it prints\n"
+           "the pairing line clients use. run --agent runs on that board (the model is uploaded once, by content)\n"
+           "and prints what a local run prints; runs --agent lists the board's runs, exports one by uuid, or syncs\n"
+           "into DB every run it lacks. --token-file holds the pairing line (default ~/.config/dlayer/agent), or a\n"
+           "bare token with --fingerprint, or one pinned on first use in ~/.config/dlayer/known_agents.\n";
 }
 
 // The usage of every command, or of one: its synopsis lines (and their continuations) and the notes.
@@ -179,8 +190,9 @@ std::string commandOf(int argc, char** argv)
             cudaVersion().empty() ? "not built in" : cudaVersion().c_str());
         std::exit(0);
     }
-    if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan")
-        fail("unknown command '" + o.command + "' (commands: info, pack, run, runs, plan)", 2);
+    if (o.command != "info" && o.command != "run" && o.command != "pack" && o.command != "runs" && o.command != "plan"
+        && o.command != "serve")
+        fail("unknown command '" + o.command + "' (commands: info, pack, run, runs, plan, serve)", 2);
     return o.command;
 }
 
@@ -196,7 +208,10 @@ const std::set<std::string>* optionsTakenBy(const std::string& command)
         t.insert({ "-o", "--output" });
         return t;
     }();
-    static const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help" };
+    static const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help", "--agent",
+        "--token-file", "--fingerprint" };
+    static const std::set<std::string> serveTakes { "--listen", "--state", "--store", "--max-model-bytes",
+        "--rotate-token", "--pack-dir", "-h", "--help" };
     static const std::set<std::string> planTakes = [] {
         std::set<std::string> t = packTakes;
         t.insert({ "--budget", "--frontier", "--points", "--config", "--profile", "--profile-run", "--no-calibrate",
@@ -207,6 +222,7 @@ const std::set<std::string>* optionsTakenBy(const std::string& command)
         : command == "pack"  ? &packTakes
         : command == "runs"  ? &runsTakes
         : command == "plan"  ? &planTakes
+        : command == "serve" ? &serveTakes
                              : nullptr;
 }
 
@@ -322,13 +338,32 @@ void readArgument(Options& o, const std::string& a, const std::function<std::str
     } else if (a == "--chunk") {
         o.chunk = parseBytes(a, value());
         o.readOptions.push_back(a);
-    } else if (a == "-h" || a == "--help") {
+    } else if (a == "--listen")
+        o.listen = value();
+    else if (a == "--state")
+        o.stateDir = value();
+    else if (a == "--store")
+        o.store = value();
+    else if (a == "--max-model-bytes") {
+        o.maxModelBytes = parseBytes(a, value());
+        if (o.maxModelBytes == 0) fail("--max-model-bytes expects a size above 0", 2);
+    } else if (a == "--rotate-token")
+        o.rotateToken = true;
+    else if (a == "--agent")
+        o.agent = value();
+    else if (a == "--token-file")
+        o.tokenFile = value();
+    else if (a == "--fingerprint")
+        o.fingerprint = value();
+    else if (a == "-h" || a == "--help") {
         usage(stdout, o.command);
         std::exit(0);
     } else if (!a.empty() && a[0] == '-')
         fail("unknown option '" + a + "'", 2);
     else if (o.command == "runs")
         o.positional.push_back(a);
+    else if (o.command == "serve")
+        fail("dlayer serve takes no model: clients upload theirs ('" + a + "')", 2);
     else if (o.model.empty())
         o.model = a;
     else
@@ -346,8 +381,28 @@ void checkOptions(const Options& o, const std::vector<std::string>& refused)
                                   : "the options its usage lists (dlayer --help)";
         fail("dlayer " + o.command + " takes " + what + ", not " + names, 2);
     }
-    if (o.command == "runs") return;
+    if ((!o.tokenFile.empty() || !o.fingerprint.empty()) && o.agent.empty())
+        fail("--token-file and --fingerprint go with --agent HOST:PORT", 2);
+    if (!o.agent.empty() && o.command != "run" && o.command != "runs")
+        fail("--agent belongs to 'dlayer run' and 'dlayer runs'", 2);
+    if (o.command != "serve"
+        && (!o.listen.empty() || !o.stateDir.empty() || !o.store.empty() || o.maxModelBytes || o.rotateToken))
+        fail("--listen, --state, --store, --max-model-bytes and --rotate-token belong to 'dlayer serve'", 2);
+    if (o.command == "runs" || o.command == "serve") return;
     if (o.model.empty()) fail("no model given", 2);
+    if (!o.agent.empty()) {
+        // What names a file here, or starts a second process here, has no place in a run on the board.
+        std::vector<std::string> local;
+        if (!o.inputFiles.empty()) local.push_back("--input");
+        if (!o.saveOutputs.empty()) local.push_back("--save-outputs");
+        if (!o.trace.empty()) local.push_back("--trace");
+        if (!o.packDir.empty()) local.push_back("--pack-dir");
+        if (!o.configFile.empty()) local.push_back("--config");
+        if (o.pairedPreload || o.pairedDisk || o.lockstepIn >= 0) local.push_back("--paired-*");
+        if (!o.hugePages) local.push_back("--no-huge-pages");
+        if (!local.empty())
+            fail(joined(local) + ": not with --agent (the board keeps its own files, packs and processes)", 2);
+    }
     if (!o.record.empty() && o.command != "run") fail("--record belongs to 'dlayer run'", 2);
     if (o.command == "info" && (!o.inputFiles.empty() || !o.saveOutputs.empty()))
         fail("--input and --save-outputs belong to 'dlayer run'", 2);
@@ -521,29 +576,10 @@ int cmdInfo(const Options& o)
     auto s = summarizeModel(g, shapes, 0, split);
     if (!s.ok()) fail(s.error().message);
     if (o.json) {
-        json j;
+        json j = json(remote::summaryToJson(*s));
         j["model"] = o.model;
         j["split_bytes"] = split;
         if (o.hasBudget) j["budget_bytes"] = o.budget;
-        j["format"] = s->format;
-        j["opset"] = s->opset;
-        j["nodes"] = s->nodeCount;
-        j["weight_bytes"] = s->weightBytes;
-        j["model_weight_bytes"] = s->sourceWeightBytes;
-        j["parameters"] = s->parameterCount;
-        j["flops"] = s->flops;
-        j["activation_bytes"] = s->activationBytes;
-        for (const auto& in : s->inputs)
-            j["inputs"].push_back(
-                { { "name", in.name }, { "dtype", dtypeName(in.dtype) }, { "shape", shapeJson(in.shape) } });
-        for (const auto& out : s->outputs)
-            j["outputs"].push_back(
-                { { "name", out.name }, { "dtype", dtypeName(out.dtype) }, { "shape", shapeJson(out.shape) } });
-        j["layers"] = json::array();
-        for (const auto& l : s->layers)
-            j["layers"].push_back(
-                { { "index", l.index }, { "name", l.name }, { "ops", l.opTypes }, { "weight_bytes", l.weightBytes },
-                    { "output_shape", shapeJson(l.outputShape) }, { "flops", l.flops } });
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -583,7 +619,9 @@ int main(int argc, char** argv)
     Options o = parseArgs(argc, argv);
     if (o.command == "info") return cmdInfo(o);
     if (o.command == "pack") return cmdPack(o);
-    if (o.command == "runs") return cmdRuns(o);
+    if (o.command == "runs") return o.agent.empty() ? cmdRuns(o) : cmdRunsRemote(o);
     if (o.command == "plan") return cmdPlan(o);
+    if (o.command == "serve") return cmdServe(o);
+    if (!o.agent.empty()) return cmdRunRemote(o);
     return cmdRun(o);
 }

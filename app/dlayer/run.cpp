@@ -176,8 +176,6 @@ std::string selfPath()
     return p.string();
 }
 
-namespace {
-
 RunSpec specOf(const Options& o)
 {
     RunSpec s;
@@ -231,6 +229,8 @@ ProgressFn progressPrinter(bool quiet)
         }
     };
 }
+
+namespace {
 
 void setPaired(RunReport& r, const std::vector<double>& pairedTimes, const std::string& twin)
 {
@@ -289,6 +289,8 @@ void printStreaming(const RunReport& r, const SessionOutcome& out)
             d->diskMBpsMedian, d->readPctOfDisk.median, d->readPctOfDisk.q1, d->readPctOfDisk.q3, d->rateBy.c_str());
 }
 
+} // namespace
+
 void printReport(const RunReport& r, const SessionOutcome& out, int64_t recordedId, const std::string& store)
 {
     if (recordedId) std::printf("recorded  run %lld in %s\n", static_cast<long long>(recordedId), store.c_str());
@@ -312,8 +314,6 @@ void printReport(const RunReport& r, const SessionOutcome& out, int64_t recorded
             o.sha256.substr(0, 16).c_str());
     }
 }
-
-} // namespace
 
 int cmdRun(const Options& o)
 {

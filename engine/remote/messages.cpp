@@ -15,9 +15,9 @@ bool isSha256(const std::string& s)
 namespace {
 
 // Keys a run request may carry; anything else is refused rather than ignored.
-const char* const kRequestKeys[]
-    = { "model", "arch", "staging_bytes", "resident_layers", "budget_bytes", "split_bytes", "warmup", "iterations",
-          "continuous", "threads", "seed", "input_shapes", "memory_limit_bytes", "read", "model_file", "weights_file" };
+const char* const kRequestKeys[] = { "model", "arch", "staging_bytes", "resident_layers", "budget_bytes", "split_bytes",
+    "warmup", "iterations", "continuous", "threads", "seed", "input_shapes", "memory_limit_bytes", "read", "model_file",
+    "weights_file", "model_name" };
 
 // A whole number in [lo, hi] at `key` into `out`, when present; `out` is left as it is otherwise.
 template <typename T> Status number(const Json& j, const char* key, int64_t lo, int64_t hi, T& out)
@@ -367,6 +367,28 @@ Result<RemoteSetup> setupFromJson(const Json& j)
         out.originNs = j["origin_ns"].get<int64_t>();
     }
     return out;
+}
+
+Json summaryToJson(const ModelSummary& s)
+{
+    Json j;
+    j["format"] = s.format;
+    j["opset"] = s.opset;
+    j["nodes"] = s.nodeCount;
+    j["weight_bytes"] = s.weightBytes;
+    j["model_weight_bytes"] = s.sourceWeightBytes;
+    j["parameters"] = s.parameterCount;
+    j["flops"] = s.flops;
+    j["activation_bytes"] = s.activationBytes;
+    for (const auto* list : { &s.inputs, &s.outputs })
+        for (const auto& t : *list)
+            j[list == &s.inputs ? "inputs" : "outputs"].push_back(
+                { { "name", t.name }, { "dtype", dtypeName(t.dtype) }, { "shape", t.shape } });
+    j["layers"] = Json::array();
+    for (const auto& l : s.layers)
+        j["layers"].push_back({ { "index", l.index }, { "name", l.name }, { "ops", l.opTypes },
+            { "weight_bytes", l.weightBytes }, { "output_shape", l.outputShape }, { "flops", l.flops } });
+    return j;
 }
 
 Json progressToJson(const Progress& p)

@@ -7,6 +7,7 @@
 
 #include "core/result.h"
 #include "remote/protocol.h"
+#include "runtime/modelinfo.h"
 #include "session/session.h"
 #include "trace/trace.h"
 
@@ -65,6 +66,9 @@ struct RemoteSetup
     int64_t originNs = 0;
 };
 Result<RemoteSetup> setupFromJson(const Json& body);
+
+// A model's summary as `dlayer info --json` prints it and an agent answers Info with.
+Json summaryToJson(const ModelSummary& s);
 
 Json progressToJson(const Progress& p);
 Result<Progress> progressFromJson(const Json& body);

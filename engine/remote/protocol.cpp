@@ -31,10 +31,14 @@ constexpr TypeInfo kTypes[] = {
     { MessageType::Events, "events" },
     { MessageType::Outcome, "outcome" },
     { MessageType::Stop, "stop" },
+    { MessageType::Progress, "progress" },
+    { MessageType::Watch, "watch" },
     { MessageType::ListRuns, "list-runs" },
     { MessageType::RunList, "run-list" },
     { MessageType::FetchRun, "fetch-run" },
     { MessageType::StoredRun, "stored-run" },
+    { MessageType::SaveConfig, "save-config" },
+    { MessageType::ConfigSaved, "config-saved" },
 };
 
 // Walks CBOR item headers (RFC 8949) without building anything: each declared length is compared with what is left
@@ -156,7 +160,8 @@ bool isKnownMessageType(uint16_t number)
 
 uint32_t maxFrameBytes(MessageType type)
 {
-    return type == MessageType::UploadChunk ? kMaxChunkFrameBytes : kMaxControlFrameBytes;
+    return type == MessageType::UploadChunk || type == MessageType::StoredRun ? kMaxChunkFrameBytes
+                                                                              : kMaxControlFrameBytes;
 }
 
 Status checkCbor(const uint8_t* data, size_t size)

@@ -47,7 +47,7 @@ enum class MessageType : uint16_t {
     Heartbeat = 6, // either way, at least every second
     HasModel = 10, // client → agent: {sha256}; the answer says whether and how much is there
     ModelState = 11,
-    UploadChunk = 12, // client → agent: {sha256, offset, data (bytes)}; the one frame type that may be large
+    UploadChunk = 12, // client → agent: {sha256, kind, size, offset, data (bytes)}; may be large
     Info = 20, // the layer table, planned on the board's backend
     InfoResult = 21,
     Run = 30, // a RunSpec; the answer is RunQueued, then RunStarted, Events..., Outcome
@@ -55,11 +55,15 @@ enum class MessageType : uint16_t {
     RunStarted = 32,
     Events = 33,
     Outcome = 34,
-    Stop = 35,
+    Stop = 35, // {run}: a queued run leaves the queue, a running one stops within a layer
+    Progress = 36, // agent → client: {run, progress} while a run is set up
+    Watch = 37, // {run}: follow a run another client started (its state, events and outcome); no run: the current
     ListRuns = 40,
     RunList = 41,
     FetchRun = 42,
-    StoredRun = 43,
+    StoredRun = 43, // a stored run's export in chunks {uuid, offset, total, data (bytes)}: may be large
+    SaveConfig = 50, // {name, config}: a planner configuration into the board's store, beside the model
+    ConfigSaved = 51,
 };
 
 // "hello", "upload-chunk", ...; "unknown" for a number that is no message type.

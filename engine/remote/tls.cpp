@@ -286,13 +286,15 @@ Result<std::unique_ptr<TlsServer>> TlsServer::listen(const std::string& host, ui
     return std::unique_ptr<TlsServer>(new TlsServer(std::move(impl)));
 }
 
-Result<std::unique_ptr<TlsConnection>> TlsServer::accept(int timeoutMs)
+Result<std::unique_ptr<TlsConnection>> TlsServer::acceptTcp(int timeoutMs)
 {
     if (!waitFor(m_impl->fd, POLLIN, timeoutMs)) return makeError(ErrorCode::Io, "no client within the timeout");
     sockaddr_storage peer {};
     socklen_t len = sizeof peer;
     const int fd = ::accept4(m_impl->fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return makeError(ErrorCode::Io, std::string("accept failed: ") + std::strerror(errno));
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto impl = std::make_unique<TlsConnection::Impl>();
     impl->fd = fd;
     impl->ssl.reset(SSL_new(m_impl->ctx.get()));
@@ -301,12 +303,24 @@ Result<std::unique_ptr<TlsConnection>> TlsServer::accept(int timeoutMs)
         return makeError(ErrorCode::Internal, "cannot set up TLS for " + address + ": " + sslError());
     // flush() writes from a buffer that grows at its end while a write waits to be repeated.
     SSL_set_mode(impl->ssl.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    const int r = sslCall(impl->ssl.get(), fd, timeoutMs, [&] { return SSL_accept(impl->ssl.get()); });
-    if (r <= 0)
-        return invalid("the client at " + address + " did not complete a TLS 1.3 handshake ("
-            + (r == -2 ? std::string("it timed out") : sslError()) + "); there is no plaintext mode");
     auto c = std::make_unique<TlsConnection>(std::move(impl));
     c->m_peerAddress = address;
+    return c;
+}
+
+Status TlsConnection::acceptHandshake(int timeoutMs)
+{
+    const int r = sslCall(m_impl->ssl.get(), m_impl->fd, timeoutMs, [&] { return SSL_accept(m_impl->ssl.get()); });
+    if (r <= 0)
+        return invalid("the client at " + m_peerAddress + " did not complete a TLS 1.3 handshake ("
+            + (r == -2 ? std::string("it timed out") : sslError()) + "); there is no plaintext mode");
+    return {};
+}
+
+Result<std::unique_ptr<TlsConnection>> TlsServer::accept(int timeoutMs)
+{
+    DL_ASSIGN(auto c, acceptTcp(timeoutMs));
+    DL_TRY(c->acceptHandshake(timeoutMs));
     return c;
 }
 

@@ -32,6 +32,10 @@ public:
     // connection is then useless: close it).
     Result<Frame> receive(int timeoutMs);
 
+    // The server's side of the TLS handshake of a connection from TlsServer::acceptTcp(): Invalid, naming the peer,
+    // for a client that does not speak TLS 1.3 within `timeoutMs`.
+    Status acceptHandshake(int timeoutMs);
+
     // For one thread that polls fd() itself (the agent serves each client from a poll loop, so that it never
     // blocks on a client that does not read): everything that has arrived, without waiting (Io when the peer closed,
     // Invalid on a bad frame); a frame appended to what waits to be sent; as much of that written as the socket
@@ -71,6 +75,10 @@ public:
     // The next client whose TLS handshake succeeds, waiting up to `timeoutMs`. A client that does not speak TLS 1.3
     // (plaintext, an older TLS) fails its own accept with Invalid naming its address; the server goes on.
     Result<std::unique_ptr<TlsConnection>> accept(int timeoutMs);
+    // The two halves of accept(), for a server that gives each client a thread: the next TCP connection, whose TLS
+    // handshake is then the client thread's (TlsConnection::acceptHandshake), so that a client that never speaks
+    // TLS holds up no one else.
+    Result<std::unique_ptr<TlsConnection>> acceptTcp(int timeoutMs);
 
     struct Impl;
 
