@@ -81,6 +81,7 @@ bool waitFor(int fd, short events, int timeoutMs)
 template <typename F> int sslCall(SSL* ssl, int fd, int timeoutMs, F call)
 {
     for (;;) {
+        ERR_clear_error(); // SSL_get_error() below must see this call's errors only
         const int r = call();
         if (r > 0) return r;
         const int e = SSL_get_error(ssl, r);
@@ -120,6 +121,9 @@ struct TlsConnection::Impl
     ~Impl()
     {
         if (ssl) SSL_shutdown(ssl.get());
+        // OpenSSL's error queue is per thread and SSL_get_error() reads it: what a shutdown leaves there must not
+        // be taken for the next connection's error.
+        ERR_clear_error();
         ssl.reset();
         if (fd >= 0) ::close(fd);
     }
@@ -134,6 +138,11 @@ TlsConnection::~TlsConnection() = default;
 Status TlsConnection::send(MessageType type, const Json& body)
 {
     DL_ASSIGN(const std::string bytes, encodeFrame(type, body));
+    return sendBytes(bytes);
+}
+
+Status TlsConnection::sendBytes(const std::string& bytes)
+{
     size_t done = 0;
     while (done < bytes.size()) {
         const int n = sslCall(m_impl->ssl.get(), m_impl->fd, 10000,
@@ -154,6 +163,7 @@ Status TlsConnection::readAvailable(std::vector<Frame>& out)
 {
     char buf[16384];
     for (;;) {
+        ERR_clear_error();
         const int n = SSL_read(m_impl->ssl.get(), buf, sizeof buf);
         if (n > 0) {
             DL_TRY(m_reader.feed(buf, static_cast<size_t>(n), m_pending));
@@ -161,8 +171,16 @@ Status TlsConnection::readAvailable(std::vector<Frame>& out)
         }
         const int e = SSL_get_error(m_impl->ssl.get(), n);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
-        ERR_clear_error();
-        return makeError(ErrorCode::Io, "the connection to " + m_peerAddress + " closed");
+        if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+            ERR_clear_error();
+            return makeError(ErrorCode::Io, "the connection to " + m_peerAddress + " closed");
+        }
+        if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+            ERR_clear_error();
+            return makeError(ErrorCode::Io,
+                "the connection to " + m_peerAddress + " closed without a goodbye: the peer's process ended");
+        }
+        return makeError(ErrorCode::Io, "the connection to " + m_peerAddress + " failed: " + sslError());
     }
     for (auto& f : m_pending)
         out.push_back(std::move(f));
@@ -181,6 +199,7 @@ Status TlsConnection::flush()
 {
     while (!m_out.empty()) {
         const int len = m_retryBytes ? m_retryBytes : static_cast<int>(std::min<size_t>(m_out.size(), 1 << 20));
+        ERR_clear_error();
         const int n = SSL_write(m_impl->ssl.get(), m_out.data(), len);
         if (n > 0) {
             m_out.erase(0, static_cast<size_t>(n));

@@ -28,6 +28,8 @@ public:
 
     // Sends one frame (protocol.h). Io when the peer is gone or the send times out.
     Status send(MessageType type, const Json& body);
+    // Bytes as they are, outside the framing: for tests that play a peer sending what no build of ours sends.
+    Status sendBytes(const std::string& bytes);
     // The next frame, waiting up to `timeoutMs`: Io on a timeout or a closed connection, Invalid on a bad frame (the
     // connection is then useless: close it).
     Result<Frame> receive(int timeoutMs);
