@@ -3,8 +3,10 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -107,9 +109,24 @@ Result<std::string> readPrivateFile(const std::filesystem::path& path)
     return s.str();
 }
 
+// An EC key on P-256. OpenSSL 1.1.1 (JetPack 5's Ubuntu 20.04) has no EVP_PKEY_Q_keygen: the long way there.
+EVP_PKEY* newP256Key()
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+#else
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr);
+    EVP_PKEY* key = nullptr;
+    if (ctx && EVP_PKEY_keygen_init(ctx) > 0 && EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1) > 0)
+        EVP_PKEY_keygen(ctx, &key);
+    EVP_PKEY_CTX_free(ctx);
+    return key;
+#endif
+}
+
 Result<Credentials> makeCertificate()
 {
-    PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    PkeyPtr key(newP256Key());
     X509Ptr cert(X509_new());
     if (!key || !cert) return makeError(ErrorCode::Internal, "cannot make a key pair (OpenSSL)");
     unsigned char serial[16];

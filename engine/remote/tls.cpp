@@ -97,7 +97,11 @@ template <typename F> int sslCall(SSL* ssl, int fd, int timeoutMs, F call)
 
 Result<std::string> fingerprintOf(SSL* ssl)
 {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
     X509* cert = SSL_get1_peer_certificate(ssl);
+#else
+    X509* cert = SSL_get_peer_certificate(ssl); // 1.1.1's name for the same (a reference the caller frees)
+#endif
     if (!cert) return invalid("the peer presented no certificate");
     BIO* bio = BIO_new(BIO_s_mem());
     std::string pem;
@@ -175,11 +179,13 @@ Status TlsConnection::readAvailable(std::vector<Frame>& out)
             ERR_clear_error();
             return makeError(ErrorCode::Io, "the connection to " + m_peerAddress + " closed");
         }
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING // OpenSSL 3: a peer gone without close_notify
         if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
             ERR_clear_error();
             return makeError(ErrorCode::Io,
                 "the connection to " + m_peerAddress + " closed without a goodbye: the peer's process ended");
         }
+#endif
         return makeError(ErrorCode::Io, "the connection to " + m_peerAddress + " failed: " + sslError());
     }
     for (auto& f : m_pending)
