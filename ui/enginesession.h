@@ -96,9 +96,16 @@ struct RunOutcome
     std::vector<dl::store::LayerStats> layers; // per layer, the mean over the timed iterations kept
     // What a recorder keeps (report, events, timeline); null when the run failed before it was set up.
     std::shared_ptr<const dl::SessionOutcome> engine;
+    // A board's run: the board's stored run (its uuid, its device), which the recorder keeps as it is.
+    std::shared_ptr<const dl::store::Run> boardRun;
     qint64 storedRunId = 0; // set by a RunRecorder; 0 when not recorded
     QString storeError; // why recording failed, when it did (the run itself may still be Ok)
 };
+
+// The engine's spec of a studio request (source "studio"); its model path is this machine's.
+dl::RunSpec runSpecOf(const RunRequest& request);
+// What the views need of a run that is set up: its layers, buffers and reader, with time zero now.
+std::shared_ptr<RunInfo> runInfoOf(quint64 id, const RunRequest& request, const dl::SessionSetup& setup);
 
 using RunInfoPtr = std::shared_ptr<const RunInfo>;
 using EventBatchPtr = std::shared_ptr<const EventBatch>;

@@ -140,7 +140,9 @@ private:
     std::thread m_flusher;
 };
 
-RunSpec specOf(const RunRequest& rq)
+} // namespace
+
+RunSpec runSpecOf(const RunRequest& rq)
 {
     RunSpec s;
     s.model = rq.modelPath.toStdString();
@@ -162,7 +164,7 @@ RunSpec specOf(const RunRequest& rq)
     return s;
 }
 
-QString progressMessage(const Progress& p)
+QString LocalSession::progressMessage(const Progress& p)
 {
     switch (p.phase) {
     case Progress::Phase::Importing:
@@ -201,6 +203,8 @@ std::shared_ptr<RunInfo> runInfoOf(quint64 id, const RunRequest& rq, const Sessi
     return info;
 }
 
+namespace {
+
 // The studio's view of the engine's outcome.
 void fillOutcome(RunOutcome& out, SessionOutcome&& engine)
 {
@@ -236,8 +240,8 @@ RunOutcomePtr runJob(LocalSession::Job& job)
     }
     const int planned = rq.continuous ? 0 : rq.warmup + rq.iterations;
     BatchSink batches(job, planned); // declared before the session: it outlives the session's tracer
-    auto progress = [&](const Progress& p) { job.progress(progressMessage(p), p.percent); };
-    auto prepared = Session::prepare(specOf(rq), &job.cancel, progress, { &batches });
+    auto progress = [&](const Progress& p) { job.progress(LocalSession::progressMessage(p), p.percent); };
+    auto prepared = Session::prepare(runSpecOf(rq), &job.cancel, progress, { &batches });
     if (!prepared.ok()) {
         const Error& e = prepared.error();
         out->status = e.code == ErrorCode::Cancelled ? RunOutcome::Status::Cancelled : RunOutcome::Status::Failed;

@@ -31,6 +31,9 @@ public:
     bool isRunning() const override { return m_current != nullptr; }
     QString description() const override;
 
+    // Set-up progress as the studio says it ("Packing layer 12 of 161"), for the local and the board's session.
+    static QString progressMessage(const dl::Progress& p);
+
     // Worker threads still alive (the current one and any that are ending).
     int runningThreads() const;
 

@@ -26,8 +26,10 @@ void RunRecorder::attach(EngineSession* session)
 void RunRecorder::record(const RunOutcomePtr& outcome)
 {
     // Every run that ran is kept: a stopped one as cancelled, with the iterations it finished.
-    const bool ran = outcome->engine
-        && (outcome->status != RunOutcome::Status::Cancelled || !outcome->engine->report.latenciesMs.empty());
+    // A board's run is the board's stored run, kept as it is (its uuid and the board's device identity).
+    const bool ran = outcome->boardRun
+        || (outcome->engine
+            && (outcome->status != RunOutcome::Status::Cancelled || !outcome->engine->report.latenciesMs.empty()));
     if (m_storePath.isEmpty() || !ran) {
         Q_EMIT recorded(outcome);
         return;
@@ -41,8 +43,14 @@ void RunRecorder::record(const RunOutcomePtr& outcome)
             const auto parent = std::filesystem::path(path).parent_path();
             if (!parent.empty()) std::filesystem::create_directories(parent, ec); // a failure shows in open()
             auto store = store::RunStore::open(path);
-            auto id = store.ok() ? (*store)->addRun(store::runFromOutcome(*outcome->engine))
-                                 : Result<int64_t>(store.error());
+            Result<int64_t> id = store.ok() ? Result<int64_t>(int64_t(0)) : Result<int64_t>(store.error());
+            if (store.ok() && outcome->boardRun) {
+                // Already there when a sync fetched it first.
+                id = (*store)->runIdByUuid(outcome->boardRun->uuid);
+                if (id.ok() && *id == 0) id = (*store)->addRun(*outcome->boardRun);
+            } else if (store.ok()) {
+                id = (*store)->addRun(store::runFromOutcome(*outcome->engine));
+            }
             if (id.ok())
                 stored->storedRunId = *id;
             else

@@ -219,7 +219,8 @@ private:
         }
         if (const int delay = m_agent.guard.delayMs(m_host); delay > 0)
             std::this_thread::sleep_for(std::chrono::milliseconds(delay));
-        auto who = serverHandshake(*m_c, m_agent.credentials.token, m_agent.welcome, kHandshakeMs);
+        auto who = serverHandshake(
+            *m_c, m_agent.credentials.token, m_agent.credentials.fingerprint, m_agent.welcome, kHandshakeMs);
         if (!who.ok()) {
             m_agent.guard.failed(m_host);
             log(who.error().message);

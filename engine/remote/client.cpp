@@ -169,6 +169,26 @@ Result<Frame> AgentClient::next(const std::atomic<bool>* stop)
     }
 }
 
+Status AgentClient::idle(int ms, const std::atomic<bool>* stop)
+{
+    const int64_t end = nowMs() + ms;
+    std::vector<Frame> frames;
+    m_inbox.clear();
+    for (int64_t now = nowMs(); now < end && !stopped(stop); now = nowMs()) {
+        frames.clear();
+        DL_TRY(m_c->readAvailable(frames));
+        if (!frames.empty()) m_lastHeardMs = now;
+        if (now - m_lastHeardMs > kDeadAfterMs)
+            return makeError(ErrorCode::Io,
+                "nothing from the agent at " + m_address + " for " + std::to_string(kDeadAfterMs)
+                    + " ms: the link or the agent is down");
+        if (now - m_lastSentMs >= kClientHeartbeatMs) DL_TRY(send(MessageType::Heartbeat, Json::object()));
+        pollfd p { m_c->fd(), POLLIN, 0 };
+        ::poll(&p, 1, static_cast<int>(std::min<int64_t>(50, end - now)));
+    }
+    return {};
+}
+
 Result<std::string> AgentClient::ensureFile(const std::string& path, const std::string& kind,
     const std::function<void(uint64_t, uint64_t)>& progress, const std::atomic<bool>* stop)
 {

@@ -68,6 +68,10 @@ public:
     // A planner configuration into the board's store under `name`.
     Status saveConfig(const std::string& name, const Json& config, const std::atomic<bool>* stop = nullptr);
 
+    // Keeps the link alive for `ms` while nothing is asked: answers heartbeats, sends its own, and fails (Io) when
+    // the agent has been silent for kDeadAfterMs. Frames nobody asked for are dropped.
+    Status idle(int ms, const std::atomic<bool>* stop = nullptr);
+
     // The largest run export fetchRun() takes.
     static constexpr uint64_t kMaxRunExportBytes = uint64_t(512) << 20;
 

@@ -452,13 +452,16 @@ Result<Welcome> clientHandshake(TlsConnection& c, const std::string& token, cons
     if (w.body.contains("capabilities")) welcome.capabilities = w.body["capabilities"];
     const std::string nonce = text(w.body, "nonce");
     if (nonce.size() < 32) return invalid("the agent's welcome carries no challenge");
-    DL_TRY(c.send(MessageType::Auth, { { "proof", tokenProof(token, nonce) } }));
+    // The proof is bound to the certificate this client sees: relayed by a man in the middle with a certificate of
+    // its own (a client that has not pinned yet), it proves nothing to the real agent.
+    DL_TRY(c.send(MessageType::Auth, { { "proof", tokenProof(token, nonce + "|" + c.peerFingerprint()) } }));
     DL_ASSIGN(Frame ok, c.receive(timeoutMs));
     if (ok.type != MessageType::AuthOk) return refusal(ok, "the token's acceptance");
     return welcome;
 }
 
-Result<std::string> serverHandshake(TlsConnection& c, const std::string& token, const Welcome& welcome, int timeoutMs)
+Result<std::string> serverHandshake(
+    TlsConnection& c, const std::string& token, const std::string& fingerprint, const Welcome& welcome, int timeoutMs)
 {
     DL_ASSIGN(Frame hello, c.receive(timeoutMs));
     if (hello.type != MessageType::Hello) {
@@ -483,7 +486,8 @@ Result<std::string> serverHandshake(TlsConnection& c, const std::string& token, 
         { { "protocol", kProtocolVersion }, { "engine", welcome.engine }, { "device", welcome.device },
             { "capabilities", welcome.capabilities }, { "nonce", nonce } }));
     DL_ASSIGN(Frame auth, c.receive(timeoutMs));
-    if (auth.type != MessageType::Auth || !sameSecret(text(auth.body, "proof"), tokenProof(token, nonce))) {
+    if (auth.type != MessageType::Auth
+        || !sameSecret(text(auth.body, "proof"), tokenProof(token, nonce + "|" + fingerprint))) {
         (void)c.send(MessageType::Error,
             { { "code", "auth" },
                 { "message",

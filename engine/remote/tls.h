@@ -104,11 +104,13 @@ struct Welcome
 };
 
 // The client's side of the handshake: Hello, the agent's Welcome (a version mismatch is Invalid naming both), Auth
-// with the token's proof of the agent's nonce, AuthOk. A refused token is Invalid saying so.
+// with the token's proof of the agent's nonce and of the certificate's fingerprint the client saw (so that a proof
+// relayed through another certificate is worthless), AuthOk. A refused token is Invalid saying so.
 Result<Welcome> clientHandshake(TlsConnection& c, const std::string& token, const std::string& client, int timeoutMs);
 // The agent's side: the client's Hello (another protocol version gets an Error frame naming both), Welcome with a
-// fresh nonce, the client's Auth checked against `token` in constant time (a wrong one gets an Error frame).
-// Returns the client's name; Invalid when the client was refused.
-Result<std::string> serverHandshake(TlsConnection& c, const std::string& token, const Welcome& welcome, int timeoutMs);
+// fresh nonce, the client's Auth checked against `token` and the agent's own certificate `fingerprint` in constant
+// time (a wrong one gets an Error frame). Returns the client's name; Invalid when the client was refused.
+Result<std::string> serverHandshake(
+    TlsConnection& c, const std::string& token, const std::string& fingerprint, const Welcome& welcome, int timeoutMs);
 
 } // namespace dl::remote

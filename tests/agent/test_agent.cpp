@@ -38,6 +38,19 @@ namespace {
 
 const char* const kModel = DL_SOURCE_DIR "/resources/models/darknet/yolov3-tiny.cfg";
 
+// dlayer, or the emulator a cross build's tests run it under (scripts/test-arm64.sh) with dlayer as its first argument.
+QString dlayerProgram()
+{
+    const QString emulator = qEnvironmentVariable("DL_DLAYER_EMULATOR");
+    return emulator.isEmpty() ? QStringLiteral(DL_DLAYER) : emulator;
+}
+
+QStringList dlayerArguments()
+{
+    return qEnvironmentVariableIsEmpty("DL_DLAYER_EMULATOR") ? QStringList()
+                                                             : QStringList { QStringLiteral(DL_DLAYER) };
+}
+
 // One `dlayer serve` process.
 class Agent
 {
@@ -47,9 +60,11 @@ public:
     bool start(const QString& stateDir, const QStringList& extra = {})
     {
         m_state = stateDir;
-        m_p.setProgram(QStringLiteral(DL_DLAYER));
-        m_p.setArguments(QStringList { QStringLiteral("serve"), QStringLiteral("--listen"),
-                             QStringLiteral("127.0.0.1:0"), QStringLiteral("--state"), stateDir }
+        // Under a cross build's emulator (scripts/test-arm64.sh), dlayer runs through it.
+        m_p.setProgram(dlayerProgram());
+        m_p.setArguments(dlayerArguments()
+            + QStringList { QStringLiteral("serve"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                QStringLiteral("--state"), stateDir }
             + extra);
         // The agent's log to a file: a pipe nobody reads would fill and stop the agent.
         m_p.setStandardErrorFile(stateDir + QStringLiteral(".log"), QIODevice::Append);
@@ -688,11 +703,12 @@ private Q_SLOTS:
         }
         const QString address = QString::fromStdString(m_agent.address());
         QProcess p;
-        p.start(QStringLiteral(DL_DLAYER),
-            { QStringLiteral("run"), QString::fromUtf8(kModel), QStringLiteral("--agent"), address,
-                QStringLiteral("--token-file"), pairFile, QStringLiteral("--arch"), QStringLiteral("async"),
-                QStringLiteral("--iterations"), QStringLiteral("2"), QStringLiteral("--warmup"), QStringLiteral("0"),
-                QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--json") });
+        p.start(dlayerProgram(),
+            dlayerArguments()
+                + QStringList { QStringLiteral("run"), QString::fromUtf8(kModel), QStringLiteral("--agent"), address,
+                    QStringLiteral("--token-file"), pairFile, QStringLiteral("--arch"), QStringLiteral("async"),
+                    QStringLiteral("--iterations"), QStringLiteral("2"), QStringLiteral("--warmup"),
+                    QStringLiteral("0"), QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--json") });
         QVERIFY(p.waitForFinished(120000));
         QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
         const QJsonObject remote = QJsonDocument::fromJson(p.readAllStandardOutput()).object();
@@ -701,11 +717,13 @@ private Q_SLOTS:
         QVERIFY(remote.value(QStringLiteral("recorded")).toObject().contains(QStringLiteral("uuid")));
         // The same report a local run prints: every key of the local one is there.
         QProcess local;
-        local.start(QStringLiteral(DL_DLAYER),
-            { QStringLiteral("run"), QString::fromUtf8(kModel), QStringLiteral("--arch"), QStringLiteral("async"),
-                QStringLiteral("--iterations"), QStringLiteral("2"), QStringLiteral("--warmup"), QStringLiteral("0"),
-                QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--json"),
-                QStringLiteral("--pack-dir"), m_dir.filePath(QStringLiteral("local-packs")) });
+        local.start(dlayerProgram(),
+            dlayerArguments()
+                + QStringList { QStringLiteral("run"), QString::fromUtf8(kModel), QStringLiteral("--arch"),
+                    QStringLiteral("async"), QStringLiteral("--iterations"), QStringLiteral("2"),
+                    QStringLiteral("--warmup"), QStringLiteral("0"), QStringLiteral("--threads"), QStringLiteral("1"),
+                    QStringLiteral("--json"), QStringLiteral("--pack-dir"),
+                    m_dir.filePath(QStringLiteral("local-packs")) });
         QVERIFY(local.waitForFinished(120000));
         QCOMPARE(local.exitCode(), 0);
         const QJsonObject here = QJsonDocument::fromJson(local.readAllStandardOutput()).object();
@@ -716,9 +734,11 @@ private Q_SLOTS:
         const QString db = m_dir.filePath(QStringLiteral("synced.db"));
         auto sync = [&] {
             QProcess s;
-            s.start(QStringLiteral(DL_DLAYER),
-                { QStringLiteral("runs"), QStringLiteral("--agent"), address, QStringLiteral("--token-file"), pairFile,
-                    QStringLiteral("sync"), db, QStringLiteral("--json") });
+            s.start(dlayerProgram(),
+                dlayerArguments()
+                    + QStringList { QStringLiteral("runs"), QStringLiteral("--agent"), address,
+                        QStringLiteral("--token-file"), pairFile, QStringLiteral("sync"), db,
+                        QStringLiteral("--json") });
             s.waitForFinished(120000);
             return QJsonDocument::fromJson(s.readAllStandardOutput()).object();
         };

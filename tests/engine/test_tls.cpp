@@ -31,11 +31,11 @@ Welcome boardWelcome()
 }
 
 // One client served on a thread: its handshake's result, and an echo of one frame when it passed.
-std::future<Result<std::string>> serveOne(TlsServer& server, const std::string& token)
+std::future<Result<std::string>> serveOne(TlsServer& server, const Credentials& c)
 {
-    return std::async(std::launch::async, [&server, token]() -> Result<std::string> {
+    return std::async(std::launch::async, [&server, token = c.token, fp = c.fingerprint]() -> Result<std::string> {
         DL_ASSIGN(auto conn, server.accept(kTimeoutMs));
-        DL_ASSIGN(std::string client, serverHandshake(*conn, token, boardWelcome(), kTimeoutMs));
+        DL_ASSIGN(std::string client, serverHandshake(*conn, token, fp, boardWelcome(), kTimeoutMs));
         DL_ASSIGN(Frame f, conn->receive(kTimeoutMs));
         DL_TRY(conn->send(f.type, f.body));
         return client;
@@ -57,7 +57,7 @@ class TestTls : public QObject
     // A good client: it pins the fingerprint, proves the token, and gets its frame back.
     void goodClientIsServed()
     {
-        auto served = serveOne(*m_server, m_creds.token);
+        auto served = serveOne(*m_server, m_creds);
         auto conn = connectTls(address(), m_creds.fingerprint, kTimeoutMs);
         QVERIFY2(conn.ok(), conn.ok() ? "" : conn.error().message.c_str());
         QCOMPARE((*conn)->peerFingerprint(), m_creds.fingerprint);
@@ -93,7 +93,7 @@ private Q_SLOTS:
 
     void wrongTokenIsRefused()
     {
-        auto served = serveOne(*m_server, m_creds.token);
+        auto served = serveOne(*m_server, m_creds);
         auto conn = connectTls(address(), m_creds.fingerprint, kTimeoutMs);
         QVERIFY(conn.ok());
         auto welcome = clientHandshake(**conn, std::string(64, '0'), "intruder", kTimeoutMs);
@@ -103,6 +103,27 @@ private Q_SLOTS:
         auto server = served.get();
         QVERIFY(!server.ok());
         QVERIFY2(server.error().message.find("wrong token") != std::string::npos, server.error().message.c_str());
+        goodClientIsServed();
+    }
+
+    // The token's proof names the certificate the client saw: one made for another certificate (a man in the middle
+    // relaying the agent's challenge to a client that has not pinned yet) is refused.
+    void aProofForAnotherCertificateIsRefused()
+    {
+        auto served = serveOne(*m_server, m_creds);
+        auto conn = connectTls(address(), m_creds.fingerprint, kTimeoutMs);
+        QVERIFY(conn.ok());
+        QVERIFY((*conn)->send(MessageType::Hello, { { "protocol", kProtocolVersion }, { "client", "relay" } }).ok());
+        auto welcome = (*conn)->receive(kTimeoutMs);
+        QVERIFY(welcome.ok());
+        const std::string nonce = welcome->body.value("nonce", std::string());
+        const std::string elsewhere = "00:" + m_creds.fingerprint.substr(3);
+        QVERIFY(
+            (*conn)->send(MessageType::Auth, { { "proof", tokenProof(m_creds.token, nonce + "|" + elsewhere) } }).ok());
+        auto answer = (*conn)->receive(kTimeoutMs);
+        QVERIFY(answer.ok());
+        QCOMPARE(answer->type, MessageType::Error);
+        QVERIFY(!served.get().ok());
         goodClientIsServed();
     }
 
@@ -158,7 +179,7 @@ private Q_SLOTS:
 
     void anOldProtocolVersionIsNamed()
     {
-        auto served = serveOne(*m_server, m_creds.token);
+        auto served = serveOne(*m_server, m_creds);
         auto conn = connectTls(address(), m_creds.fingerprint, kTimeoutMs);
         QVERIFY(conn.ok());
         QVERIFY((*conn)->send(MessageType::Hello, { { "protocol", 0 }, { "client", "old studio" } }).ok());
