@@ -26,7 +26,7 @@ done
 # The studio's (and the Qt Test suites'): left out by --no-studio, the headless tree a board without Qt 6 builds.
 if [ "$studio" = ON ]; then
     packages+=(qt6-base-dev libqt6sql6-sqlite qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqcustomplot-dev
-        xvfb xauth)
+        qtkeychain-qt6-dev xvfb xauth)
 fi
 
 missing=()

@@ -38,6 +38,7 @@
 #include <QFileInfo>
 #include <QGroupBox>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
@@ -114,6 +115,20 @@ MainWindow::MainWindow(QWidget* parent)
     m_recorder->setStorePath(m_storePath);
     connect(m_recorder, &RunRecorder::recorded, this, &MainWindow::onRunFinished);
     setSession(new LocalSession(this));
+    m_boards->setStorePath(m_storePath);
+    connect(m_boards, &Boards::ready, this, &MainWindow::onBoardReady);
+    connect(m_boards, &Boards::failed, this, [this](const QString& message) {
+        statusBar()->showMessage(tr("Not connected: %1").arg(message));
+        Q_EMIT boardFailed(message);
+        Q_EMIT errorOccurred(message);
+        if (!m_errorDialogs) return;
+        auto* box = new QMessageBox(
+            QMessageBox::Warning, tr("Connect to Board"), tr("The studio could not connect."), QMessageBox::Ok, this);
+        box->setInformativeText(message);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->open();
+    });
+    connect(m_boards, &Boards::warning, this, [this](const QString& message) { statusBar()->showMessage(message); });
     m_runs->setStorePath(m_storePath);
 
     connect(m_loader, &ModelLoader::started, this, &MainWindow::onLoadStarted);
@@ -309,6 +324,8 @@ void MainWindow::setStorePath(const QString& path)
 {
     m_storePath = path;
     m_recorder->setStorePath(path);
+    m_boards->setStorePath(path);
+    if (RemoteSession* remote = remoteSession()) remote->setStorePath(path);
     studioSettings()->setValue(StoreKey, path);
     if (m_runs) m_runs->setStorePath(path);
     replan();
@@ -387,6 +404,8 @@ void MainWindow::replan()
     r.weightsPath = m_weightsFile;
     r.arch = m_tradeoff->arch();
     r.layers = m_layerModel->rowCount();
+    // A board's runs plan the board: the trade-off weighs the runs of the device the runs go to.
+    if (RemoteSession* remote = remoteSession()) r.deviceHost = remote->board().host;
     m_planner->plan(r);
 }
 
@@ -428,11 +447,13 @@ bool MainWindow::exportConfiguration(const QString& path)
     return choice && exportConfiguration(path, m_tradeoff->result(), *choice);
 }
 
-bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& plan, const plan::Choice& chosen)
+namespace {
+
+// The configuration a choice of the plan names, with where its prediction came from.
+plan::RunConfig configOf(const PlanResult& planResult, const plan::Choice& chosen)
 {
-    if (!plan) return false;
+    const PlanResult* plan = &planResult;
     const plan::Choice* choice = &chosen;
-    if (plan->profiles.empty()) return false;
     const PlanProfile& profile = plan->profileOf(chosen); // whose layers the configuration names
     plan::RunConfig c;
     c.modelHash = plan->modelHash.toStdString();
@@ -474,6 +495,15 @@ bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& p
                          .arg(others.join(QStringLiteral("; ")))
                          .toStdString();
     }
+    return c;
+}
+
+} // namespace
+
+bool MainWindow::exportConfiguration(const QString& path, const PlanResultPtr& plan, const plan::Choice& chosen)
+{
+    if (!plan || plan->profiles.empty()) return false;
+    const plan::RunConfig c = configOf(*plan, chosen);
     // Written off the GUI thread, beside the target and renamed into place; the answer comes back queued.
     writeFileInBackground(
         *m_writers, path, QByteArray::fromStdString(plan::configToJson(c)), [this, path](const QString& error) {
@@ -669,6 +699,14 @@ void MainWindow::createActions()
         });
 
     fileMenu->addSeparator();
+    QAction* connectBoard = fileMenu->addAction(tr("Connect to &Board…"), this, &MainWindow::showConnectDialog);
+    connectBoard->setObjectName(QStringLiteral("actionConnectBoard"));
+    connectBoard->setStatusTip(tr("Run on a board's agent (dlayer serve) over TLS"));
+    m_disconnectAction = fileMenu->addAction(tr("&Disconnect from Board"), this, &MainWindow::disconnectBoard);
+    m_disconnectAction->setObjectName(QStringLiteral("actionDisconnectBoard"));
+    m_disconnectAction->setEnabled(false);
+
+    fileMenu->addSeparator();
     m_cancelAction = fileMenu->addAction(tr("&Cancel Loading"), this, &MainWindow::cancelLoading);
     m_cancelAction->setObjectName(QStringLiteral("actionCancel"));
     m_cancelAction->setShortcut(Qt::Key_Escape);
@@ -688,6 +726,18 @@ void MainWindow::createActions()
     m_stopAction->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
     m_stopAction->setEnabled(false);
     runMenu->addSeparator();
+    m_deployAction = runMenu->addAction(tr("&Deploy Configuration to Board…"), this, [this] {
+        bool ok = false;
+        const QString name = QInputDialog::getText(this, tr("Deploy to Board"),
+            tr("Name of the configuration on the board (dlayer run MODEL --config NAME):"), QLineEdit::Normal,
+            QStringLiteral("%1-%2").arg(
+                QFileInfo(m_currentFile).completeBaseName(), QLatin1String(archName(m_tradeoff->arch()))),
+            &ok);
+        if (ok && !name.trimmed().isEmpty() && !deployConfiguration(name.trimmed()))
+            statusBar()->showMessage(tr("Choose a budget in the trade-off view first"));
+    });
+    m_deployAction->setObjectName(QStringLiteral("actionDeploy"));
+    m_deployAction->setEnabled(false);
     QAction* store = runMenu->addAction(tr("Run S&tore…"), this, &MainWindow::chooseStorePath);
     store->setStatusTip(tr("Choose the SQLite file every run is recorded in"));
 
@@ -733,8 +783,12 @@ void MainWindow::createStatusBar()
     m_cancelButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
     m_cancelButton->hide();
 
+    m_where = new QLabel(statusBar());
+    m_where->setObjectName(QStringLiteral("whereLabel"));
+    statusBar()->addPermanentWidget(m_where);
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->addPermanentWidget(m_cancelButton);
+    updateWhere();
     statusBar()->showMessage(tr("Ready"));
 }
 
@@ -859,6 +913,108 @@ void MainWindow::reportError(const QString& path, const QString& message)
     box->setDetailedText(QDir::toNativeSeparators(path));
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->open();
+}
+
+RemoteSession* MainWindow::remoteSession() const
+{
+    return qobject_cast<RemoteSession*>(m_session);
+}
+
+void MainWindow::showConnectDialog()
+{
+    auto* dialog = new ConnectDialog(m_boards, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] { connectToBoard(dialog->input()); });
+    dialog->open();
+}
+
+void MainWindow::connectToBoard(const BoardInput& input)
+{
+    statusBar()->showMessage(tr("Connecting to %1…").arg(input.address.hostPort));
+    m_boards->connectTo(input);
+}
+
+void MainWindow::onBoardReady(RemoteSession* session)
+{
+    if (m_session->isRunning()) {
+        delete session;
+        const QString message = tr("A run is in progress: connect to the board once it has ended");
+        statusBar()->showMessage(message);
+        Q_EMIT boardFailed(message);
+        return;
+    }
+    setSession(session);
+    connect(session, &RemoteSession::linkLost, this, [this, session](const QString& message) {
+        const QString text = tr("The link to %1 was lost: %2").arg(session->description(), message);
+        updateWhere();
+        statusBar()->showMessage(text);
+        Q_EMIT boardLinkLost(message);
+        Q_EMIT errorOccurred(text);
+        if (!m_errorDialogs) return;
+        auto* box = new QMessageBox(
+            QMessageBox::Warning, tr("Board"), tr("The link to the board was lost."), QMessageBox::Ok, this);
+        box->setInformativeText(text);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->open();
+    });
+    connect(session, &RemoteSession::runsSynced, this, [this](int fetched, const QString& error) {
+        if (fetched > 0) {
+            m_runs->refresh();
+            replan();
+        }
+        if (!error.isEmpty())
+            statusBar()->showMessage(tr("The board's runs were not all fetched: %1").arg(error));
+        else if (fetched > 0)
+            statusBar()->showMessage(tr("Fetched %n run(s) from the board", nullptr, fetched));
+        Q_EMIT runsSynced(fetched, error);
+    });
+    connect(session, &RemoteSession::configDeployed, this, [this](const QString& name, const QString& error) {
+        statusBar()->showMessage(error.isEmpty() ? tr("Deployed the configuration '%1' to the board").arg(name)
+                                                 : tr("Could not deploy the configuration: %1").arg(error));
+        Q_EMIT configDeployed(name, error);
+    });
+    session->syncRuns();
+    updateWhere();
+    replan();
+    statusBar()->showMessage(tr("Connected to %1").arg(session->description()));
+    Q_EMIT boardConnected(session->description());
+}
+
+void MainWindow::disconnectBoard()
+{
+    if (!remoteSession() || m_session->isRunning()) return;
+    setSession(new LocalSession(this));
+    updateWhere();
+    replan();
+    statusBar()->showMessage(tr("Runs go to the local engine"));
+}
+
+void MainWindow::updateWhere()
+{
+    if (!m_where) return;
+    const RemoteSession* remote = remoteSession();
+    m_disconnectAction->setEnabled(remote != nullptr);
+    m_deployAction->setEnabled(remote != nullptr);
+    if (!remote) {
+        m_where->setText(tr("Local engine (%1)").arg(QString::fromStdString(thisDevice().backend)));
+        m_where->setToolTip(QString::fromStdString(thisDevice().cpu));
+        return;
+    }
+    const BoardInfo& b = remote->board();
+    m_where->setText(remote->isConnected() ? tr("Board %1 (%2)").arg(b.host, b.backend)
+                                           : tr("Board %1: link lost").arg(b.host.isEmpty() ? b.hostPort : b.host));
+    m_where->setToolTip(
+        tr("%1 at %2, %3; engine %4; certificate %5").arg(b.host, b.hostPort, b.cpu, b.engine, b.fingerprint));
+}
+
+bool MainWindow::deployConfiguration(const QString& name)
+{
+    RemoteSession* remote = remoteSession();
+    const plan::Choice* choice = m_tradeoff->selectedChoice();
+    const PlanResultPtr plan = m_tradeoff->result();
+    if (!remote || !choice || !plan || plan->profiles.empty()) return false;
+    remote->deployConfig(name, QString::fromStdString(plan::configToJson(configOf(*plan, *choice))));
+    return true;
 }
 
 QStringList MainWindow::recentFiles() const

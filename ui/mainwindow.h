@@ -6,6 +6,7 @@
 // timeline and memory docks follow them live, and each finished run fills the table's per-layer columns and is
 // recorded in the run store (storePath()).
 
+#include "boards.h"
 #include "enginesession.h"
 #include "modelloader.h"
 #include "runrecorder.h"
@@ -120,6 +121,18 @@ public:
     bool exportConfiguration(const QString& path, const PlanResultPtr& plan, const plan::Choice& choice);
     RunInfoPtr currentRun() const { return m_runInfo; }
 
+    // The board (File → Connect to Board…): connects in the background and, once trusted, runs go there;
+    // boardConnected() or boardFailed() follows. Disconnecting goes back to the local engine.
+    void connectToBoard(const BoardInput& input);
+    void disconnectBoard();
+    Boards* boards() const { return m_boards; }
+    RemoteSession* remoteSession() const;
+    // The status bar's "where runs go" (the local engine, or the board and its backend).
+    QLabel* whereLabel() const { return m_where; }
+    // Deploy to Board: the trade-off's chosen configuration saved on the board under `name` (`dlayer run MODEL
+    // --config NAME` there runs it); configDeployed() follows. False when there is no board or no choice.
+    bool deployConfiguration(const QString& name);
+
 Q_SIGNALS:
     void modelLoaded(const QString& path);
     void errorOccurred(const QString& message);
@@ -129,6 +142,11 @@ Q_SIGNALS:
     void runFinished(dl::ui::RunOutcomePtr outcome);
     void configExported(const QString& path, bool ok, const QString& message);
     void plotExported(const QString& path, const QString& error);
+    void boardConnected(const QString& description);
+    void boardFailed(const QString& message);
+    void boardLinkLost(const QString& message);
+    void runsSynced(int fetched, const QString& error);
+    void configDeployed(const QString& name, const QString& error);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -157,6 +175,9 @@ private:
     void onLoadFinished(const LoadResultPtr& result);
     void onLoadCancelled(const QString& path);
     void onBusyChanged(bool busy);
+    void onBoardReady(RemoteSession* session);
+    void updateWhere();
+    void showConnectDialog();
     void reportError(const QString& path, const QString& message);
     void addRecentFile(const QString& path);
     void updateRecentMenu();
@@ -199,6 +220,10 @@ private:
     WorkerThreads* m_writers = new WorkerThreads(this); // files being written in the background
     quint64 m_verifyRunId = 0; // a run of the trade-off's choice, whose measurement goes beside the prediction
     bool m_errorDialogs = true;
+    Boards* m_boards = new Boards(this);
+    QLabel* m_where = nullptr;
+    QAction* m_disconnectAction = nullptr;
+    QAction* m_deployAction = nullptr;
 };
 
 } // namespace dl::ui

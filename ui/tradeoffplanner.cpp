@@ -86,7 +86,7 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
         return out;
     }
     // Runs of this model on this device: latencies of another machine are not this one's.
-    const std::string host = dl::thisDevice().host;
+    const std::string host = rq.deviceHost.isEmpty() ? dl::thisDevice().host : rq.deviceHost.toStdString();
     for (const auto& r : *list) {
         if (r.modelHash != hash || r.status != store::RunStatus::Ok || r.device.host != host) continue;
         out->points.push_back({ r.id, qs(r.arch), static_cast<double>(r.weightsPeak), r.latencyMedianMs, r.startedMs });

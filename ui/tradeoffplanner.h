@@ -27,6 +27,7 @@ struct PlanRequest
     dl::Arch arch = dl::Arch::TwoStage;
     int layers = 0; // the open model's layer count: a profile of whole layers must have as many
     int points = 64; // budgets on the frontier
+    QString deviceHost; // whose runs to weigh: a board's host name; empty: this machine's
 };
 
 struct RunPoint

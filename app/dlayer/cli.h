@@ -100,6 +100,10 @@ json shapeJson(const dl::Shape& s);
 using dl::median; // core/stats.h
 using dl::quantile;
 
+// Where dlayer serve keeps its state when --state is not given: $STATE_DIRECTORY (systemd), else
+// $XDG_STATE_HOME/dlayer-agent, else ~/.local/state/dlayer-agent.
+std::string defaultAgentStateDir();
+
 // This program's own path (/proc/self/exe), to start it again.
 std::string selfPath();
 

@@ -70,7 +70,7 @@ const char* usageText()
            "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
            "                   --config CONFIG.json) [--profile DB | --profile-run] [--split BYTES] [--arch ARCH]\n"
            "                   [--no-calibrate] [--json]\n"
-           "  dlayer run MODEL|FILE.dlpack --config CONFIG.json ...\n"
+           "  dlayer run MODEL|FILE.dlpack --config CONFIG.json|NAME [--state DIR] ...\n"
            "  dlayer serve [--listen HOST:PORT] [--state DIR] [--store DB] [--max-model-bytes BYTES]\n"
            "                   [--pack-dir DIR] [--rotate-token]\n"
            "  dlayer run MODEL --agent HOST:PORT [--token-file FILE] [--fingerprint FP] ...\n"
@@ -105,7 +105,9 @@ const char* usageText()
            "the pairing line clients use. run --agent runs on that board (the model is uploaded once, by content)\n"
            "and prints what a local run prints; runs --agent lists the board's runs, exports one by uuid, or syncs\n"
            "into DB every run it lacks. --token-file holds the pairing line (default ~/.config/dlayer/agent), or a\n"
-           "bare token with --fingerprint, or one pinned on first use in ~/.config/dlayer/known_agents.\n";
+           "bare token with --fingerprint, or one pinned on first use in ~/.config/dlayer/known_agents.\n"
+           "run --config NAME, where NAME is no file, runs a configuration deployed to this board by the studio (from\n"
+           "the agent's store in --state DIR, default as serve's).\n";
 }
 
 // The usage of every command, or of one: its synopsis lines (and their continuations) and the notes.
@@ -385,9 +387,12 @@ void checkOptions(const Options& o, const std::vector<std::string>& refused)
         fail("--token-file and --fingerprint go with --agent HOST:PORT", 2);
     if (!o.agent.empty() && o.command != "run" && o.command != "runs")
         fail("--agent belongs to 'dlayer run' and 'dlayer runs'", 2);
-    if (o.command != "serve"
-        && (!o.listen.empty() || !o.stateDir.empty() || !o.store.empty() || o.maxModelBytes || o.rotateToken))
-        fail("--listen, --state, --store, --max-model-bytes and --rotate-token belong to 'dlayer serve'", 2);
+    if (o.command != "serve" && (!o.listen.empty() || !o.store.empty() || o.maxModelBytes || o.rotateToken))
+        fail("--listen, --store, --max-model-bytes and --rotate-token belong to 'dlayer serve'", 2);
+    if (!o.stateDir.empty() && o.command != "serve" && (o.command != "run" || o.configFile.empty()))
+        fail("--state belongs to 'dlayer serve', and to 'dlayer run --config NAME' (a configuration deployed to the "
+             "board's agent)",
+            2);
     if (o.command == "runs" || o.command == "serve") return;
     if (o.model.empty()) fail("no model given", 2);
     if (!o.agent.empty()) {

@@ -7,6 +7,7 @@
 
 #include "core/tensor.h"
 #include "model/importer.h"
+#include "runstore.h"
 #include "session/session.h"
 
 #include <cerrno>
@@ -195,6 +196,21 @@ RunSpec specOf(const Options& o)
     if (o.hasBudget) s.budgetBytes = o.budget;
     if (o.hasSplit) s.splitBytes = o.split;
     s.configFile = o.configFile;
+    // --config NAME that is no file: a configuration deployed to this board (the studio's Deploy to Board), from the
+    // agent's store (--state DIR, else the agent's default state directory).
+    if (!o.configFile.empty() && !std::filesystem::exists(o.configFile)) {
+        const std::string db = (o.stateDir.empty() ? defaultAgentStateDir() : o.stateDir) + "/runs.db";
+        if (!std::filesystem::exists(db))
+            fail("there is no configuration file '" + o.configFile + "' (and no agent store " + db
+                + " to look the name up in)");
+        auto store = store::RunStore::open(db);
+        if (!store.ok()) fail(store.error().message);
+        auto text = (*store)->config(o.configFile);
+        if (!text.ok())
+            fail("'" + o.configFile + "' is neither a configuration file nor a configuration deployed to this board ("
+                + db + "): " + text.error().message);
+        s.configText = *text;
+    }
     s.warmup = o.warmup;
     s.iterations = o.iterations;
     s.threads = o.threads;

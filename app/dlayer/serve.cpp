@@ -476,13 +476,17 @@ private:
     std::future<Result<Json>> m_info;
 };
 
-std::string defaultStateDir()
+} // namespace
+
+std::string defaultAgentStateDir()
 {
     if (const char* s = std::getenv("STATE_DIRECTORY"); s && *s) return s; // systemd's StateDirectory=
     if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/dlayer-agent";
     if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/state/dlayer-agent";
     return "dlayer-agent";
 }
+
+namespace {
 
 Json diskOf(const std::string& dir)
 {
@@ -505,7 +509,7 @@ std::string hostName()
 int cmdServe(const Options& o)
 {
     AgentConfig config;
-    config.stateDir = o.stateDir.empty() ? defaultStateDir() : o.stateDir;
+    config.stateDir = o.stateDir.empty() ? defaultAgentStateDir() : o.stateDir;
     if (o.rotateToken) {
         auto c = rotateToken(config.stateDir);
         if (!c.ok()) fail(c.error().message);

@@ -427,7 +427,13 @@ Status Session::Impl::prepare()
     startedMs = unixNowMs();
     setLargePages(s.hugePages);
     if (!s.configFile.empty()) {
-        DL_ASSIGN(config, plan::readConfigFile(s.configFile));
+        if (s.configText.empty()) {
+            DL_ASSIGN(config, plan::readConfigFile(s.configFile));
+        } else {
+            auto c = plan::configFromJson(s.configText);
+            if (!c.ok()) return invalid("the configuration '" + s.configFile + "' is damaged: " + c.error().message);
+            config = std::move(c).value();
+        }
         if (s.arch || s.stagingBytes || !s.resident.empty() || s.budgetBytes || s.splitBytes)
             return badRequest("a configuration fixes the architecture, staging, resident layers and split: leave them "
                               "out");

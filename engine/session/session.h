@@ -54,6 +54,7 @@ struct RunSpec
     uint64_t budgetBytes = 0; // > 0: the budget rule picks the split, staging and resident layers
     std::optional<uint64_t> splitBytes; // layers above it are cut; none: whole layers, or what the budget needs
     std::string configFile; // a planner configuration: fixes the architecture, staging, resident layers and split
+    std::string configText; // not empty: that configuration's text (one kept in a run store), configFile its name
     int warmup = 2;
     int iterations = 10;
     bool continuous = false; // until stopped; the outcome keeps the latest keepIterations
