@@ -38,17 +38,24 @@ namespace {
 
 const char* const kModel = DL_SOURCE_DIR "/resources/models/darknet/yolov3-tiny.cfg";
 
-// dlayer, or the emulator a cross build's tests run it under (scripts/test-arm64.sh) with dlayer as its first argument.
+// The dlayer under test: this build's, or another's (DL_DLAYER_PROGRAM: scripts/test-arm64.sh points this suite, built
+// for the host, at the arm64 agent).
+QString dlayerPath()
+{
+    const QString other = qEnvironmentVariable("DL_DLAYER_PROGRAM");
+    return other.isEmpty() ? QStringLiteral(DL_DLAYER) : other;
+}
+
+// dlayer, or the emulator a cross build's dlayer runs under (scripts/test-arm64.sh), with dlayer as its first argument.
 QString dlayerProgram()
 {
     const QString emulator = qEnvironmentVariable("DL_DLAYER_EMULATOR");
-    return emulator.isEmpty() ? QStringLiteral(DL_DLAYER) : emulator;
+    return emulator.isEmpty() ? dlayerPath() : emulator;
 }
 
 QStringList dlayerArguments()
 {
-    return qEnvironmentVariableIsEmpty("DL_DLAYER_EMULATOR") ? QStringList()
-                                                             : QStringList { QStringLiteral(DL_DLAYER) };
+    return qEnvironmentVariableIsEmpty("DL_DLAYER_EMULATOR") ? QStringList() : QStringList { dlayerPath() };
 }
 
 // One `dlayer serve` process.

@@ -2,6 +2,7 @@
 // original output name, the whole weights dropped), what is never cut, and outputs that agree with the uncut model
 // on real models (Conv in YOLOv4-tiny, MatMul in PaddleOCR rec) and on every Gemm / MatMul form.
 
+#include "backend/cpu/kernel.h"
 #include "core/random.h"
 #include "enginetestutil.h"
 #include "model/importer.h"
@@ -204,9 +205,16 @@ private slots:
         QVERIFY2(made.ok(), made.ok() ? "" : made.error().message.c_str());
         Executor& e = **made;
         QCOMPARE(e.nodes().size(), size_t(5)); // grouped conv, three pieces, the Concat
+        // Sharing is there to share where the pieces lay their input out anew: oneDNN does on x86 (a blocked
+        // layout); on aarch64 it reads the plain one, and each piece reads the input itself.
+        const bool relaid = e.nodes()[2].kernel->relaysSource();
+#if defined(__x86_64__)
+        QVERIFY(relaid);
+#endif
+        if (!relaid) qInfo("the pieces read the plain layout here: nothing to share");
         QVERIFY(!e.nodes()[1].sharesSource);
-        QVERIFY(e.nodes()[2].sharesSource);
-        QVERIFY(e.nodes()[3].sharesSource);
+        QCOMPARE(e.nodes()[2].sharesSource, relaid);
+        QCOMPARE(e.nodes()[3].sharesSource, relaid);
         const int x = e.valueId("x"), piece1 = e.valueId(e.graph().nodes[2].outputs[0]);
         QVERIFY(x >= 0 && piece1 >= 0);
         const Tensor a = seededTensor(DType::F32, e.values()[x].shape, 21);

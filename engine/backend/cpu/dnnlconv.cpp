@@ -148,6 +148,8 @@ public:
 
     double flops() const override { return m_flops; }
 
+    bool relaysSource() const override { return m_srcReorder; }
+
     bool shareSourceLayout(const Kernel& previous) override
     {
         const auto* p = dynamic_cast<const ConvLikeKernel*>(&previous);

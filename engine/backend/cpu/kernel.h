@@ -68,6 +68,9 @@ public:
         (void)previous;
         return false;
     }
+    // Whether the kernel lays its input 0 out anew before it computes (oneDNN chose a blocked layout for it: what
+    // x86 picks; aarch64's oneDNN reads the plain layout, and there is nothing to share).
+    virtual bool relaysSource() const { return false; }
     // Set by the executor before each run of a kernel that agreed: whether the kernel it shares with ran right
     // before this run, in the same inference, so that its copy is there to read. False: lay the input out itself.
     bool sourceLaidOut = false;
