@@ -3,7 +3,7 @@
 #include "agent.h"
 
 #include "core/procstat.h"
-#include "core/sha256.h"
+#include "remote/credentials.h"
 #include "remote/messages.h"
 #include "runbuild.h"
 
@@ -30,26 +30,6 @@ const char* const kKinds[] = { "onnx", "cfg", "weights" };
 std::string humanSize(uint64_t b)
 {
     return humanBytes(static_cast<double>(b));
-}
-
-Result<std::string> sha256OfFile(const std::string& path)
-{
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return makeError(ErrorCode::Io, "cannot read " + path + ": " + std::strerror(errno));
-    Sha256 h;
-    std::vector<char> buf(size_t(1) << 20);
-    for (;;) {
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ::close(fd);
-            return makeError(ErrorCode::Io, "cannot read " + path + ": " + std::strerror(errno));
-        }
-        if (n == 0) break;
-        h.update(buf.data(), static_cast<size_t>(n));
-    }
-    ::close(fd);
-    return h.hex();
 }
 
 } // namespace
@@ -148,7 +128,7 @@ Result<ModelStore::State> ModelStore::write(const std::string& sha256, const std
     }
     ::fsync(fd);
     ::close(fd);
-    DL_ASSIGN(const std::string actual, sha256OfFile(part));
+    DL_ASSIGN(const std::string actual, remote::sha256OfFile(part));
     if (actual != sha256) {
         fs::remove(part, ec);
         return invalid("the uploaded file's sha256 is " + actual.substr(0, 16) + "…, not " + sha256.substr(0, 16)
@@ -387,6 +367,7 @@ struct RunQueue::Job
     std::shared_ptr<RunChannel> channel;
     RunSpec spec;
     std::string modelName;
+    bool live = true; // the engine's trace into the channel, for watchers to follow
     std::atomic<bool> cancel { false };
     std::mutex sessionMutex;
     Session* session = nullptr;
@@ -432,6 +413,10 @@ Result<std::shared_ptr<RunChannel>> RunQueue::submit(const Json& request)
     auto job = std::make_shared<Job>();
     job->spec = std::move(spec);
     job->modelName = displayName(request, fs::path(modelPath).filename().string());
+    if (request.contains("live")) {
+        if (!request["live"].is_boolean()) return invalid("the run request's 'live' is not true or false");
+        job->live = request["live"].get<bool>();
+    }
     std::lock_guard lock(m_mutex);
     job->channel = std::make_shared<RunChannel>(++m_lastId, job->spec.modelHash, job->spec.continuous);
     job->channel->onAbandoned([this, id = m_lastId] { stop(id); });
@@ -523,8 +508,9 @@ void RunQueue::runJob(Job& job)
     RunChannel& channel = *job.channel;
     ChannelSink sink(channel); // outlives the session's tracer
     channel.setProgress({ Progress::Phase::Importing, -1, 0, 0, job.modelName });
-    auto prepared
-        = Session::prepare(job.spec, &job.cancel, [&](const Progress& p) { channel.setProgress(p); }, { &sink });
+    auto prepared = Session::prepare(
+        job.spec, &job.cancel, [&](const Progress& p) { channel.setProgress(p); },
+        job.live ? std::vector<TraceSink*> { &sink } : std::vector<TraceSink*> {});
     if (!prepared.ok()) {
         const Error& e = prepared.error();
         const bool cancelled = e.code == ErrorCode::Cancelled;

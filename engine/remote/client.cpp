@@ -1,6 +1,6 @@
 #include "remote/client.h"
 
-#include "core/sha256.h"
+#include "remote/credentials.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -64,16 +64,6 @@ public:
             done += static_cast<size_t>(r);
         }
         return {};
-    }
-    Result<std::string> sha256()
-    {
-        Sha256 h;
-        std::vector<uint8_t> buf;
-        for (uint64_t off = 0; off < m_size; off += buf.size()) {
-            DL_TRY(read(off, buf, static_cast<size_t>(std::min<uint64_t>(m_size - off, 4 << 20))));
-            h.update(buf.data(), buf.size());
-        }
-        return h.hex();
     }
 
 private:
@@ -193,17 +183,14 @@ Result<std::string> AgentClient::ensureFile(const std::string& path, const std::
     const std::function<void(uint64_t, uint64_t)>& progress, const std::atomic<bool>* stop)
 {
     DL_ASSIGN(InputFile file, InputFile::open(path));
-    DL_ASSIGN(const std::string sha, file.sha256());
-    DL_TRY(send(MessageType::HasModel, { { "sha256", sha } }));
-    DL_ASSIGN(Frame state, next(stop));
-    if (state.type != MessageType::ModelState || textOf(state.body, "sha256") != sha)
-        return invalid(std::string("the agent answered has-model with a ") + messageTypeName(state.type));
-    if (state.body.value("present", false)) {
+    DL_ASSIGN(const std::string sha, sha256OfFile(path));
+    DL_ASSIGN(const Json state, modelState(sha, stop));
+    if (state.value("present", false)) {
         if (progress) progress(file.size(), file.size());
         return sha;
     }
     // Go on from what the board holds of an earlier upload of the same kind.
-    uint64_t offset = textOf(state.body, "kind") == kind ? state.body.value("bytes", uint64_t(0)) : 0;
+    uint64_t offset = textOf(state, "kind") == kind ? state.value("bytes", uint64_t(0)) : 0;
     if (offset > file.size()) offset = 0;
     const uint64_t total = file.size();
     if (total == 0) return invalid("'" + path + "' is empty");
@@ -229,6 +216,15 @@ Result<std::string> AgentClient::ensureFile(const std::string& path, const std::
         if (ack.body.value("present", false)) break;
     }
     return sha;
+}
+
+Result<Json> AgentClient::modelState(const std::string& sha256, const std::atomic<bool>* stop)
+{
+    DL_TRY(send(MessageType::HasModel, { { "sha256", sha256 } }));
+    for (;;) {
+        DL_ASSIGN(Frame f, next(stop));
+        if (f.type == MessageType::ModelState && textOf(f.body, "sha256") == sha256) return f.body;
+    }
 }
 
 Result<Json> AgentClient::info(const Json& request, const std::atomic<bool>* stop)

@@ -49,6 +49,8 @@ public:
     // Returns the file's sha256.
     Result<std::string> ensureFile(const std::string& path, const std::string& kind,
         const std::function<void(uint64_t, uint64_t)>& progress = {}, const std::atomic<bool>* stop = nullptr);
+    // What the board has of the file with this sha256: {present, kind, bytes (held so far), used_bytes, quota_bytes}.
+    Result<Json> modelState(const std::string& sha256, const std::atomic<bool>* stop = nullptr);
     // The model's summary planned on the board (`dlayer info --json`'s document).
     Result<Json> info(const Json& request, const std::atomic<bool>* stop = nullptr);
     // Runs the request (runRequestToJson) and follows it to its end; returns the Outcome body {run, status, error,

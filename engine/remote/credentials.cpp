@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <vector>
 
 #include <cctype>
 #include <cerrno>
@@ -273,6 +274,33 @@ std::string tokenProof(const std::string& token, const std::string& nonce)
     HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()),
         reinterpret_cast<const unsigned char*>(nonce.data()), nonce.size(), md, &n);
     return hex(md, n);
+}
+
+Result<std::string> sha256OfFile(const std::string& path)
+{
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return makeError(ErrorCode::Io, "cannot read '" + path + "': " + std::strerror(errno));
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1;
+    std::vector<char> buf(size_t(1) << 20);
+    std::string why;
+    while (ok) {
+        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            why = std::strerror(errno);
+            ok = false;
+        }
+        if (n <= 0) break;
+        ok = EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n)) == 1;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, digest, &len) == 1;
+    EVP_MD_CTX_free(ctx);
+    ::close(fd);
+    if (!ok) return makeError(ErrorCode::Io, "cannot hash '" + path + "'" + (why.empty() ? "" : ": " + why));
+    return hex(digest, len);
 }
 
 std::string randomHex(size_t bytes)

@@ -44,6 +44,9 @@ bool sameSecret(const std::string& a, const std::string& b);
 // A client's proof of the token for the agent's challenge `nonce`: HMAC-SHA256(token, nonce), in hex. The token
 // itself never crosses the wire.
 std::string tokenProof(const std::string& token, const std::string& nonce);
+// A file's SHA-256 in lowercase hex, with OpenSSL's digest (the CPU's SHA instructions where it has them: a board
+// hashes a 169 MB model in a fraction of a second). Io naming the file otherwise.
+Result<std::string> sha256OfFile(const std::string& path);
 // `bytes` random bytes from OpenSSL's generator, in hex.
 std::string randomHex(size_t bytes);
 

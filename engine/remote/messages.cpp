@@ -17,7 +17,7 @@ namespace {
 // Keys a run request may carry; anything else is refused rather than ignored.
 const char* const kRequestKeys[] = { "model", "arch", "staging_bytes", "resident_layers", "budget_bytes", "split_bytes",
     "warmup", "iterations", "continuous", "threads", "seed", "input_shapes", "memory_limit_bytes", "read", "model_file",
-    "weights_file", "model_name" };
+    "weights_file", "model_name", "live" };
 
 // A whole number in [lo, hi] at `key` into `out`, when present; `out` is left as it is otherwise.
 template <typename T> Status number(const Json& j, const char* key, int64_t lo, int64_t hi, T& out)

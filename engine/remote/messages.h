@@ -16,7 +16,8 @@
 
 namespace dl::remote {
 
-// What a client may ask of a run: the model by sha256 (the board resolves it in its own store of uploaded models),
+// What a client may ask of a run (`live`: false runs it without a live trace for anyone, as the benchmark of the
+// agent's own cost compares): the model by sha256 (the board resolves it in its own store of uploaded models),
 // the architecture and its settings, the iterations. Paths (the model file, the pack directory, a trace file, input
 // files) are the board's business and never travel.
 // `model` is the spec's identity (modelHash); a Darknet model with a weights file names its two files by their own
