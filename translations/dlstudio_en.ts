@@ -21,6 +21,103 @@
     </message>
 </context>
 <context>
+    <name>dl::ui::BoardKeyring</name>
+    <message>
+        <source>the keychain is not used</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No system keychain (%1): the board&apos;s token is kept in %2, readable by you only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board&apos;s token could not be kept: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::Boards</name>
+    <message>
+        <source>The pairing line names the fingerprint %1, but the studio pinned %2 for %3. Check on the board which one &apos;dlayer serve&apos; prints. If its agent was set up again (a new state directory), forget the board here and pair with the new line.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give the board as HOST:PORT, or paste the pairing line &apos;dlayer serve&apos; printed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The studio has not paired with %1: paste the pairing line &apos;dlayer serve&apos; printed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>That is neither a pairing line nor a token (64 hex digits)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Trust This Board?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board at %1 presents a certificate with the SHA-256 fingerprint
+
+%2
+
+Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. Trust it from now on?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No token is kept for %1: paste the pairing line &apos;dlayer serve&apos; printed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not connected: the board at %1 was not trusted</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::ConnectDialog</name>
+    <message>
+        <source>Connect to Board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>jetson.local:7433</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>dlayer-agent HOST:PORT sha256=… token=…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Board:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Pairing line or token:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&apos;dlayer serve&apos; prints the pairing line on the board. A board paired before needs nothing here: its token is in the keychain.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Forget Board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Forgot %1: pair with it again with its pairing line</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>dl::ui::LayerDeltaModel</name>
     <message>
         <source>run %1</source>
@@ -515,6 +612,109 @@
         <source>Recording the run…</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Not connected: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect to Board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The studio could not connect.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect to &amp;Board…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run on a board&apos;s agent (dlayer serve) over TLS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Disconnect from Board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Deploy Configuration to Board…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deploy to Board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Name of the configuration on the board (dlayer run MODEL --config NAME):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a budget in the trade-off view first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A run is in progress: connect to the board once it has ended</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The link to %1 was lost: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The link to the board was lost.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board&apos;s runs were not all fetched: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Fetched %n run(s) from the board</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Deployed the configuration &apos;%1&apos; to the board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not deploy the configuration: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connected to %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Runs go to the local engine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Local engine (%1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board %1 (%2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board %1: link lost</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 at %2, %3; engine %4; certificate %5</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MemoryView</name>
@@ -630,6 +830,44 @@
     </message>
     <message>
         <source>%1 bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::RemoteSession</name>
+    <message>
+        <source>The link to the board was lost: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Uploading %1 to the board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No model is open.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Waiting on the board: %n run(s) ahead</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The board&apos;s run %1 does not read: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board did not record the run: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>board at %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>board %1 (%2)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -21,6 +21,107 @@
     </message>
 </context>
 <context>
+    <name>dl::ui::BoardKeyring</name>
+    <message>
+        <source>the keychain is not used</source>
+        <translation>키체인을 사용하지 않음</translation>
+    </message>
+    <message>
+        <source>No system keychain (%1): the board&apos;s token is kept in %2, readable by you only</source>
+        <translation>시스템 키체인이 없습니다(%1): 보드의 토큰은 %2에 보관되며 본인만 읽을 수 있습니다</translation>
+    </message>
+    <message>
+        <source>The board&apos;s token could not be kept: %1</source>
+        <translation>보드의 토큰을 보관할 수 없습니다: %1</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::Boards</name>
+    <message>
+        <source>The pairing line names the fingerprint %1, but the studio pinned %2 for %3. Check on the board which one &apos;dlayer serve&apos; prints. If its agent was set up again (a new state directory), forget the board here and pair with the new line.</source>
+        <translation>페어링 줄의 지문은 %1이지만, 스튜디오는 %3에 대해 %2를 고정해 두었습니다. 보드에서 &apos;dlayer serve&apos;가 어느 지문을 출력하는지 확인하십시오. 보드의 에이전트를 새로 설정했다면(새 상태 디렉터리) 여기서 보드를 잊고 새 줄로 다시 페어링하십시오.</translation>
+    </message>
+    <message>
+        <source>Give the board as HOST:PORT, or paste the pairing line &apos;dlayer serve&apos; printed</source>
+        <translation>보드를 HOST:PORT로 입력하거나 &apos;dlayer serve&apos;가 출력한 페어링 줄을 붙여 넣으십시오</translation>
+    </message>
+    <message>
+        <source>The studio has not paired with %1: paste the pairing line &apos;dlayer serve&apos; printed</source>
+        <translation>스튜디오가 %1과 페어링한 적이 없습니다: &apos;dlayer serve&apos;가 출력한 페어링 줄을 붙여 넣으십시오</translation>
+    </message>
+    <message>
+        <source>That is neither a pairing line nor a token (64 hex digits)</source>
+        <translation>페어링 줄도 토큰(16진수 64자리)도 아닙니다</translation>
+    </message>
+    <message>
+        <source>Trust This Board?</source>
+        <translation>이 보드를 신뢰하시겠습니까?</translation>
+    </message>
+    <message>
+        <source>The board at %1 presents a certificate with the SHA-256 fingerprint
+
+%2
+
+Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. Trust it from now on?</source>
+        <translation>%1의 보드가 다음 SHA-256 지문의 인증서를 제시합니다
+
+%2
+
+보드에서 &apos;dlayer serve&apos;가 출력한 지문과 비교하십시오. 앞으로 이 보드를 신뢰하시겠습니까?</translation>
+    </message>
+    <message>
+        <source>No token is kept for %1: paste the pairing line &apos;dlayer serve&apos; printed</source>
+        <translation>%1의 토큰이 보관되어 있지 않습니다: &apos;dlayer serve&apos;가 출력한 페어링 줄을 붙여 넣으십시오</translation>
+    </message>
+    <message>
+        <source>Not connected: the board at %1 was not trusted</source>
+        <translation>연결하지 않음: %1의 보드를 신뢰하지 않았습니다</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::ConnectDialog</name>
+    <message>
+        <source>Connect to Board</source>
+        <translation>보드에 연결</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>jetson.local:7433</source>
+        <translation>jetson.local:7433</translation>
+    </message>
+    <message>
+        <source>dlayer-agent HOST:PORT sha256=… token=…</source>
+        <translation>dlayer-agent HOST:PORT sha256=… token=…</translation>
+    </message>
+    <message>
+        <source>&amp;Board:</source>
+        <translation>보드(&amp;B):</translation>
+    </message>
+    <message>
+        <source>&amp;Pairing line or token:</source>
+        <translation>페어링 줄 또는 토큰(&amp;P):</translation>
+    </message>
+    <message>
+        <source>&apos;dlayer serve&apos; prints the pairing line on the board. A board paired before needs nothing here: its token is in the keychain.</source>
+        <translation>&apos;dlayer serve&apos;는 보드에서 페어링 줄을 출력합니다. 이전에 페어링한 보드는 아무것도 입력할 필요가 없습니다: 토큰이 키체인에 있습니다.</translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation>연결</translation>
+    </message>
+    <message>
+        <source>&amp;Forget Board</source>
+        <translation>보드 잊기(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Forgot %1: pair with it again with its pairing line</source>
+        <translation>%1을(를) 잊었습니다: 페어링 줄로 다시 페어링하십시오</translation>
+    </message>
+</context>
+<context>
     <name>dl::ui::LayerDeltaModel</name>
     <message>
         <source>run %1</source>
@@ -515,6 +616,108 @@
         <source>Recording the run…</source>
         <translation>실행 기록 중…</translation>
     </message>
+    <message>
+        <source>Not connected: %1</source>
+        <translation>연결하지 않음: %1</translation>
+    </message>
+    <message>
+        <source>Connect to Board</source>
+        <translation>보드에 연결</translation>
+    </message>
+    <message>
+        <source>The studio could not connect.</source>
+        <translation>스튜디오가 연결하지 못했습니다.</translation>
+    </message>
+    <message>
+        <source>Connect to &amp;Board…</source>
+        <translation>보드에 연결(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Run on a board&apos;s agent (dlayer serve) over TLS</source>
+        <translation>보드의 에이전트(dlayer serve)에서 TLS로 실행</translation>
+    </message>
+    <message>
+        <source>&amp;Disconnect from Board</source>
+        <translation>보드 연결 끊기(&amp;D)</translation>
+    </message>
+    <message>
+        <source>&amp;Deploy Configuration to Board…</source>
+        <translation>구성을 보드에 배포(&amp;D)…</translation>
+    </message>
+    <message>
+        <source>Deploy to Board</source>
+        <translation>보드에 배포</translation>
+    </message>
+    <message>
+        <source>Name of the configuration on the board (dlayer run MODEL --config NAME):</source>
+        <translation>보드에 저장할 구성의 이름(dlayer run MODEL --config NAME):</translation>
+    </message>
+    <message>
+        <source>Choose a budget in the trade-off view first</source>
+        <translation>먼저 트레이드오프 보기에서 예산을 고르십시오</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>%1에 연결하는 중…</translation>
+    </message>
+    <message>
+        <source>A run is in progress: connect to the board once it has ended</source>
+        <translation>실행이 진행 중입니다: 실행이 끝난 뒤 보드에 연결하십시오</translation>
+    </message>
+    <message>
+        <source>The link to %1 was lost: %2</source>
+        <translation>%1과의 연결이 끊어졌습니다: %2</translation>
+    </message>
+    <message>
+        <source>Board</source>
+        <translation>보드</translation>
+    </message>
+    <message>
+        <source>The link to the board was lost.</source>
+        <translation>보드와의 연결이 끊어졌습니다.</translation>
+    </message>
+    <message>
+        <source>The board&apos;s runs were not all fetched: %1</source>
+        <translation>보드의 실행을 모두 가져오지 못했습니다: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Fetched %n run(s) from the board</source>
+        <translation>
+            <numerusform>보드에서 실행 %n개를 가져왔습니다</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Deployed the configuration &apos;%1&apos; to the board</source>
+        <translation>구성 &apos;%1&apos;을(를) 보드에 배포했습니다</translation>
+    </message>
+    <message>
+        <source>Could not deploy the configuration: %1</source>
+        <translation>구성을 배포할 수 없습니다: %1</translation>
+    </message>
+    <message>
+        <source>Connected to %1</source>
+        <translation>%1에 연결됨</translation>
+    </message>
+    <message>
+        <source>Runs go to the local engine</source>
+        <translation>실행은 로컬 엔진에서 합니다</translation>
+    </message>
+    <message>
+        <source>Local engine (%1)</source>
+        <translation>로컬 엔진 (%1)</translation>
+    </message>
+    <message>
+        <source>Board %1 (%2)</source>
+        <translation>보드 %1 (%2)</translation>
+    </message>
+    <message>
+        <source>Board %1: link lost</source>
+        <translation>보드 %1: 연결 끊김</translation>
+    </message>
+    <message>
+        <source>%1 at %2, %3; engine %4; certificate %5</source>
+        <translation>%2의 %1, %3; 엔진 %4; 인증서 %5</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MemoryView</name>
@@ -631,6 +834,43 @@
     <message>
         <source>%1 bytes</source>
         <translation>%1바이트</translation>
+    </message>
+</context>
+<context>
+    <name>dl::ui::RemoteSession</name>
+    <message>
+        <source>The link to the board was lost: %1</source>
+        <translation>보드와의 연결이 끊어졌습니다: %1</translation>
+    </message>
+    <message>
+        <source>Uploading %1 to the board</source>
+        <translation>%1을(를) 보드에 업로드하는 중</translation>
+    </message>
+    <message>
+        <source>No model is open.</source>
+        <translation>열린 모델이 없습니다.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Waiting on the board: %n run(s) ahead</source>
+        <translation>
+            <numerusform>보드에서 대기 중: 앞에 실행 %n개</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The board&apos;s run %1 does not read: %2</source>
+        <translation>보드의 실행 %1을(를) 읽을 수 없습니다: %2</translation>
+    </message>
+    <message>
+        <source>The board did not record the run: %1</source>
+        <translation>보드가 실행을 기록하지 않았습니다: %1</translation>
+    </message>
+    <message>
+        <source>board at %1</source>
+        <translation>%1의 보드</translation>
+    </message>
+    <message>
+        <source>board %1 (%2)</source>
+        <translation>보드 %1 (%2)</translation>
     </message>
 </context>
 <context>
