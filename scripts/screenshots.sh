@@ -7,6 +7,7 @@
 #                              cut above 2 MiB, the slider at 12 MiB (below its 18 MiB layers), with the runs as
 #                              points
 #   studio-runs.png            the Runs view comparing YOLOv4's async and two-stage runs
+#   studio-board.png           PaddleOCR det after a two-stage run on a board: a local agent (dlayer serve) here
 # Sets up first (packages, build, sample models).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,3 +30,13 @@ done
 "$studio" "$yolo" --store "$db" --run sequential --split 2 --screenshot "$store/split.png"
 "$studio" "$yolo" --store "$db" --view tradeoff --budget 12 --screenshot "$out/studio-tradeoff.png"
 "$studio" "$yolo" --store "$db" --view runs --compare-last --screenshot "$out/studio-runs.png"
+
+# The board: an agent on loopback with a state of its own; the studio's settings and token file kept in the throwaway
+# directory too, and no keychain asked.
+"$here/build/app/dlayer/dlayer" serve --listen 127.0.0.1:0 --state "$store/board" >"$store/serve.out" 2>/dev/null &
+agent=$!
+trap 'kill $agent 2>/dev/null; rm -rf "$store"' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$store/serve.out" 2>/dev/null && break; sleep 0.1; done
+pairing=$(sed -n 's/^pair with: //p' "$store/serve.out")
+XDG_CONFIG_HOME="$store/config" DBUS_SESSION_BUS_ADDRESS= "$studio" "$ppocr" --store "$store/board.sqlite" \
+    --board "$pairing" --run two-stage --screenshot "$out/studio-board.png"

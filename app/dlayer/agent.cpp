@@ -509,7 +509,16 @@ void RunQueue::runJob(Job& job)
     ChannelSink sink(channel); // outlives the session's tracer
     channel.setProgress({ Progress::Phase::Importing, -1, 0, 0, job.modelName });
     auto prepared = Session::prepare(
-        job.spec, &job.cancel, [&](const Progress& p) { channel.setProgress(p); },
+        job.spec, &job.cancel,
+        [&](const Progress& p) {
+            // The board's file is named by its sha256: the client knows the model by the name it gave.
+            Progress told = p;
+            const std::string file = fs::path(job.spec.model).filename().string();
+            for (const std::string& board : { job.spec.model, file })
+                if (const auto at = told.detail.find(board); at != std::string::npos && !board.empty())
+                    told.detail.replace(at, board.size(), job.modelName);
+            channel.setProgress(told);
+        },
         job.live ? std::vector<TraceSink*> { &sink } : std::vector<TraceSink*> {});
     if (!prepared.ok()) {
         const Error& e = prepared.error();

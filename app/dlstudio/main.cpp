@@ -1,8 +1,10 @@
 // dlstudio: opens the main window, optionally with a model, in the user's language.
 //
-//   dlstudio [MODEL] [--lang ko] [--store DB] [--run ARCH] [--split MIB] [--view tradeoff|runs] [--budget MIB]
-//            [--compare-last] [--screenshot FILE.png]
+//   dlstudio [MODEL] [--lang ko] [--store DB] [--board LINE|HOST:PORT] [--run ARCH] [--split MIB]
+//            [--view tradeoff|runs] [--budget MIB] [--compare-last] [--screenshot FILE.png]
 //
+// --board connects to a board's agent (dlayer serve) first: its pairing line (which names its fingerprint, so that
+// nothing is asked), or HOST:PORT of a board paired before; runs then go there.
 // --run starts a run of the model with that architecture as soon as it has loaded, its layers cut above MIB with
 // --split. --view brings the Trade-off or the Runs view to the front; --budget puts the trade-off's slider at the
 // frontier's budget nearest MIB; --compare-last compares the two newest runs of the model in the Runs view.
@@ -66,7 +68,7 @@ struct CommandLine
 {
     std::optional<dl::Arch> runArch;
     double splitMiB = 0, budgetMiB = 0;
-    QString store, view, screenshot;
+    QString store, view, screenshot, board;
     bool compareLast = false;
     QStringList positional;
 };
@@ -126,6 +128,11 @@ std::optional<CommandLine> parseCommandLine(QApplication& app)
     parser.addOption(viewOption);
     parser.addOption(budgetOption);
     parser.addOption(compareOption);
+    const QCommandLineOption boardOption(QStringLiteral("board"),
+        QCoreApplication::translate("main",
+            "Run on a board's agent: the pairing line 'dlayer serve' printed, or HOST:PORT of a board paired before."),
+        QStringLiteral("LINE"));
+    parser.addOption(boardOption);
     parser.process(app);
 
     std::optional<dl::Arch> runArch;
@@ -168,6 +175,7 @@ std::optional<CommandLine> parseCommandLine(QApplication& app)
     }
     cl.compareLast = parser.isSet(compareOption);
     cl.screenshot = parser.value(screenshotOption);
+    cl.board = parser.value(boardOption);
     cl.positional = parser.positionalArguments();
     return cl;
 }
@@ -279,10 +287,33 @@ int main(int argc, char** argv)
 
     dl::ui::MainWindow window;
     if (!cl->store.isEmpty()) window.setStorePath(cl->store);
+    // The run starts once the model is loaded and, with --board, the board is connected.
+    bool loaded = false, boardReady = cl->board.isEmpty();
+    auto startWhenReady = [&window, &cl, &loaded, &boardReady] {
+        if (cl->runArch && loaded && boardReady) window.startRun();
+    };
     if (cl->runArch) {
         window.runControls()->setArch(*cl->runArch);
         window.runControls()->setSplitMiB(cl->splitMiB);
-        QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window, [&window] { window.startRun(); });
+        QObject::connect(&window, &dl::ui::MainWindow::modelLoaded, &window, [&loaded, startWhenReady] {
+            loaded = true;
+            startWhenReady();
+        });
+    }
+    if (!cl->board.isEmpty()) {
+        const bool line = cl->board.startsWith(QLatin1String("dlayer-agent "));
+        // A pairing line names the fingerprint itself: the user brought it from the board's console.
+        if (line) window.boards()->setConfirmFingerprint([](const QString&, const QString&) { return true; });
+        QObject::connect(&window, &dl::ui::MainWindow::boardConnected, &window, [&boardReady, startWhenReady] {
+            boardReady = true;
+            startWhenReady();
+        });
+        QObject::connect(&window, &dl::ui::MainWindow::boardFailed, &window, [](const QString& message) {
+            std::fprintf(stderr, "dlstudio: %s\n", qPrintable(message));
+            QCoreApplication::exit(2);
+        });
+        window.connectToBoard(dl::ui::parseBoardInput(
+            line ? QString() : cl->board, line ? cl->board : QString(), window.boards()->known()));
     }
     if (!cl->view.isEmpty())
         if (auto* dock = window.findChild<QDockWidget*>(cl->view + QStringLiteral("Dock"))) dock->raise();
