@@ -43,6 +43,7 @@ constexpr int kDeadAfterMs = 2000; // a peer silent this long is gone
 constexpr int kBatchIntervalMs = 33; // at most ~30 live batches a second
 constexpr size_t kMaxBatchEvents = 6000; // ~40 bytes each in CBOR: a batch stays far below the 1 MiB frame
 constexpr size_t kMaxBatchCounters = 2000;
+constexpr int kBatchWindow = 4; // events batches a client may have unacknowledged
 constexpr size_t kMaxQueuedBytes = size_t(16) << 20; // a client that lets more pile up does not read: closed
 constexpr size_t kFetchChunkBytes = kUploadChunkBytes;
 constexpr int kListLimit = 1000;
@@ -204,6 +205,7 @@ private:
         std::shared_ptr<RunChannel> channel;
         RunChannel::Cursor cursor;
         Clock::time_point lastBatch {};
+        int unacked = 0; // batches sent and not yet acknowledged
     };
     struct Fetch
     {
@@ -275,6 +277,13 @@ private:
         switch (f.type) {
         case MessageType::Heartbeat:
             return {};
+        case MessageType::EventsAck: {
+            const uint64_t run
+                = b.is_object() && b.contains("run") && b["run"].is_number_unsigned() ? b["run"].get<uint64_t>() : 0;
+            for (auto& w : m_watched)
+                if (w.channel->id() == run && w.unacked > 0) --w.unacked;
+            return {};
+        }
         case MessageType::HasModel: {
             const std::string sha = b.is_object() ? b.value("sha256", std::string()) : std::string();
             if (!isSha256(sha)) return invalid("has-model names a sha256");
@@ -368,10 +377,14 @@ private:
             if (s.setup) (void)m_c->queue(MessageType::RunStarted, { { "run", run }, { "setup", *s.setup } });
             // A batch when the client has taken the previous one, ~30 a second at most; at the end, until drained.
             const bool done = s.state == RunChannel::State::Done;
-            if (m_c->queuedBytes() == 0 && (done || msSince(w.lastBatch) >= kBatchIntervalMs)) {
+            // A client that has not taken the last few batches (its socket's buffers hold them) waits: what piles up
+            // meanwhile comes in one batch of the newest events, with the count of the rest.
+            if (m_c->queuedBytes() == 0 && w.unacked < kBatchWindow
+                && (done || msSince(w.lastBatch) >= kBatchIntervalMs)) {
                 if (auto batch = w.channel->takeBatch(w.cursor, kMaxBatchEvents, kMaxBatchCounters)) {
                     (void)m_c->queue(MessageType::Events, *batch);
                     w.lastBatch = Clock::now();
+                    ++w.unacked;
                 }
             }
             if (s.outcome) {

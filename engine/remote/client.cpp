@@ -285,6 +285,8 @@ Result<Json> AgentClient::follow(uint64_t run, const RunCallbacks& cb, const std
         case MessageType::Events: {
             DL_ASSIGN(LiveBatch batch, batchFromJson(b));
             if (cb.events) cb.events(std::move(batch));
+            // Taken: the agent sends the next one (a client that falls behind gets fewer, fuller batches).
+            DL_TRY(send(MessageType::EventsAck, { { "run", run } }));
             break;
         }
         case MessageType::Outcome:

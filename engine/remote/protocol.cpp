@@ -33,6 +33,7 @@ constexpr TypeInfo kTypes[] = {
     { MessageType::Stop, "stop" },
     { MessageType::Progress, "progress" },
     { MessageType::Watch, "watch" },
+    { MessageType::EventsAck, "events-ack" },
     { MessageType::ListRuns, "list-runs" },
     { MessageType::RunList, "run-list" },
     { MessageType::FetchRun, "fetch-run" },

@@ -57,6 +57,7 @@ enum class MessageType : uint16_t {
     Outcome = 34,
     Stop = 35, // {run}: a queued run leaves the queue, a running one stops within a layer
     Progress = 36, // agent → client: {run, progress} while a run is set up
+    EventsAck = 38, // client → agent: {run}: an events batch taken; a few batches at most go unacknowledged
     Watch = 37, // {run}: follow a run another client started (its state, events and outcome); no run: the current
     ListRuns = 40,
     RunList = 41,

@@ -26,6 +26,7 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <random>
+#include <set>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
@@ -255,11 +256,17 @@ private Q_SLOTS:
             latencies.insert(latencies.end(), b.latencies.begin(), b.latencies.end());
             QVERIFY(!b.rss.empty());
         };
+        QElapsedTimer t;
+        t.start();
         auto out = c->run(runRequest(m_sha, 4), cb);
+        const double seconds = static_cast<double>(t.elapsed()) / 1000.0;
         QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
         QCOMPARE(out->value("status", std::string()), std::string("ok"));
         QVERIFY(started);
         QVERIFY(batches >= 1);
+        // At most ~30 batches a second (one every 33 ms; the last one may come early, at the run's end).
+        qInfo("%d batches in %.2f s", batches, seconds);
+        QVERIFY2(batches <= 30 * seconds + 2, qPrintable(QString::number(batches)));
         QVERIFY(events > 14 * 4);
         QCOMPARE(latencies.size(), size_t(4));
         const std::string uuid = out->value("uuid", std::string());
@@ -496,6 +503,112 @@ private Q_SLOTS:
         QVERIFY2(after - before < 64 * 1024, "the agent's memory grew by more than 64 MiB");
         stalled.reset();
         stillServes();
+    }
+
+    // A client that reads only now and then gets the newest events and the count of those it missed; the
+    // iterations' latencies all arrive.
+    void aSlowClientGetsSummariesAndTheDroppedCount()
+    {
+        auto slow = rawSession(m_agent);
+        QVERIFY(slow);
+        QVERIFY(slow->send(MessageType::Run, runRequest(m_sha, 250)).ok());
+        uint64_t dropped = 0;
+        size_t events = 0, largest = 0;
+        std::set<int> iterations;
+        bool finished = false;
+        QElapsedTimer t;
+        t.start();
+        while (!finished && t.elapsed() < 180000) {
+            // Alive (a heartbeat every 300 ms), reading nothing for 10 s...
+            for (int k = 0; k < 33; ++k) {
+                QVERIFY(slow->send(MessageType::Heartbeat, Json::object()).ok());
+                std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            }
+            // ...then taking for a second what has come, acknowledging each batch.
+            QElapsedTimer burst;
+            burst.start();
+            while (!finished && burst.elapsed() < 1000) {
+                auto f = slow->receive(200);
+                if (!f.ok()) break;
+                if (f->type == MessageType::Events) {
+                    auto b = batchFromJson(f->body);
+                    QVERIFY(b.ok());
+                    QVERIFY(slow->send(MessageType::EventsAck, { { "run", f->body["run"] } }).ok());
+                    dropped += b->dropped;
+                    events += b->events.size();
+                    largest = std::max(largest, b->events.size());
+                    for (const auto& [it, ms] : b->latencies)
+                        iterations.insert(it);
+                }
+                finished = f->type == MessageType::Outcome;
+            }
+        }
+        QVERIFY(finished);
+        qInfo("the slow client got %zu events (at most %zu in a batch), %llu dropped", events, largest,
+            static_cast<unsigned long long>(dropped));
+        QCOMPARE(iterations.size(), size_t(250)); // every latency arrives, dropped events or not
+        QVERIFY(events > 0);
+        QVERIFY(largest <= 6000); // a batch never holds more than the cap
+        // A batch that came full left events behind, and said how many.
+        if (largest == 6000) QVERIFY(dropped > 0);
+    }
+
+    // Several clients may watch one run: the second follows the first's run to the same outcome.
+    void aSecondClientWatchesTheSameRun()
+    {
+        auto a = m_agent.client("starts");
+        auto b = m_agent.client("watches");
+        QVERIFY(a && b);
+        std::atomic<bool> started { false };
+        Result<Json> first = invalid("not run");
+        std::thread runner([&] {
+            RunCallbacks cb;
+            cb.started = [&](const RemoteSetup&) { started = true; };
+            first = a->run(runRequest(m_sha, 20), cb);
+        });
+        while (!started)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        size_t watchedEvents = 0;
+        RunCallbacks cb;
+        cb.events = [&](LiveBatch&& batch) { watchedEvents += batch.events.size(); };
+        auto second = b->watch(0, cb);
+        runner.join();
+        QVERIFY2(first.ok(), first.ok() ? "" : first.error().message.c_str());
+        QVERIFY2(second.ok(), second.ok() ? "" : second.error().message.c_str());
+        QCOMPARE((*second)["uuid"], (*first)["uuid"]);
+        QVERIFY(watchedEvents > 0);
+        auto none = b->watch(987654, {});
+        QVERIFY(!none.ok());
+        QVERIFY2(none.error().message.find("no run 987654") != std::string::npos, none.error().message.c_str());
+    }
+
+    // dlayer serve --rotate-token: the old token is refused from then on, the new one taken, the pin unchanged.
+    void rotatingTheTokenRefusesTheOldOne()
+    {
+        QTemporaryDir dir(QStringLiteral(DL_TEST_TMP "/agent-rotate-XXXXXX"));
+        const QString state = dir.filePath(QStringLiteral("state"));
+        Pairing before;
+        {
+            Agent a;
+            QVERIFY(a.start(state));
+            before = a.pairing();
+        }
+        QProcess rotate;
+        rotate.start(dlayerProgram(),
+            dlayerArguments()
+                + QStringList {
+                    QStringLiteral("serve"), QStringLiteral("--state"), state, QStringLiteral("--rotate-token") });
+        QVERIFY(rotate.waitForFinished(60000));
+        QCOMPARE(rotate.exitCode(), 0);
+        QVERIFY(rotate.readAllStandardOutput().contains("dlayer-agent "));
+        Agent after;
+        QVERIFY(after.start(state));
+        QCOMPARE(after.pairing().fingerprint, before.fingerprint);
+        QVERIFY(after.pairing().token != before.token);
+        auto old = AgentClient::connect(after.address(), before.fingerprint, before.token, "old");
+        QVERIFY(!old.ok());
+        QVERIFY2(old.error().message.find("rotated") != std::string::npos, old.error().message.c_str());
+        QVERIFY(after.client("new"));
     }
 
     void eightClientsAtOnce()

@@ -290,6 +290,19 @@ private Q_SLOTS:
         window.tradeoffView()->slider()->setValue(window.tradeoffView()->slider()->maximum() / 3);
         QVERIFY(window.tradeoffView()->selectedChoice());
 
+        // Run This Configuration: on the board, its measurement beside the prediction.
+        QTest::mouseClick(window.tradeoffView()->runButton(), Qt::LeftButton);
+        out = nextOutcome(finished);
+        QVERIFY(out);
+        QVERIFY2(out->status == RunOutcome::Status::Ok, qPrintable(out->error));
+        QVERIFY(out->boardRun);
+        QCOMPARE(window.tradeoffView()->measuredCount(), 1);
+        // Export Configuration writes the choice here, as for a local plan.
+        QSignalSpy exported(&window, &MainWindow::configExported);
+        QVERIFY(window.exportConfiguration(m_dir.filePath(QStringLiteral("board-choice.json"))));
+        QVERIFY(exported.wait(30000));
+        QVERIFY(exported.first().at(1).toBool());
+
         QSignalSpy deployed(&window, &MainWindow::configDeployed);
         QVERIFY(window.deployConfiguration(QStringLiteral("tiny-third")));
         QVERIFY(deployed.wait(30000));
