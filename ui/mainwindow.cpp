@@ -120,13 +120,7 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_boards, &Boards::failed, this, [this](const QString& message) {
         statusBar()->showMessage(tr("Not connected: %1").arg(message));
         Q_EMIT boardFailed(message);
-        Q_EMIT errorOccurred(message);
-        if (!m_errorDialogs) return;
-        auto* box = new QMessageBox(
-            QMessageBox::Warning, tr("Connect to Board"), tr("The studio could not connect."), QMessageBox::Ok, this);
-        box->setInformativeText(message);
-        box->setAttribute(Qt::WA_DeleteOnClose);
-        box->open();
+        warn(tr("Connect to Board"), tr("The studio could not connect."), message);
     });
     connect(m_boards, &Boards::warning, this, [this](const QString& message) { statusBar()->showMessage(message); });
     m_runs->setStorePath(m_storePath);
@@ -915,6 +909,17 @@ void MainWindow::reportError(const QString& path, const QString& message)
     box->open();
 }
 
+void MainWindow::warn(const QString& title, const QString& text, const QString& detail)
+{
+    Q_EMIT errorOccurred(detail);
+    if (!m_errorDialogs) return;
+    // Window-modal but not blocking, as the other error boxes.
+    auto* box = new QMessageBox(QMessageBox::Warning, title, text, QMessageBox::Ok, this);
+    box->setInformativeText(detail);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
 RemoteSession* MainWindow::remoteSession() const
 {
     return qobject_cast<RemoteSession*>(m_session);
@@ -949,13 +954,7 @@ void MainWindow::onBoardReady(RemoteSession* session)
         updateWhere();
         statusBar()->showMessage(text);
         Q_EMIT boardLinkLost(message);
-        Q_EMIT errorOccurred(text);
-        if (!m_errorDialogs) return;
-        auto* box = new QMessageBox(
-            QMessageBox::Warning, tr("Board"), tr("The link to the board was lost."), QMessageBox::Ok, this);
-        box->setInformativeText(text);
-        box->setAttribute(Qt::WA_DeleteOnClose);
-        box->open();
+        warn(tr("Board"), tr("The link to the board was lost."), text);
     });
     connect(session, &RemoteSession::runsSynced, this, [this](int fetched, const QString& error) {
         if (fetched > 0) {

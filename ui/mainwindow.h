@@ -179,6 +179,8 @@ private:
     void updateWhere();
     void showConnectDialog();
     void reportError(const QString& path, const QString& message);
+    // errorOccurred(detail), and a warning box unless error dialogs are off.
+    void warn(const QString& title, const QString& text, const QString& detail);
     void addRecentFile(const QString& path);
     void updateRecentMenu();
     void updateTitle();

@@ -90,7 +90,7 @@ void RemoteSession::Link::main()
     info.backend = qs(jsonText(d, "backend"));
     info.gpu = qs(jsonText(d, "gpu"));
     info.engine = qs(client->welcome().engine);
-    info.memoryBytes = d.is_object() ? d.value("memory_bytes", qint64(0)) : 0;
+    info.memoryBytes = d.is_object() ? remote::field(d, "memory_bytes", qint64(0)) : 0;
     post([s = session, info] {
         if (s) s->onConnected(info);
     });
@@ -105,7 +105,12 @@ void RemoteSession::Link::main()
             }
         }
         if (command) {
-            lost = command(*client);
+            try {
+                lost = command(*client);
+            } catch (const std::exception& e) {
+                // A board that sent a field of another type than the protocol's: the link is not to be trusted.
+                lost = makeError(ErrorCode::Io, std::string("the board sent a malformed message (") + e.what() + ")");
+            }
             if (!lost.ok() && lost.error().code != ErrorCode::Io) lost = {}; // a refusal, said by the command
             continue;
         }

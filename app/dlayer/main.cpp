@@ -624,9 +624,22 @@ int main(int argc, char** argv)
     Options o = parseArgs(argc, argv);
     if (o.command == "info") return cmdInfo(o);
     if (o.command == "pack") return cmdPack(o);
-    if (o.command == "runs") return o.agent.empty() ? cmdRuns(o) : cmdRunsRemote(o);
+    if (o.command == "runs" && o.agent.empty()) return cmdRuns(o);
+    if (o.command == "runs") {
+        try {
+            return cmdRunsRemote(o);
+        } catch (const std::exception& e) {
+            fail(std::string("the agent sent a malformed message: ") + e.what());
+        }
+    }
     if (o.command == "plan") return cmdPlan(o);
     if (o.command == "serve") return cmdServe(o);
-    if (!o.agent.empty()) return cmdRunRemote(o);
+    if (!o.agent.empty()) {
+        try {
+            return cmdRunRemote(o);
+        } catch (const std::exception& e) {
+            fail(std::string("the agent sent a malformed message: ") + e.what());
+        }
+    }
     return cmdRun(o);
 }

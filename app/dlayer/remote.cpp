@@ -169,16 +169,16 @@ int cmdRunRemote(const Options& o)
     auto outcome = client->run(request, cb);
     if (!outcome.ok()) fail(outcome.error().message);
     const Json& b = *outcome;
-    const std::string status = b.value("status", std::string("failed"));
+    const std::string status = field(b, "status", std::string("failed"));
     if (b.contains("report") && b["report"].is_object()) {
         auto r = reportFromJson(b["report"].dump());
         if (!r.ok()) fail("the agent's report does not read: " + r.error().message);
         out.report = std::move(r).value();
     }
-    const std::string uuid = b.value("uuid", std::string());
-    if (!b.value("store_error", std::string()).empty())
+    const std::string uuid = field(b, "uuid", std::string());
+    if (!field(b, "store_error", std::string()).empty())
         std::fprintf(
-            stderr, "dlayer: the board did not record the run: %s\n", b.value("store_error", std::string()).c_str());
+            stderr, "dlayer: the board did not record the run: %s\n", field(b, "store_error", std::string()).c_str());
     // --record: the board's stored run into the local store too, under the same uuid.
     int64_t localId = 0;
     if (!o.record.empty() && !uuid.empty()) {
@@ -194,11 +194,11 @@ int cmdRunRemote(const Options& o)
     }
     if (status != "ok") {
         if (!uuid.empty()) std::fprintf(stderr, "dlayer: the failed run is %s on the board\n", uuid.c_str());
-        fail(b.value("error", std::string()).empty() ? "the run was stopped" : b.value("error", std::string()));
+        fail(field(b, "error", std::string()).empty() ? "the run was stopped" : field(b, "error", std::string()));
     }
     if (o.json) {
         Json j = Json::parse(reportToJson(out.report, -1));
-        j["recorded"] = { { "agent", o.agent }, { "uuid", uuid }, { "run_id", b.value("stored_id", int64_t(0)) } };
+        j["recorded"] = { { "agent", o.agent }, { "uuid", uuid }, { "run_id", field(b, "stored_id", int64_t(0)) } };
         if (localId) j["recorded"]["store"] = o.record, j["recorded"]["local_run_id"] = localId;
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
@@ -227,12 +227,13 @@ int cmdRunsRemote(const Options& o)
             return 0;
         }
         for (const auto& r : list->runs)
-            std::printf("%s  %-9s  %-10s  %-24s  %10.3f ms\n", r.value("uuid", std::string()).c_str(),
-                r.value("status", std::string()).c_str(), r.value("arch", std::string()).c_str(),
-                r.value("model", std::string()).c_str(), r.value("latency_median_ms", 0.0));
+            std::printf("%s  %-9s  %-10s  %-24s  %10.3f ms\n", field(r, "uuid", std::string()).c_str(),
+                field(r, "status", std::string()).c_str(), field(r, "arch", std::string()).c_str(),
+                field(r, "model", std::string()).c_str(), field(r, "latency_median_ms", 0.0));
         for (const auto& r : list->active)
-            std::printf("(%s)  run %llu  %s\n", r.value("state", std::string()).c_str(),
-                static_cast<unsigned long long>(r.value("run", uint64_t(0))), r.value("model", std::string()).c_str());
+            std::printf("(%s)  run %llu  %s\n", field(r, "state", std::string()).c_str(),
+                static_cast<unsigned long long>(field(r, "run", uint64_t(0))),
+                field(r, "model", std::string()).c_str());
         return 0;
     }
     if (what == "export") {
@@ -258,7 +259,7 @@ int cmdRunsRemote(const Options& o)
         if (!list.ok()) fail(list.error().message);
         int fetched = 0, had = 0;
         for (const auto& r : list->runs) {
-            const std::string uuid = r.value("uuid", std::string());
+            const std::string uuid = field(r, "uuid", std::string());
             if (!store::isRunUuid(uuid)) continue;
             auto id = (*store)->runIdByUuid(uuid);
             if (!id.ok()) fail(id.error().message);

@@ -250,10 +250,16 @@ private:
                 return "sent a bad frame (" + st.error().message + "): closed";
             }
             if (!frames.empty()) lastHeard = Clock::now();
-            for (const Frame& f : frames)
-                if (auto st = handle(f); !st.ok()) {
-                    (void)m_c->queue(MessageType::Error, errorBody("request", st.error().message, f.type));
+            for (const Frame& f : frames) {
+                Status st;
+                try {
+                    st = handle(f);
+                } catch (const std::exception& e) {
+                    // A field of another type than the request's reader expected (nlohmann throws): said, not fatal.
+                    st = invalid(std::string("a malformed ") + messageTypeName(f.type) + " request: " + e.what());
                 }
+                if (!st.ok()) (void)m_c->queue(MessageType::Error, errorBody("request", st.error().message, f.type));
+            }
             if (msSince(lastHeard) > kDeadAfterMs)
                 return "silent for " + std::to_string(kDeadAfterMs) + " ms: the link is taken for dead";
             if (msSince(lastBeat) >= kHeartbeatMs) {
@@ -285,7 +291,7 @@ private:
             return {};
         }
         case MessageType::HasModel: {
-            const std::string sha = b.is_object() ? b.value("sha256", std::string()) : std::string();
+            const std::string sha = field(b, "sha256", std::string());
             if (!isSha256(sha)) return invalid("has-model names a sha256");
             return m_c->queue(MessageType::ModelState, modelState(sha, m_agent.models.state(sha)));
         }
@@ -431,7 +437,7 @@ private:
 
     Status fetchRun(const Json& b)
     {
-        const std::string uuid = b.is_object() ? b.value("uuid", std::string()) : std::string();
+        const std::string uuid = field(b, "uuid", std::string());
         if (!store::isRunUuid(uuid)) return invalid("fetch-run names a run by uuid");
         if (static_cast<int>(m_fetches.size()) >= kMaxPendingFetches)
             return invalid("at most " + std::to_string(kMaxPendingFetches) + " fetches wait at once");

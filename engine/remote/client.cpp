@@ -149,14 +149,25 @@ Result<Frame> AgentClient::next(const std::atomic<bool>* stop)
                 m_inbox.push_back(std::move(f));
             continue;
         }
-        if (now - m_lastHeardMs > kDeadAfterMs)
-            return makeError(ErrorCode::Io,
-                "nothing from the agent at " + m_address + " for " + std::to_string(kDeadAfterMs)
-                    + " ms: the link or the agent is down");
-        if (now - m_lastSentMs >= kClientHeartbeatMs) DL_TRY(send(MessageType::Heartbeat, Json::object()));
-        pollfd p { m_c->fd(), POLLIN, 0 };
-        ::poll(&p, 1, 50);
+        DL_TRY(keepAlive(now));
+        waitReadable(50);
     }
+}
+
+Status AgentClient::keepAlive(int64_t now)
+{
+    if (now - m_lastHeardMs > kDeadAfterMs)
+        return makeError(ErrorCode::Io,
+            "nothing from the agent at " + m_address + " for " + std::to_string(kDeadAfterMs)
+                + " ms: the link or the agent is down");
+    if (now - m_lastSentMs >= kClientHeartbeatMs) DL_TRY(send(MessageType::Heartbeat, Json::object()));
+    return {};
+}
+
+void AgentClient::waitReadable(int ms)
+{
+    pollfd p { m_c->fd(), POLLIN, 0 };
+    ::poll(&p, 1, ms);
 }
 
 Status AgentClient::idle(int ms, const std::atomic<bool>* stop)
@@ -168,13 +179,8 @@ Status AgentClient::idle(int ms, const std::atomic<bool>* stop)
         frames.clear();
         DL_TRY(m_c->readAvailable(frames));
         if (!frames.empty()) m_lastHeardMs = now;
-        if (now - m_lastHeardMs > kDeadAfterMs)
-            return makeError(ErrorCode::Io,
-                "nothing from the agent at " + m_address + " for " + std::to_string(kDeadAfterMs)
-                    + " ms: the link or the agent is down");
-        if (now - m_lastSentMs >= kClientHeartbeatMs) DL_TRY(send(MessageType::Heartbeat, Json::object()));
-        pollfd p { m_c->fd(), POLLIN, 0 };
-        ::poll(&p, 1, static_cast<int>(std::min<int64_t>(50, end - now)));
+        DL_TRY(keepAlive(now));
+        waitReadable(static_cast<int>(std::min<int64_t>(50, end - now)));
     }
     return {};
 }
@@ -185,12 +191,12 @@ Result<std::string> AgentClient::ensureFile(const std::string& path, const std::
     DL_ASSIGN(InputFile file, InputFile::open(path));
     DL_ASSIGN(const std::string sha, sha256OfFile(path));
     DL_ASSIGN(const Json state, modelState(sha, stop));
-    if (state.value("present", false)) {
+    if (field(state, "present", false)) {
         if (progress) progress(file.size(), file.size());
         return sha;
     }
     // Go on from what the board holds of an earlier upload of the same kind.
-    uint64_t offset = textOf(state, "kind") == kind ? state.value("bytes", uint64_t(0)) : 0;
+    uint64_t offset = textOf(state, "kind") == kind ? field(state, "bytes", uint64_t(0)) : 0;
     if (offset > file.size()) offset = 0;
     const uint64_t total = file.size();
     if (total == 0) return invalid("'" + path + "' is empty");
@@ -212,8 +218,8 @@ Result<std::string> AgentClient::ensureFile(const std::string& path, const std::
         DL_ASSIGN(Frame ack, next(stop));
         if (ack.type != MessageType::ModelState) continue;
         --inFlight;
-        if (progress) progress(ack.body.value("bytes", uint64_t(0)), total);
-        if (ack.body.value("present", false)) break;
+        if (progress) progress(field(ack.body, "bytes", uint64_t(0)), total);
+        if (field(ack.body, "present", false)) break;
     }
     return sha;
 }
@@ -268,7 +274,7 @@ Result<Json> AgentClient::follow(uint64_t run, const RunCallbacks& cb, const std
                 run = runOf(b);
                 if (stopSent) DL_TRY(send(MessageType::Stop, { { "run", run } }));
             }
-            if (runOf(b) == run && cb.queued) cb.queued(run, b.value("position", 0));
+            if (runOf(b) == run && cb.queued) cb.queued(run, field(b, "position", 0));
             continue;
         }
         if (runOf(b) != run) continue; // another run this connection watches
@@ -278,7 +284,7 @@ Result<Json> AgentClient::follow(uint64_t run, const RunCallbacks& cb, const std
                 if (auto p = progressFromJson(b["progress"]); p.ok()) cb.progress(*p);
             break;
         case MessageType::RunStarted: {
-            DL_ASSIGN(RemoteSetup s, setupFromJson(b.value("setup", Json::object())));
+            DL_ASSIGN(RemoteSetup s, setupFromJson(field(b, "setup", Json::object())));
             if (cb.started) cb.started(s);
             break;
         }
@@ -316,7 +322,7 @@ Result<AgentClient::RunList> AgentClient::listRuns(const std::atomic<bool>* stop
             out.runs.push_back(r);
         }
         if (f.body.contains("active")) out.active = f.body["active"];
-        if (!f.body.value("more", false) || f.body["runs"].empty()) return out;
+        if (!field(f.body, "more", false) || f.body["runs"].empty()) return out;
     }
 }
 

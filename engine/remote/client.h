@@ -58,6 +58,8 @@ public:
     Result<Json> run(const Json& request, const RunCallbacks& callbacks, const std::atomic<bool>* stop = nullptr);
     // Follows a run another client started (0: the current one), as run() does.
     Result<Json> watch(uint64_t run, const RunCallbacks& callbacks, const std::atomic<bool>* stop = nullptr);
+    // Asks the agent to stop a run another client follows (a queued one leaves the queue); nothing is awaited.
+    Status stopRun(uint64_t run) { return send(MessageType::Stop, { { "run", run } }); }
     // Every run in the board's store (RunList's rows), and the runs queued or running (`active`).
     struct RunList
     {
@@ -84,6 +86,9 @@ private:
     // with its message; Io when the link is dead, Cancelled on a stop.
     Result<Frame> next(const std::atomic<bool>* stop);
     Result<Json> follow(uint64_t run, const RunCallbacks& callbacks, const std::atomic<bool>* stop);
+    // Io when the agent has been silent for kDeadAfterMs; a heartbeat when one is due.
+    Status keepAlive(int64_t nowMs);
+    void waitReadable(int ms);
 
     std::unique_ptr<TlsConnection> m_c;
     Welcome m_welcome;

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace dl::remote {
@@ -105,6 +106,29 @@ private:
     std::vector<uint8_t> m_buffer;
     bool m_failed = false;
 };
+
+// A field of a body a peer sent, of the wanted type, or `fallback` when it is missing or of another type. What a
+// peer sends is never trusted to be well-typed (nlohmann's value() and get() throw on a field of another type).
+template <typename T> T field(const Json& body, const char* key, T fallback)
+{
+    if (!body.is_object()) return fallback;
+    const auto it = body.find(key);
+    if (it == body.end()) return fallback;
+    if constexpr (std::is_same_v<T, Json>)
+        return *it;
+    else if constexpr (std::is_same_v<T, bool>)
+        return it->is_boolean() ? it->template get<bool>() : fallback;
+    else if constexpr (std::is_same_v<T, std::string>)
+        return it->is_string() ? it->template get<std::string>() : fallback;
+    else if constexpr (std::is_floating_point_v<T>)
+        return it->is_number() ? it->template get<T>() : fallback;
+    else if constexpr (std::is_unsigned_v<T>)
+        return it->is_number_unsigned() ? it->template get<T>() : fallback;
+    else if constexpr (std::is_integral_v<T>)
+        return it->is_number_integer() ? it->template get<T>() : fallback;
+    else
+        return fallback;
+}
 
 // The handshake's version check, both ends: empty when `theirs` can talk to this build, else the message to show,
 // naming both versions and which side to update.
