@@ -3,6 +3,9 @@
 #include "pipeline/arch.h"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace dl::remote {
@@ -204,19 +207,70 @@ template <typename T> Status bytesAt(const Json& body, const char* key, T& out)
 
 } // namespace
 
+namespace {
+
+// Events and counter samples travel as fixed-width little-endian records in one CBOR byte string each: a batch of
+// thousands is a copy on either end, not thousands of CBOR items (what the agent's overhead on inference is made of).
+constexpr size_t kEventRecord = 2 + 4 + 4 + 8 + 8 + 8; // kind, stage, layer, iteration, begin, end, bytes
+constexpr size_t kCounterRecord = 8 + 1 + 8 * kMemTagCount + 8; // time, has memory, bytes by tag, read MB/s
+
+template <typename T> void put(std::vector<uint8_t>& out, T v)
+{
+    uint8_t b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
+    out.insert(out.end(), b, b + sizeof(T));
+}
+
+template <typename T> T take(const uint8_t*& p)
+{
+    uint8_t b[sizeof(T)];
+    std::memcpy(b, p, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
+    p += sizeof(T);
+    T v;
+    std::memcpy(&v, b, sizeof(T));
+    return v;
+}
+
+// The byte string at `key` as `record`-sized records, at most kMaxArrayItems of them.
+Result<const std::vector<uint8_t>*> recordsAt(const Json& body, const char* key, size_t record)
+{
+    static const std::vector<uint8_t> none;
+    if (!body.contains(key)) return &none;
+    const Json& v = body[key];
+    if (!v.is_binary()) return invalid(std::string("a live batch's '") + key + "' is not a byte string");
+    const auto& bytes = v.get_binary();
+    if (bytes.size() % record != 0)
+        return invalid(std::string("a live batch's '") + key + "' is not a whole number of records");
+    if (bytes.size() / record > kMaxArrayItems)
+        return invalid(std::string("a live batch's '") + key + "' holds more than " + std::to_string(kMaxArrayItems));
+    return &bytes;
+}
+
+} // namespace
+
 Json batchToJson(const LiveBatch& b)
 {
-    Json rows = Json::array();
-    for (const auto& e : b.events)
-        rows.push_back(
-            { static_cast<int>(e.kind), static_cast<int>(e.stage), e.layer, e.iteration, e.beginNs, e.endNs, e.bytes });
-    Json counters = Json::array();
+    std::vector<uint8_t> events;
+    events.reserve(b.events.size() * kEventRecord);
+    for (const auto& e : b.events) {
+        put(events, static_cast<uint8_t>(e.kind));
+        put(events, static_cast<uint8_t>(e.stage));
+        put(events, static_cast<int32_t>(e.layer));
+        put(events, static_cast<int32_t>(e.iteration));
+        put(events, e.beginNs);
+        put(events, e.endNs);
+        put(events, e.bytes);
+    }
+    std::vector<uint8_t> counters;
+    counters.reserve(b.counters.size() * kCounterRecord);
     for (const auto& c : b.counters) {
-        Json row = { c.timeNs, c.hasMemory ? 1 : 0 };
+        put(counters, c.timeNs);
+        put(counters, static_cast<uint8_t>(c.hasMemory ? 1 : 0));
         for (size_t k = 0; k < kMemTagCount; ++k)
-            row.push_back(c.memoryBytes[k]);
-        row.push_back(c.readMBps);
-        counters.push_back(std::move(row));
+            put(counters, static_cast<uint64_t>(c.memoryBytes[k]));
+        put(counters, c.readMBps);
     }
     Json latencies = Json::array();
     for (const auto& [it, ms] : b.latencies)
@@ -224,45 +278,40 @@ Json batchToJson(const LiveBatch& b)
     Json rss = Json::array();
     for (const auto& [ns, bytes] : b.rss)
         rss.push_back({ ns, bytes });
-    return { { "events", rows }, { "counters", counters }, { "latencies", latencies }, { "rss", rss },
-        { "done", b.iterationsDone }, { "planned", b.iterationsPlanned }, { "dropped", b.dropped } };
+    return { { "events", Json::binary(std::move(events)) }, { "counters", Json::binary(std::move(counters)) },
+        { "latencies", latencies }, { "rss", rss }, { "done", b.iterationsDone }, { "planned", b.iterationsPlanned },
+        { "dropped", b.dropped } };
 }
 
 Result<LiveBatch> batchFromJson(const Json& body)
 {
-    if (!body.is_object() || !body.contains("events") || !body["events"].is_array())
-        return invalid("a live batch is an object with an 'events' list");
+    if (!body.is_object() || !body.contains("events")) return invalid("a live batch is an object with its 'events'");
     LiveBatch out;
-    DL_ASSIGN(const Json* rows, listAt(body, "events"));
-    out.events.reserve(rows->size());
-    for (size_t i = 0; i < rows->size(); ++i) {
-        const Json& r = (*rows)[i];
-        if (!wholeNumbers(r, 7)) return invalid("event " + std::to_string(i) + " of the batch is not 7 whole numbers");
-        const int64_t kind = r[0].get<int64_t>(), stage = r[1].get<int64_t>(), layer = r[2].get<int64_t>(),
-                      iteration = r[3].get<int64_t>();
-        if (kind < 0 || kind > static_cast<int>(EventKind::Stall) || stage < 0
-            || stage >= static_cast<int64_t>(kStageCount) || layer < -1 || layer > std::numeric_limits<int>::max()
-            || iteration < -1 || iteration > std::numeric_limits<int>::max() || r[6].get<int64_t>() < 0)
+    DL_ASSIGN(const std::vector<uint8_t>* events, recordsAt(body, "events", kEventRecord));
+    const uint8_t* p = events->data();
+    out.events.reserve(events->size() / kEventRecord);
+    for (size_t i = 0; i < events->size() / kEventRecord; ++i) {
+        const uint8_t kind = take<uint8_t>(p), stage = take<uint8_t>(p);
+        const int32_t layer = take<int32_t>(p), iteration = take<int32_t>(p);
+        const int64_t begin = take<int64_t>(p), end = take<int64_t>(p);
+        const uint64_t bytes = take<uint64_t>(p);
+        if (kind > static_cast<int>(EventKind::Stall) || stage >= kStageCount || layer < -1 || iteration < -1)
             return invalid("event " + std::to_string(i) + " of the batch is out of range");
         out.events.push_back(
-            traceEvent(static_cast<EventKind>(kind), static_cast<Stage>(stage), static_cast<int>(layer),
-                static_cast<int>(iteration), r[4].get<int64_t>(), r[5].get<int64_t>(), r[6].get<uint64_t>()));
+            traceEvent(static_cast<EventKind>(kind), static_cast<Stage>(stage), layer, iteration, begin, end, bytes));
     }
-    DL_ASSIGN(const Json* counters, listAt(body, "counters"));
-    for (size_t i = 0; i < counters->size(); ++i) {
-        const Json& r = (*counters)[i];
-        const bool shaped = r.is_array() && r.size() == kMemTagCount + 3 && r.back().is_number()
-            && std::all_of(r.begin(), r.end() - 1, [](const Json& v) { return v.is_number_integer(); });
-        if (!shaped) return invalid("counter sample " + std::to_string(i) + " of the batch is malformed");
+    DL_ASSIGN(const std::vector<uint8_t>* counters, recordsAt(body, "counters", kCounterRecord));
+    p = counters->data();
+    for (size_t i = 0; i < counters->size() / kCounterRecord; ++i) {
         CounterSample c;
-        c.timeNs = r[0].get<int64_t>();
-        c.hasMemory = r[1].get<int64_t>() != 0;
-        for (size_t k = 0; k < kMemTagCount; ++k) {
-            if (r[2 + k].get<int64_t>() < 0)
-                return invalid("counter sample " + std::to_string(i) + " of the batch is out of range");
-            c.memoryBytes[k] = r[2 + k].get<size_t>();
-        }
-        c.readMBps = r.back().get<double>();
+        c.timeNs = take<int64_t>(p);
+        const uint8_t has = take<uint8_t>(p);
+        for (size_t k = 0; k < kMemTagCount; ++k)
+            c.memoryBytes[k] = static_cast<size_t>(take<uint64_t>(p));
+        c.readMBps = take<double>(p);
+        if (has > 1 || !std::isfinite(c.readMBps))
+            return invalid("counter sample " + std::to_string(i) + " of the batch is malformed");
+        c.hasMemory = has == 1;
         out.counters.push_back(c);
     }
     DL_ASSIGN(const Json* latencies, listAt(body, "latencies"));

@@ -41,10 +41,10 @@ Result<RequestedFiles> requestedFiles(const Json& request);
 bool isSha256(const std::string& s);
 
 // What a run produced since the previous batch, as the studio's live views take it (the local session's EventBatch,
-// without Qt): trace events as compact rows [kind, stage, layer, iteration, begin_ns, end_ns, bytes] (labels do not
-// travel), the ledger's counter samples as [time_ns, has_memory, bytes by tag..., read_mb_per_s], the latencies of
-// the iterations that ended, the agent's RSS, and how many events were left out for a slow client since the previous
-// batch (`dropped`; the latencies and the last counters always travel).
+// without Qt): trace events (labels do not travel) and the ledger's counter samples, each kind as fixed-width
+// little-endian records in one byte string; the latencies of the iterations that ended, the agent's RSS, and how
+// many events were left out for a slow client since the previous batch (`dropped`; the latencies and the last
+// counters always travel).
 struct LiveBatch
 {
     std::vector<TraceEvent> events;
