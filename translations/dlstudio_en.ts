@@ -1358,5 +1358,9 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>Cut the run&apos;s layers whose weights exceed &lt;MiB&gt; into pieces.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Run on a board&apos;s agent: the pairing line &apos;dlayer serve&apos; printed, or HOST:PORT of a board paired before.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 </TS>

@@ -1359,5 +1359,9 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>Cut the run&apos;s layers whose weights exceed &lt;MiB&gt; into pieces.</source>
         <translation>실행할 모델에서 가중치가 &lt;MiB&gt;를 넘는 레이어를 조각으로 나눕니다.</translation>
     </message>
+    <message>
+        <source>Run on a board&apos;s agent: the pairing line &apos;dlayer serve&apos; printed, or HOST:PORT of a board paired before.</source>
+        <translation>보드의 에이전트에서 실행합니다: &apos;dlayer serve&apos;가 출력한 페어링 줄, 또는 이전에 페어링한 보드의 HOST:PORT.</translation>
+    </message>
 </context>
 </TS>
