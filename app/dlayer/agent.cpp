@@ -214,19 +214,6 @@ int RunChannel::position() const
     return m_position;
 }
 
-RunChannel::State RunChannel::state() const
-{
-    std::lock_guard lock(m_mutex);
-    return m_state;
-}
-
-bool RunChannel::hasNew(const Cursor& c) const
-{
-    std::lock_guard lock(m_mutex);
-    return c.events < m_eventsBase + m_events.size() || c.counters < m_countersBase + m_counters.size()
-        || c.latencies < m_latenciesBase + m_latencies.size();
-}
-
 RunChannel::Snapshot RunChannel::poll(Cursor& c)
 {
     std::lock_guard lock(m_mutex);

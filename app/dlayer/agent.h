@@ -108,8 +108,6 @@ public:
     // The next live batch for `c`: at most maxEvents events (the newest, when more are waiting; the rest counted as
     // dropped) and maxCounters counter samples, every latency since the cursor. Empty when nothing is new.
     std::optional<Json> takeBatch(Cursor& c, size_t maxEvents, size_t maxCounters);
-    bool hasNew(const Cursor& c) const;
-    State state() const;
     int position() const;
 
     // Watchers: a continuous run that no client watches any more is stopped (it would run for ever).
