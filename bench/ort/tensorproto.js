@@ -304,6 +304,47 @@ function halfToFloat(h) {
     return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+// float32 -> float16 bit pattern, rounding to nearest even as IEEE 754 (and ONNX Runtime's Cast) do: magnitudes from
+// 65520 (halfway past 65504, the largest half) up become inf, those below 2^-14 become subnormals rather than being
+// flushed, and NaN stays a (quiet) NaN instead of turning into inf when its payload is cut to 10 bits.
+function halfBitsOf(x) {
+    const sign = (x >>> 16) & 0x8000;
+    const abs = x & 0x7fffffff;
+    if (abs >= 0x7f800000) return abs > 0x7f800000 ? sign | 0x7e00 | ((abs >>> 13) & 0x3ff) : sign | 0x7c00;
+    if (abs >= 0x477ff000) return sign | 0x7c00; // >= 65520
+    if (abs < 0x33000000) return sign; // < 2^-25, below half the smallest subnormal
+    const exp = abs >>> 23;
+    if (exp < 113) { // below 2^-14: a subnormal half, mantissa = value / 2^-24 with the implicit bit made explicit
+        const mant = (abs & 0x7fffff) | 0x800000;
+        const shift = 126 - exp;
+        let h = mant >>> shift;
+        const rest = mant & ((1 << shift) - 1);
+        const halfway = 1 << (shift - 1);
+        if (rest > halfway || (rest === halfway && (h & 1))) h += 1;
+        return sign | h;
+    }
+    let h = ((exp - 112) << 10) | ((abs >>> 13) & 0x3ff);
+    const rest = abs & 0x1fff;
+    if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h += 1; // a carry out of the mantissa bumps the exponent
+    return sign | h;
+}
+
+// Narrows a Float32Array to float16 bits (a Uint16Array, as decode() keeps float16 data).
+function toFloat16(data) {
+    const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+    const out = new Uint16Array(data.length);
+    for (let i = 0; i < data.length; ++i) out[i] = halfBitsOf(bits[i]);
+    return out;
+}
+
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
+function floatToHalf(f) {
+    scratch[0] = f;
+    return halfBitsOf(scratchBits[0]);
+}
+
 // Widens any numeric tensor's data to Float64Array for comparisons (int64 beyond 2^53 loses precision).
 function toFloat64(tensor) {
     const { data, dataType } = tensor;
@@ -333,6 +374,8 @@ module.exports = {
     writeFile,
     toFloat64,
     halfToFloat,
+    floatToHalf,
+    toFloat16,
     ortTypeOf,
     dataTypeFromOrt,
     typedArrayFor: (dataType) => typeInfo(dataType)[0],

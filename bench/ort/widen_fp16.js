@@ -152,7 +152,8 @@ function main() {
         `widened; ${output} has ${out.length} bytes\n`);
 }
 
-module.exports = { widenModel };
+// The span-level rewriting helpers are shared with narrow_fp16.js.
+module.exports = { widenModel, spans, rewrite, lenField, varintField, attrName };
 
 if (require.main === module) {
     try {

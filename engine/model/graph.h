@@ -74,6 +74,7 @@ struct Graph
     std::vector<ValueInfo> inputs; // graph inputs that are not weights
     std::vector<ValueInfo> outputs;
     std::unordered_map<std::string, Tensor> weights; // initializers and Constant-node tensors, by value name
+    size_t halfWeights = 0; // weight tensors the file stored in float16: imported widened to float32, exactly
 
     bool isWeight(const std::string& value) const { return weights.count(value) != 0; }
     // Total bytes of every weight tensor.

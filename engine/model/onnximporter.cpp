@@ -338,7 +338,10 @@ Result<Graph> importOnnxBytes(const void* data, size_t size, const std::string& 
     g.name = pg.name();
     for (const auto& init : pg.initializer()) {
         DL_ASSIGN(Tensor t, tensorFromProto(init, "initializer '" + init.name() + "'"));
-        if (t.dtype() == DType::F16) t = t.cast(DType::F32);
+        if (t.dtype() == DType::F16) {
+            t = t.cast(DType::F32);
+            ++g.halfWeights;
+        }
         g.weights[init.name()] = std::move(t);
     }
     for (const auto& in : pg.input())
@@ -364,7 +367,10 @@ Result<Graph> importOnnxBytes(const void* data, size_t size, const std::string& 
         // Constant nodes carry weights (PaddleOCR keeps all its weights this way): make them weights.
         if (n.opType == "Constant" && (n.domain.empty() || n.domain == "ai.onnx") && n.outputs.size() == 1) {
             DL_ASSIGN(Tensor t, constantValue(n));
-            if (t.dtype() == DType::F16) t = t.cast(DType::F32);
+            if (t.dtype() == DType::F16) {
+                t = t.cast(DType::F32);
+                ++g.halfWeights;
+            }
             g.weights[n.outputs[0]] = std::move(t);
             continue;
         }

@@ -77,6 +77,7 @@ Result<std::unique_ptr<Executor>> Executor::create(
     const Graph& graph, const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options)
 {
     std::unique_ptr<Executor> e(new Executor(graph));
+    e->m_precision = widenHalfCompute(e->m_graph);
     DL_TRY(fuseGraph(e->m_graph));
     e->m_split = splitLargeLayers(e->m_graph, options.splitBytes);
     DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));

@@ -9,6 +9,7 @@
 #include "core/result.h"
 #include "core/tensor.h"
 #include "model/graph.h"
+#include "model/precision.h"
 #include "model/split.h"
 
 #include <atomic>
@@ -121,6 +122,8 @@ public:
     const Graph& graph() const { return m_graph; }
     // What options.splitBytes did to the graph.
     const SplitSummary& split() const { return m_split; }
+    // What computing a float16 model in float32 changed (model/precision.h).
+    const PrecisionSummary& precision() const { return m_precision; }
     const std::vector<ValuePlan>& values() const { return m_values; }
     const std::vector<NodePlan>& nodes() const { return m_nodes; }
     // Value id by name, or -1.
@@ -167,6 +170,7 @@ private:
 
     Graph m_graph;
     SplitSummary m_split;
+    PrecisionSummary m_precision;
     std::unique_ptr<cpu::CpuContext> m_ctx;
     std::vector<ValuePlan> m_values;
     std::vector<Tensor> m_buffers; // by value id: constant value, or the activation buffer

@@ -16,7 +16,8 @@ shift
 
 cache="${DL_CACHE:-$HOME/.cache/demand-layering}"
 models="$cache/models"
-required=(ppocr_cls ppocr_det ppocr_rec isnet)
+# Every model compare_with_ort.js has a case for; the *_fp16 PaddleOCR ones are made by fetch-models.sh.
+required=(ppocr_cls ppocr_det ppocr_rec isnet isnet_fp16 ppocr_det_fp16 ppocr_rec_fp16)
 
 count_models() {
     local n=0 m
