@@ -41,6 +41,7 @@ struct Options
     bool hasBudget = false;
     size_t split = 0; // --split: cut layers above this into sub-layers
     bool hasSplit = false;
+    std::string precision; // --precision fp32|fp16: how the pack stores the weights; empty: the model's
     std::string trace;
     std::string output; // pack -o
     std::string packDir; // the pack cache

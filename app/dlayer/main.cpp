@@ -1,11 +1,12 @@
 // dlayer: the command-line face of the engine.
 //
 //   dlayer info MODEL [--weights FILE] [--shape NAME=DIMS] [--split BYTES] [--json]
-//   dlayer pack MODEL [--weights FILE] [--shape NAME=DIMS] [--split BYTES] -o FILE.dlpack
+//   dlayer pack MODEL [--weights FILE] [--shape NAME=DIMS] [--split BYTES] [--precision fp32|fp16] -o FILE.dlpack
 //   dlayer run MODEL|FILE.dlpack [--weights FILE] [--shape NAME=DIMS] [--input NAME=FILE.pb] [--iterations N]
 //                    [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]
 //                    [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]
-//                    [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]
+//                    [--budget BYTES] [--split BYTES] [--precision fp32|fp16] [--trace FILE.json] [--pack-dir DIR]
+//                    [--no-direct]
 //                    [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off] [--read-thread]
 //                    [--paired-preload [--paired-split]] [--paired-disk] [--no-huge-pages] [--record DB]
 //   dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]
@@ -57,14 +58,15 @@ const char* usageText()
 {
     return "usage:\n"
            "  dlayer info MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] [--json]\n"
-           "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES] -o FILE.dlpack\n"
+           "  dlayer pack MODEL [--weights FILE.weights] [--shape NAME=1x3x640x640] [--split BYTES]\n"
+           "                   [--precision fp32|fp16] -o FILE.dlpack\n"
            "  dlayer run MODEL|FILE.dlpack [--weights FILE.weights] [--shape NAME=1x3x640x640] [--input NAME=FILE.pb]\n"
            "                   [--iterations N] [--warmup N] [--threads N] [--seed N] [--save-outputs DIR] [--json]\n"
            "                   [--arch preload|sequential|sync|async|two-stage] [--staging BYTES] [--resident LIST]\n"
            "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
            "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
            "                   [--read-thread] [--paired-preload [--paired-split]] [--paired-disk] [--no-huge-pages]\n"
-           "                   [--memory-limit BYTES] [--record DB]\n"
+           "                   [--memory-limit BYTES] [--precision fp32|fp16] [--record DB]\n"
            "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
            "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
            "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
@@ -78,6 +80,8 @@ const char* usageText()
            "MODEL is an ONNX file (.onnx) or a Darknet network description (.cfg; seeded weights unless --weights).\n"
            "With --arch (or a .dlpack file) the weights stream from a layer pack, made on first use into the pack\n"
            "cache (--pack-dir, default ~/.cache/demand-layering/packs). BYTES take K, M, G (binary) or KB, MB, GB.\n"
+           "--precision fp16 stores the weights in float16 in the pack (half the bytes read; the copy stage widens\n"
+           "them to float32 for the kernels); the default is fp16 for a model that stores float16 weights, else fp32.\n"
            "LIST is layer indices and ranges: 0,5,10-12. --split cuts layers whose weights exceed BYTES into "
            "sub-layers\n"
            "along their output channels (a --budget below what whole layers need picks a split itself).\n"
@@ -207,7 +211,7 @@ const std::set<std::string>* optionsTakenBy(const std::string& command)
         std::set<std::string> t = infoTakes;
         t.erase("--budget");
         t.erase("--arch");
-        t.insert({ "-o", "--output" });
+        t.insert({ "-o", "--output", "--precision" });
         return t;
     }();
     static const std::set<std::string> runsTakes { "--json", "-o", "--output", "-h", "--help", "--agent",
@@ -277,6 +281,9 @@ void readArgument(Options& o, const std::string& a, const std::function<std::str
     } else if (a == "--split") {
         o.split = parseBytes(a, value());
         o.hasSplit = true;
+    } else if (a == "--precision") {
+        o.precision = value();
+        if (!dl::parsePrecision(o.precision)) fail("--precision takes fp32 or fp16, not '" + o.precision + "'", 2);
     } else if (a == "--trace")
         o.trace = value();
     else if (a == "-o" || a == "--output")
@@ -379,7 +386,7 @@ void checkOptions(const Options& o, const std::vector<std::string>& refused)
         const std::string names = joined(refused);
         const std::string what = o.command == "runs" ? "--json and (export, config) -o FILE"
             : o.command == "info" ? "--weights, --shape, --split, --budget, --arch, --seed and --json"
-            : o.command == "pack" ? "--weights, --shape, --split, --seed, --json and -o"
+            : o.command == "pack" ? "--weights, --shape, --split, --precision, --seed, --json and -o"
                                   : "the options its usage lists (dlayer --help)";
         fail("dlayer " + o.command + " takes " + what + ", not " + names, 2);
     }

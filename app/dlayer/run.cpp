@@ -91,6 +91,8 @@ public:
         for (const auto& [name, file] : o.inputFiles)
             args.insert(args.end(), { "--input", name + "=" + file });
         if (!o.packDir.empty()) args.insert(args.end(), { "--pack-dir", o.packDir });
+        // The twin is the fp32 model preloaded (a pack fixes its own precision).
+        if (pack.empty()) args.insert(args.end(), { "--precision", "fp32" });
         if (o.threads > 0) args.insert(args.end(), { "--threads", std::to_string(o.threads) });
         if (!o.hugePages) args.push_back("--no-huge-pages");
         int toChild[2], fromChild[2];
@@ -195,6 +197,7 @@ RunSpec specOf(const Options& o)
     s.resident = parseLayerList(o.resident);
     if (o.hasBudget) s.budgetBytes = o.budget;
     if (o.hasSplit) s.splitBytes = o.split;
+    if (!o.precision.empty()) s.precision = parsePrecision(o.precision);
     s.configFile = o.configFile;
     // --config NAME that is no file: a configuration deployed to this board (the studio's Deploy to Board), from the
     // agent's store (--state DIR, else the agent's default state directory).
@@ -296,6 +299,13 @@ void printStreaming(const RunReport& r, const SessionOutcome& out)
             pp->latencyMedianMs, pp->overheadPct.median, pp->pairsMs.size(), pp->overheadPct.q1, pp->overheadPct.q3);
     std::printf("read      %s per run at %.0f MB/s (%s)\n", humanBytes(static_cast<double>(r.read->bytes)).c_str(),
         r.read->mbPerS, r.read->reader.c_str());
+    const RunReport::Precision& p = r.precision;
+    if (p.layersWidened)
+        std::printf("precision weights %s in the pack: %s read, widened to %s for the kernels (%zu layers, %s)\n",
+            p.weights.c_str(), humanBytes(static_cast<double>(p.storedBytes)).c_str(),
+            humanBytes(static_cast<double>(p.boundBytes)).c_str(), p.layersWidened, p.widenPath.c_str());
+    if (p.modelHalf)
+        std::printf("          the model computes in float16; the kernels computed in %s\n", p.compute.c_str());
     if (const auto& d = r.read->device)
         std::printf("device    %s read %s per run, busy %.1f ms%s\n", d->name.c_str(), humanBytes(d->bytes).c_str(),
             d->busyMs, d->mbPerS ? (": " + std::to_string(std::lround(*d->mbPerS)) + " MB/s while busy").c_str() : "");

@@ -95,7 +95,10 @@ Planned planModel(const Options& given)
     if (!exec.ok()) fail(exec.error().message);
     p.exec = std::move(exec).value();
 
-    auto described = describePackSource(*p.exec, o.model, o.weights, split);
+    const Precision precision = packed ? packed->source.precision
+        : o.precision.empty()          ? defaultPrecision(g)
+                                       : *parsePrecision(o.precision);
+    auto described = describePackSource(*p.exec, o.model, o.weights, split, precision);
     if (!described.ok()) fail(described.error().message);
     p.source = std::move(described).value();
     const PackSource& s = p.source;
@@ -142,13 +145,14 @@ int cmdPack(const Options& o)
         json j = { { "pack", o.output }, { "key", info->key }, { "layers", info->layers.size() },
             { "weight_bytes", info->weightBytes() }, { "file_bytes", info->fileBytes },
             { "largest_layer_bytes", info->largestLayer() }, { "split_bytes", p.source.splitBytes },
+            { "precision", precisionName(info->source.precision) }, { "bound_weight_bytes", info->boundWeightBytes() },
             { "layers_split", p.exec->split().layersSplit } };
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
-    std::printf("pack      %s\nlayers    %zu, weights %s, largest layer %s, file %s\n", o.output.c_str(),
+    std::printf("pack      %s\nlayers    %zu, weights %s (%s), largest layer %s, file %s\n", o.output.c_str(),
         info->layers.size(), humanBytes(static_cast<double>(info->weightBytes())).c_str(),
-        humanBytes(static_cast<double>(info->largestLayer())).c_str(),
+        precisionName(info->source.precision), humanBytes(static_cast<double>(info->largestLayer())).c_str(),
         humanBytes(static_cast<double>(info->fileBytes)).c_str());
     return 0;
 }

@@ -3,7 +3,9 @@
 #include "core/align.h"
 
 #include "core/crc32c.h"
+#include "core/half.h"
 #include "core/sha256.h"
+#include "core/streamcopy.h"
 #include "runtime/executor.h"
 
 #include <nlohmann/json.hpp>
@@ -99,7 +101,7 @@ json sourceJson(const PackSource& s)
         shapes[name] = shapeJson(shape);
     return { { "model", s.modelPath }, { "model_sha256", s.modelSha256 }, { "weights", s.weightsPath },
         { "weights_sha256", s.weightsSha256 }, { "seed", s.seed }, { "input_shapes", shapes },
-        { "layout", s.layoutTag }, { "split_bytes", s.splitBytes } };
+        { "layout", s.layoutTag }, { "split_bytes", s.splitBytes }, { "precision", precisionName(s.precision) } };
 }
 
 Shape shapeFrom(const json& a)
@@ -111,6 +113,47 @@ Shape shapeFrom(const json& a)
 }
 
 } // namespace
+
+const char* precisionName(Precision p)
+{
+    return p == Precision::F16 ? "fp16" : "fp32";
+}
+
+std::optional<Precision> parsePrecision(const std::string& name)
+{
+    if (name == "fp32") return Precision::F32;
+    if (name == "fp16") return Precision::F16;
+    return std::nullopt;
+}
+
+std::string packLayoutTag(Precision precision)
+{
+    return Executor::layoutTag() + (precision == Precision::F16 ? " weights fp16" : "");
+}
+
+uint64_t PackLayer::boundPadded() const
+{
+    return widens() ? alignUp(boundBytes, kPackAlignment) : paddedBytes;
+}
+
+uint64_t PackInfo::boundWeightBytes() const
+{
+    uint64_t sum = 0;
+    for (const auto& l : layers)
+        sum += std::max(l.boundBytes, l.bytes);
+    return sum;
+}
+
+void widenPackLayer(const PackInfo& pack, size_t layer, const std::byte* src, std::byte* dst)
+{
+    for (const PackSlot& s : pack.layers[layer].slots) {
+        if (s.widens())
+            widenHalf(reinterpret_cast<const uint16_t*>(src + s.offset), reinterpret_cast<float*>(dst + s.boundOffset),
+                s.bytes / sizeof(uint16_t));
+        else
+            copyStreaming(dst + s.boundOffset, src + s.offset, s.bytes);
+    }
+}
 
 size_t PackInfo::largestLayer() const
 {
@@ -139,11 +182,13 @@ std::vector<uint64_t> paddedLayerBytes(const Executor& exec)
 std::string planKey(const PackSource& s)
 {
     Sha256 h;
-    std::string text = "dlpack " + std::to_string(kLayerPackVersion) + "\n" + s.modelSha256 + "\n" + s.weightsSha256
-        + "\n" + (s.weightsPath.empty() ? std::to_string(s.seed) : "") + "\n" + s.layoutTag + "\n";
+    const uint32_t version = s.precision == Precision::F32 ? kLayerPackVersionF32 : kLayerPackVersion;
+    std::string text = "dlpack " + std::to_string(version) + "\n" + s.modelSha256 + "\n" + s.weightsSha256 + "\n"
+        + (s.weightsPath.empty() ? std::to_string(s.seed) : "") + "\n" + s.layoutTag + "\n";
     for (const auto& [name, shape] : s.inputShapes)
         text += name + "=" + shapeToString(shape) + "\n";
     if (s.splitBytes > 0) text += "split=" + std::to_string(s.splitBytes) + "\n";
+    if (s.precision != Precision::F32) text += std::string("precision=") + precisionName(s.precision) + "\n";
     h.update(text.data(), text.size());
     return h.hex();
 }
@@ -169,23 +214,40 @@ Status writeLayerPack(const std::string& path, const Executor& exec, const PackS
 {
     const auto& layers = exec.layers();
     // Layer offsets are relative to the data offset until the table's room is known (see below).
+    const bool half = source.precision == Precision::F16;
+    const uint32_t version = half ? kLayerPackVersion : kLayerPackVersionF32;
     json table;
-    table["version"] = kLayerPackVersion;
+    table["version"] = version;
     table["key"] = planKey(source);
     table["source"] = sourceJson(source);
     table["layers"] = json::array();
     std::vector<PackLayer> planned;
     uint64_t offset = 0;
-    for (const auto& l : layers) {
+    std::vector<std::byte> wide; // a layer's kernel blob, for narrowing
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const LayerPlan& l = layers[i];
         PackLayer pl;
         pl.index = l.index;
         pl.name = l.name;
-        pl.bytes = l.blobBytes;
-        pl.paddedBytes = alignUp(l.blobBytes, kPackAlignment);
+        pl.boundBytes = l.blobBytes;
+        if (half && l.blobBytes) {
+            wide.assign(l.blobBytes, std::byte { 0 });
+            exec.copyLayerWeights(i, wide.data());
+        }
+        size_t at = 0;
+        for (const auto& s : l.slots) {
+            const auto* values = reinterpret_cast<const float*>(wide.data() + s.offset);
+            const size_t n = s.bytes / sizeof(float);
+            const bool narrow = half && s.dtype == DType::F32 && fitsHalf(values, n);
+            const size_t bytes = narrow ? n * sizeof(uint16_t) : s.bytes;
+            at = alignUp(at, 64);
+            pl.slots.push_back(PackSlot { s.dtype, s.shape, at, bytes, narrow ? DType::F16 : s.dtype, s.offset });
+            at += bytes;
+        }
+        pl.bytes = half ? at : l.blobBytes;
+        pl.paddedBytes = alignUp(pl.bytes, kPackAlignment);
         pl.offset = offset; // relative for now
         offset += pl.paddedBytes;
-        for (const auto& s : l.slots)
-            pl.slots.push_back(PackSlot { s.dtype, s.shape, s.offset, s.bytes });
         planned.push_back(std::move(pl));
     }
     const uint64_t dataBytes = offset;
@@ -210,11 +272,19 @@ Status writeLayerPack(const std::string& path, const Executor& exec, const PackS
         json t = table;
         for (const auto& pl : planned) {
             json slots = json::array();
-            for (const auto& s : pl.slots)
-                slots.push_back({ { "dtype", static_cast<int>(s.dtype) }, { "shape", shapeJson(s.shape) },
-                    { "offset", s.offset }, { "bytes", s.bytes } });
-            t["layers"].push_back({ { "index", pl.index }, { "name", pl.name }, { "offset", dataOffset + pl.offset },
-                { "bytes", pl.bytes }, { "padded", pl.paddedBytes }, { "crc32c", pl.crc }, { "slots", slots } });
+            for (const auto& s : pl.slots) {
+                json slot = { { "dtype", static_cast<int>(s.dtype) }, { "shape", shapeJson(s.shape) },
+                    { "offset", s.offset }, { "bytes", s.bytes } };
+                if (half) {
+                    slot["stored"] = static_cast<int>(s.stored);
+                    slot["bound_offset"] = s.boundOffset;
+                }
+                slots.push_back(std::move(slot));
+            }
+            json layer = { { "index", pl.index }, { "name", pl.name }, { "offset", dataOffset + pl.offset },
+                { "bytes", pl.bytes }, { "padded", pl.paddedBytes }, { "crc32c", pl.crc }, { "slots", slots } };
+            if (half) layer["bound"] = pl.boundBytes;
+            t["layers"].push_back(std::move(layer));
         }
         return t.dump();
     };
@@ -227,7 +297,19 @@ Status writeLayerPack(const std::string& path, const Executor& exec, const PackS
         if (cancel && cancel->load()) return makeError(ErrorCode::Cancelled, "packing cancelled");
         PackLayer& pl = planned[i];
         blob.assign(pl.paddedBytes, std::byte { 0 });
-        exec.copyLayerWeights(i, blob.data());
+        if (half) {
+            wide.assign(pl.boundBytes, std::byte { 0 });
+            exec.copyLayerWeights(i, wide.data());
+            for (const PackSlot& s : pl.slots) {
+                if (s.widens())
+                    narrowToHalf(reinterpret_cast<const float*>(wide.data() + s.boundOffset),
+                        reinterpret_cast<uint16_t*>(blob.data() + s.offset), s.bytes / sizeof(uint16_t));
+                else
+                    std::memcpy(blob.data() + s.offset, wide.data() + s.boundOffset, s.bytes);
+            }
+        } else {
+            exec.copyLayerWeights(i, blob.data());
+        }
         pl.crc = crc32c(blob.data(), pl.bytes);
         if (pl.paddedBytes) DL_TRY(writeAll(*fd, blob.data(), blob.size(), dataOffset + pl.offset, path));
         if (progress) progress(i + 1, layers.size());
@@ -242,7 +324,7 @@ Status writeLayerPack(const std::string& path, const Executor& exec, const PackS
     std::vector<char> block(kPackAlignment, 0);
     Header h {};
     std::memcpy(h.magic, kMagic, sizeof kMagic);
-    h.version = kLayerPackVersion;
+    h.version = version;
     h.tableOffset = kPackAlignment;
     h.tableBytes = text.size();
     h.dataOffset = dataOffset;
@@ -282,9 +364,10 @@ Result<PackInfo> readLayerPack(const std::string& path)
     if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) return invalid("'" + path + "' is not a layer pack");
     if (h.headerCrc != crc32c(&h, offsetof(Header, headerCrc)))
         return makeError(ErrorCode::Corrupt, "'" + path + "': the pack header is damaged" + rePack(path));
-    if (h.version != kLayerPackVersion)
+    if (h.version != kLayerPackVersion && h.version != kLayerPackVersionF32)
         return unsupported("'" + path + "' is a version " + std::to_string(h.version)
-            + " layer pack; this engine reads version " + std::to_string(kLayerPackVersion) + rePack(path));
+            + " layer pack; this engine reads versions " + std::to_string(kLayerPackVersionF32) + " to "
+            + std::to_string(kLayerPackVersion) + rePack(path));
     if (size < h.fileBytes)
         return makeError(ErrorCode::Corrupt,
             "'" + path + "' is truncated: " + std::to_string(size) + " of " + std::to_string(h.fileBytes) + " bytes"
@@ -313,6 +396,9 @@ Result<PackInfo> readLayerPack(const std::string& path)
         info.source.seed = s.at("seed").get<uint64_t>();
         info.source.layoutTag = s.at("layout").get<std::string>();
         info.source.splitBytes = s.value("split_bytes", uint64_t { 0 });
+        const auto precision = parsePrecision(s.value("precision", std::string("fp32")));
+        if (!precision) throw std::runtime_error("unknown precision '" + s.value("precision", std::string()) + "'");
+        info.source.precision = *precision;
         for (const auto& [name, shape] : s.at("input_shapes").items())
             info.source.inputShapes[name] = shapeFrom(shape);
         for (const json& l : t.at("layers")) {
@@ -323,9 +409,14 @@ Result<PackInfo> readLayerPack(const std::string& path)
             pl.bytes = l.at("bytes").get<uint64_t>();
             pl.paddedBytes = l.at("padded").get<uint64_t>();
             pl.crc = l.at("crc32c").get<uint32_t>();
-            for (const json& sl : l.at("slots"))
-                pl.slots.push_back(PackSlot { static_cast<DType>(sl.at("dtype").get<int>()), shapeFrom(sl.at("shape")),
-                    sl.at("offset").get<size_t>(), sl.at("bytes").get<size_t>() });
+            for (const json& sl : l.at("slots")) {
+                PackSlot slot { static_cast<DType>(sl.at("dtype").get<int>()), shapeFrom(sl.at("shape")),
+                    sl.at("offset").get<size_t>(), sl.at("bytes").get<size_t>() };
+                slot.stored = static_cast<DType>(sl.value("stored", static_cast<int>(slot.dtype)));
+                slot.boundOffset = sl.value("bound_offset", slot.offset);
+                pl.slots.push_back(std::move(slot));
+            }
+            pl.boundBytes = l.value("bound", pl.bytes);
             info.layers.push_back(std::move(pl));
         }
     } catch (const std::exception& e) {
@@ -339,9 +430,18 @@ Result<PackInfo> readLayerPack(const std::string& path)
             || l.bytes > l.paddedBytes || l.paddedBytes - l.bytes >= kPackAlignment || l.offset < h.dataOffset
             || l.offset + l.paddedBytes > h.fileBytes)
             return makeError(ErrorCode::Corrupt, where + " lies outside the pack's data" + rePack(path));
-        for (const auto& s : l.slots)
-            if (s.offset + s.bytes > l.bytes)
+        for (const auto& s : l.slots) {
+            const bool storedOk = s.stored == s.dtype || (s.dtype == DType::F32 && s.stored == DType::F16);
+            const int64_t n = numElements(s.shape);
+            if (!storedOk || n < 0 || s.bytes != static_cast<size_t>(n) * dtypeSize(s.stored))
+                return makeError(
+                    ErrorCode::Corrupt, where + ": a weight's type or size is inconsistent" + rePack(path));
+            if (s.offset + s.bytes > l.bytes
+                || s.boundOffset + static_cast<size_t>(n) * dtypeSize(s.dtype) > l.boundBytes)
                 return makeError(ErrorCode::Corrupt, where + ": a weight lies outside the layer" + rePack(path));
+        }
+        if (info.version == kLayerPackVersionF32 && l.widens())
+            return makeError(ErrorCode::Corrupt, where + ": a version 1 pack cannot widen weights" + rePack(path));
     }
     return info;
 }
@@ -361,10 +461,11 @@ Status checkPackMatches(const PackInfo& pack, const Executor& exec, const std::s
     for (size_t i = 0; i < layers.size(); ++i) {
         const auto& a = layers[i];
         const auto& b = pack.layers[i];
-        bool same = a.name == b.name && a.blobBytes == b.bytes && a.slots.size() == b.slots.size();
+        bool same = a.name == b.name && a.blobBytes == b.boundBytes && a.slots.size() == b.slots.size();
         for (size_t k = 0; same && k < a.slots.size(); ++k)
             same = a.slots[k].dtype == b.slots[k].dtype && a.slots[k].shape == b.slots[k].shape
-                && a.slots[k].offset == b.slots[k].offset && a.slots[k].bytes == b.slots[k].bytes;
+                && a.slots[k].offset == b.slots[k].boundOffset
+                && (b.slots[k].widens() || a.slots[k].bytes == b.slots[k].bytes);
         if (!same)
             return makeError(ErrorCode::Corrupt,
                 "layer " + std::to_string(i) + " '" + a.name + "': the pack's weights do not match the model's plan"

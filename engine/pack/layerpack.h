@@ -8,7 +8,12 @@
 //   [0, 4096)          header: magic "DLLPACK\0", version, table offset and size, data offset, file size, CRC-32C
 //                      of the table and of the header itself
 //   [4096, ...)        the table, JSON: where the pack came from (model path and hash, input shapes, the backend's
-//                      layout tag), the plan key, and per layer {index, name, offset, bytes, padded, crc32c, slots}
+//                      layout tag, the precision), the plan key, and per layer {index, name, offset, bytes, padded,
+//                      crc32c, slots}; an fp16 pack adds per layer `bound` and per slot `stored` and `bound_offset`
+//
+// Precision fp16 stores each float32 weight in float16 (half the bytes to read); the stage that makes the kernel's
+// weights widens them back into the same layout (widenPackLayer). A weight that float16 cannot hold (a finite value
+// that would become an infinity) stays float32 in the pack. fp32 packs are version 1, as before; fp16 packs version 2.
 //   [dataOffset, ...)  the blobs
 // The header is written last and the file renamed into place, so a crash never leaves a pack that looks whole.
 
@@ -19,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,15 +32,25 @@ namespace dl {
 
 class Executor;
 
-constexpr uint32_t kLayerPackVersion = 1;
+constexpr uint32_t kLayerPackVersion = 2; // the newest this engine reads and writes (fp16 packs)
+constexpr uint32_t kLayerPackVersionF32 = 1; // what fp32 packs are written as, readable by older engines
+
+// How a pack stores float32 weights.
+enum class Precision { F32, F16 };
+const char* precisionName(Precision p); // "fp32", "fp16"
+std::optional<Precision> parsePrecision(const std::string& name);
 constexpr size_t kPackAlignment = 4096;
 
 struct PackSlot
 {
-    DType dtype = DType::Undefined;
+    DType dtype = DType::Undefined; // as the kernel reads it
     Shape shape;
-    size_t offset = 0; // within the blob
-    size_t bytes = 0;
+    size_t offset = 0; // within the blob in the file
+    size_t bytes = 0; // in the file
+    DType stored = DType::Undefined; // as the file holds it: dtype, or F16 for a float32 weight of an fp16 pack
+    size_t boundOffset = 0; // within the kernel's blob (Executor's LayerPlan)
+
+    bool widens() const { return stored != dtype; }
 };
 
 struct PackLayer
@@ -46,6 +62,12 @@ struct PackLayer
     uint64_t paddedBytes = 0; // what a read covers: bytes rounded up to 4 KiB (0 for a layer without weights)
     uint32_t crc = 0; // CRC-32C of the payload
     std::vector<PackSlot> slots;
+    uint64_t boundBytes = 0; // the kernel's blob (LayerPlan::blobBytes): `bytes` unless a slot widens
+
+    // A slot stores float16 that the kernels read as float32, so the kernel's blob is larger than the payload.
+    bool widens() const { return boundBytes > bytes; }
+    // What the layer takes in memory where the kernels read it: paddedBytes, or its widened blob rounded up alike.
+    uint64_t boundPadded() const;
 };
 
 // Where a pack's weights came from: enough to plan the model again and to tell a stale pack.
@@ -59,6 +81,7 @@ struct PackSource
     std::map<std::string, Shape> inputShapes;
     std::string layoutTag; // Executor::layoutTag() of the engine that packed it
     uint64_t splitBytes = 0; // layers above this were cut into sub-layers (ExecutorOptions::splitBytes); 0: none
+    Precision precision = Precision::F32;
 };
 
 struct PackInfo
@@ -73,6 +96,7 @@ struct PackInfo
 
     size_t largestLayer() const; // paddedBytes of the largest layer
     uint64_t weightBytes() const; // sum of payloads
+    uint64_t boundWeightBytes() const; // sum of the kernels' blobs (weightBytes() for an fp32 pack)
 };
 
 // The padded size (PackLayer::paddedBytes) each of the executor's layers gets in a pack.
@@ -98,6 +122,13 @@ Result<PackInfo> readLayerPack(const std::string& path);
 // Checks that a pack holds exactly the weights `exec` plans to read (layers, slots, sizes) and was made for
 // `expectedKey` (skipped when empty); Corrupt naming the first layer that differs, telling the user to re-pack.
 Status checkPackMatches(const PackInfo& pack, const Executor& exec, const std::string& expectedKey = {});
+
+// Makes the kernel's blob of layer `layer` (boundBytes, LayerPlan layout) at `dst` from its payload at `src` as read:
+// widens the slots stored in float16 and copies the others. `dst` must not overlap `src`.
+void widenPackLayer(const PackInfo& pack, size_t layer, const std::byte* src, std::byte* dst);
+
+// The layout tag a pack of `precision` carries: Executor::layoutTag(), with the precision for fp16.
+std::string packLayoutTag(Precision precision);
 
 // Checks a layer's payload read from the pack against its CRC: Corrupt "layer 37 'conv5_3': pack checksum
 // mismatch — re-pack the model".

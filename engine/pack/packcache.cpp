@@ -26,8 +26,13 @@ std::string absolutePath(const std::string& p)
 
 } // namespace
 
-Result<PackSource> describePackSource(
-    const Executor& exec, const std::string& modelPath, const std::string& weightsPath, size_t splitBytes)
+Precision defaultPrecision(const Graph& g)
+{
+    return g.halfWeights > 0 ? Precision::F16 : Precision::F32;
+}
+
+Result<PackSource> describePackSource(const Executor& exec, const std::string& modelPath,
+    const std::string& weightsPath, size_t splitBytes, Precision precision)
 {
     PackSource s;
     s.modelPath = absolutePath(modelPath);
@@ -39,7 +44,8 @@ Result<PackSource> describePackSource(
     s.seed = ImportOptions {}.seed;
     for (const auto& in : exec.graph().inputs)
         s.inputShapes[in.name] = exec.values()[exec.valueId(in.name)].shape;
-    s.layoutTag = Executor::layoutTag();
+    s.layoutTag = packLayoutTag(precision);
+    s.precision = precision;
     s.splitBytes = exec.split().layersSplit > 0 ? splitBytes : 0;
     return s;
 }

@@ -13,17 +13,22 @@
 namespace dl {
 
 class Executor;
+struct Graph;
+
+// The precision a pack of `g` gets when none is asked for: fp16 for a model that stores weights in float16 (nothing
+// is lost, half the bytes are read), fp32 for the rest.
+Precision defaultPrecision(const Graph& g);
 
 // A model's identity in the run store and in configurations: the model file's sha256, or with a separate weights
 // file the sha256 of both digests.
 std::string modelHash(const std::string& modelSha256, const std::string& weightsSha256);
 
 // The PackSource of `exec` planned from `modelPath` (and `weightsPath`, empty for ONNX or seeded Darknet weights)
-// with layers split at `splitBytes`: absolute paths, file hashes, input shapes as planned, the backend's layout. A
-// split that cut nothing is recorded as none, so that it packs as the unsplit plan. Io naming a file that cannot be
-// read.
-Result<PackSource> describePackSource(
-    const Executor& exec, const std::string& modelPath, const std::string& weightsPath, size_t splitBytes);
+// with layers split at `splitBytes`, stored at `precision`: absolute paths, file hashes, input shapes as planned, the
+// backend's layout. A split that cut nothing is recorded as none, so that it packs as the unsplit plan. Io naming a
+// file that cannot be read.
+Result<PackSource> describePackSource(const Executor& exec, const std::string& modelPath,
+    const std::string& weightsPath, size_t splitBytes, Precision precision = Precision::F32);
 
 struct CachedPackOptions
 {

@@ -204,22 +204,37 @@ Status Pipeline::setup()
     for (size_t l = 0; l < layers; ++l)
         if (!m_isResident[l] && m_pack.layers[l].paddedBytes > 0) m_streamed.push_back(static_cast<int>(l));
     const size_t largest = largestStreamedLayer(m_pack, m_isResident);
+    const size_t widened = largestWidenedLayer(m_pack, m_isResident);
 
-    // Resident layers first: read once, bound for good.
+    // Resident layers first: read once, bound for good. A layer that widens is read into a buffer of its own, freed
+    // once the resident layers are in, and widened into the resident one.
     m_residentBuffers.resize(layers);
+    LedgerBuffer landing;
     for (size_t l = 0; l < layers; ++l) {
-        if (!m_isResident[l] && m_pack.layers[l].paddedBytes > 0) continue;
-        if (m_pack.layers[l].paddedBytes == 0) {
+        const PackLayer& pl = m_pack.layers[l];
+        if (!m_isResident[l] && pl.paddedBytes > 0) continue;
+        if (pl.paddedBytes == 0) {
             m_exec.bindLayer(l, nullptr);
             continue;
         }
         if (m_stopToken && m_stopToken->load()) return Error { ErrorCode::Cancelled, "stopped" };
         DL_ASSIGN(m_residentBuffers[l],
-            LedgerBuffer::tryAllocate(m_ledger, MemTag::ResidentWeights, m_pack.layers[l].paddedBytes, kPackAlignment));
-        DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
+            LedgerBuffer::tryAllocate(m_ledger, MemTag::ResidentWeights, pl.boundPadded(), kPackAlignment));
+        if (pl.widens()) {
+            if (landing.size() < pl.paddedBytes) {
+                landing = {};
+                DL_ASSIGN(
+                    landing, LedgerBuffer::tryAllocate(m_ledger, MemTag::Staging, pl.paddedBytes, kPackAlignment));
+            }
+            DL_TRY(readWhole(static_cast<int>(l), landing.data(), -1, Stage::Setup));
+            widenPackLayer(m_pack, l, landing.data(), m_residentBuffers[l].data());
+        } else {
+            DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
+        }
         m_exec.bindLayer(l, m_residentBuffers[l].data());
-        m_residentBytes += m_pack.layers[l].paddedBytes;
+        m_residentBytes += pl.boundPadded();
     }
+    landing = {};
     m_residentBytes += m_exec.pinnedWeightBytes();
     if (m_streamed.empty()) return {};
 
@@ -227,7 +242,7 @@ Status Pipeline::setup()
     switch (m_options.arch) {
     case Arch::Sync:
         m_state->hostRing.configure(2 * largest, 2);
-        m_state->deviceRing.configure(2 * largest, 2);
+        m_state->deviceRing.configure(2 * std::max(largest, widened), 2);
         break;
     case Arch::Async:
     case Arch::TwoStage: {
@@ -238,14 +253,14 @@ Status Pipeline::setup()
                 + " bytes cannot hold the largest streamed layer: at least " + std::to_string(largest)
                 + " bytes are needed");
         m_state->hostRing.configure(ring, 0);
-        m_state->deviceRing.configure(m_options.arch == Arch::Async ? ring : 0, 0);
+        m_state->deviceRing.configure(m_options.arch == Arch::Async ? (widened ? 2 * ring : ring) : 0, 0);
         m_options.stagingBytes = ring;
         break;
     }
     default:
         break;
     }
-    const StagingBuffers buffers = stagingBuffers(m_options.arch, ring, largest);
+    const StagingBuffers buffers = stagingBuffers(m_options.arch, ring, largest, widened);
     const size_t hostBytes = buffers.host, deviceBytes = buffers.device;
     if (hostBytes) {
         DL_ASSIGN(m_host, LedgerBuffer::tryAllocate(m_ledger, MemTag::Staging, hostBytes, kPackAlignment));
@@ -587,13 +602,10 @@ void Pipeline::copyLoop()
         if (waited) stall(Stage::Copy, item->layer, item->iteration, t0);
         const PackLayer& pl = m_pack.layers[item->layer];
         t0 = traceClockNs();
-        auto offset = s.deviceRing.acquire(pl.paddedBytes, &waited);
+        auto offset = s.deviceRing.acquire(pl.boundPadded(), &waited);
         if (!offset) return;
         if (waited) stall(Stage::Copy, item->layer, item->iteration, t0);
-        const int64_t begin = traceClockNs();
-        emit(EventKind::Begin, Stage::Copy, item->layer, item->iteration, begin, begin);
-        copyStreaming(m_device.data() + *offset, m_host.data() + item->offset, pl.paddedBytes);
-        emit(EventKind::End, Stage::Copy, item->layer, item->iteration, begin, traceClockNs(), pl.paddedBytes);
+        copyToKernel(item->layer, item->iteration, m_host.data() + item->offset, m_device.data() + *offset);
         s.hostRing.release();
         item->offset = *offset;
         s.computeQueue.push(std::move(*item));
@@ -603,6 +615,18 @@ void Pipeline::copyLoop()
             if (waited) stall(Stage::Copy, -1, 0, t0);
         }
     }
+}
+
+void Pipeline::copyToKernel(int layer, int iteration, const std::byte* src, std::byte* dst)
+{
+    const PackLayer& pl = m_pack.layers[layer];
+    const int64_t begin = traceClockNs();
+    emit(EventKind::Begin, Stage::Copy, layer, iteration, begin, begin);
+    if (pl.widens())
+        widenPackLayer(m_pack, static_cast<size_t>(layer), src, dst);
+    else
+        copyStreaming(dst, src, pl.paddedBytes);
+    emit(EventKind::End, Stage::Copy, layer, iteration, begin, traceClockNs(), pl.boundPadded());
 }
 
 Status Pipeline::runLayer(int layer, int iteration)
@@ -650,10 +674,7 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         if (arch == Arch::Sequential) {
             auto st = readWhole(layer, m_host.data(), iteration, Stage::Read);
             if (!st.ok()) return failed(st.error());
-            const int64_t begin = traceClockNs();
-            emit(EventKind::Begin, Stage::Copy, layer, iteration, begin, begin);
-            copyStreaming(m_device.data(), m_host.data(), m_pack.layers[l].paddedBytes);
-            emit(EventKind::End, Stage::Copy, layer, iteration, begin, traceClockNs(), m_pack.layers[l].paddedBytes);
+            copyToKernel(layer, iteration, m_host.data(), m_device.data());
             m_exec.bindLayer(l, m_device.data());
             st = runLayer(layer, iteration);
             m_exec.unbindLayer(l);
@@ -675,7 +696,13 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
                 "pipeline out of step: layer " + std::to_string(item->layer) + " arrived for layer "
                     + std::to_string(layer)));
         const bool fromDevice = arch == Arch::Async || arch == Arch::Sync;
-        m_exec.bindLayer(l, (fromDevice ? m_device.data() : m_host.data()) + item->offset);
+        if (!fromDevice && m_pack.layers[l].widens()) {
+            // Two-stage has no copy stage: the kernel stage widens the layer, as the copy stage would, before it runs.
+            copyToKernel(layer, iteration, m_host.data() + item->offset, m_device.data());
+            m_exec.bindLayer(l, m_device.data());
+        } else {
+            m_exec.bindLayer(l, (fromDevice ? m_device.data() : m_host.data()) + item->offset);
+        }
         auto st = runLayer(layer, iteration);
         m_exec.unbindLayer(l);
         (fromDevice ? s.deviceRing : s.hostRing).release();

@@ -10,7 +10,9 @@
 //   two-stage   the reader fills the ring the kernels read (no copy)
 //
 // On the CPU backend the "device" buffer is a second host buffer: the copy stage is a memcpy, so that each
-// architecture costs what it means. Layers named resident are read once, at create(), and stay bound. The reader runs
+// architecture costs what it means. With an fp16 pack the copy stage widens the weights into the float32 the kernels
+// read; two-stage, which has no copy stage, widens in its kernel stage into one buffer of the largest widened layer
+// (traced as the layer's copy). Layers named resident are read once, at create(), and stay bound. The reader runs
 // ahead across iterations as far as the staging allows. Every allocation goes through the ledger; every stage's
 // begin, end and stall goes to the tracer.
 
@@ -122,6 +124,9 @@ private:
     Status setup();
     Status readWhole(int layer, std::byte* dst, int iteration, Stage stage);
     Status runLayer(int layer, int iteration);
+    // The copy stage's work on one layer: copies it from where it was read to where the kernels read it, widening the
+    // weights an fp16 pack stores in float16 (widenPackLayer); traced as the layer's copy.
+    void copyToKernel(int layer, int iteration, const std::byte* src, std::byte* dst);
     void startStages();
     void stopStages();
     void readerLoop();

@@ -27,7 +27,28 @@ int largestLayerCopies(Arch a)
 
 StagingBuffers stagingBuffers(Arch arch, uint64_t ring, uint64_t largest)
 {
+    return stagingBuffers(arch, ring, largest, 0);
+}
+
+StagingBuffers stagingBuffers(Arch arch, uint64_t ring, uint64_t largest, uint64_t widened)
+{
     if (largest == 0) return {};
+    if (widened > 0) {
+        const uint64_t device = std::max(largest, widened);
+        switch (arch) {
+        case Arch::Preload:
+            return {};
+        case Arch::Sequential:
+            return { largest, device };
+        case Arch::Sync:
+            return { 2 * largest, 2 * device };
+        case Arch::Async:
+            return { ring, 2 * ring };
+        case Arch::TwoStage:
+            return { ring, widened };
+        }
+        return {};
+    }
     switch (arch) {
     case Arch::Preload:
         return {};
@@ -51,6 +72,15 @@ size_t largestStreamedLayer(const PackInfo& pack, const std::vector<bool>& resid
     return m;
 }
 
+size_t largestWidenedLayer(const PackInfo& pack, const std::vector<bool>& resident)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < pack.layers.size(); ++i)
+        if ((i >= resident.size() || !resident[i]) && pack.layers[i].widens())
+            m = std::max<size_t>(m, pack.layers[i].boundPadded());
+    return m;
+}
+
 size_t minimumWeightMemory(const std::vector<uint64_t>& paddedLayerBytes, Arch arch)
 {
     size_t sum = 0, largest = 0;
@@ -63,7 +93,17 @@ size_t minimumWeightMemory(const std::vector<uint64_t>& paddedLayerBytes, Arch a
 
 size_t minimumWeightMemory(const PackInfo& pack, Arch arch)
 {
-    return minimumWeightMemory(paddedLayerBytes(pack), arch);
+    const std::vector<bool> none(pack.layers.size(), false);
+    const size_t widened = largestWidenedLayer(pack, none);
+    if (widened == 0) return minimumWeightMemory(paddedLayerBytes(pack), arch);
+    if (arch == Arch::Preload) {
+        size_t sum = 0;
+        for (const auto& l : pack.layers)
+            sum += l.boundPadded();
+        return sum;
+    }
+    const size_t largest = largestStreamedLayer(pack, none);
+    return stagingBuffers(arch, largest, largest, widened).total();
 }
 
 std::vector<uint64_t> paddedLayerBytes(const PackInfo& pack)
@@ -107,8 +147,10 @@ size_t splitForBudget(Arch arch, size_t budget)
 
 Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t budget)
 {
-    DL_TRY(checkBudget(paddedLayerBytes(pack), arch, budget));
     const size_t minimum = minimumWeightMemory(pack, arch);
+    if (budget < minimum)
+        return invalid("a weight budget of " + std::to_string(budget) + " bytes is below the minimum of "
+            + std::to_string(minimum) + " bytes for the " + archName(arch) + " architecture on this model");
     PipelineOptions o;
     o.arch = arch;
     if (arch == Arch::Preload) return o;
@@ -121,13 +163,18 @@ Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t
     if (fifo)
         while (ahead < kRingAhead && budget >= (ahead + 1) * minimum)
             ++ahead;
-    const size_t ringUnits = static_cast<size_t>(copies) * ahead;
     // A ring under one huge page sits on small pages (core/largepages.h), where a direct read costs the CPU two to
     // three times as much and reads at half the rate (docs/architecture.md, "Huge pages for what the reads fill"):
     // when the budget holds a huge page per ring, each ring gets at least that much before anything is resident.
-    const size_t hugeFloor = fifo && largePagesOn() && budget >= static_cast<size_t>(copies) * kLargePageBytes
-        ? static_cast<size_t>(copies) * kLargePageBytes
-        : 0;
+    const size_t hugeFloor
+        = fifo && largePagesOn() && budget >= static_cast<size_t>(copies) * kLargePageBytes ? kLargePageBytes : 0;
+    // The staging the streamed layers need with `resident` kept: a layer that is resident costs its kernel blob, one
+    // that streams its share of the buffers (stagingBuffers: a widening layer needs room both as read and widened).
+    auto stagingNeed = [&](const std::vector<bool>& resident) {
+        const size_t largest = largestStreamedLayer(pack, resident);
+        const size_t ring = fifo ? std::max(ahead * largest, hugeFloor) : largest;
+        return static_cast<size_t>(stagingBuffers(arch, ring, largest, largestWidenedLayer(pack, resident)).total());
+    };
     std::vector<bool> resident(pack.layers.size(), false);
     std::vector<size_t> order(pack.layers.size());
     std::iota(order.begin(), order.end(), 0);
@@ -137,20 +184,27 @@ Result<PipelineOptions> optionsForBudget(const PackInfo& pack, Arch arch, size_t
     for (size_t i : order) {
         if (pack.layers[i].paddedBytes == 0) break;
         resident[i] = true;
-        const size_t need = pinned + pack.layers[i].paddedBytes
-            + std::max(ringUnits * largestStreamedLayer(pack, resident), hugeFloor);
-        if (need > budget) {
+        if (pinned + pack.layers[i].boundPadded() + stagingNeed(resident) > budget) {
             resident[i] = false;
             continue; // a smaller layer may still fit
         }
-        pinned += pack.layers[i].paddedBytes;
+        pinned += pack.layers[i].boundPadded();
         o.resident.push_back(static_cast<int>(i));
     }
     std::sort(o.resident.begin(), o.resident.end());
     if (fifo) {
-        const size_t rings = arch == Arch::Async ? 2 : 1;
-        o.stagingBytes = (budget - pinned) / rings / kPackAlignment * kPackAlignment;
-        o.stagingBytes = std::max(o.stagingBytes, largestStreamedLayer(pack, resident));
+        // What is left goes to the rings: the staging is `perRing` bytes for each byte of ring, plus `fixed`.
+        const size_t largest = largestStreamedLayer(pack, resident);
+        const size_t widened = largestWidenedLayer(pack, resident);
+        const auto one = stagingBuffers(arch, kPackAlignment, largest, widened);
+        const auto two = stagingBuffers(arch, 2 * kPackAlignment, largest, widened);
+        const size_t perRing = static_cast<size_t>(two.total() - one.total()) / kPackAlignment;
+        const size_t fixed = static_cast<size_t>(one.total()) - perRing * kPackAlignment;
+        const size_t room = budget - pinned > fixed ? budget - pinned - fixed : 0;
+        // Nothing left to stream: what is left is the rings' all the same (they are not allocated).
+        const size_t per = perRing ? perRing : (arch == Arch::Async ? 2 : 1);
+        o.stagingBytes = room / per / kPackAlignment * kPackAlignment;
+        o.stagingBytes = std::max(o.stagingBytes, largest);
     }
     return o;
 }

@@ -23,9 +23,18 @@ struct StagingBuffers
     uint64_t total() const { return host + device; }
 };
 StagingBuffers stagingBuffers(Arch arch, uint64_t ring, uint64_t largest);
+// The same for a pack whose streamed layers widen (fp16): `largest` is the largest streamed layer as read (its
+// paddedBytes), `largestWidened` the largest kernel blob of a streamed layer that widens (PackLayer::boundPadded; 0:
+// none widens, and this is the three-argument form). The device side holds what the kernels read: sequential and sync
+// size it by the larger of the two, async's device ring is twice the host ring (a layer widens to at most twice its
+// bytes), and two-stage, which has no copy stage, gets a device buffer of one widened layer that the kernel stage
+// widens into before the layer runs.
+StagingBuffers stagingBuffers(Arch arch, uint64_t ring, uint64_t largest, uint64_t largestWidened);
 
-// The largest layer of `pack` that is not resident (by layer index; a missing entry is streamed).
+// The largest layer of `pack` that is not resident (by layer index; a missing entry is streamed), as read.
 size_t largestStreamedLayer(const PackInfo& pack, const std::vector<bool>& resident);
+// The largest kernel blob (PackLayer::boundPadded) of a streamed layer that widens; 0 when none does.
+size_t largestWidenedLayer(const PackInfo& pack, const std::vector<bool>& resident);
 
 // Smallest weight memory (resident + staging bytes, before pinned constants) `arch` needs for `pack` with nothing
 // resident.

@@ -17,13 +17,14 @@ std::string configToJson(const RunConfig& c)
 {
     json j;
     j["format"] = "dlayer-config";
-    j["version"] = RunConfig::kVersion;
+    j["version"] = c.precision == Precision::F32 ? RunConfig::kVersionF32 : RunConfig::kVersion;
     j["model"] = { { "hash", c.modelHash }, { "name", c.modelName }, { "layers", c.layers } };
     j["backend"] = c.backend;
     j["arch"] = archName(c.arch);
     j["split_bytes"] = c.splitBytes;
     j["staging_bytes"] = c.stagingBytes;
     j["resident_layers"] = c.resident;
+    j["precision"] = precisionName(c.precision);
     j["budget_bytes"] = c.budgetBytes;
     j["predicted_latency_ms"] = c.predictedLatencyMs;
     j["predicted_weights_bytes"] = c.predictedWeightsBytes;
@@ -52,7 +53,7 @@ Result<RunConfig> configFromJson(const std::string& text)
     auto isObj = [](const json& v) { return v.is_object(); };
     RunConfig c;
     DL_ASSIGN(json version, need(j, "", "version", isUint, "a whole number"));
-    if (version.get<int64_t>() != RunConfig::kVersion)
+    if (version.get<int64_t>() != RunConfig::kVersion && version.get<int64_t>() != RunConfig::kVersionF32)
         return invalid("configuration version " + std::to_string(version.get<int64_t>()) + ", this build reads version "
             + std::to_string(RunConfig::kVersion) + ": make it again with this dlayer");
     DL_ASSIGN(json model, need(j, "", "model", isObj, "an object"));
@@ -81,6 +82,11 @@ Result<RunConfig> configFromJson(const std::string& text)
             return invalid(
                 "resident_layers[" + std::to_string(i) + "]: expected a layer index below " + std::to_string(c.layers));
         c.resident.push_back(resident[i].get<int>());
+    }
+    if (j.contains("precision")) {
+        const auto p = j["precision"].is_string() ? parsePrecision(j["precision"].get<std::string>()) : std::nullopt;
+        if (!p) return invalid("precision: expected \"fp32\" or \"fp16\"");
+        c.precision = *p;
     }
     DL_ASSIGN(json budget, need(j, "", "budget_bytes", isUint, "a whole number of bytes"));
     c.budgetBytes = budget.get<uint64_t>();

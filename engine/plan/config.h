@@ -4,6 +4,7 @@
 // `dlayer run MODEL --config FILE` here or on the board. Format: docs/config-format.md.
 
 #include "core/result.h"
+#include "pack/layerpack.h"
 #include "pipeline/arch.h"
 
 #include <cstdint>
@@ -14,7 +15,10 @@ namespace dl::plan {
 
 struct RunConfig
 {
-    static constexpr int kVersion = 1;
+    // fp16 configurations are version 2, so that a build that cannot store weights in fp16 refuses them; fp32 ones
+    // stay version 1, which every build reads.
+    static constexpr int kVersion = 2;
+    static constexpr int kVersionF32 = 1;
 
     std::string modelHash; // the model the configuration is for (sha256, as the run store keys models)
     std::string modelName;
@@ -24,6 +28,7 @@ struct RunConfig
     uint64_t splitBytes = 0;
     uint64_t stagingBytes = 0;
     std::vector<int> resident;
+    Precision precision = Precision::F32; // how the pack stores the weights
     uint64_t budgetBytes = 0; // the weight budget it was chosen for
     double predictedLatencyMs = 0;
     uint64_t predictedWeightsBytes = 0; // resident + staging, as the ledger counts weights

@@ -216,6 +216,13 @@ std::string reportToJson(const RunReport& r, int indent)
             { "overhead_pct", quartilesJson(p.overheadPct) }, { "pairs_ms", pairsJson(p.pairsMs) }, { "twin", p.twin }
         };
     }
+    {
+        const RunReport::Precision& p = r.precision;
+        j["precision"] = { { "weights", p.weights }, { "compute", p.compute }, { "model_half", p.modelHalf },
+            { "layers_widened", p.layersWidened }, { "stored_bytes", p.storedBytes }, { "bound_bytes", p.boundBytes } };
+        if (!p.computeWhy.empty()) j["precision"]["compute_why"] = p.computeWhy;
+        if (!p.widenPath.empty()) j["precision"]["widen"] = p.widenPath;
+    }
     j["stall_ms"] = r.stallMs;
     json stalls = json::object();
     for (size_t k = 0; k < 3; ++k)
@@ -377,6 +384,17 @@ Result<RunReport> reportFromJson(const std::string& text)
     in.get("streamed_layers", r.streamedLayers);
     in.get("largest_layer_bytes", r.largestLayerBytes);
     readMeasurements(in, r);
+    {
+        Reader p = in.child("precision");
+        p.get("weights", r.precision.weights);
+        p.get("compute", r.precision.compute);
+        p.get("compute_why", r.precision.computeWhy);
+        p.get("model_half", r.precision.modelHalf);
+        p.get("layers_widened", r.precision.layersWidened);
+        p.get("stored_bytes", r.precision.storedBytes);
+        p.get("bound_bytes", r.precision.boundBytes);
+        p.get("widen", r.precision.widenPath);
+    }
     in.get("stall_ms", r.stallMs);
     {
         Reader s = in.child("stall_ms_by_stage");

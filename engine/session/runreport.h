@@ -122,6 +122,19 @@ struct RunReport
     };
     std::optional<PairedPreload> pairedPreload;
 
+    // Precision: how the weights were stored and read, and what the kernels computed in.
+    struct Precision
+    {
+        std::string weights = "fp32"; // the pack's (fp32, fp16); in-memory: the executor's float32 weights
+        std::string compute = "fp32"; // every layer's kernels: the CPU backend computes in float32
+        std::string computeWhy; // why not float16, when the model or the pack is float16
+        bool modelHalf = false; // the model computes in float16 and ran widened to float32 (model/precision.h)
+        size_t layersWidened = 0; // layers whose weights the pack stores in float16 and the copy stage widens
+        uint64_t storedBytes = 0; // the streamed layers' bytes as read, per inference
+        uint64_t boundBytes = 0; // the same layers as the kernels read them
+        std::string widenPath; // what widens: "f16c", "fcvt", "scalar"; empty when nothing widens
+    } precision;
+
     double stallMs = 0; // the kernel stage's wait per inference
     std::array<double, 3> stallMsByStage {}; // read, copy, kernel
     bool streaming() const { return arch != "in-memory"; }

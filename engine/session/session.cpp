@@ -3,6 +3,7 @@
 #include "plan/budget.h"
 
 #include "core/align.h"
+#include "core/half.h"
 #include "core/largepages.h"
 #include "core/procstat.h"
 #include "core/random.h"
@@ -14,6 +15,7 @@
 #include "pack/packcache.h"
 #include "plan/config.h"
 #include "runtime/executor.h"
+#include "runtime/versions.h"
 #include "trace/chrometrace.h"
 
 #include <nlohmann/json.hpp>
@@ -282,6 +284,10 @@ Status Session::Impl::plan()
         s.weights = src.weightsPath;
         s.inputShapes = src.inputShapes;
         s.splitBytes = src.splitBytes;
+        if (s.precision && *s.precision != src.precision)
+            return badRequest("the pack '" + explicitPack + "' stores its weights in " + precisionName(src.precision)
+                + ": pack again with --precision " + precisionName(*s.precision));
+        s.precision = src.precision;
         if (!s.arch) s.arch = Arch::Preload;
         packed = std::move(info);
     }
@@ -302,6 +308,7 @@ Status Session::Impl::plan()
     };
     DL_ASSIGN(Graph g, guarded("importing '" + s.model + "'", [&] { return importModel(s.model, io); }));
     DL_TRY(checkStop());
+    if (!s.precision) s.precision = defaultPrecision(g);
 
     std::map<std::string, Shape> shapes = s.inputShapes;
     if (s.onlyInputShape) {
@@ -328,7 +335,7 @@ Status Session::Impl::plan()
     g = Graph {}; // the executor shares the weights it needs
     DL_TRY(checkStop());
 
-    DL_ASSIGN(PackSource source, describePackSource(*exec, s.model, s.weights, split));
+    DL_ASSIGN(PackSource source, describePackSource(*exec, s.model, s.weights, split, *s.precision));
     setup.modelPath = source.modelPath;
     setup.weightsPath = source.weightsPath;
     setup.inputShapes = source.inputShapes;
@@ -361,14 +368,15 @@ Status Session::Impl::plan()
 Status Session::Impl::openPack()
 {
     const RunSpec& s = spec;
-    // A budget below what the plan can stream in is refused before anything is packed.
-    if (s.budgetBytes)
+    // A budget below what the plan can stream in is refused before anything is packed (fp32: the pack's layers are the
+    // plan's; an fp16 pack's sizes are known once it is made, and the budget rule refuses it then).
+    if (s.budgetBytes && *s.precision == Precision::F32)
         if (auto st = checkBudget(paddedLayerBytes(*exec), *s.arch, s.budgetBytes); !st.ok())
             return invalid(st.error().message
                 + (setup.splitBytes ? " (its layers split at " + std::to_string(setup.splitBytes) + " bytes)"
                                     : std::string()));
     if (!pack) {
-        DL_ASSIGN(PackSource source, describePackSource(*exec, s.model, s.weights, setup.splitBytes));
+        DL_ASSIGN(PackSource source, describePackSource(*exec, s.model, s.weights, setup.splitBytes, *s.precision));
         const std::string dir = s.packDir.empty() ? defaultPackDir() : s.packDir;
         const std::string path = packCachePath(dir, planKey(source));
         CachedPackOptions co;
@@ -441,6 +449,10 @@ Status Session::Impl::prepare()
         s.stagingBytes = config->stagingBytes;
         s.resident = config->resident;
         if (config->splitBytes || !isLayerPack(s.model)) s.splitBytes = config->splitBytes;
+        if (s.precision && *s.precision != config->precision)
+            return badRequest(std::string("the configuration stores the weights in ") + precisionName(config->precision)
+                + ": leave --precision out, or plan again");
+        s.precision = config->precision;
     }
     if (s.iterations < 1 && !s.continuous) return badRequest("a run needs at least one timed iteration");
     if (s.warmup < 0) return badRequest("the warm-up cannot be negative");
@@ -783,9 +795,22 @@ void Session::Impl::fillReport(SessionOutcome& out, const std::vector<double>& t
         for (int k = 0; k < 3; ++k)
             r.stallMsByStage[static_cast<size_t>(k)] = st.stallSeconds[k] * 1e3 / runs;
         r.stallMs = r.stallMsByStage[static_cast<size_t>(Stage::Kernel)];
+        r.precision.weights = precisionName(pack->source.precision);
+        for (int l : pl->streamedLayers()) {
+            const PackLayer& layer = pack->layers[static_cast<size_t>(l)];
+            r.precision.storedBytes += layer.paddedBytes;
+            r.precision.boundBytes += layer.boundPadded();
+        }
+        for (const PackLayer& layer : pack->layers)
+            if (layer.widens()) ++r.precision.layersWidened;
+        if (r.precision.layersWidened) r.precision.widenPath = widenHalfPath();
     } else {
         r.splitBytes = setup.splitBytes;
     }
+    r.precision.modelHalf = exec->precision().widened();
+    if (r.precision.modelHalf || r.precision.weights != "fp32")
+        r.precision.computeWhy = "the CPU backend's kernels compute in float32 (oneDNN " + oneDnnVersion()
+            + " has no float16 path for them): float16 values are widened";
     for (size_t i = 0; i < out.outputs.size(); ++i) {
         const Tensor& t = out.outputs[i];
         RunReport::Output o;

@@ -53,6 +53,9 @@ struct RunSpec
     std::vector<int> resident; // layers held from set-up on
     uint64_t budgetBytes = 0; // > 0: the budget rule picks the split, staging and resident layers
     std::optional<uint64_t> splitBytes; // layers above it are cut; none: whole layers, or what the budget needs
+    // How the pack stores the weights; none: a configuration's or a pack's own, else fp16 for a model that stores its
+    // weights in float16 and fp32 for the rest.
+    std::optional<Precision> precision;
     std::string configFile; // a planner configuration: fixes the architecture, staging, resident layers and split
     std::string configText; // not empty: that configuration's text (one kept in a run store), configFile its name
     int warmup = 2;

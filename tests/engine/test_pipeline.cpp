@@ -65,8 +65,8 @@ std::vector<std::string> digests(const std::vector<Tensor>& outs)
     return d;
 }
 
-std::unique_ptr<Model> prepare(
-    const std::string& path, const std::map<std::string, Shape>& shapes, const QString& dir, size_t split = 0)
+std::unique_ptr<Model> prepare(const std::string& path, const std::map<std::string, Shape>& shapes, const QString& dir,
+    size_t split = 0, Precision precision = Precision::F32)
 {
     auto g = importModel(path);
     if (!g.ok()) qFatal("%s", g.error().message.c_str());
@@ -86,14 +86,16 @@ std::unique_ptr<Model> prepare(
     if (!out.ok()) qFatal("%s", out.error().message.c_str());
     m->reference = digests(*out);
     m->packPath = (dir + "/" + QFileInfo(QString::fromStdString(path)).completeBaseName()
-        + (split ? QStringLiteral("-split%1").arg(split) : QString()) + ".dlpack")
+        + (split ? QStringLiteral("-split%1").arg(split) : QString())
+        + (precision == Precision::F16 ? QStringLiteral("-fp16") : QString()) + ".dlpack")
                       .toStdString();
     PackSource src;
     src.modelPath = path;
     src.modelSha256 = "test";
     src.inputShapes = shapes;
-    src.layoutTag = Executor::layoutTag();
+    src.layoutTag = packLayoutTag(precision);
     src.splitBytes = split;
+    src.precision = precision;
     auto st = writeLayerPack(m->packPath, *m->exec, src);
     if (!st.ok()) qFatal("%s", st.error().message.c_str());
     m->exec->releaseWeights();
@@ -141,9 +143,12 @@ class TestPipeline : public QObject
         if (it != m_models.end()) return *it->second;
         std::string path;
         std::map<std::string, Shape> shapes;
-        // "NAME split": the model with its layers cut into sub-layers of at most 256 KiB.
-        const bool split = name.ends_with(" split");
-        const std::string base = split ? name.substr(0, name.size() - 6) : name;
+        // "NAME split": the model with its layers cut into sub-layers of at most 256 KiB; "NAME fp16": its pack stores
+        // the weights in float16.
+        const bool half = name.ends_with(" fp16");
+        const std::string unhalved = half ? name.substr(0, name.size() - 5) : name;
+        const bool split = unhalved.ends_with(" split");
+        const std::string base = split ? unhalved.substr(0, unhalved.size() - 6) : unhalved;
         if (base == "yolov4-tiny" || base == "yolov3-tiny")
             path = std::string(DL_SOURCE_DIR) + "/resources/models/darknet/" + base + ".cfg";
         else {
@@ -152,7 +157,7 @@ class TestPipeline : public QObject
             if (base == "ppocr_rec") shapes["x"] = { 1, 3, 48, 320 };
             if (base == "ppocr_cls") shapes["x"] = { 1, 3, 48, 192 };
         }
-        auto m = prepare(path, shapes, m_dir.path(), split ? 256 << 10 : 0);
+        auto m = prepare(path, shapes, m_dir.path(), split ? 256 << 10 : 0, half ? Precision::F16 : Precision::F32);
         return *(m_models[name] = std::move(m));
     }
 
@@ -190,6 +195,10 @@ private slots:
         QTest::newRow("yolov4-tiny split") << "yolov4-tiny split";
         for (const char* n : { "ppocr_det", "ppocr_rec", "ppocr_cls", "ppocr_rec split" })
             QTest::newRow(n) << n;
+        // fp16 packs: every architecture gives the bytes preload gives from the same pack (identicalOutputs sets the
+        // reference from preload's first run, since the weights the kernels read are the pack's, rounded).
+        for (const char* n : { "yolov4-tiny fp16", "yolov4-tiny split fp16", "ppocr_rec fp16" })
+            QTest::newRow(n) << n;
     }
 
     // Every architecture, at the smallest and at larger staging, with and without resident layers, gives the same
@@ -200,7 +209,24 @@ private slots:
         if (name.startsWith(QLatin1String("ppocr")) && !haveOnnx(name.section(QLatin1Char(' '), 0, 0).toStdString()))
             QSKIP("the PaddleOCR models are not in the model cache (scripts/fetch-models.sh)");
         Model& m = model(name.toStdString());
-        if (name.endsWith(QLatin1String(" split"))) QVERIFY(m.exec->split().layersSplit > 0);
+        if (name.contains(QLatin1String(" split"))) QVERIFY(m.exec->split().layersSplit > 0);
+        const bool half = name.endsWith(QLatin1String(" fp16"));
+        std::vector<std::string> reference = m.reference;
+        if (half) {
+            size_t widens = 0;
+            for (const auto& l : m.pack.layers)
+                widens += l.widens() ? 1 : 0;
+            QVERIFY2(widens > m.pack.layers.size() / 2, "most layers of an fp16 pack store float16 weights");
+            QVERIFY(m.pack.weightBytes() < m.pack.boundWeightBytes() * 6 / 10);
+            PipelineOptions o;
+            o.arch = Arch::Preload;
+            auto p = Pipeline::create(*m.exec, m.pack, fileReader(m.packPath), o);
+            QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
+            auto out = (*p)->run(m.inputs);
+            QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
+            reference = digests(*out);
+            QVERIFY2(reference != m.reference, "float16 weights change the outputs");
+        }
         const size_t largest = m.pack.largestLayer();
         std::vector<int> everyThird;
         for (size_t l = 0; l < m.pack.layers.size(); l += 3)
@@ -226,15 +252,23 @@ private slots:
                     for (int run = 0; run < 2; ++run) {
                         auto out = (*p)->run(m.inputs);
                         QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
-                        if (digests(*out) != m.reference)
+                        if (digests(*out) != reference)
                             QFAIL(qPrintable(QStringLiteral("%1: %2, staging %3, %4 resident, run %5 differs")
                                                  .arg(name, md.name())
                                                  .arg(staging)
                                                  .arg(resident.size())
                                                  .arg(run)));
                     }
-                    // The ledger holds what the pipeline says it allocated.
-                    QCOMPARE(ledger.peak(MemTag::Staging), (*p)->stagingBytes());
+                    // The ledger holds what the pipeline says it allocated (and, for an fp16 pack, the buffer that
+                    // resident layers were read into before they were widened, at set-up).
+                    size_t landing = 0;
+                    for (size_t l = 0; l < m.pack.layers.size(); ++l) {
+                        const bool res = arch == Arch::Preload
+                            || std::find(resident.begin(), resident.end(), static_cast<int>(l)) != resident.end();
+                        if (res && m.pack.layers[l].widens())
+                            landing = std::max<size_t>(landing, m.pack.layers[l].paddedBytes);
+                    }
+                    QCOMPARE(ledger.peak(MemTag::Staging), std::max((*p)->stagingBytes(), landing));
                     QCOMPARE(ledger.peak(MemTag::ResidentWeights), (*p)->residentBytes());
                     if (arch != Arch::Preload) QVERIFY((*p)->stats().readBytes > 0);
                     ++configs;
@@ -284,7 +318,8 @@ private slots:
             const uint32_t crc = crc32c(header, 52);
             std::memcpy(header + 52, &crc, 4);
             overwrite(p, 0, header, sizeof header);
-            expect(readLayerPack(p), ErrorCode::Unsupported, "version 2");
+            const std::string newer = "version " + std::to_string(kLayerPackVersion + 1);
+            expect(readLayerPack(p), ErrorCode::Unsupported, newer.c_str());
         }
         // Made for another model, or from other weights: the key or the plan differs.
         {

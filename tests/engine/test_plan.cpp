@@ -436,7 +436,7 @@ private slots:
         };
         refused("{", "not a JSON document");
         refused("{}", "not a dlayer configuration");
-        refused(edited("\"version\": 1", "\"version\": 2"), "version 2");
+        refused(edited("\"version\": 1", "\"version\": 3"), "version 3");
         refused(edited("\"arch\": \"async\"", "\"arch\": \"warp\""), "arch: unknown architecture 'warp'");
         refused(edited("\"staging_bytes\": 8192", "\"staging_bytes\": -1"), "staging_bytes: expected");
         refused(edited("\"backend\": \"cpu\"", "\"backend\": \"tpu\""), "backend: 'tpu'");
