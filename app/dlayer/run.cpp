@@ -300,10 +300,14 @@ void printStreaming(const RunReport& r, const SessionOutcome& out)
     std::printf("read      %s per run at %.0f MB/s (%s)\n", humanBytes(static_cast<double>(r.read->bytes)).c_str(),
         r.read->mbPerS, r.read->reader.c_str());
     const RunReport::Precision& p = r.precision;
-    if (p.layersWidened)
-        std::printf("precision weights %s in the pack: %s read, widened to %s for the kernels (%zu layers, %s)\n",
+    if (p.layersWidened && p.storedBytes)
+        std::printf("precision weights %s in the pack: %s read per run, widened to %s for the kernels in %.1f ms (%zu "
+                    "layers, %s)\n",
             p.weights.c_str(), humanBytes(static_cast<double>(p.storedBytes)).c_str(),
-            humanBytes(static_cast<double>(p.boundBytes)).c_str(), p.layersWidened, p.widenPath.c_str());
+            humanBytes(static_cast<double>(p.boundBytes)).c_str(), r.copyMs, p.layersWidened, p.widenPath.c_str());
+    else if (p.layersWidened)
+        std::printf("precision weights %s in the pack, widened once at set-up (%zu layers, %s)\n", p.weights.c_str(),
+            p.layersWidened, p.widenPath.c_str());
     if (p.modelHalf)
         std::printf("          the model computes in float16; the kernels computed in %s\n", p.compute.c_str());
     if (const auto& d = r.read->device)

@@ -128,6 +128,7 @@ struct Pipeline::ReadState
     }
     uint64_t readBytes = 0;
     double readSeconds = 0;
+    double copySeconds = 0;
     double stallSeconds[4] = {};
 };
 
@@ -626,7 +627,10 @@ void Pipeline::copyToKernel(int layer, int iteration, const std::byte* src, std:
         widenPackLayer(m_pack, static_cast<size_t>(layer), src, dst);
     else
         copyStreaming(dst, src, pl.paddedBytes);
-    emit(EventKind::End, Stage::Copy, layer, iteration, begin, traceClockNs(), pl.boundPadded());
+    const int64_t end = traceClockNs();
+    emit(EventKind::End, Stage::Copy, layer, iteration, begin, end, pl.boundPadded());
+    std::lock_guard lock(m_state->statsMutex);
+    m_state->copySeconds += (end - begin) * 1e-9;
 }
 
 Status Pipeline::runLayer(int layer, int iteration)
@@ -724,6 +728,7 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         m_stats.runs += 1; // the rest are running totals since resetStats()
         m_stats.readBytes = s.readBytes;
         m_stats.readSeconds = s.readSeconds;
+        m_stats.copySeconds = s.copySeconds;
         for (int k = 0; k < 4; ++k)
             m_stats.stallSeconds[k] = s.stallSeconds[k];
     }
@@ -735,6 +740,7 @@ void Pipeline::resetStats()
     std::lock_guard lock(m_state->statsMutex);
     m_state->readBytes = 0;
     m_state->readSeconds = 0;
+    m_state->copySeconds = 0;
     for (double& s : m_state->stallSeconds)
         s = 0;
     m_stats = {};

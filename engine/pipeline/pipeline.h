@@ -66,6 +66,7 @@ struct PipelineStats
     int runs = 0;
     uint64_t readBytes = 0;
     double readSeconds = 0; // time with at least one read in flight
+    double copySeconds = 0; // time copying (or widening) layers to where the kernels read them
     double stallSeconds[4] = {}; // by Stage: time a stage waited for another
 };
 

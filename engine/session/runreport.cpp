@@ -224,6 +224,7 @@ std::string reportToJson(const RunReport& r, int indent)
         if (!p.widenPath.empty()) j["precision"]["widen"] = p.widenPath;
     }
     j["stall_ms"] = r.stallMs;
+    j["copy_ms"] = r.copyMs;
     json stalls = json::object();
     for (size_t k = 0; k < 3; ++k)
         stalls[kStageKeys[k]] = r.stallMsByStage[k];
@@ -396,6 +397,7 @@ Result<RunReport> reportFromJson(const std::string& text)
         p.get("widen", r.precision.widenPath);
     }
     in.get("stall_ms", r.stallMs);
+    in.get("copy_ms", r.copyMs);
     {
         Reader s = in.child("stall_ms_by_stage");
         for (size_t k = 0; k < 3; ++k)

@@ -136,6 +136,9 @@ struct RunReport
     } precision;
 
     double stallMs = 0; // the kernel stage's wait per inference
+    // The copy stage's work per inference: copying (or widening) streamed layers to where the kernels read them; in
+    // two-stage with an fp16 pack, the widening its kernel stage does.
+    double copyMs = 0;
     std::array<double, 3> stallMsByStage {}; // read, copy, kernel
     bool streaming() const { return arch != "in-memory"; }
 

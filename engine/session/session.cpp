@@ -795,6 +795,7 @@ void Session::Impl::fillReport(SessionOutcome& out, const std::vector<double>& t
         for (int k = 0; k < 3; ++k)
             r.stallMsByStage[static_cast<size_t>(k)] = st.stallSeconds[k] * 1e3 / runs;
         r.stallMs = r.stallMsByStage[static_cast<size_t>(Stage::Kernel)];
+        r.copyMs = st.copySeconds * 1e3 / runs;
         r.precision.weights = precisionName(pack->source.precision);
         for (int l : pl->streamedLayers()) {
             const PackLayer& layer = pack->layers[static_cast<size_t>(l)];
