@@ -13,7 +13,10 @@
 //
 //   node bench/plan_validate.js [--dlayer build/app/dlayer/dlayer] [--models yolov4,resnet152,...] [--budgets 8]
 //                               [--iterations 5] [--warmup 1] [--threads 2] [--paired yes|no] [--pack-dir DIR]
-//                               [--calibration-pairs 20] [--write FILE.md]
+//                               [--calibration-pairs 20] [--precision fp32|fp16] [--write FILE.md]
+//
+// --precision fp16: every run streams an fp16 pack (its profile and calibration runs too), and the planner plans for
+// fp16 packs; the table goes to its own section ("plan-validation-fp16").
 //
 // Beside the profile, two two-stage calibration runs of one configuration: one back to back (how much slower reads go
 // beside kernels) and one paired with a preloaded twin of its split, --calibration-pairs inferences (how much longer
@@ -31,7 +34,12 @@ const { root, cache, pickModels, splitFor } = require('./models.js');
 const { parseOptions, commandLine, dlayerRunner, cpuName, median, writeSection } = require('./benchutil.js');
 
 const options = parseOptions('plan_validate.js', { '--dlayer': null, '--models': null, '--budgets': '8',
-  '--iterations': '5', '--warmup': '1', '--threads': '2', '--paired': 'yes', '--pack-dir': null, '--calibration-pairs': '20', '--write': null });
+  '--iterations': '5', '--warmup': '1', '--threads': '2', '--paired': 'yes', '--pack-dir': null, '--calibration-pairs': '20', '--precision': 'fp32', '--write': null });
+const precision = ['--precision', options['--precision']];
+if (!['fp32', 'fp16'].includes(options['--precision'])) {
+  console.error('plan_validate.js: --precision takes fp32 or fp16');
+  process.exit(2);
+}
 const paired = options['--paired'] === 'yes';
 const calPairs = Math.max(1, Number(options['--calibration-pairs']) || 20);
 const dlayer = path.resolve(options['--dlayer'] || path.join(root, 'build/app/dlayer/dlayer'));
@@ -65,19 +73,20 @@ function validate(m) {
   if (split === null) return out;
   console.error(`${m.id}: profiling (sequential, split ${split})`);
   const prof = dl(['run', m.file, ...m.args, '--arch', 'sequential', '--split', `${split}`, '--pack-dir', packDir,
-    '--threads', threads, '--iterations', '3', '--warmup', '1', '--record', store, '--json'], `${m.id}: profile`);
+    '--threads', threads, '--iterations', '3', '--warmup', '1', '--record', store, ...precision, '--json'],
+  `${m.id}: profile`);
   if (!prof) return out;
   out.profile = prof;
   // One pipelined run beside the profile, which the plans below calibrate their read contention on: two-stage with
   // nothing resident and a ring of 1.5 × the smallest (a configuration the budgets below do not pick as such).
   const plain = dl(['plan', m.file, ...m.args, '--profile', store, '--frontier', '--points', '2', '--no-calibrate',
-    '--json'], `${m.id}: plan --frontier (uncalibrated)`);
+    ...precision, '--json'], `${m.id}: plan --frontier (uncalibrated)`);
   if (!plain) return out;
   const ring = Math.ceil(plain.frontier[0].staging_bytes * 1.5 / 4096) * 4096;
   console.error(`${m.id}: calibration run (two-stage, ring ${(ring / MiB).toFixed(2)} MiB)`);
   const cal = dl(['run', m.file, ...m.args, '--arch', 'two-stage', '--staging', `${ring}`, '--split', `${split}`,
     '--pack-dir', packDir, '--threads', threads, '--iterations', options['--iterations'], '--warmup',
-    options['--warmup'], '--record', store, '--json'], `${m.id}: calibration run`);
+    options['--warmup'], '--record', store, ...precision, '--json'], `${m.id}: calibration run`);
   if (!cal) return out;
   // And a run paired with a preloaded twin of its split, which calibrates how much longer the kernels take beside
   // the reads (its overhead over the twin less its stalls, per MB streamed). Its ring is at least one huge page: a
@@ -87,10 +96,11 @@ function validate(m) {
   console.error(`${m.id}: paired calibration run (two-stage, ring ${(pairedRing / MiB).toFixed(2)} MiB)`);
   const pairedCal = dl(['run', m.file, ...m.args, '--arch', 'two-stage', '--staging', `${pairedRing}`, '--split',
     `${split}`, '--pack-dir', packDir, '--threads', threads, '--iterations', `${calPairs}`, '--warmup',
-    options['--warmup'], '--paired-preload', '--paired-split', '--record', store, '--json'],
+    options['--warmup'], '--paired-preload', '--paired-split', '--record', store, ...precision, '--json'],
   `${m.id}: paired calibration run`);
   if (!pairedCal) return out;
-  const front = dl(['plan', m.file, ...m.args, '--profile', store, '--frontier', '--points', `${budgets}`, '--json'],
+  const front = dl(['plan', m.file, ...m.args, '--profile', store, '--frontier', '--points', `${budgets}`,
+    ...precision, '--json'],
     `${m.id}: plan --frontier`);
   if (!front) return out;
   out.frontier = front;
@@ -98,7 +108,7 @@ function validate(m) {
     const cfg = path.join(work, `${m.id}-${k}.json`);
     console.error(`${m.id}: budget ${(f.budget_bytes / MiB).toFixed(2)} MiB (${k + 1} of ${front.frontier.length})`);
     const planned = dl(['plan', m.file, ...m.args, '--profile', store, '--budget', `${f.budget_bytes}`, '-o', cfg,
-      '--json'], `${m.id}: plan --budget ${f.budget_bytes}`);
+      ...precision, '--json'], `${m.id}: plan --budget ${f.budget_bytes}`);
     if (!planned) return;
     // The same configuration predicted without the calibration, to weigh it on the same measurement.
     const plainPrediction = dl(['plan', m.file, ...m.args, '--profile', store, '--config', cfg, '--no-calibrate',
@@ -118,7 +128,7 @@ const lines = [];
 lines.push(`Machine: ${cpuName()}, ${os.cpus().length} cores, Linux ${os.release()}; ${threads} threads; measured: the ` +
   `median of ${options['--iterations']} iterations after ${options['--warmup']} warm-up; ` +
   `${new Date().toISOString().slice(0, 10)}.`);
-lines.push(`Command: \`${commandLine('plan_validate.js')}\``);
+lines.push(`Command: \`${commandLine('plan_validate.js')}\`; packs ${options['--precision']}.`);
 lines.push('');
 lines.push('Profile: one sequential run (3 iterations after 1 warm-up) with the split the 3.5 % budget picks, recorded ' +
   'in a run store, and one two-stage run (nothing resident, a ring of 1.5 × the smallest) that calibrates how much ' +
@@ -197,5 +207,9 @@ if (all.err.length) {
 if (problems.length) lines.push('', `**${problems.length} problem(s)**: ${problems.join('; ')}`);
 const table = lines.join('\n');
 console.log(table);
-if (options['--write']) writeSection(path.resolve(options['--write']), 'plan-validation', 'Planner validation', table);
+if (options['--write']) {
+  const fp16 = options['--precision'] === 'fp16';
+  writeSection(path.resolve(options['--write']), fp16 ? 'plan-validation-fp16' : 'plan-validation',
+    fp16 ? 'Planner validation, fp16 packs' : 'Planner validation', table);
+}
 process.exit(problems.length ? 1 : 0);

@@ -60,8 +60,8 @@ Run runFromOutcome(const SessionOutcome& out)
     }
     r.reportJson = reportToJson(rep, -1);
     if (!out.events.empty())
-        r.layers = layerStatsFromEvents(
-            out.events, setup.layerNames, setup.layerBytes, setup.resident, out.firstIteration, out.endIteration);
+        r.layers = layerStatsFromEvents(out.events, setup.layerNames, setup.layerBytes, setup.resident,
+            out.firstIteration, out.endIteration, setup.layerBoundBytes);
     r.events = storedEvents(out.events);
     r.samples = memorySamples(out.timeline);
     return r;
@@ -69,7 +69,7 @@ Run runFromOutcome(const SessionOutcome& out)
 
 std::vector<LayerStats> layerStatsFromEvents(const std::vector<TraceEvent>& events,
     const std::vector<std::string>& names, const std::vector<int64_t>& bytes, const std::vector<bool>& resident,
-    int firstIteration, int lastIteration)
+    int firstIteration, int lastIteration, const std::vector<int64_t>& boundBytes)
 {
     const size_t n = names.size();
     std::vector<LayerStats> layers(n);
@@ -78,6 +78,7 @@ std::vector<LayerStats> layerStatsFromEvents(const std::vector<TraceEvent>& even
         layers[i].name = names[i];
         layers[i].bytes = i < bytes.size() ? bytes[i] : 0;
         layers[i].resident = i < resident.size() && resident[i];
+        if (i < boundBytes.size() && boundBytes[i] > layers[i].bytes) layers[i].boundBytes = boundBytes[i];
     }
     for (const auto& e : events) {
         if (e.kind == EventKind::Begin || e.layer < 0 || static_cast<size_t>(e.layer) >= n) continue;
@@ -164,8 +165,9 @@ Result<plan::CostModel> costModelFromRun(const Run& run)
     std::vector<plan::ProfiledLayer> layers;
     uint64_t residentLayers = 0;
     for (const auto& l : run.layers) {
-        layers.push_back({ l.name, static_cast<uint64_t>(l.bytes), l.readMs, l.copyMs, l.kernelMs });
-        if (l.resident) residentLayers += static_cast<uint64_t>(l.bytes);
+        layers.push_back({ l.name, static_cast<uint64_t>(l.bytes), l.readMs, l.copyMs, l.kernelMs,
+            static_cast<uint64_t>(l.boundBytes) });
+        if (l.resident) residentLayers += static_cast<uint64_t>(l.bound());
     }
     const auto report = nlohmann::json::parse(run.reportJson, nullptr, false);
     auto memory = [&](const char* key) -> uint64_t {
@@ -232,7 +234,8 @@ namespace {
 
 plan::RecordedRun recordedRunOf(const RunSummary& r)
 {
-    return { r.id, r.modelHash, r.arch, r.device.host, r.device.cpu, r.status == RunStatus::Ok, r.splitBytes };
+    return { r.id, r.modelHash, r.arch, r.device.host, r.device.cpu, r.status == RunStatus::Ok, r.splitBytes,
+        r.precision };
 }
 
 std::vector<plan::RecordedRun> recordedRuns(const std::vector<RunSummary>& list)
@@ -259,18 +262,18 @@ plan::CalibrationFacts calibrationFactsOf(const Run& run)
 
 } // namespace
 
-Result<std::vector<int64_t>> profileRunIds(
-    const RunStore& store, const std::string& modelHash, std::optional<uint64_t> onlySplit, const std::string& host)
+Result<std::vector<int64_t>> profileRunIds(const RunStore& store, const std::string& modelHash,
+    std::optional<uint64_t> onlySplit, const std::string& host, const std::string& precision)
 {
     DL_ASSIGN(auto list, store.listRuns());
-    return plan::chooseProfiles(recordedRuns(list), modelHash, onlySplit, host);
+    return plan::chooseProfiles(recordedRuns(list), modelHash, onlySplit, host, precision);
 }
 
 Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile, bool paired)
 {
     DL_ASSIGN(auto list, store.listRuns());
     plan::RecordedRun self { profile.id, profile.model.hash, profile.arch, profile.device.host, profile.device.cpu,
-        profile.status == RunStatus::Ok, runSplitBytes(profile) };
+        profile.status == RunStatus::Ok, runSplitBytes(profile), runPrecision(profile) };
     for (const int64_t id : plan::calibrationCandidates(recordedRuns(list), self)) {
         // One that cannot be read (damaged, or deleted meanwhile) is passed over.
         auto loaded = store.run(id);
@@ -283,7 +286,7 @@ Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& 
 
 Result<std::vector<LoadedProfile>> loadProfiles(const RunStore& store, const ProfileQuery& q)
 {
-    DL_ASSIGN(auto ids, profileRunIds(store, q.modelHash, q.onlySplit, q.host));
+    DL_ASSIGN(auto ids, profileRunIds(store, q.modelHash, q.onlySplit, q.host, q.precision));
     std::vector<LoadedProfile> out;
     std::string unusable;
     for (const int64_t id : ids) {
@@ -340,7 +343,8 @@ Result<std::vector<LoadedProfile>> loadProfiles(const RunStore& store, const Pro
         }
         out.push_back(std::move(p));
     }
-    if (out.empty()) return invalid(unusable.empty() ? plan::noProfileMessage(store.path(), q.onlySplit) : unusable);
+    if (out.empty())
+        return invalid(unusable.empty() ? plan::noProfileMessage(store.path(), q.onlySplit, q.precision) : unusable);
     return out;
 }
 
@@ -395,6 +399,13 @@ Status writeRunLayersCsv(const Run& run, const std::string& path)
         return Error { ErrorCode::Io, "cannot write '" + path + "': " + why };
     }
     return {};
+}
+
+std::string runPrecision(const Run& run)
+{
+    const auto c = nlohmann::json::parse(run.configJson, nullptr, false);
+    if (!c.is_object() || !c.contains("precision") || !c["precision"].is_string()) return "fp32";
+    return c["precision"].get<std::string>();
 }
 
 uint64_t runSplitBytes(const Run& run)

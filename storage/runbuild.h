@@ -28,10 +28,11 @@ Run runFromOutcome(const SessionOutcome& outcome);
 
 // Per-layer statistics from a run's trace events: each layer's read, copy and kernel spans and its kernel stalls in
 // iterations [firstIteration, lastIteration), as the mean per iteration. `names`, `bytes` and `resident` are by layer
-// index and give the layer count; events of other layers and iterations (set-up is -1) are skipped.
+// index and give the layer count; events of other layers and iterations (set-up is -1) are skipped. `boundBytes`: the
+// layers' bytes where the kernels read them (LayerStats::boundBytes), when the pack widens them; may be empty.
 std::vector<LayerStats> layerStatsFromEvents(const std::vector<TraceEvent>& events,
     const std::vector<std::string>& names, const std::vector<int64_t>& bytes, const std::vector<bool>& resident,
-    int firstIteration, int lastIteration);
+    int firstIteration, int lastIteration, const std::vector<int64_t>& boundBytes = {});
 
 // The events as stored (without their labels).
 std::vector<StoredEvent> storedEvents(const std::vector<TraceEvent>& events);
@@ -61,10 +62,11 @@ Result<plan::PairedRun> pairedRunOf(const Run& run);
 
 // The runs a plan of the model `modelHash` weighs, one per split: per split the model's newest sequential run (each
 // stage's time alone), else its newest streaming run; only `onlySplit`'s when given, only this `host`'s when it is
-// not empty. The first is the newest sequential run of any split (the newest streaming one where there is none).
-// Run ids; empty when the store has no streaming run of the model.
+// not empty; only runs of packs of `precision` ("fp32", "fp16"). The first is the newest sequential run of any split
+// (the newest streaming one where there is none). Run ids; empty when the store has no streaming run of the model.
 Result<std::vector<int64_t>> profileRunIds(const RunStore& store, const std::string& modelHash,
-    std::optional<uint64_t> onlySplit = std::nullopt, const std::string& host = {});
+    std::optional<uint64_t> onlySplit = std::nullopt, const std::string& host = {},
+    const std::string& precision = "fp32");
 
 // The newest run in `store` that can calibrate a plan profiled on `profile`: a whole pipelined run of the same model
 // on the same device (host and CPU), with the profile's layers and split, that streamed a layer and — for the read
@@ -80,6 +82,7 @@ struct ProfileQuery
     std::optional<uint64_t> onlySplit; // one split's profile only
     std::string host; // not empty: only this device's runs
     size_t layers = 0; // not 0: a whole-layer profile must have this many layers (the plan at hand)
+    std::string precision = "fp32"; // profiles of packs of this precision only (an fp16 plan's from fp16 packs)
     bool calibrate = true; // calibrate each profile on the pipelined runs beside it (plan/profiles.h)
 };
 
@@ -111,5 +114,7 @@ Status writeRunLayersCsv(const Run& run, const std::string& path);
 
 // The split (ExecutorOptions::splitBytes) a run was planned with, from its configuration; 0 for none.
 uint64_t runSplitBytes(const Run& run);
+// How a run's pack stored the weights, from its configuration: "fp32" (also for runs from before precisions) or "fp16".
+std::string runPrecision(const Run& run);
 
 } // namespace dl::store

@@ -123,10 +123,13 @@ std::string runToJson(const Run& r)
     j["report"] = json::parse(r.reportJson, nullptr, false);
     if (j["report"].is_discarded()) j["report"] = r.reportJson;
     json layers = json::array();
-    for (const auto& l : r.layers)
-        layers.push_back({ { "layer", l.layer }, { "name", l.name }, { "bytes", l.bytes }, { "read_ms", l.readMs },
+    for (const auto& l : r.layers) {
+        json layer = { { "layer", l.layer }, { "name", l.name }, { "bytes", l.bytes }, { "read_ms", l.readMs },
             { "copy_ms", l.copyMs }, { "kernel_ms", l.kernelMs }, { "stall_ms", l.stallMs },
-            { "resident", l.resident } });
+            { "resident", l.resident } };
+        if (l.boundBytes) layer["bound_bytes"] = l.boundBytes;
+        layers.push_back(std::move(layer));
+    }
     j["layers"] = std::move(layers);
     // Samples and events as rows of numbers: a run of 10 000 events stays a few hundred KB.
     json samples = json::array();
@@ -227,6 +230,9 @@ Result<Run> runFromJson(const std::string& text)
         const json* resident = lr.field("resident", json::value_t::boolean);
         if (!lr.error().empty()) return invalid(lr.error());
         s.resident = resident->get<bool>();
+        s.boundBytes = lr.i64("bound_bytes", false);
+        if (!lr.error().empty()) return invalid(lr.error());
+        if (s.boundBytes < 0) return invalid("layers[" + std::to_string(i) + "].bound_bytes: negative");
         r.layers.push_back(std::move(s));
     }
     auto rows = [&](const char* key) -> Result<const json*> {

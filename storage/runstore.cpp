@@ -119,6 +119,11 @@ UPDATE runs SET uuid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || 
     || hex(randomblob(6)));
 CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
 )sql",
+    // 3 → 4: each layer's bytes as the kernels read it where that is more than a read covers (an fp16 pack's widened
+    // layers); 0: the same. Runs of earlier versions read fp32 packs: 0.
+    R"sql(
+ALTER TABLE run_layers ADD COLUMN bound_bytes INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 static_assert(kMemTagCount == 4, "the runs and memory_samples columns name the four tags");
@@ -556,11 +561,11 @@ Result<int64_t> RunStore::addRun(const Run& r)
     const int64_t id = sqlite3_last_insert_rowid(m_db);
 
     Stmt layer(m_db,
-        "INSERT INTO run_layers (run_id, layer, name, bytes, read_ms, copy_ms, kernel_ms, stall_ms, resident) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+        "INSERT INTO run_layers (run_id, layer, name, bytes, read_ms, copy_ms, kernel_ms, stall_ms, resident, "
+        "bound_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     for (const auto& l : r.layers) {
         layer.bind(1, id).bind(2, l.layer).bind(3, l.name).bind(4, l.bytes).bind(5, l.readMs).bind(6, l.copyMs);
-        layer.bind(7, l.kernelMs).bind(8, l.stallMs).bind(9, l.resident ? 1 : 0);
+        layer.bind(7, l.kernelMs).bind(8, l.stallMs).bind(9, l.resident ? 1 : 0).bind(10, l.boundBytes);
         if (layer.step() != SQLITE_DONE) return sqlError("storing layer " + std::to_string(l.layer));
         layer.reset();
     }
@@ -587,7 +592,8 @@ Result<std::vector<RunSummary>> RunStore::listRuns() const
     Stmt s(m_db,
         "SELECT runs.id, models.name, models.hash, arch, started_ms, status, iterations, latency_median_ms, "
         "peak_resident_weights + peak_staging, peak_total, devices.host, devices.backend, devices.cpu, devices.gpu, "
-        "CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.split_bytes'), 0) ELSE 0 END, uuid "
+        "CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.split_bytes'), 0) ELSE 0 END, uuid, "
+        "CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.precision'), 'fp32') ELSE 'fp32' END "
         "FROM runs JOIN models ON models.id = runs.model_id JOIN devices ON devices.id = runs.device_id "
         "ORDER BY runs.id");
     std::vector<RunSummary> out;
@@ -611,6 +617,7 @@ Result<std::vector<RunSummary>> RunStore::listRuns() const
         r.device.gpu = s.text(13);
         r.splitBytes = static_cast<uint64_t>(std::max<int64_t>(0, s.i64(14)));
         r.uuid = s.text(15);
+        r.precision = s.text(16);
         out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return sqlError("listing the runs");
@@ -679,13 +686,13 @@ Result<Run> RunStore::run(int64_t id) const
     r.uuid = s.text(31);
 
     Stmt layers(m_db,
-        "SELECT layer, name, bytes, read_ms, copy_ms, kernel_ms, stall_ms, resident FROM run_layers WHERE run_id = ?1 "
-        "ORDER BY layer");
+        "SELECT layer, name, bytes, read_ms, copy_ms, kernel_ms, stall_ms, resident, bound_bytes FROM run_layers "
+        "WHERE run_id = ?1 ORDER BY layer");
     layers.bind(1, id);
     int lrc;
     while ((lrc = layers.step()) == SQLITE_ROW)
         r.layers.push_back({ static_cast<int>(layers.i64(0)), layers.text(1), layers.i64(2), layers.f64(3),
-            layers.f64(4), layers.f64(5), layers.f64(6), layers.i64(7) != 0 });
+            layers.f64(4), layers.f64(5), layers.f64(6), layers.i64(7) != 0, layers.i64(8) });
     if (lrc != SQLITE_DONE) return sqlError("reading the layers of run " + std::to_string(id));
 
     Stmt samples(m_db,

@@ -48,6 +48,11 @@ struct LayerStats
     int64_t bytes = 0; // the layer's weight bytes as a read covers them (padded to 4 KiB)
     double readMs = 0, copyMs = 0, kernelMs = 0, stallMs = 0;
     bool resident = false; // held from set-up on: read once, not per inference
+    // The layer's bytes where the kernels read them, when more than `bytes` (an fp16 pack's layer, widened by the copy
+    // stage; padded like `bytes`); 0: the same as `bytes`.
+    int64_t boundBytes = 0;
+
+    int64_t bound() const { return boundBytes > bytes ? boundBytes : bytes; }
 };
 
 struct MemorySample
@@ -119,6 +124,7 @@ struct RunSummary
     int64_t peakTotal = 0;
     DeviceInfo device; // without its disk bandwidth
     uint64_t splitBytes = 0; // the configuration's split_bytes: layers cut above it (0: whole layers)
+    std::string precision = "fp32"; // the configuration's precision: how the pack stored the weights
     std::string uuid;
 };
 
@@ -136,7 +142,7 @@ Result<Run> runFromJson(const std::string& text);
 class RunStore
 {
 public:
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
     static constexpr int kBusyTimeoutMs = 10000;
 
     // Opens (creating when missing) and migrates the store at `path`.

@@ -234,6 +234,18 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>Stall ms</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>How the latest run&apos;s layer pack stores this layer&apos;s weights, and the %1 bytes a read covers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stored</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::LocalSession</name>
@@ -961,6 +973,26 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>Split above</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>as the model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>fp32</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>fp16 (half the bytes read)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>How the layer pack stores the weights. fp16 halves the bytes each streamed inference reads; the copy stage widens them to fp32 for the kernels. As the model: fp16 for a model that stores its weights in fp16, else fp32</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Weights in pack</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::RunHistoryModel</name>
@@ -1313,6 +1345,34 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
     </message>
     <message>
         <source>&lt;b&gt;Budget %1&lt;/b&gt;: predicted &lt;b&gt;%2 ms&lt;/b&gt; (%3; lower bound %4 ms)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>fp32 packs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>fp16 packs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plan for layer packs that store the weights in fp32 or in fp16 (half the bytes read, widened for the kernels); the other precision&apos;s frontier is drawn beside, when its profile is recorded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>predicted, %1 packs (frontier)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>predicted, %1 packs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dashed: the frontier with %1 packs, from their own profile.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No profile of %1 packs to draw their frontier beside (Profile with %1 chosen).</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -238,6 +238,18 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>Stall ms</source>
         <translation>대기 ms</translation>
     </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>How the latest run&apos;s layer pack stores this layer&apos;s weights, and the %1 bytes a read covers</source>
+        <translation>최근 실행의 레이어 팩이 이 레이어의 가중치를 저장한 형식과, 한 번의 읽기가 다루는 %1 바이트</translation>
+    </message>
+    <message>
+        <source>Stored</source>
+        <translation>저장 형식</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::LocalSession</name>
@@ -963,6 +975,26 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>Split above</source>
         <translation>분할 기준</translation>
     </message>
+    <message>
+        <source>as the model</source>
+        <translation>모델과 같이</translation>
+    </message>
+    <message>
+        <source>fp32</source>
+        <translation>fp32</translation>
+    </message>
+    <message>
+        <source>fp16 (half the bytes read)</source>
+        <translation>fp16 (읽는 바이트 절반)</translation>
+    </message>
+    <message>
+        <source>How the layer pack stores the weights. fp16 halves the bytes each streamed inference reads; the copy stage widens them to fp32 for the kernels. As the model: fp16 for a model that stores its weights in fp16, else fp32</source>
+        <translation>레이어 팩에 가중치를 저장하는 형식입니다. fp16은 스트리밍 추론마다 읽는 바이트를 절반으로 줄이며, 복사 단계가 커널을 위해 fp32로 넓힙니다. 모델과 같이: 가중치를 fp16으로 저장한 모델은 fp16, 그 밖에는 fp32</translation>
+    </message>
+    <message>
+        <source>Weights in pack</source>
+        <translation>팩의 가중치</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::RunHistoryModel</name>
@@ -1315,6 +1347,34 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
     <message>
         <source>&lt;b&gt;Budget %1&lt;/b&gt;: predicted &lt;b&gt;%2 ms&lt;/b&gt; (%3; lower bound %4 ms)</source>
         <translation>&lt;b&gt;예산 %1&lt;/b&gt;: 예측 &lt;b&gt;%2 ms&lt;/b&gt; (%3; 하한 %4 ms)</translation>
+    </message>
+    <message>
+        <source>fp32 packs</source>
+        <translation>fp32 팩</translation>
+    </message>
+    <message>
+        <source>fp16 packs</source>
+        <translation>fp16 팩</translation>
+    </message>
+    <message>
+        <source>Plan for layer packs that store the weights in fp32 or in fp16 (half the bytes read, widened for the kernels); the other precision&apos;s frontier is drawn beside, when its profile is recorded</source>
+        <translation>가중치를 fp32 또는 fp16(읽는 바이트 절반, 커널을 위해 넓힘)으로 저장하는 레이어 팩에 대해 계획합니다. 다른 정밀도의 프로필이 기록되어 있으면 그 경계선을 옆에 그립니다</translation>
+    </message>
+    <message>
+        <source>predicted, %1 packs (frontier)</source>
+        <translation>예측, %1 팩 (경계선)</translation>
+    </message>
+    <message>
+        <source>predicted, %1 packs</source>
+        <translation>예측, %1 팩</translation>
+    </message>
+    <message>
+        <source>Dashed: the frontier with %1 packs, from their own profile.</source>
+        <translation>점선: %1 팩의 경계선 (그 팩의 프로필에서).</translation>
+    </message>
+    <message>
+        <source>No profile of %1 packs to draw their frontier beside (Profile with %1 chosen).</source>
+        <translation>옆에 경계선을 그릴 %1 팩의 프로필이 없습니다 (%1을 고르고 프로필하십시오).</translation>
     </message>
 </context>
 <context>

@@ -20,6 +20,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct RunRequest
     // > 0: layers whose weights exceed it are cut into pieces (dl::ExecutorOptions::splitBytes); 0: whole layers, or
     // with a budget the split it asks for (dl::splitForBudget), as dlayer run --budget picks it
     qint64 splitBytes = 0;
+    // How the pack stores the weights (dl::RunSpec::precision); none: the model's own (fp16 for a float16 model)
+    std::optional<dl::Precision> precision;
     int warmup = 1;
     int iterations = 5;
     bool continuous = false; // run until stop(); iterations is then ignored
@@ -54,6 +57,8 @@ struct RunInfo
     dl::Arch arch = dl::Arch::TwoStage;
     std::vector<std::string> layerNames; // by layer index
     std::vector<int64_t> layerBytes; // padded weight bytes a read covers
+    std::vector<std::string> layerStored; // how the pack stores each layer ("fp16", "fp32", "fp16+fp32"); may be empty
+    dl::Precision precision = dl::Precision::F32; // the pack's
     std::vector<bool> resident;
     qint64 stagingBytes = 0;
     qint64 residentBytes = 0;

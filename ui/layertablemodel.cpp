@@ -22,6 +22,8 @@ void LayerTableModel::setSummary(std::shared_ptr<const ModelSummary> summary)
     m_summary = std::move(summary);
     m_resident.clear();
     m_stats.clear();
+    m_storedType.clear();
+    m_storedBytes.clear();
     endResetModel();
 }
 
@@ -87,6 +89,7 @@ void LayerTableModel::setRunStats(std::vector<store::LayerStats> stats)
             for (size_t i = 0; i < stats.size(); ++i) {
                 store::LayerStats& r = byRow[static_cast<size_t>(rows[i])];
                 r.bytes += stats[i].bytes;
+                r.boundBytes += stats[i].bound();
                 r.readMs += stats[i].readMs;
                 r.copyMs += stats[i].copyMs;
                 r.kernelMs += stats[i].kernelMs;
@@ -101,6 +104,29 @@ void LayerTableModel::setRunStats(std::vector<store::LayerStats> stats)
     }
     m_stats = std::move(stats);
     if (rowCount() > 0) Q_EMIT dataChanged(index(0, ReadColumn), index(rowCount() - 1, StallColumn));
+}
+
+void LayerTableModel::setStored(
+    const std::vector<std::string>& types, const std::vector<int64_t>& bytes, const std::vector<std::string>& names)
+{
+    m_storedType.clear();
+    m_storedBytes.clear();
+    const std::vector<int> rows = rowsOf(names);
+    if (!types.empty() && types.size() == names.size() && bytes.size() == names.size()
+        && std::count(rows.begin(), rows.end(), -1) == 0) {
+        m_storedType.assign(static_cast<size_t>(rowCount()), QString());
+        m_storedBytes.assign(m_storedType.size(), 0);
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const auto r = static_cast<size_t>(rows[i]);
+            m_storedBytes[r] += bytes[i];
+            QStringList kinds = m_storedType[r].split(QLatin1Char('+'), Qt::SkipEmptyParts);
+            for (const QString& k : toQString(types[i]).split(QLatin1Char('+'), Qt::SkipEmptyParts))
+                if (!kinds.contains(k)) kinds.append(k);
+            kinds.sort();
+            m_storedType[r] = kinds.join(QLatin1Char('+'));
+        }
+    }
+    if (rowCount() > 0) Q_EMIT dataChanged(index(0, StoredColumn), index(rowCount() - 1, StoredColumn));
 }
 
 int LayerTableModel::rowCount(const QModelIndex& parent) const
@@ -134,6 +160,11 @@ QVariant LayerTableModel::displayData(const LayerSummary& layer, int column) con
         return joinedOps(layer);
     case WeightColumn:
         return layer.weightBytes ? formatBytes(layer.weightBytes) : QStringLiteral("–");
+    case StoredColumn: {
+        const auto r = static_cast<size_t>(layer.index);
+        if (m_storedType.empty() || m_storedType[r].isEmpty()) return QStringLiteral("–");
+        return tr("%1 · %2").arg(m_storedType[r], formatBytes(static_cast<size_t>(m_storedBytes[r])));
+    }
     case OutputShapeColumn:
         return formatShape(layer.outputShape);
     case MflopsColumn:
@@ -177,6 +208,8 @@ QVariant LayerTableModel::sortData(const LayerSummary& layer, int column) const
     switch (column) {
     case WeightColumn:
         return static_cast<qulonglong>(layer.weightBytes);
+    case StoredColumn:
+        return static_cast<qlonglong>(m_storedBytes.empty() ? -1 : m_storedBytes[static_cast<size_t>(layer.index)]);
     case OutputShapeColumn:
         // Bigger activations sort later; the text form would put "1x1000" after "1x128x52x52".
         return static_cast<qlonglong>(layer.outputShape.empty() ? 0 : numElements(layer.outputShape));
@@ -209,12 +242,16 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const
         if (!m_resident.empty() && m_resident[static_cast<size_t>(layer.index)]) return QColor(0xfc, 0xf0, 0xc8);
         return {};
     case Qt::TextAlignmentRole:
-        if (column == IndexColumn || column == WeightColumn || column == MflopsColumn || column >= ReadColumn)
+        if (column == IndexColumn || column == WeightColumn || column == StoredColumn || column == MflopsColumn
+            || column >= ReadColumn)
             return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
         return QVariant::fromValue(Qt::Alignment(Qt::AlignLeft | Qt::AlignVCenter));
     case Qt::ToolTipRole:
         if (column == WeightColumn) return tr("%1 bytes").arg(formatCount(static_cast<int64_t>(layer.weightBytes)));
         if (column == OpsColumn) return tr("%1 nodes: %2").arg(layer.nodeCount).arg(joinedOps(layer));
+        if (column == StoredColumn && !m_storedBytes.empty())
+            return tr("How the latest run's layer pack stores this layer's weights, and the %1 bytes a read covers")
+                .arg(formatCount(m_storedBytes[static_cast<size_t>(layer.index)]));
         if (column == MflopsColumn) return tr("%1 FLOPs").arg(QLocale().toString(layer.flops, 'f', 0));
         if (column >= ReadColumn && !m_stats.empty()) return tr("ms per inference, the mean over the latest run");
         return {};
@@ -236,6 +273,8 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
         return tr("Operators");
     case WeightColumn:
         return tr("Weights");
+    case StoredColumn:
+        return tr("Stored");
     case OutputShapeColumn:
         return tr("Output shape");
     case MflopsColumn:

@@ -2,8 +2,9 @@
 
 // The layer table: one row per layer of a ModelSummary (see engine/runtime/modelinfo.h). Display text is
 // formatted for people; SortRole carries the raw number so that a QSortFilterProxyModel sorts "9.5 KiB" below
-// "10.0 MiB". Beside the model's own columns it shows, per layer, whether the current configuration keeps it resident
-// and the read, copy, kernel and stall times of the latest run (a dash until there is one).
+// "10.0 MiB". Beside the model's own columns it shows, per layer, how the latest run's pack stored its weights (type
+// and bytes read), whether the current configuration keeps it resident and the read, copy, kernel and stall times of
+// the latest run (a dash until there is one).
 
 #include "runstore.h"
 #include "runtime/modelinfo.h"
@@ -24,6 +25,7 @@ public:
         NameColumn,
         OpsColumn,
         WeightColumn,
+        StoredColumn,
         OutputShapeColumn,
         MflopsColumn,
         ResidentColumn,
@@ -58,6 +60,11 @@ public:
     // The row each of `names` belongs to: the row of that name, else, for a piece "NAME.K", NAME's row; -1 for none.
     std::vector<int> rowsOf(const std::vector<std::string>& names) const;
     const std::vector<store::LayerStats>& runStats() const { return m_stats; }
+    // How a run's pack stores each of its layers ("fp16", "fp32", "fp16+fp32") and the bytes a read covers, by layer
+    // named `names` (pieces sum into their row; a row whose pieces differ shows both types). Empty, or a layer that is
+    // no row's: none.
+    void setStored(const std::vector<std::string>& types, const std::vector<int64_t>& bytes,
+        const std::vector<std::string>& names);
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -72,6 +79,8 @@ private:
     std::shared_ptr<const ModelSummary> m_summary;
     std::vector<bool> m_resident;
     std::vector<store::LayerStats> m_stats;
+    std::vector<QString> m_storedType; // by row; empty: no run
+    std::vector<int64_t> m_storedBytes;
 };
 
 } // namespace dl::ui

@@ -153,6 +153,7 @@ RunSpec runSpecOf(const RunRequest& rq)
     s.resident = rq.resident;
     s.budgetBytes = static_cast<uint64_t>(std::max<qint64>(0, rq.budgetBytes));
     if (rq.splitBytes > 0) s.splitBytes = static_cast<uint64_t>(rq.splitBytes);
+    s.precision = rq.precision;
     s.warmup = rq.warmup;
     s.iterations = rq.iterations;
     s.continuous = rq.continuous;
@@ -190,6 +191,8 @@ std::shared_ptr<RunInfo> runInfoOf(quint64 id, const RunRequest& rq, const Sessi
     info->arch = setup.arch.value_or(rq.arch);
     info->layerNames = setup.layerNames;
     info->layerBytes = setup.layerBytes;
+    info->layerStored = setup.layerStored;
+    info->precision = setup.precision;
     info->resident = setup.resident;
     info->stagingBytes = static_cast<qint64>(setup.stagingBytes);
     info->residentBytes = static_cast<qint64>(setup.residentBytes);
@@ -223,7 +226,7 @@ void fillOutcome(RunOutcome& out, SessionOutcome&& engine)
     out.readBytes = r.read ? r.read->bytes : 0;
     out.stallMs = r.stallMs;
     out.layers = store::layerStatsFromEvents(engine.events, engine.setup.layerNames, engine.setup.layerBytes,
-        engine.setup.resident, engine.firstIteration, engine.endIteration);
+        engine.setup.resident, engine.firstIteration, engine.endIteration, engine.setup.layerBoundBytes);
     engine.outputs.clear(); // the views do not show them
     out.engine = std::make_shared<const SessionOutcome>(std::move(engine));
 }

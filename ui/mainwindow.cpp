@@ -260,6 +260,7 @@ void MainWindow::createDocks()
             m_layerModel->setResident(resident, names);
         });
     connect(m_tradeoff, &TradeoffView::archChanged, this, &MainWindow::replan);
+    connect(m_tradeoff, &TradeoffView::precisionChanged, this, &MainWindow::replan);
     connect(m_tradeoff, &TradeoffView::runRequested, this, &MainWindow::startChoiceRun);
     connect(m_tradeoff, &TradeoffView::profileRequested, this, &MainWindow::startProfileRun);
     connect(m_tradeoff, &TradeoffView::exportRequested, this, [this](const plan::Choice& choice) {
@@ -361,6 +362,7 @@ void MainWindow::showStoredRun(const StoredRunPtr& run)
     // A run of whole layers, or of pieces: the table shows each piece's on its layer's row.
     m_layerModel->setResident(info->resident, info->layerNames);
     m_layerModel->setRunStats(run->layers);
+    m_layerModel->setStored({}, {}, {}); // the store keeps no layer's stored type
     statusBar()->showMessage(tr("Showing run %1 (%2, %3)")
                                  .arg(run->id)
                                  .arg(QString::fromStdString(run->arch), QString::fromStdString(run->model.name)));
@@ -397,6 +399,7 @@ void MainWindow::replan()
     r.modelPath = m_currentFile;
     r.weightsPath = m_weightsFile;
     r.arch = m_tradeoff->arch();
+    r.precision = m_tradeoff->precision();
     r.layers = m_layerModel->rowCount();
     // A board's runs plan the board: the trade-off weighs the runs of the device the runs go to.
     if (RemoteSession* remote = remoteSession()) r.deviceHost = remote->board().host;
@@ -414,6 +417,7 @@ void MainWindow::startChoiceRun(const plan::Choice& choice)
     r.stagingBytes = static_cast<qint64>(choice.config.stagingBytes);
     r.resident = choice.config.resident;
     r.budgetBytes = 0;
+    r.precision = plan->request.precision; // what the plan's profiles read (dl::plan::chooseProfiles)
     // Its layers as its profile cut them: the resident set names them.
     r.splitBytes = plan->profiles.empty() ? 0 : static_cast<qint64>(plan->profileOf(choice).splitBytes);
     m_runInfo.reset();
@@ -432,6 +436,8 @@ void MainWindow::startProfileRun()
     m_runControls->setArch(Arch::Sequential);
     m_runControls->setBudgetMiB(0);
     m_runControls->setContinuous(false);
+    // A profile of the packs the trade-off plans for (dl::plan::chooseProfiles).
+    m_runControls->setPrecision(m_tradeoff->precision());
     startRun();
 }
 
@@ -454,6 +460,7 @@ plan::RunConfig configOf(const PlanResult& planResult, const plan::Choice& chose
     c.modelName = plan->modelName.toStdString();
     c.layers = static_cast<int>(profile.model.layers.size());
     c.arch = plan->request.arch;
+    c.precision = plan->request.precision; // the packs its profiles read
     c.splitBytes = profile.splitBytes;
     c.stagingBytes = choice->config.stagingBytes;
     c.resident = choice->config.resident;
@@ -567,6 +574,7 @@ void MainWindow::onRunStarted(const RunInfoPtr& info)
     m_timeline->beginRun(info);
     m_memory->beginRun(info);
     m_layerModel->setResident(info->resident, info->layerNames);
+    m_layerModel->setStored(info->layerStored, info->layerBytes, info->layerNames);
     m_runControls->setProgress(tr("Running: %1, staging %2, reads by %3")
                                    .arg(QString::fromLatin1(archName(info->arch)),
                                        formatBytes(static_cast<size_t>(info->stagingBytes)), info->reader),

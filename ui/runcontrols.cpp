@@ -43,6 +43,15 @@ RunControls::RunControls(QWidget* parent)
         tr("Cut layers whose weights exceed this size into pieces along their output channels, so that staging "
            "needs only a piece. Auto: whole layers, or with a budget the pieces it needs"));
 
+    m_precision = new QComboBox(this);
+    m_precision->setObjectName(QStringLiteral("precisionBox"));
+    m_precision->addItem(tr("as the model"), QString());
+    m_precision->addItem(tr("fp32"), QStringLiteral("fp32"));
+    m_precision->addItem(tr("fp16 (half the bytes read)"), QStringLiteral("fp16"));
+    m_precision->setToolTip(tr("How the layer pack stores the weights. fp16 halves the bytes each streamed inference "
+                               "reads; the copy stage widens them to fp32 for the kernels. As the model: fp16 for a "
+                               "model that stores its weights in fp16, else fp32"));
+
     m_warmup = new QSpinBox(this);
     m_warmup->setObjectName(QStringLiteral("warmupBox"));
     m_warmup->setRange(0, 100);
@@ -73,6 +82,7 @@ RunControls::RunControls(QWidget* parent)
     form->addRow(tr("Budget"), m_budget);
     form->addRow(tr("Staging"), m_staging);
     form->addRow(tr("Split above"), m_split);
+    form->addRow(tr("Weights in pack"), m_precision);
     form->addRow(tr("Warm-up"), m_warmup);
     form->addRow(tr("Iterations"), m_iterations);
     form->addRow(QString(), m_continuous);
@@ -113,6 +123,7 @@ RunRequest RunControls::request() const
     r.budgetBytes = static_cast<qint64>(m_budget->value() * kMiB);
     r.stagingBytes = static_cast<qint64>(m_staging->value() * kMiB);
     r.splitBytes = static_cast<qint64>(m_split->value() * kMiB);
+    r.precision = parsePrecision(m_precision->currentData().toString().toStdString());
     r.warmup = m_warmup->value();
     r.iterations = m_iterations->value();
     r.continuous = m_continuous->isChecked();
@@ -137,6 +148,12 @@ void RunControls::setStagingMiB(double mib)
 void RunControls::setSplitMiB(double mib)
 {
     m_split->setValue(mib);
+}
+
+void RunControls::setPrecision(std::optional<dl::Precision> precision)
+{
+    m_precision->setCurrentIndex(
+        m_precision->findData(precision ? QString::fromLatin1(precisionName(*precision)) : QString()));
 }
 
 void RunControls::setIterations(int warmup, int iterations)

@@ -31,6 +31,8 @@ public:
     void setStagingMiB(double mib);
     // MiB; 0: whole layers, or what a budget needs.
     void setSplitMiB(double mib);
+    // How the pack stores the weights; none: the model's own.
+    void setPrecision(std::optional<dl::Precision> precision);
     void setIterations(int warmup, int iterations);
     void setContinuous(bool continuous);
 
@@ -60,6 +62,7 @@ private:
     QDoubleSpinBox* m_budget = nullptr;
     QDoubleSpinBox* m_staging = nullptr;
     QDoubleSpinBox* m_split = nullptr;
+    QComboBox* m_precision = nullptr;
     QSpinBox* m_warmup = nullptr;
     QSpinBox* m_iterations = nullptr;
     QCheckBox* m_continuous = nullptr;

@@ -96,42 +96,61 @@ PlanResultPtr planBlocking(const PlanRequest& rq)
     query.modelHash = hash;
     query.host = host;
     query.layers = static_cast<size_t>(std::max(0, rq.layers));
+    query.precision = precisionName(rq.precision);
     auto loaded = store::loadProfiles(**store, query);
     if (!loaded.ok()) {
         out->error = qs(loaded.error().message);
+    } else {
+        for (store::LoadedProfile& lp : *loaded) {
+            PlanProfile p;
+            p.runId = lp.run.id;
+            p.arch = qs(lp.run.arch);
+            p.splitBytes = lp.splitBytes;
+            p.model = std::move(lp.model);
+            p.calibrationRunId = lp.calibration ? lp.calibration->id : 0;
+            out->profiles.push_back(std::move(p));
+        }
+        // The frontier of the profile that reaches the smallest budget, the others weighed at its speed.
+        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<plan::CostModel> models;
+        for (const PlanProfile& p : out->profiles)
+            models.push_back(p.model);
+        out->base = plan::smallestReach(models, rq.arch);
+        const std::vector<double> scales = plan::alignKernelSpeeds(models, out->base);
+        for (size_t k = 0; k < models.size(); ++k) {
+            out->profiles[k].model = models[k];
+            out->profiles[k].kernelScale = scales[k];
+        }
+        auto f = plan::mergedFrontier(models, out->base, rq.arch, rq.points);
+        out->computeMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        out->preloadMs = out->profiles[out->base].model.kernelMs();
+        for (const PlanProfile& p : out->profiles)
+            if (p.splitBytes == 0) out->preloadMs = p.model.kernelMs();
+        if (!f.ok()) {
+            out->error = qs(f.error().message);
+        } else {
+            out->frontier = std::move(f->points);
+            out->pointProfile = std::move(f->from);
+        }
+    }
+    // The other precision's frontier, to draw beside this one.
+    out->otherPrecision = rq.precision == Precision::F32 ? Precision::F16 : Precision::F32;
+    query.precision = precisionName(out->otherPrecision);
+    auto other = store::loadProfiles(**store, query);
+    if (!other.ok()) {
+        out->otherError = qs(other.error().message);
         return out;
     }
-    for (store::LoadedProfile& lp : *loaded) {
-        PlanProfile p;
-        p.runId = lp.run.id;
-        p.arch = qs(lp.run.arch);
-        p.splitBytes = lp.splitBytes;
-        p.model = std::move(lp.model);
-        p.calibrationRunId = lp.calibration ? lp.calibration->id : 0;
-        out->profiles.push_back(std::move(p));
-    }
-    // The frontier of the profile that reaches the smallest budget, the others weighed at its speed.
-    const auto t0 = std::chrono::steady_clock::now();
     std::vector<plan::CostModel> models;
-    for (const PlanProfile& p : out->profiles)
-        models.push_back(p.model);
-    out->base = plan::smallestReach(models, rq.arch);
-    const std::vector<double> scales = plan::alignKernelSpeeds(models, out->base);
-    for (size_t k = 0; k < models.size(); ++k) {
-        out->profiles[k].model = models[k];
-        out->profiles[k].kernelScale = scales[k];
-    }
-    auto f = plan::mergedFrontier(models, out->base, rq.arch, rq.points);
-    out->computeMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    out->preloadMs = out->profiles[out->base].model.kernelMs();
-    for (const PlanProfile& p : out->profiles)
-        if (p.splitBytes == 0) out->preloadMs = p.model.kernelMs();
-    if (!f.ok()) {
-        out->error = qs(f.error().message);
-        return out;
-    }
-    out->frontier = std::move(f->points);
-    out->pointProfile = std::move(f->from);
+    for (const store::LoadedProfile& lp : *other)
+        models.push_back(lp.model);
+    const size_t base = plan::smallestReach(models, rq.arch);
+    plan::alignKernelSpeeds(models, base);
+    auto f = plan::mergedFrontier(models, base, rq.arch, rq.points);
+    if (f.ok())
+        out->otherFrontier = std::move(f->points);
+    else
+        out->otherError = qs(f.error().message);
     return out;
 }
 

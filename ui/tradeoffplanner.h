@@ -6,6 +6,7 @@
 // (hashing the model file, reading the store, planning) runs on a worker thread and comes back as an immutable
 // PlanResult by queued signal; a newer request makes older ones stale, and their results are dropped.
 
+#include "pack/layerpack.h"
 #include "pipeline/arch.h"
 #include "plan/planner.h"
 #include "workerthreads.h"
@@ -28,6 +29,9 @@ struct PlanRequest
     int layers = 0; // the open model's layer count: a profile of whole layers must have as many
     int points = 64; // budgets on the frontier
     QString deviceHost; // whose runs to weigh: a board's host name; empty: this machine's
+    // The packs planned for: the profiles are runs of packs of this precision (dl::plan::chooseProfiles), and so are
+    // the configurations the frontier's points become.
+    dl::Precision precision = dl::Precision::F32;
 };
 
 struct RunPoint
@@ -83,6 +87,11 @@ struct PlanResult
     }
     double computeMs = 0; // the planner's time for the frontier
     bool hasFrontier() const { return !frontier.empty(); }
+    // The same plan for packs of the other precision, drawn beside it so that what halving the bytes read buys (or
+    // costs) shows; empty when the store has no profile of that precision (otherError says what to record).
+    dl::Precision otherPrecision = dl::Precision::F16;
+    std::vector<plan::Choice> otherFrontier;
+    QString otherError;
 };
 using PlanResultPtr = std::shared_ptr<const PlanResult>;
 

@@ -59,6 +59,9 @@ TradeoffView::TradeoffView(QWidget* parent)
     m_frontier->setName(tr("predicted (frontier)"));
     m_frontier->setPen(QPen(QColor(0x20, 0x20, 0x20), 1.5));
     m_frontier->setLineStyle(QCPGraph::lsLine);
+    m_other = m_plot->addGraph();
+    m_other->setPen(QPen(QColor(0x2a, 0x7a, 0xb8), 1.5, Qt::DashDotLine));
+    m_other->setLineStyle(QCPGraph::lsLine);
     m_bound = m_plot->addGraph();
     m_bound->setName(tr("lower bound"));
     m_bound->setPen(QPen(QColor(0x80, 0x80, 0x80), 1, Qt::DashLine));
@@ -87,6 +90,14 @@ TradeoffView::TradeoffView(QWidget* parent)
     for (Arch a : { Arch::TwoStage, Arch::Async, Arch::Sync, Arch::Sequential })
         m_arch->addItem(QString::fromLatin1(archName(a)), static_cast<int>(a));
     connect(m_arch, &QComboBox::currentIndexChanged, this, [this] { Q_EMIT archChanged(arch()); });
+    m_precision = new QComboBox(this);
+    m_precision->setObjectName(QStringLiteral("tradeoffPrecision"));
+    m_precision->addItem(tr("fp32 packs"), static_cast<int>(Precision::F32));
+    m_precision->addItem(tr("fp16 packs"), static_cast<int>(Precision::F16));
+    m_precision->setToolTip(tr("Plan for layer packs that store the weights in fp32 or in fp16 (half the bytes read, "
+                               "widened for the kernels); the other precision's frontier is drawn beside, when its "
+                               "profile is recorded"));
+    connect(m_precision, &QComboBox::currentIndexChanged, this, [this] { Q_EMIT precisionChanged(precision()); });
 
     m_slider = new QSlider(Qt::Horizontal, this);
     m_slider->setObjectName(QStringLiteral("budgetSlider"));
@@ -120,6 +131,7 @@ TradeoffView::TradeoffView(QWidget* parent)
     auto* top = new QHBoxLayout;
     top->addWidget(new QLabel(tr("Plan for"), this));
     top->addWidget(m_arch);
+    top->addWidget(m_precision);
     top->addWidget(new QLabel(tr("Budget"), this));
     top->addWidget(m_slider, 1);
     auto* buttons = new QHBoxLayout;
@@ -141,6 +153,21 @@ TradeoffView::TradeoffView(QWidget* parent)
 dl::Arch TradeoffView::arch() const
 {
     return static_cast<Arch>(m_arch->currentData().toInt());
+}
+
+dl::Precision TradeoffView::precision() const
+{
+    return static_cast<Precision>(m_precision->currentData().toInt());
+}
+
+void TradeoffView::setPrecision(dl::Precision precision)
+{
+    m_precision->setCurrentIndex(m_precision->findData(static_cast<int>(precision)));
+}
+
+int TradeoffView::otherFrontierPointCount() const
+{
+    return m_other->data()->size();
 }
 
 void TradeoffView::setResult(const PlanResultPtr& result)
@@ -180,7 +207,18 @@ void TradeoffView::setResult(const PlanResultPtr& result)
             extend(static_cast<double>(c.prediction.weightsPeak), c.prediction.latencyMs);
             extend(static_cast<double>(c.prediction.weightsPeak), c.lowerBoundMs);
         }
+        for (const plan::Choice& c : result->otherFrontier) {
+            m_other->addData(static_cast<double>(c.prediction.weightsPeak) / kMiB, c.prediction.latencyMs);
+            extend(static_cast<double>(c.prediction.weightsPeak), c.prediction.latencyMs);
+        }
+        m_frontier->setName(
+            tr("predicted, %1 packs (frontier)").arg(QLatin1String(precisionName(result->request.precision))));
+        m_other->setName(tr("predicted, %1 packs").arg(QLatin1String(precisionName(result->otherPrecision))));
     }
+    if (m_other->data()->isEmpty())
+        m_other->removeFromLegend();
+    else if (!m_plot->legend->hasItemWithPlottable(m_other))
+        m_other->addToLegend();
     // The legend names only what is drawn.
     for (QCPGraph* g : m_runGraphs) {
         if (g->data()->isEmpty())
@@ -207,7 +245,7 @@ void TradeoffView::setResult(const PlanResultPtr& result)
     if (!result)
         m_status->setText(tr("Open a model to plan it."));
     else if (!result->hasFrontier())
-        m_status->setText(result->error);
+        m_status->setText(result->error + otherText(*result));
     else {
         const PlanProfile& fp = *result->frontierProfile();
         m_status->setText(tr("%1 budgets planned in %2 ms from run %3 (%4): kernels %5 ms, disk %6 MB/s; %7 runs "
@@ -224,7 +262,7 @@ void TradeoffView::setResult(const PlanResultPtr& result)
                               .arg(QLocale().toString(fp.model.contention.readFactor, 'f', 2))
                               .arg(fp.calibrationRunId)
                                    : QString())
-            + splitsText(*result));
+            + splitsText(*result) + otherText(*result));
     }
     if (n > 0)
         onSlider(m_slider->value());
@@ -235,6 +273,15 @@ void TradeoffView::setResult(const PlanResultPtr& result)
     }
     updateButtons();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString TradeoffView::otherText(const PlanResult& result)
+{
+    const QString other = QLatin1String(precisionName(result.otherPrecision));
+    if (!result.otherFrontier.empty())
+        return QLatin1Char(' ') + tr("Dashed: the frontier with %1 packs, from their own profile.").arg(other);
+    return QLatin1Char(' ')
+        + tr("No profile of %1 packs to draw their frontier beside (Profile with %1 chosen).").arg(other);
 }
 
 void TradeoffView::updateButtons()

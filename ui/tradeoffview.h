@@ -39,6 +39,12 @@ public:
     const plan::Choice* selectedChoice() const;
     // The architecture the frontier is planned for (the box above the plot).
     dl::Arch arch() const;
+    // The packs it is planned for (the box beside it): the slider walks this precision's frontier, the other one is
+    // drawn beside it.
+    dl::Precision precision() const;
+    void setPrecision(dl::Precision precision);
+    // Points on the other precision's frontier as drawn (0 when it has none).
+    int otherFrontierPointCount() const;
 
     QSlider* slider() const { return m_slider; }
     QCustomPlot* plot() const { return m_plot; }
@@ -58,20 +64,26 @@ Q_SIGNALS:
     void profileRequested();
     // Another architecture was picked for the frontier: the window plans again.
     void archChanged(dl::Arch arch);
+    // Another precision was picked: the window plans again.
+    void precisionChanged(dl::Precision precision);
 
 private:
     void onSlider(int index);
     // Which splits the plan weighed, for the status line; empty for one profile of whole layers.
     static QString splitsText(const PlanResult& result);
+    // The other precision's frontier, for the status line.
+    static QString otherText(const PlanResult& result);
     void updateButtons();
 
     QCustomPlot* m_plot = nullptr;
     std::vector<QCPGraph*> m_runGraphs; // by architecture
     QCPGraph* m_frontier = nullptr;
+    QCPGraph* m_other = nullptr; // the other precision's frontier
     QCPGraph* m_bound = nullptr;
     QCPGraph* m_marker = nullptr;
     QCPGraph* m_measured = nullptr;
     QComboBox* m_arch = nullptr;
+    QComboBox* m_precision = nullptr;
     QSlider* m_slider = nullptr;
     QLabel* m_prediction = nullptr;
     QLabel* m_breakdown = nullptr;

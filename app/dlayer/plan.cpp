@@ -107,6 +107,12 @@ struct Profile
     double kernelScale = 1; // what its kernel times were multiplied by to weigh it beside another split's profile
 };
 
+// The precision planned for: --precision, else fp32 (the profiles are runs of packs of that precision).
+std::string planPrecision(const Options& o)
+{
+    return o.precision.empty() ? "fp32" : o.precision;
+}
+
 // The profiles to plan from. --profile-run: one, made now. --profile DB: per split, the newest sequential run of the
 // model (each stage's time alone), else its newest streaming run; only `onlySplit`'s when given. The first is the
 // newest sequential run of any split (the newest streaming one where there is none): the profile a single plan
@@ -125,8 +131,10 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
             db = (tempDir / "profile.db").string();
         }
         // Sequential: each layer's read, copy and kernels alone, so that each time is that stage's own.
-        std::vector<std::string> args = { "run", o.model, "--arch", "sequential", "--iterations",
-            std::to_string(o.iterations), "--warmup", std::to_string(o.warmup), "--record", db, "--json" };
+        // The pack of the precision planned for (plan::chooseProfiles takes only its runs).
+        std::vector<std::string> args
+            = { "run", o.model, "--arch", "sequential", "--precision", planPrecision(o), "--iterations",
+                  std::to_string(o.iterations), "--warmup", std::to_string(o.warmup), "--record", db, "--json" };
         if (!o.weights.empty()) args.insert(args.end(), { "--weights", o.weights });
         for (const auto& [name, shape] : o.shapes)
             args.insert(args.end(), { "--shape", name + "=" + shapeToString(shape) });
@@ -152,6 +160,7 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
     query.modelHash = hash;
     query.onlySplit = o.profileRun ? std::optional<uint64_t>(onlySplit.value_or(0)) : onlySplit;
     query.calibrate = o.calibrate;
+    query.precision = planPrecision(o);
     auto loaded = store::loadProfiles(**store, query);
     if (!loaded.ok()) fail(loaded.error().message);
     std::vector<Profile> out;
@@ -314,6 +323,7 @@ int planFrontier(const Options& o, const std::vector<Profile>& profs, const std:
     json j;
     j["model"] = { { "hash", hash }, { "name", name }, { "layers", bm.layers.size() } };
     j["arch"] = archName(arch);
+    j["precision"] = planPrecision(o);
     j["split_bytes"] = profs[base].splitBytes;
     j["profile"] = profs[base].description;
     j["disk_mb_per_s"] = bm.diskBytesPerMs / 1e3;
@@ -412,6 +422,7 @@ int planBudget(const Options& o, const std::vector<Profile>& profs, const std::v
     cfg.modelName = name;
     cfg.layers = static_cast<int>(chosenModel.layers.size());
     cfg.arch = arch;
+    cfg.precision = *parsePrecision(planPrecision(o));
     cfg.splitBytes = chosenSplit;
     cfg.stagingBytes = choice->config.stagingBytes;
     cfg.resident = choice->config.resident;
@@ -467,6 +478,11 @@ int cmdPlan(const Options& given)
         if (!c.ok()) fail(c.error().message);
         if (c->modelHash != hash)
             fail("the configuration '" + o.configFile + "' was made for another model (" + c->modelName + ")");
+        if (!o.precision.empty() && o.precision != precisionName(c->precision))
+            fail(std::string("the configuration '") + o.configFile + "' stores the weights in "
+                    + precisionName(c->precision) + ": leave --precision out",
+                2);
+        o.precision = precisionName(c->precision);
         toPredict = std::move(c).value();
     }
     // A configuration is predicted on a profile of its own split; --split picks one; else --budget and --frontier

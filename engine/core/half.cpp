@@ -58,6 +58,22 @@ __attribute__((target("avx,f16c"))) void narrowF16c(const float* src, uint16_t* 
         dst[i] = floatToHalf(src[i]);
 }
 
+// Backward, eight at a time: each block is loaded before the floats that may cover it are stored.
+__attribute__((target("avx,f16c"))) void widenBackF16c(const std::byte* src, std::byte* dst, size_t n)
+{
+    size_t i = n;
+    for (; i % 8 != 0; --i) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * (i - 1), 2);
+        const float f = halfToFloat(h);
+        std::memcpy(dst + 4 * (i - 1), &f, 4);
+    }
+    for (; i >= 8; i -= 8) {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * (i - 8)));
+        _mm256_storeu_ps(reinterpret_cast<float*>(dst + 4 * (i - 8)), _mm256_cvtph_ps(h));
+    }
+}
+
 bool haveF16c()
 {
     static const bool have = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
@@ -73,6 +89,21 @@ void widenHalf(const uint16_t* src, float* dst, size_t n)
     if (haveF16c()) return widenF16c(src, dst, n);
 #endif
     widenScalar(src, dst, n);
+}
+
+void widenHalfInPlace(std::byte* buffer, size_t from, size_t to, size_t n)
+{
+    const std::byte* src = buffer + from;
+    std::byte* dst = buffer + to;
+#ifdef DL_HALF_F16C
+    if (haveF16c()) return widenBackF16c(src, dst, n);
+#endif
+    for (size_t i = n; i-- > 0;) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * i, 2);
+        const float f = halfToFloat(h);
+        std::memcpy(dst + 4 * i, &f, 4);
+    }
 }
 
 void narrowToHalf(const float* src, uint16_t* dst, size_t n)

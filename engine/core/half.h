@@ -14,6 +14,10 @@ namespace dl {
 // kernels read once, not worth the caches. The stores are ordered before the call returns.
 void widenHalf(const uint16_t* src, float* dst, size_t n);
 
+// Widens n halves at `buffer + from` into n floats at `buffer + to` within one buffer, where `to` >= `from` (the
+// floats may overlap the halves): from the last element back, so that no half is overwritten before it is read.
+void widenHalfInPlace(std::byte* buffer, size_t from, size_t to, size_t n);
+
 // Writes n halves at `dst` from n floats at `src`.
 void narrowToHalf(const float* src, uint16_t* dst, size_t n);
 

@@ -131,6 +131,19 @@ std::string packLayoutTag(Precision precision)
     return Executor::layoutTag() + (precision == Precision::F16 ? " weights fp16" : "");
 }
 
+std::string storedTypeOf(const PackLayer& layer)
+{
+    bool half = false, single = false;
+    for (const PackSlot& s : layer.slots) {
+        half = half || s.stored == DType::F16;
+        single = single || s.stored == DType::F32;
+    }
+    if (half && single) return "fp16+fp32";
+    if (half) return "fp16";
+    if (single) return "fp32";
+    return layer.slots.empty() ? "" : dtypeName(layer.slots.front().stored);
+}
+
 uint64_t PackLayer::boundPadded() const
 {
     return widens() ? alignUp(boundBytes, kPackAlignment) : paddedBytes;
@@ -144,14 +157,45 @@ uint64_t PackInfo::boundWeightBytes() const
     return sum;
 }
 
-void widenPackLayer(const PackInfo& pack, size_t layer, const std::byte* src, std::byte* dst)
+void widenPackLayer(const PackInfo& pack, size_t layer, const std::byte* src, std::byte* dst, bool parallel)
 {
+    // In pieces of 64 Ki elements, so that the OpenMP team can share even the pieces of a split layer.
+    constexpr size_t kPiece = size_t(64) << 10;
+    struct Piece
+    {
+        const PackSlot* slot;
+        size_t first, count; // elements
+    };
+    std::vector<Piece> pieces;
     for (const PackSlot& s : pack.layers[layer].slots) {
+        const size_t n = s.bytes / dtypeSize(s.stored);
+        for (size_t first = 0; first < n; first += kPiece)
+            pieces.push_back({ &s, first, std::min(kPiece, n - first) });
+    }
+    auto one = [&](const Piece& p) {
+        const PackSlot& s = *p.slot;
         if (s.widens())
-            widenHalf(reinterpret_cast<const uint16_t*>(src + s.offset), reinterpret_cast<float*>(dst + s.boundOffset),
-                s.bytes / sizeof(uint16_t));
+            widenHalf(reinterpret_cast<const uint16_t*>(src + s.offset) + p.first,
+                reinterpret_cast<float*>(dst + s.boundOffset) + p.first, p.count);
         else
-            copyStreaming(dst + s.boundOffset, src + s.offset, s.bytes);
+            copyStreaming(dst + s.boundOffset + p.first * dtypeSize(s.stored),
+                src + s.offset + p.first * dtypeSize(s.stored), p.count * dtypeSize(s.stored));
+    };
+    const auto count = static_cast<std::ptrdiff_t>(pieces.size());
+#pragma omp parallel for schedule(static) if (parallel && count > 1)
+    for (std::ptrdiff_t i = 0; i < count; ++i)
+        one(pieces[static_cast<size_t>(i)]);
+}
+
+void widenPackLayerInPlace(const PackInfo& pack, size_t layer, std::byte* buffer)
+{
+    const auto& slots = pack.layers[layer].slots;
+    for (size_t k = slots.size(); k-- > 0;) {
+        const PackSlot& s = slots[k];
+        if (s.widens())
+            widenHalfInPlace(buffer, s.offset, s.boundOffset, s.bytes / sizeof(uint16_t));
+        else
+            std::memmove(buffer + s.boundOffset, buffer + s.offset, s.bytes);
     }
 }
 

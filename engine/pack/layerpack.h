@@ -124,8 +124,17 @@ Result<PackInfo> readLayerPack(const std::string& path);
 Status checkPackMatches(const PackInfo& pack, const Executor& exec, const std::string& expectedKey = {});
 
 // Makes the kernel's blob of layer `layer` (boundBytes, LayerPlan layout) at `dst` from its payload at `src` as read:
-// widens the slots stored in float16 and copies the others. `dst` must not overlap `src`.
-void widenPackLayer(const PackInfo& pack, size_t layer, const std::byte* src, std::byte* dst);
+// widens the slots stored in float16 and copies the others. `dst` must not overlap `src`. `parallel`: shared out over
+// the calling thread's OpenMP team (the kernels' threads, when the kernel stage widens); else on the calling thread.
+void widenPackLayer(const PackInfo& pack, size_t layer, const std::byte* src, std::byte* dst, bool parallel = false);
+
+// How a layer's floating-point weights are stored, for people: "fp32", "fp16", or "fp16+fp32" where some of an fp16
+// pack's weights stayed float32; "" for a layer without weights.
+std::string storedTypeOf(const PackLayer& layer);
+
+// The same within one buffer of boundPadded() bytes whose start holds the payload as read: the layer widens in place,
+// from its last weight back (a weight's place in the kernel's blob never lies before its place in the payload).
+void widenPackLayerInPlace(const PackInfo& pack, size_t layer, std::byte* buffer);
 
 // The layout tag a pack of `precision` carries: Executor::layoutTag(), with the precision for fp16.
 std::string packLayoutTag(Precision precision);

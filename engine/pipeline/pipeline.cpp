@@ -207,10 +207,9 @@ Status Pipeline::setup()
     const size_t largest = largestStreamedLayer(m_pack, m_isResident);
     const size_t widened = largestWidenedLayer(m_pack, m_isResident);
 
-    // Resident layers first: read once, bound for good. A layer that widens is read into a buffer of its own, freed
-    // once the resident layers are in, and widened into the resident one.
+    // Resident layers first: read once, bound for good. A layer that widens is read into the start of its resident
+    // buffer and widened there, from its last weight back.
     m_residentBuffers.resize(layers);
-    LedgerBuffer landing;
     for (size_t l = 0; l < layers; ++l) {
         const PackLayer& pl = m_pack.layers[l];
         if (!m_isResident[l] && pl.paddedBytes > 0) continue;
@@ -221,21 +220,11 @@ Status Pipeline::setup()
         if (m_stopToken && m_stopToken->load()) return Error { ErrorCode::Cancelled, "stopped" };
         DL_ASSIGN(m_residentBuffers[l],
             LedgerBuffer::tryAllocate(m_ledger, MemTag::ResidentWeights, pl.boundPadded(), kPackAlignment));
-        if (pl.widens()) {
-            if (landing.size() < pl.paddedBytes) {
-                landing = {};
-                DL_ASSIGN(
-                    landing, LedgerBuffer::tryAllocate(m_ledger, MemTag::Staging, pl.paddedBytes, kPackAlignment));
-            }
-            DL_TRY(readWhole(static_cast<int>(l), landing.data(), -1, Stage::Setup));
-            widenPackLayer(m_pack, l, landing.data(), m_residentBuffers[l].data());
-        } else {
-            DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
-        }
+        DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
+        if (pl.widens()) widenPackLayerInPlace(m_pack, l, m_residentBuffers[l].data());
         m_exec.bindLayer(l, m_residentBuffers[l].data());
         m_residentBytes += pl.boundPadded();
     }
-    landing = {};
     m_residentBytes += m_exec.pinnedWeightBytes();
     if (m_streamed.empty()) return {};
 
@@ -623,8 +612,10 @@ void Pipeline::copyToKernel(int layer, int iteration, const std::byte* src, std:
     const PackLayer& pl = m_pack.layers[layer];
     const int64_t begin = traceClockNs();
     emit(EventKind::Begin, Stage::Copy, layer, iteration, begin, begin);
+    // The kernel stage (two-stage) widens with the kernels' threads, idle meanwhile; the copy stage keeps to its own
+    // thread, since the kernels run beside it.
     if (pl.widens())
-        widenPackLayer(m_pack, static_cast<size_t>(layer), src, dst);
+        widenPackLayer(m_pack, static_cast<size_t>(layer), src, dst, m_options.arch == Arch::TwoStage);
     else
         copyStreaming(dst, src, pl.paddedBytes);
     const int64_t end = traceClockNs();

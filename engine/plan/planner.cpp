@@ -28,7 +28,8 @@ struct Layout
 {
     std::vector<bool> resident;
     std::vector<int> streamed; // layer indices, in order
-    uint64_t largest = 0; // largest streamed layer
+    uint64_t largest = 0; // largest streamed layer, as read
+    uint64_t widened = 0; // largest streamed layer that widens, where the kernels read it; 0: none widens
     uint64_t residentBytes = 0; // + pinned
 };
 
@@ -46,10 +47,11 @@ Result<Layout> layout(const CostModel& m, const Configuration& c)
     l.residentBytes = m.pinnedBytes;
     for (size_t i = 0; i < n; ++i) {
         if (l.resident[i]) {
-            l.residentBytes += m.layers[i].bytes;
+            l.residentBytes += m.layers[i].bound();
         } else if (m.layers[i].bytes > 0) {
             l.streamed.push_back(static_cast<int>(i));
             l.largest = std::max(l.largest, m.layers[i].bytes);
+            if (m.layers[i].widens()) l.widened = std::max(l.widened, m.layers[i].bound());
         }
     }
     return l;
@@ -68,9 +70,9 @@ Result<uint64_t> ringBytes(const Configuration& c, const Layout& l)
 }
 
 // All staging buffers together, as Pipeline::setup() allocates them (plan/budget.h).
-uint64_t stagingOf(Arch arch, uint64_t ring, uint64_t largest)
+uint64_t stagingOf(Arch arch, uint64_t ring, uint64_t largest, uint64_t widened)
 {
-    return stagingBuffers(arch, ring, largest).total();
+    return stagingBuffers(arch, ring, largest, widened).total();
 }
 
 struct Timing
@@ -88,9 +90,12 @@ Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, 
     std::vector<int> itemOfLayer(n, -1);
     for (size_t s = 0; s < perIter; ++s)
         itemOfLayer[static_cast<size_t>(l.streamed[s])] = static_cast<int>(s);
-    auto itemBytes = [&](size_t item) { return m.layers[static_cast<size_t>(l.streamed[item % perIter])].bytes; };
+    auto itemLayer
+        = [&](size_t item) -> const LayerCost& { return m.layers[static_cast<size_t>(l.streamed[item % perIter])]; };
+    auto itemBytes = [&](size_t item) { return itemLayer(item).bytes; };
 
-    StagingRing host(ring, 0), device(async ? ring : 0, 0);
+    // As Pipeline::setup() sizes them: async's device ring holds the widened layers (twice the host ring).
+    StagingRing host(ring, 0), device(async ? (l.widened ? 2 * ring : ring) : 0, 0);
     std::deque<double> hostRelease, deviceRelease; // times, in ring order
     double hostRoomAt = 0, deviceRoomAt = 0;
     std::vector<double> readEnd(items), copyEnd(async ? items : 0);
@@ -123,7 +128,7 @@ Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, 
             }
         }
         while (async && copied < read) {
-            if (device.tryAcquire(itemBytes(copied))) {
+            if (device.tryAcquire(itemLayer(copied).bound())) {
                 const double start = std::max({ copyFree, readEnd[copied], deviceRoomAt });
                 copyEnd[copied] = start + m.copyMs(static_cast<size_t>(l.streamed[copied % perIter]));
                 copyFree = copyEnd[copied];
@@ -151,7 +156,9 @@ Result<Timing> simulateFifo(const CostModel& m, const Layout& l, uint64_t ring, 
             }
             const double start = std::max(kernelEnd, ready);
             if (iteration == kIterations - 1) t.stallMs += start - kernelEnd;
-            kernelEnd = start + m.layers[layer].kernelMs * kernelScale;
+            // Two-stage widens a layer of an fp16 pack in its kernel stage, before the layer's kernels.
+            const double widen = !async && s >= 0 && m.layers[layer].widens() ? m.copyMs(layer) : 0.0;
+            kernelEnd = start + widen + m.layers[layer].kernelMs * kernelScale;
             if (s >= 0) (async ? deviceRelease : hostRelease).push_back(kernelEnd);
             if (layer == n - 1) iterationEnd[static_cast<size_t>(iteration)] = kernelEnd;
             ++step;
@@ -204,8 +211,21 @@ uint64_t CostModel::weightBytes() const
 {
     uint64_t sum = 0;
     for (const auto& l : layers)
+        sum += l.bound();
+    return sum;
+}
+
+uint64_t CostModel::readBytes() const
+{
+    uint64_t sum = 0;
+    for (const auto& l : layers)
         sum += l.bytes;
     return sum;
+}
+
+bool CostModel::widens() const
+{
+    return std::any_of(layers.begin(), layers.end(), [](const LayerCost& l) { return l.widens(); });
 }
 
 double CostModel::kernelMs() const
@@ -240,7 +260,7 @@ Result<CostModel> costModelFromProfile(
     double sx = 0, sy = 0, sxx = 0, sxy = 0, copyBytes = 0, copyMs = 0;
     int reads = 0;
     for (const auto& p : layers) {
-        m.layers.push_back({ p.name, p.bytes, std::max(0.0, p.kernelMs), std::max(0.0, p.copyMs) });
+        m.layers.push_back({ p.name, p.bytes, std::max(0.0, p.kernelMs), std::max(0.0, p.copyMs), p.boundBytes });
         if (p.bytes > 0 && p.readMs > 0) {
             const double x = static_cast<double>(p.bytes), y = p.readMs;
             sx += x;
@@ -283,7 +303,7 @@ uint64_t predictedStagingBytes(const CostModel& model, const Configuration& conf
     auto l = layout(model, config);
     if (!l.ok()) return 0;
     auto ring = ringBytes(config, *l);
-    return ring.ok() ? stagingOf(config.arch, *ring, l->largest) : 0;
+    return ring.ok() ? stagingOf(config.arch, *ring, l->largest, l->widened) : 0;
 }
 
 Result<Prediction> simulate(const CostModel& m, const Configuration& c)
@@ -293,7 +313,7 @@ Result<Prediction> simulate(const CostModel& m, const Configuration& c)
     DL_ASSIGN(uint64_t ring, ringBytes(c, l));
     Prediction p;
     p.residentBytes = l.residentBytes;
-    p.stagingBytes = stagingOf(c.arch, ring, l.largest);
+    p.stagingBytes = stagingOf(c.arch, ring, l.largest, l.widened);
     p.weightsPeak = p.residentBytes + p.stagingBytes;
     p.peakTotal = p.weightsPeak + m.activationBytes + m.workspaceBytes;
     for (int s : l.streamed)
@@ -432,7 +452,7 @@ uint64_t minimumBudget(const CostModel& m, Arch arch)
     c.arch = arch;
     auto l = layout(m, c);
     auto ring = ringBytes(c, *l);
-    return l->residentBytes + stagingOf(arch, *ring, l->largest);
+    return l->residentBytes + stagingOf(arch, *ring, l->largest, l->widened);
 }
 
 double kernelSpeedRatio(const CostModel& reference, const CostModel& other)
@@ -461,13 +481,15 @@ void scaleKernels(CostModel& model, double factor)
 
 double lowerBoundMs(const CostModel& m, Arch arch, uint64_t budget)
 {
+    // In the bytes the kernels read (what residency costs); what streams is then read at the pack's bytes per byte.
     const uint64_t total = m.weightBytes();
+    const double readPerByte = total ? static_cast<double>(m.readBytes()) / static_cast<double>(total) : 1.0;
     uint64_t smallest = 0; // the least staging any streaming needs: the smallest layer, once
     for (const auto& l : m.layers)
         if (l.bytes > 0 && (smallest == 0 || l.bytes < smallest)) smallest = l.bytes;
     uint64_t keep = budget > m.pinnedBytes ? budget - m.pinnedBytes : 0;
     if (arch != Arch::Preload && keep < total) keep = keep > smallest ? keep - smallest : 0;
-    const uint64_t streamed = keep >= total ? 0 : total - keep;
+    const auto streamed = static_cast<uint64_t>(static_cast<double>(keep >= total ? 0 : total - keep) * readPerByte);
     // The pipelined architectures read beside their kernels, at the calibrated rate.
     const bool pipelined = arch == Arch::Sync || arch == Arch::Async || arch == Arch::TwoStage;
     const double rate = m.diskBytesPerMs * (pipelined ? m.contention.readFactor : 1.0);
@@ -527,7 +549,7 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
         const auto& l = m.layers[static_cast<size_t>(i)];
         const double factor = arch == Arch::Sequential ? 1.0 : m.contention.readFactor; // sequential reads alone
         const double read = m.requestMs + static_cast<double>(l.bytes) / (m.diskBytesPerMs * factor);
-        return std::max(0.0, read - l.kernelMs) / static_cast<double>(l.bytes);
+        return std::max(0.0, read - l.kernelMs) / static_cast<double>(l.bound()); // per byte residency costs
     };
     std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) {
         const double da = deficit(a), db = deficit(b);
@@ -535,10 +557,28 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
         return m.layers[static_cast<size_t>(a)].bytes > m.layers[static_cast<size_t>(b)].bytes;
     });
     const bool fifo = arch == Arch::Async || arch == Arch::TwoStage;
-    const uint64_t rings = arch == Arch::Async ? 2 : 1;
+    // The largest kernel blob of a streamed layer that widens (an fp16 pack's), with `resident` kept: the device
+    // buffer such a layer needs (plan/budget.h); 0 when none widens.
+    const bool widens = m.widens();
+    auto widenedLeft = [&](const std::vector<bool>& resident) {
+        uint64_t w = 0;
+        if (widens)
+            for (size_t i = 0; i < m.layers.size(); ++i)
+                if (!resident[i] && m.layers[i].widens()) w = std::max(w, m.layers[i].bound());
+        return w;
+    };
     // Staging needed for the streamed layers that are left: FIFO rings of `depth` of the largest.
-    auto stagingFor
-        = [&](uint64_t largest, uint64_t depth) { return stagingOf(arch, packAligned(largest * depth), largest); };
+    auto stagingFor = [&](uint64_t largest, uint64_t depth, uint64_t widened) {
+        return stagingOf(arch, packAligned(largest * depth), largest, widened);
+    };
+    // The largest ring whose staging fits `room` (staging grows by a fixed step per byte of ring).
+    auto ringWithin = [&](uint64_t room, uint64_t largest, uint64_t widened) -> uint64_t {
+        const uint64_t one = stagingOf(arch, kPackAlignment, largest, widened);
+        const uint64_t two = stagingOf(arch, 2 * kPackAlignment, largest, widened);
+        const uint64_t perRing = std::max<uint64_t>(1, (two - one) / kPackAlignment);
+        const uint64_t fixed = one - perRing * kPackAlignment;
+        return room > fixed ? (room - fixed) / perRing / kPackAlignment * kPackAlignment : 0;
+    };
     const std::vector<uint64_t> depths
         = fifo ? std::vector<uint64_t> { 1, 2, 3, 4, 6, 8, 12, 16 } : std::vector<uint64_t> { 1 };
     std::vector<size_t> bySize(m.layers.size());
@@ -558,7 +598,7 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
             return k < bySize.size() ? m.layers[bySize[k]].bytes : 0;
         };
         uint64_t largest = largestLeft();
-        if (pinned + stagingFor(largest, depth) > budget) continue;
+        if (pinned + stagingFor(largest, depth, widenedLeft(resident)) > budget) continue;
         // A layer that did not fit may fit once a larger one is resident (the staging shrinks): passes until none
         // is added.
         for (bool added = true; added;) {
@@ -568,11 +608,11 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
                 if (resident[idx]) continue;
                 resident[idx] = true;
                 const uint64_t big = m.layers[idx].bytes == largest ? largestLeft() : largest;
-                if (pinned + m.layers[idx].bytes + stagingFor(big, depth) > budget) {
+                if (pinned + m.layers[idx].bound() + stagingFor(big, depth, widenedLeft(resident)) > budget) {
                     resident[idx] = false;
                     continue;
                 }
-                pinned += m.layers[idx].bytes;
+                pinned += m.layers[idx].bound();
                 largest = big;
                 chosen.push_back(i);
                 added = true;
@@ -588,7 +628,7 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
             c.stagingBytes = packAligned(largest * depth);
             DL_TRY(consider(c));
             // And what the residency left over, to the rings.
-            const uint64_t rest = (budget - pinned) / rings / kPackAlignment * kPackAlignment;
+            const uint64_t rest = ringWithin(budget - pinned, largest, widenedLeft(resident));
             if (rest > c.stagingBytes) {
                 c.stagingBytes = rest;
                 DL_TRY(consider(c));
@@ -600,7 +640,9 @@ Result<Choice> optimize(const CostModel& m, Arch arch, uint64_t budget)
         if (fifo && depth == 1) {
             Configuration ringOnly;
             ringOnly.arch = arch;
-            ringOnly.stagingBytes = (budget - m.pinnedBytes) / rings / kPackAlignment * kPackAlignment;
+            const std::vector<bool> none(m.layers.size(), false);
+            ringOnly.stagingBytes
+                = ringWithin(budget - m.pinnedBytes, bySize.empty() ? 0 : m.layers[bySize[0]].bytes, widenedLeft(none));
             DL_TRY(consider(ringOnly));
         }
     }

@@ -25,7 +25,15 @@ struct LayerCost
     std::string name;
     uint64_t bytes = 0; // padded bytes of the layer's blob (what a read covers); 0 for a layer without weights
     double kernelMs = 0; // the layer's kernels, weights at hand
-    double copyMs = 0; // host → device copy of its weights (async, sync, sequential); 0: from copyBytesPerMs
+    // Host → device copy of its weights (async, sync, sequential), or for a layer an fp16 pack widens the widening
+    // (which two-stage's kernel stage does before the layer's kernels); 0: from copyBytesPerMs
+    double copyMs = 0;
+    // Padded bytes where the kernels read it, when more than `bytes`: a layer an fp16 pack stores in float16 and the
+    // copy stage widens (PackLayer::boundPadded); 0: the same as `bytes`.
+    uint64_t boundBytes = 0;
+
+    uint64_t bound() const { return boundBytes > bytes ? boundBytes : bytes; }
+    bool widens() const { return boundBytes > bytes; }
 };
 
 // How reads and kernels slow each other where they run at once, in the pipelined architectures (sync, async,
@@ -52,7 +60,9 @@ struct CostModel
     uint64_t activationBytes = 0;
     uint64_t workspaceBytes = 0;
 
-    uint64_t weightBytes() const; // every layer's padded bytes
+    uint64_t weightBytes() const; // every layer's padded bytes where the kernels read them: what preload holds
+    uint64_t readBytes() const; // every layer's padded bytes as read
+    bool widens() const; // some layer is widened (an fp16 pack's profile)
     double kernelMs() const; // Σ kernels: the latency of preload
     // Read time of `bytes` after an idle disk.
     double readMs(uint64_t bytes) const;
@@ -67,6 +77,7 @@ struct ProfiledLayer
     std::string name;
     uint64_t bytes = 0; // padded
     double readMs = 0, copyMs = 0, kernelMs = 0;
+    uint64_t boundBytes = 0; // LayerCost::boundBytes
 };
 Result<CostModel> costModelFromProfile(
     const std::vector<ProfiledLayer>& layers, uint64_t pinnedBytes, uint64_t activationBytes, uint64_t workspaceBytes);

@@ -21,14 +21,17 @@ struct RecordedRun
     std::string modelHash, arch, host, cpu;
     bool ok = false; // finished without error
     uint64_t splitBytes = 0; // layers cut above it (0: whole layers)
+    std::string precision = "fp32"; // how its pack stored the weights
 };
 
 // The runs a plan of the model `modelHash` weighs, one per split: per split the newest sequential run (each stage's
-// time alone), else its newest streaming run; only `onlySplit`'s when given, only `host`'s when it is not empty. The
+// time alone), else its newest streaming run; only `onlySplit`'s when given, only `host`'s when it is not empty; only
+// runs of packs of `precision` (an fp16 pack reads other bytes and widens them: its times are not an fp32 plan's). The
 // first is the newest sequential run of any split (the newest streaming one where there is none). `runs` are oldest
 // first; the result is run ids, empty when there is no streaming run of the model.
 std::vector<int64_t> chooseProfiles(const std::vector<RecordedRun>& runs, const std::string& modelHash,
-    std::optional<uint64_t> onlySplit = std::nullopt, const std::string& host = {});
+    std::optional<uint64_t> onlySplit = std::nullopt, const std::string& host = {},
+    const std::string& precision = "fp32");
 
 // The runs that may calibrate `profile`, newest first: finished pipelined runs (sync, async, two-stage) of the same
 // model on the same device (host and CPU), other than the profile. Whether one does is calibrates()'s to say.
@@ -49,6 +52,7 @@ struct CalibrationFacts
 bool calibrates(const CalibrationFacts& candidate, size_t layers, uint64_t splitBytes, bool paired);
 
 // The message for a store with no profile of the model: what to record, in the command line's words and the studio's.
-std::string noProfileMessage(const std::string& storePath, std::optional<uint64_t> onlySplit);
+std::string noProfileMessage(
+    const std::string& storePath, std::optional<uint64_t> onlySplit, const std::string& precision = "fp32");
 
 } // namespace dl::plan

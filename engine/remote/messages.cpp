@@ -20,7 +20,7 @@ namespace {
 // Keys a run request may carry; anything else is refused rather than ignored.
 const char* const kRequestKeys[] = { "model", "arch", "staging_bytes", "resident_layers", "budget_bytes", "split_bytes",
     "warmup", "iterations", "continuous", "threads", "seed", "input_shapes", "memory_limit_bytes", "read", "model_file",
-    "weights_file", "model_name", "live" };
+    "weights_file", "model_name", "live", "precision" };
 
 // A whole number in [lo, hi] at `key` into `out`, when present; `out` is left as it is otherwise.
 template <typename T> Status number(const Json& j, const char* key, int64_t lo, int64_t hi, T& out)
@@ -47,6 +47,7 @@ Json runRequestToJson(const RunSpec& s, const std::string& modelFile, const std:
     if (!s.resident.empty()) j["resident_layers"] = s.resident;
     if (s.budgetBytes) j["budget_bytes"] = s.budgetBytes;
     if (s.splitBytes) j["split_bytes"] = *s.splitBytes;
+    if (s.precision) j["precision"] = precisionName(*s.precision);
     j["warmup"] = s.warmup;
     j["iterations"] = s.iterations;
     j["continuous"] = s.continuous;
@@ -109,6 +110,11 @@ Result<RunSpec> runSpecFromRequest(const Json& j, const std::string& modelPath, 
         uint64_t split = 0;
         DL_TRY(number(j, "split_bytes", 0, kMaxBytes, split));
         s.splitBytes = split;
+    }
+    if (j.contains("precision")) {
+        const auto p = j["precision"].is_string() ? parsePrecision(j["precision"].get<std::string>()) : std::nullopt;
+        if (!p) return invalid("the run request's 'precision' is not fp32 or fp16");
+        s.precision = *p;
     }
     DL_TRY(number(j, "warmup", 0, 1000, s.warmup));
     DL_TRY(number(j, "iterations", 1, 1000000, s.iterations));
@@ -343,6 +349,9 @@ Json setupToJson(const SessionSetup& s, int64_t originNs)
     if (s.arch) j["arch"] = archName(*s.arch);
     j["layer_names"] = s.layerNames;
     j["layer_bytes"] = s.layerBytes;
+    j["layer_stored"] = s.layerStored;
+    j["layer_bound_bytes"] = s.layerBoundBytes;
+    j["precision"] = precisionName(s.precision);
     j["resident"] = s.resident;
     j["staging_bytes"] = s.stagingBytes;
     j["resident_bytes"] = s.residentBytes;
@@ -382,6 +391,14 @@ Result<RemoteSetup> setupFromJson(const Json& j)
     }
     DL_TRY(strings("layer_names", s.layerNames));
     DL_TRY(strings("output_names", s.outputNames));
+    DL_TRY(strings("layer_stored", s.layerStored));
+    if (!s.layerStored.empty() && s.layerStored.size() != s.layerNames.size())
+        return invalid("the set-up's 'layer_stored' does not name a type for each layer");
+    if (j.contains("precision")) {
+        const auto p = j["precision"].is_string() ? parsePrecision(j["precision"].get<std::string>()) : std::nullopt;
+        if (!p) return invalid("the set-up's 'precision' is not fp32 or fp16");
+        s.precision = *p;
+    }
     if (j.contains("layer_bytes")) {
         const Json& v = j["layer_bytes"];
         if (!v.is_array() || v.size() != s.layerNames.size() || !std::all_of(v.begin(), v.end(), [](const Json& x) {
@@ -389,6 +406,14 @@ Result<RemoteSetup> setupFromJson(const Json& j)
             }))
             return invalid("the set-up's 'layer_bytes' is not a byte count for each layer");
         s.layerBytes = v.get<std::vector<int64_t>>();
+    }
+    if (j.contains("layer_bound_bytes")) {
+        const Json& v = j["layer_bound_bytes"];
+        if (!v.is_array() || (!v.empty() && v.size() != s.layerNames.size())
+            || !std::all_of(
+                v.begin(), v.end(), [](const Json& x) { return x.is_number_integer() && x.get<int64_t>() >= 0; }))
+            return invalid("the set-up's 'layer_bound_bytes' is not a byte count for each layer");
+        s.layerBoundBytes = v.get<std::vector<int64_t>>();
     }
     if (j.contains("resident")) {
         const Json& v = j["resident"];

@@ -521,9 +521,12 @@ Status Session::Impl::prepare()
     setup.resident.assign(pack->layers.size(), *s.arch == Arch::Preload);
     for (int l : pl.options().resident)
         setup.resident[static_cast<size_t>(l)] = true;
+    setup.precision = pack->source.precision;
     for (const auto& l : pack->layers) {
         setup.layerNames.push_back(l.name);
         setup.layerBytes.push_back(static_cast<int64_t>(l.paddedBytes));
+        setup.layerStored.push_back(storedTypeOf(l));
+        setup.layerBoundBytes.push_back(static_cast<int64_t>(l.boundPadded()));
     }
     setup.preloadWeightBytes = minimumWeightMemory(*pack, Arch::Preload) + exec->pinnedWeightBytes();
     setup.stagingBytes = pl.stagingBytes();
@@ -729,6 +732,7 @@ void Session::Impl::runLoop(SessionOutcome& out, const IterationHooks& hooks)
         c["read_thread"] = s.read.readThread;
         c["verify"] = verifyName(pl->options().verify);
         c["pack"] = pack->path;
+        c["precision"] = precisionName(pack->source.precision);
     }
     if (s.budgetBytes) c["budget_bytes"] = s.budgetBytes;
     if (s.continuous) c["continuous"] = true;

@@ -82,6 +82,9 @@ struct SessionSetup
     std::optional<Arch> arch;
     std::vector<std::string> layerNames; // by layer index
     std::vector<int64_t> layerBytes; // padded weight bytes a read covers
+    std::vector<std::string> layerStored; // how the pack stores each layer's weights (storedTypeOf)
+    std::vector<int64_t> layerBoundBytes; // each layer where the kernels read it (PackLayer::boundPadded)
+    Precision precision = Precision::F32; // the pack's
     std::vector<bool> resident;
     uint64_t stagingBytes = 0, residentBytes = 0, budgetBytes = 0, splitBytes = 0, modelWeightBytes = 0;
     uint64_t preloadWeightBytes = 0; // what preload would hold: every layer as packed, and the constants pinned

@@ -142,6 +142,79 @@ private slots:
         QVERIFY2(spans > 20, qPrintable(QString::number(spans)));
     }
 
+    // --precision fp16: the pack stores the weights in float16 (about half the bytes, both packs side by side in the
+    // cache), every architecture gives the bytes the fp16 pack preloaded gives, the report says what was read and
+    // widened; a pack's or a configuration's precision is not overridden, and a bad value is refused.
+    void fp16PacksHalveTheBytesRead()
+    {
+        const QString cache = m_dir.filePath(QStringLiteral("fp16-cache"));
+        const QString cfg = darknet("yolov3-tiny.cfg");
+        const QString pack16 = m_dir.filePath(QStringLiteral("tiny16.dlpack"));
+        Outcome o = dlayer({ QStringLiteral("pack"), cfg, QStringLiteral("--precision"), QStringLiteral("fp16"),
+            QStringLiteral("-o"), pack16, QStringLiteral("--json") });
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QJsonObject p16 = QJsonDocument::fromJson(o.out.toUtf8()).object();
+        QCOMPARE(p16.value(QStringLiteral("precision")).toString(), QStringLiteral("fp16"));
+        const double ratio = p16.value(QStringLiteral("weight_bytes")).toDouble()
+            / p16.value(QStringLiteral("bound_weight_bytes")).toDouble();
+        QVERIFY2(ratio > 0.49 && ratio < 0.51, qPrintable(QString::number(ratio)));
+
+        QJsonObject runs[2];
+        QStringList reference;
+        for (const char* arch : { "preload", "sequential", "sync", "async", "two-stage" }) {
+            for (int k = 0; k < 2; ++k) {
+                const QString precision = k ? QStringLiteral("fp16") : QStringLiteral("fp32");
+                o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--arch"),
+                               QString::fromLatin1(arch), QStringLiteral("--precision"), precision }
+                        + kOnce,
+                    cache);
+                QVERIFY2(o.code == 0, qPrintable(o.err));
+                runs[k] = QJsonDocument::fromJson(o.out.toUtf8()).object();
+                QCOMPARE(
+                    runs[k].value(QStringLiteral("precision")).toObject().value(QStringLiteral("weights")).toString(),
+                    precision);
+                if (k == 1) {
+                    if (reference.isEmpty()) reference = outputDigests(o.out);
+                    QCOMPARE(outputDigests(o.out), reference); // every architecture reads the same fp16 weights
+                }
+            }
+            QVERIFY(outputDigests(QJsonDocument(runs[0]).toJson()) != reference); // fp16 weights are rounded
+            if (QLatin1String(arch) == QLatin1String("preload")) continue;
+            // What each inference streams (read.bytes also counts what the stages read ahead of the next run).
+            auto streamed = [](const QJsonObject& j) {
+                return j.value(QStringLiteral("precision")).toObject().value(QStringLiteral("stored_bytes")).toDouble();
+            };
+            QVERIFY2(
+                streamed(runs[1]) < 0.55 * streamed(runs[0]) && streamed(runs[1]) > 0.45 * streamed(runs[0]), arch);
+            if (QLatin1String(arch) == QLatin1String("sequential")) {
+                auto read = [](const QJsonObject& j) {
+                    return j.value(QStringLiteral("read")).toObject().value(QStringLiteral("bytes")).toDouble();
+                };
+                QCOMPARE(read(runs[1]), streamed(runs[1]));
+                QCOMPARE(read(runs[0]), streamed(runs[0]));
+            }
+            const QJsonObject prec = runs[1].value(QStringLiteral("precision")).toObject();
+            QVERIFY(prec.value(QStringLiteral("layers_widened")).toInt() > 5);
+            QCOMPARE(prec.value(QStringLiteral("compute")).toString(), QStringLiteral("fp32"));
+            QVERIFY(prec.value(QStringLiteral("bound_bytes")).toDouble()
+                > 1.9 * prec.value(QStringLiteral("stored_bytes")).toDouble());
+            QVERIFY(runs[1].value(QStringLiteral("copy_ms")).toDouble() > 0);
+        }
+        // Both packs live in the cache.
+        QCOMPARE(QDir(cache).entryList({ QStringLiteral("*.dlpack") }, QDir::Files).size(), 2);
+
+        // The pack fixes its precision; a configuration fixes its own; a bad value is named.
+        o = dlayer(QStringList { QStringLiteral("run"), pack16, QStringLiteral("--precision"), QStringLiteral("fp32") }
+            + kOnce);
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("stores its weights in fp16")), qPrintable(o.err));
+        o = dlayer(QStringList { QStringLiteral("run"), cfg, QStringLiteral("--precision"), QStringLiteral("fp8") });
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(QStringLiteral("--precision takes fp32 or fp16")), qPrintable(o.err));
+        o = dlayer({ QStringLiteral("info"), cfg, QStringLiteral("--precision"), QStringLiteral("fp16") });
+        QCOMPARE(o.code, 2);
+    }
+
     // --arch on a model packs it into the cache on first use and reuses it after.
     void packCacheIsUsedAndRefreshed()
     {

@@ -56,6 +56,13 @@ private Q_SLOTS:
         QVERIFY(s->read.verify == Verify::Always);
         QCOMPARE(s->source, std::string("agent"));
         QVERIFY(s->packDir.empty() && s->traceFile.empty() && s->inputFiles.empty());
+        QVERIFY(!s->precision); // the model's own
+        RunSpec half;
+        half.modelHash = std::string(64, 'c');
+        half.precision = Precision::F16;
+        auto h = runSpecFromRequest(runRequestToJson(half, "", ""), "/board/models/cccc.cfg");
+        QVERIFY(h.ok());
+        QCOMPARE(h->precision, std::optional<Precision>(Precision::F16));
     }
 
     void badRequestsAreNamed_data()
@@ -93,6 +100,12 @@ private Q_SLOTS:
         QTest::newRow("a bad verify") << "read"
                                       << "{\"verify\": \"maybe\"}"
                                       << "read.verify";
+        QTest::newRow("an unknown precision") << "precision"
+                                              << "\"fp8\""
+                                              << "'precision'";
+        QTest::newRow("a precision that is a number") << "precision"
+                                                      << "16"
+                                                      << "'precision'";
     }
     void badRequestsAreNamed()
     {
@@ -219,6 +232,8 @@ private Q_SLOTS:
         s.arch = Arch::Async;
         s.layerNames = { "conv_0", "conv_1" };
         s.layerBytes = { 4096, 8192 };
+        s.layerStored = { "fp16", "fp16+fp32" };
+        s.precision = Precision::F16;
         s.resident = { true, false };
         s.stagingBytes = 1 << 20;
         s.splitBytes = 65536;
@@ -230,12 +245,20 @@ private Q_SLOTS:
         QVERIFY(back->setup.modelPath.empty()); // board paths do not travel
         QCOMPARE(back->setup.layerNames, s.layerNames);
         QCOMPARE(back->setup.layerBytes, s.layerBytes);
+        QCOMPARE(back->setup.layerStored, s.layerStored);
+        QCOMPARE(back->setup.precision, Precision::F16);
         QCOMPARE(back->setup.resident, s.resident);
         QCOMPARE(back->setup.arch.value(), Arch::Async);
         QCOMPARE(back->setup.stagingBytes, s.stagingBytes);
         QCOMPARE(back->setup.reader, s.reader);
         Json wrong = setupToJson(s, 0);
         wrong["layer_bytes"] = Json::array({ 1 }); // not one per layer
+        QVERIFY(!setupFromJson(wrong).ok());
+        wrong = setupToJson(s, 0);
+        wrong["layer_stored"] = Json::array({ "fp16" }); // not one per layer
+        QVERIFY(!setupFromJson(wrong).ok());
+        wrong = setupToJson(s, 0);
+        wrong["precision"] = "bf16";
         QVERIFY(!setupFromJson(wrong).ok());
 
         Progress p;

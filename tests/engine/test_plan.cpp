@@ -49,9 +49,19 @@ class TestPlan : public QObject
     Q_OBJECT
 
 private slots:
-    // The weight memory the planner predicts is, byte for byte, what the ledger of a real pipeline holds.
+    void predictedWeightsAreTheLedgers_data()
+    {
+        QTest::addColumn<int>("precision");
+        QTest::newRow("fp32") << static_cast<int>(Precision::F32);
+        QTest::newRow("fp16") << static_cast<int>(Precision::F16);
+    }
+
+    // The weight memory the planner predicts is, byte for byte, what the ledger of a real pipeline holds, for packs of
+    // either precision (an fp16 pack's layers held widened where the kernels read them).
     void predictedWeightsAreTheLedgers()
     {
+        QFETCH(int, precision);
+        const auto half = static_cast<Precision>(precision);
         QTemporaryDir dir(QStringLiteral(DL_TEST_TMP "/plan-XXXXXX")); // the build tree: a real disk
         auto g = importModel(DL_SOURCE_DIR "/resources/models/darknet/yolov3-tiny.cfg");
         QVERIFY(g.ok());
@@ -63,7 +73,8 @@ private slots:
         PackSource src;
         src.modelPath = "yolov3-tiny.cfg";
         src.modelSha256 = "test";
-        src.layoutTag = Executor::layoutTag();
+        src.layoutTag = packLayoutTag(half);
+        src.precision = half;
         QVERIFY(writeLayerPack(packPath, **exec, src).ok());
         (*exec)->releaseWeights();
         auto pack = readLayerPack(packPath);
@@ -71,7 +82,8 @@ private slots:
 
         CostModel m;
         for (const auto& l : pack->layers)
-            m.layers.push_back({ l.name, l.paddedBytes, 1.0, 0.0 });
+            m.layers.push_back({ l.name, l.paddedBytes, 1.0, 0.0, l.widens() ? l.boundPadded() : 0 });
+        QCOMPARE(m.widens(), half == Precision::F16);
         m.diskBytesPerMs = 1e6;
         m.pinnedBytes = (*exec)->pinnedWeightBytes();
         std::vector<int> everyThird;
@@ -146,6 +158,26 @@ private slots:
         auto r = simulate(uniform(2, 8192, 1, 1), bad);
         QVERIFY(!r.ok());
         QVERIFY(r.error().message.find("cannot hold the largest streamed layer") != std::string::npos);
+
+        // An fp16 pack: each layer reads 4096 bytes and widens into 8192 in 0.5 ms. Two-stage widens in its kernel
+        // stage: with reads hidden, each layer costs its widening on top of its kernels; async widens in its copy
+        // stage, beside the kernels, which still set the pace.
+        CostModel half = uniform(10, 4096, 2.0, 4096.0);
+        for (LayerCost& l : half.layers) {
+            l.boundBytes = 8192;
+            l.copyMs = 0.5;
+        }
+        const Prediction widened = predict(half, Arch::TwoStage, 8192);
+        QVERIFY2(qAbs(widened.latencyMs - 10 * 2.5) < 1e-9, qPrintable(QString::number(widened.latencyMs)));
+        QCOMPARE(widened.stagingBytes, uint64_t(8192 + 8192)); // the ring, and one widened layer
+        QCOMPARE(widened.streamedBytes, uint64_t(10 * 4096));
+        const Prediction asyncHalf = predict(half, Arch::Async, 8192);
+        QVERIFY2(qAbs(asyncHalf.latencyMs - 20.0) < 1e-6, qPrintable(QString::number(asyncHalf.latencyMs)));
+        QCOMPARE(asyncHalf.stagingBytes, uint64_t(8192 + 2 * 8192)); // the host ring, and a device ring of twice it
+        // Resident layers are held widened.
+        QCOMPARE(predict(half, Arch::TwoStage, 0, nine).weightsPeak, uint64_t(9 * 8192 + 4096 + 8192));
+        QCOMPARE(half.weightBytes(), uint64_t(10 * 8192));
+        QCOMPARE(half.readBytes(), uint64_t(10 * 4096));
     }
 
     void optimizerKeepsWithinBudgetAndTheFrontierOnlyImproves()

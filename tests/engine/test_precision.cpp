@@ -15,6 +15,7 @@
 #include "pipeline/pipeline.h"
 #include "plan/budget.h"
 #include "plan/config.h"
+#include "plan/profiles.h"
 #include "runtime/executor.h"
 #include "session/runreport.h"
 
@@ -121,6 +122,25 @@ private Q_SLOTS:
 #if defined(__x86_64__)
         if (__builtin_cpu_supports("f16c")) QCOMPARE(std::string(widenHalfPath()), std::string("f16c"));
 #endif
+    }
+
+    // Widening within one buffer, from the end back, gives what widening into another does, wherever the floats
+    // start at or after the halves.
+    void widenInPlace()
+    {
+        Tensor r = seededTensor(DType::F32, { 1001 }, 11);
+        std::vector<uint16_t> halves(1001);
+        narrowToHalf(r.ptr<float>(), halves.data(), halves.size());
+        std::vector<float> want(halves.size());
+        widenHalf(halves.data(), want.data(), halves.size());
+        for (size_t from : { size_t(0), size_t(6), size_t(64) })
+            for (size_t to : { from, from + 2, from + 100, from + 2002 }) {
+                std::vector<std::byte> buffer(to + 4 * halves.size() + 16);
+                std::memcpy(buffer.data() + from, halves.data(), 2 * halves.size());
+                widenHalfInPlace(buffer.data(), from, to, halves.size());
+                QVERIFY2(std::memcmp(buffer.data() + to, want.data(), 4 * want.size()) == 0,
+                    qPrintable(QStringLiteral("from %1 to %2").arg(from).arg(to)));
+            }
     }
 
     // narrowToHalf rounds as floatToHalf does: ties to even, overflow to infinity, subnormals, NaN kept.
@@ -351,6 +371,23 @@ private Q_SLOTS:
         auto refused = plan::configFromJson(wrong);
         QVERIFY(!refused.ok());
         QVERIFY(refused.error().message.find("precision") != std::string::npos);
+    }
+
+    // Runs of fp16 packs are never an fp32 plan's profile, nor calibrate one: they read other bytes and widen them.
+    void profilesAreFp32PacksRuns()
+    {
+        using plan::RecordedRun;
+        std::vector<RecordedRun> runs = {
+            { 1, "m", "sequential", "h", "c", true, 0, "fp32" },
+            { 2, "m", "two-stage", "h", "c", true, 0, "fp32" },
+            { 3, "m", "sequential", "h", "c", true, 0, "fp16" }, // newest sequential run, but of an fp16 pack
+            { 4, "m", "async", "h", "c", true, 0, "fp16" },
+        };
+        QCOMPARE(plan::chooseProfiles(runs, "m"), (std::vector<int64_t> { 1 }));
+        QCOMPARE(plan::calibrationCandidates(runs, runs[0]), (std::vector<int64_t> { 2 }));
+        runs[0].precision = "fp16";
+        runs[1].precision = "fp16";
+        QVERIFY(plan::chooseProfiles(runs, "m").empty());
     }
 
     // The report says how the weights were stored and what the kernels computed in, and reads back.

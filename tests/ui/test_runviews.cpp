@@ -276,6 +276,57 @@ private Q_SLOTS:
         QVERIFY(out->peaks[0] + out->peaks[1] <= size_t(24) << 20);
     }
 
+    // The Run dock's "Weights in pack": an fp16 run reads about half the bytes of an fp32 one, and the layer table
+    // shows how the run's pack stored each layer, and the bytes.
+    void fp16PackShowsInTheLayerTable()
+    {
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        window.setStorePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
+        QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+        window.openFile(darknetModel("yolov3-tiny.cfg"));
+        QVERIFY(loaded.wait(TimeoutMs));
+        LayerTableModel* model = window.layerModel();
+        QCOMPARE(model->index(0, LayerTableModel::StoredColumn).data().toString(), QStringLiteral("–"));
+        window.runControls()->setArch(Arch::TwoStage);
+        window.runControls()->setIterations(0, 1);
+        std::map<Precision, RunOutcomePtr> outcomes;
+        for (Precision p : { Precision::F32, Precision::F16 }) {
+            window.runControls()->setPrecision(p);
+            QCOMPARE(window.runControls()->request().precision, std::optional<Precision>(p));
+            QSignalSpy finished(&window, &MainWindow::runFinished);
+            QVERIFY(window.startRun() > 0);
+            QVERIFY(finished.wait(TimeoutMs));
+            outcomes[p] = finished.at(0).at(0).value<RunOutcomePtr>();
+            QVERIFY2(outcomes[p]->status == RunOutcome::Status::Ok, qPrintable(outcomes[p]->error));
+            const RunInfoPtr info = window.currentRun();
+            QCOMPARE(info->precision, p);
+            const QString type = QString::fromLatin1(precisionName(p));
+            int weighted = 0;
+            for (int l = 0; l < model->rowCount(); ++l) {
+                if (info->layerBytes[static_cast<size_t>(l)] == 0) continue;
+                ++weighted;
+                const QString shown = model->index(l, LayerTableModel::StoredColumn).data().toString();
+                QVERIFY2(shown.startsWith(type), qPrintable(shown));
+                QCOMPARE(model->index(l, LayerTableModel::StoredColumn).data(LayerTableModel::SortRole).toLongLong(),
+                    info->layerBytes[static_cast<size_t>(l)]);
+            }
+            QVERIFY(weighted > 5);
+        }
+        // Half the bytes, give or take the 4 KiB each layer's read is rounded to.
+        const double ratio = static_cast<double>(outcomes[Precision::F16]->readBytes)
+            / static_cast<double>(outcomes[Precision::F32]->readBytes);
+        QVERIFY2(ratio > 0.45 && ratio < 0.55, qPrintable(QString::number(ratio)));
+        // The stored run says which pack it read.
+        auto store = store::RunStore::open(window.storePath().toStdString());
+        QVERIFY(store.ok());
+        auto run = (*store)->run(outcomes[Precision::F16]->storedRunId);
+        QVERIFY(run.ok());
+        QVERIFY(run->configJson.find("\"precision\":\"fp16\"") != std::string::npos);
+        window.runControls()->setPrecision(std::nullopt);
+        QVERIFY(!window.runControls()->request().precision);
+    }
+
     // A run that runs out of memory ends as a failed run with the engine's message; the window stays, takes the
     // next run as if nothing had happened, and records only the runs that ran.
     void aRunOutOfMemoryFailsAndTheStudioGoesOn()

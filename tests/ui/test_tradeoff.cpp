@@ -201,6 +201,86 @@ private Q_SLOTS:
         QCOMPARE(view->selectedChoice()->budgetBytes, choice.budgetBytes);
     }
 
+    // fp16 packs: the trade-off plans for them from a profile of an fp16 pack, draws the fp32 frontier beside, and a
+    // point exported runs with an fp16 pack holding the weight bytes it predicted, byte for byte.
+    void fp16FrontierBesideFp32()
+    {
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        window.setStorePath(m_dir.filePath(QStringLiteral("fp16.sqlite")));
+        window.resize(1280, 800);
+        window.show();
+        QSignalSpy planned(window.planner(), &TradeoffPlanner::planned);
+        QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+        window.openFile(darknetModel("yolov3-tiny.cfg"));
+        QVERIFY(loaded.wait(TimeoutMs));
+        TradeoffView* view = window.tradeoffView();
+        QVERIFY(nextPlan(planned));
+        window.runControls()->setIterations(1, 2);
+        QSignalSpy finished(&window, &MainWindow::runFinished);
+
+        // An fp32 profile: its frontier, nothing beside it yet.
+        QCOMPARE(view->precision(), Precision::F32);
+        QTest::mouseClick(view->profileButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(TimeoutMs));
+        QVERIFY(finished.takeFirst().at(0).value<RunOutcomePtr>()->status == RunOutcome::Status::Ok);
+        PlanResultPtr plan = nextPlan(planned);
+        QVERIFY(plan && plan->hasFrontier());
+        QVERIFY(plan->otherFrontier.empty());
+        QVERIFY2(plan->otherError.contains(QStringLiteral("fp16")), qPrintable(plan->otherError));
+        QCOMPARE(view->otherFrontierPointCount(), 0);
+        const size_t fp32Points = plan->frontier.size();
+
+        // Planning for fp16 packs: no profile of them yet, the fp32 frontier drawn beside.
+        view->setPrecision(Precision::F16);
+        plan = nextPlan(planned);
+        QVERIFY(plan);
+        QCOMPARE(plan->request.precision, Precision::F16);
+        QVERIFY(!plan->hasFrontier());
+        QVERIFY2(plan->error.contains(QStringLiteral("fp16")), qPrintable(plan->error));
+        QCOMPARE(plan->otherFrontier.size(), fp32Points);
+
+        // Profile with fp16 chosen: a sequential run of an fp16 pack; then both frontiers.
+        QTest::mouseClick(view->profileButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(TimeoutMs));
+        const RunOutcomePtr profile = finished.takeFirst().at(0).value<RunOutcomePtr>();
+        QVERIFY2(profile->status == RunOutcome::Status::Ok, qPrintable(profile->error));
+        QCOMPARE(profile->info->precision, Precision::F16);
+        plan = nextPlan(planned);
+        QVERIFY(plan);
+        QVERIFY2(plan->hasFrontier(), qPrintable(plan->error));
+        QCOMPARE(plan->frontierProfile()->runId, profile->storedRunId);
+        QVERIFY(plan->frontierProfile()->model.widens());
+        QVERIFY(!plan->otherFrontier.empty());
+        QVERIFY(view->otherFrontierPointCount() > 0);
+        // Preload of an fp16 pack holds the widened layers: the whole model costs what fp32's does.
+        QCOMPARE(plan->frontier.back().prediction.weightsPeak, plan->otherFrontier.back().prediction.weightsPeak);
+
+        // A point keeping some layers resident, exported and run by dlayer: an fp16 pack, the predicted weights.
+        int chosen = -1;
+        for (int i = 0; i <= view->slider()->maximum() && chosen < 0; ++i) {
+            view->slider()->setValue(i);
+            const plan::Choice* c = view->selectedChoice();
+            if (!c->config.resident.empty() && c->config.resident.size() < size_t(window.layerModel()->rowCount()))
+                chosen = i;
+        }
+        QVERIFY(chosen >= 0);
+        const plan::Choice choice = *view->selectedChoice();
+        const QString config = m_dir.filePath(QStringLiteral("fp16-choice.json"));
+        const QJsonObject report = exportAndRun(window, config);
+        QVERIFY(!report.isEmpty());
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QCOMPARE(QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("precision")).toString(),
+            QStringLiteral("fp16"));
+        QCOMPARE(report.value(QStringLiteral("precision")).toObject().value(QStringLiteral("weights")).toString(),
+            QStringLiteral("fp16"));
+        QCOMPARE(report.value(QStringLiteral("resident_layers")).toArray(), residentOf(choice));
+        QCOMPARE(weightsBytes(report), choice.prediction.weightsPeak);
+        view->setPrecision(Precision::F32);
+        QVERIFY(nextPlan(planned));
+    }
+
     // Budgets below the model's largest layer: a budget run cuts the layers itself, and a profile of a split joins
     // the whole-layer one, so that the frontier reaches below the largest layer; a point of the split profile runs
     // from the studio and from an exported file with the pieces its resident set names.
