@@ -74,6 +74,21 @@ Graph twoLayers(float w1Scale)
     return g;
 }
 
+// Writes an fp16 pack of `exec` (weights not released) at `path` and reads its table back.
+PackInfo halfPack(const Executor& exec, const std::string& path)
+{
+    PackSource src;
+    src.modelPath = "two-layers";
+    src.modelSha256 = "test";
+    src.inputShapes = { { "x", { 1, 8 } } };
+    src.precision = Precision::F16;
+    src.layoutTag = packLayoutTag(Precision::F16);
+    if (auto st = writeLayerPack(path, exec, src); !st.ok()) qFatal("%s", st.error().message.c_str());
+    auto pack = readLayerPack(path);
+    if (!pack.ok()) qFatal("%s", pack.error().message.c_str());
+    return std::move(pack).value();
+}
+
 double normalisedError(const Tensor& got, const Tensor& want)
 {
     const auto a = got.toDouble(), b = want.toDouble();
@@ -232,23 +247,15 @@ private Q_SLOTS:
         const Tensor want = (*ref)[0].clone();
         QCOMPARE((*exec)->layers().size(), size_t(2));
 
-        PackSource src;
-        src.modelPath = "two-layers";
-        src.modelSha256 = "test";
-        src.inputShapes = { { "x", { 1, 8 } } };
-        src.precision = Precision::F16;
-        src.layoutTag = packLayoutTag(Precision::F16);
         const std::string path = (m_dir.path() + QStringLiteral("/two.dlpack")).toStdString();
-        QVERIFY(writeLayerPack(path, **exec, src).ok());
-        auto pack = readLayerPack(path);
-        QVERIFY2(pack.ok(), pack.ok() ? "" : pack.error().message.c_str());
-        QCOMPARE(pack->version, kLayerPackVersion);
-        QCOMPARE(pack->source.precision, Precision::F16);
-        QVERIFY(pack->layers[0].widens());
-        QCOMPARE(pack->layers[0].slots[0].stored, DType::F16);
-        QVERIFY(!pack->layers[1].widens()); // 1e6 is beyond float16: kept float32
-        QCOMPARE(pack->layers[1].slots[0].stored, DType::F32);
-        QVERIFY(checkPackMatches(*pack, **exec).ok());
+        const PackInfo pack = halfPack(**exec, path);
+        QCOMPARE(pack.version, kLayerPackVersion);
+        QCOMPARE(pack.source.precision, Precision::F16);
+        QVERIFY(pack.layers[0].widens());
+        QCOMPARE(pack.layers[0].slots[0].stored, DType::F16);
+        QVERIFY(!pack.layers[1].widens()); // 1e6 is beyond float16: kept float32
+        QCOMPARE(pack.layers[1].slots[0].stored, DType::F32);
+        QVERIFY(checkPackMatches(pack, **exec).ok());
         (*exec)->releaseWeights();
 
         for (Arch a : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage }) {
@@ -257,7 +264,7 @@ private Q_SLOTS:
             auto reader = openFileReader(path);
             QVERIFY(reader.ok());
             MemoryLedger ledger;
-            auto p = Pipeline::create(**exec, *pack, std::move(reader).value(), o, &ledger);
+            auto p = Pipeline::create(**exec, pack, std::move(reader).value(), o, &ledger);
             QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
             auto out = (*p)->run({ x });
             QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
@@ -267,7 +274,7 @@ private Q_SLOTS:
             // What the kernels read is float32: the resident and staging bytes the ledger holds cover it.
             if (a == Arch::Preload)
                 QCOMPARE((*p)->residentBytes(),
-                    pack->layers[0].boundPadded() + pack->layers[1].boundPadded() + (*exec)->pinnedWeightBytes());
+                    pack.layers[0].boundPadded() + pack.layers[1].boundPadded() + (*exec)->pinnedWeightBytes());
             QCOMPARE(ledger.peak(MemTag::ResidentWeights), (*p)->residentBytes());
         }
     }
@@ -297,19 +304,15 @@ private Q_SLOTS:
         QCOMPARE(defaultPrecision(g), Precision::F16);
     }
 
-    // A table whose slot claims a type it cannot widen from, or a version 1 pack that widens, is refused as corrupt.
+    // A table whose slot claims a stored type it cannot be widened from is refused as corrupt, even with its checksums
+    // made to match.
     void damagedPrecisionIsRefused()
     {
         const Graph g = twoLayers(1.0f);
         auto exec = Executor::create(g, { { "x", { 1, 8 } } });
         QVERIFY(exec.ok());
-        PackSource src;
-        src.modelSha256 = "test";
-        src.precision = Precision::F16;
-        src.layoutTag = packLayoutTag(Precision::F16);
         const std::string path = (m_dir.path() + QStringLiteral("/damaged.dlpack")).toStdString();
-        QVERIFY(writeLayerPack(path, **exec, src).ok());
-        QVERIFY(readLayerPack(path).ok());
+        halfPack(**exec, path);
         // Rewrite a slot's "stored":10 (float16) as "stored":11 (float64) with the table's and the header's CRCs made
         // to match, as a tool that wrote a bad table would: the reader refuses the slot, not the checksum.
         char header[56];
@@ -422,28 +425,22 @@ private Q_SLOTS:
         const Graph g = twoLayers(1.0f);
         auto exec = Executor::create(g, { { "x", { 1, 8 } } });
         QVERIFY(exec.ok());
-        PackSource src;
-        src.modelSha256 = "test";
-        src.precision = Precision::F16;
-        src.layoutTag = packLayoutTag(Precision::F16);
         const std::string path = (m_dir.path() + QStringLiteral("/budget.dlpack")).toStdString();
-        QVERIFY(writeLayerPack(path, **exec, src).ok());
-        auto pack = readLayerPack(path);
-        QVERIFY(pack.ok());
+        const PackInfo pack = halfPack(**exec, path);
         (*exec)->releaseWeights();
-        const uint64_t stored = pack->largestLayer(), bound = pack->layers[0].boundPadded();
+        const uint64_t stored = pack.largestLayer(), bound = pack.layers[0].boundPadded();
         QCOMPARE(stagingBuffers(Arch::TwoStage, stored, stored, bound).total(), stored + bound);
         QCOMPARE(stagingBuffers(Arch::Async, stored, stored, bound).total(), 3 * stored);
         QCOMPARE(stagingBuffers(Arch::Sync, 0, stored, bound).total(), 2 * stored + 2 * std::max(stored, bound));
         for (Arch a : { Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage }) {
-            const size_t minimum = minimumWeightMemory(*pack, a);
-            QVERIFY(!optionsForBudget(*pack, a, minimum - 1).ok());
+            const size_t minimum = minimumWeightMemory(pack, a);
+            QVERIFY(!optionsForBudget(pack, a, minimum - 1).ok());
             for (size_t budget : { minimum, minimum * 3 }) {
-                auto o = optionsForBudget(*pack, a, budget);
+                auto o = optionsForBudget(pack, a, budget);
                 QVERIFY2(o.ok(), o.ok() ? "" : o.error().message.c_str());
                 auto reader = openFileReader(path);
                 QVERIFY(reader.ok());
-                auto p = Pipeline::create(**exec, *pack, std::move(reader).value(), *o);
+                auto p = Pipeline::create(**exec, pack, std::move(reader).value(), *o);
                 QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
                 const size_t held = (*p)->stagingBytes() + (*p)->residentBytes() - (*exec)->pinnedWeightBytes();
                 QVERIFY2(held <= budget,
