@@ -18,7 +18,7 @@ run_tests=1
 ci=0
 # test_darknet is left out: importing every Darknet cfg with seeded weights takes hours emulated (resnet152 alone ran
 # past 5 minutes); test_darknet_layers and the ONNX conformance cases check the kernels.
-regex='^(engine_test_(protocol|credentials|tls|messages|runsession|executor|darknet_layers|io|trace|arena|split)|storage_|onnx_conformance|dlayer_links_no_qt)'
+regex='^(engine_test_(protocol|credentials|tls|messages|runsession|executor|darknet_layers|io|trace|arena|split|precision)|storage_|onnx_conformance|dlayer_links_no_qt)'
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-tests) run_tests=0 ;;
