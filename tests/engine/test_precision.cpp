@@ -227,6 +227,29 @@ private Q_SLOTS:
         // z is the product in float32: the float16 Cast inside no longer rounds (1000.5 * 0.25 is exact either way).
         QCOMPARE(z, (std::vector<double> { 1.0, -2.0, -3.0, 250.125 }));
 
+        // A float16 constant made by ConstantOfShape is made float32, and a float16 Constant (a weight) counts.
+        Graph c;
+        c.opset = 17;
+        c.inputs.push_back(value("x", DType::F32, { 2 }));
+        c.outputs.push_back(value("s", DType::F16, { 2 }));
+        c.weights["shape"] = Tensor(DType::I64, { 1 });
+        c.weights["shape"].ptr<int64_t>()[0] = 2;
+        Node fill = node("ConstantOfShape", { "shape" }, { "k" });
+        Attribute v;
+        v.kind = Attribute::Kind::Tensor;
+        v.t = floats({ 1 }, { 1.5f }).cast(DType::F16);
+        fill.attrs["value"] = v;
+        Node toHalf = node("Cast", { "x" }, { "xh" });
+        toHalf.attrs["to"] = attrInt(static_cast<int64_t>(DType::F16));
+        c.nodes = { fill, toHalf, node("Add", { "xh", "k" }, { "s" }) };
+        auto ce = Executor::create(c, { { "x", { 2 } } });
+        QVERIFY2(ce.ok(), ce.ok() ? "" : ce.error().message.c_str());
+        QCOMPARE((*ce)->precision().retargeted, size_t(2)); // the Cast and the ConstantOfShape
+        auto cout = (*ce)->run({ floats({ 2 }, { 1.0f, -3.0f }) });
+        QVERIFY2(cout.ok(), cout.ok() ? "" : cout.error().message.c_str());
+        QCOMPARE((*cout)[0].dtype(), DType::F16);
+        QCOMPARE((*cout)[0].toDouble(), (std::vector<double> { 2.5, -1.5 }));
+
         // A float32 graph is left as it was.
         Graph plain = twoLayers(1.0f);
         const size_t nodes = plain.nodes.size();
