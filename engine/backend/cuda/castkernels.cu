@@ -6,26 +6,26 @@ namespace dl::cuda {
 
 namespace {
 
-    constexpr int kThreads = 256;
+constexpr int kThreads = 256;
 
-    // A grid-stride loop: any n with a bounded grid.
-    __global__ void halfToFloat(const __half* src, float* dst, size_t n)
-    {
-        for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-            dst[i] = __half2float(src[i]);
-    }
+// A grid-stride loop: any n with a bounded grid.
+__global__ void halfToFloat(const __half* src, float* dst, size_t n)
+{
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        dst[i] = __half2float(src[i]);
+}
 
-    __global__ void floatToHalf(const float* src, __half* dst, size_t n)
-    {
-        for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-            dst[i] = __float2half_rn(src[i]);
-    }
+__global__ void floatToHalf(const float* src, __half* dst, size_t n)
+{
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        dst[i] = __float2half_rn(src[i]);
+}
 
-    unsigned blocksFor(size_t n)
-    {
-        const size_t blocks = (n + kThreads - 1) / kThreads;
-        return static_cast<unsigned>(blocks < 65535 ? (blocks ? blocks : 1) : 65535);
-    }
+unsigned blocksFor(size_t n)
+{
+    const size_t blocks = (n + kThreads - 1) / kThreads;
+    return static_cast<unsigned>(blocks < 65535 ? (blocks ? blocks : 1) : 65535);
+}
 
 } // namespace
 
