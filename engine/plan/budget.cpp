@@ -33,33 +33,19 @@ StagingBuffers stagingBuffers(Arch arch, uint64_t ring, uint64_t largest)
 StagingBuffers stagingBuffers(Arch arch, uint64_t ring, uint64_t largest, uint64_t widened)
 {
     if (largest == 0) return {};
-    if (widened > 0) {
-        const uint64_t device = std::max(largest, widened);
-        switch (arch) {
-        case Arch::Preload:
-            return {};
-        case Arch::Sequential:
-            return { largest, device };
-        case Arch::Sync:
-            return { 2 * largest, 2 * device };
-        case Arch::Async:
-            return { ring, 2 * ring };
-        case Arch::TwoStage:
-            return { ring, widened };
-        }
-        return {};
-    }
+    // What the kernels read: a layer as read, or widened (an fp16 pack's; widened is 0 when none widens).
+    const uint64_t device = std::max(largest, widened);
     switch (arch) {
     case Arch::Preload:
         return {};
     case Arch::Sequential:
-        return { largest, largest };
+        return { largest, device };
     case Arch::Sync:
-        return { 2 * largest, 2 * largest };
+        return { 2 * largest, 2 * device };
     case Arch::Async:
-        return { ring, ring };
+        return { ring, widened ? 2 * ring : ring };
     case Arch::TwoStage:
-        return { ring, 0 };
+        return { ring, widened };
     }
     return {};
 }
