@@ -41,6 +41,7 @@ struct Options
     bool hasBudget = false;
     size_t split = 0; // --split: cut layers above this into sub-layers
     bool hasSplit = false;
+    std::string backend; // --backend cpu|cuda; empty: a configuration's, else cpu
     std::string precision; // --precision fp32|fp16: how the pack stores the weights; empty: the model's
     std::string trace;
     std::string output; // pack -o

@@ -198,6 +198,7 @@ RunSpec specOf(const Options& o)
     if (o.hasBudget) s.budgetBytes = o.budget;
     if (o.hasSplit) s.splitBytes = o.split;
     if (!o.precision.empty()) s.precision = parsePrecision(o.precision);
+    if (!o.backend.empty()) s.backend = parseBackend(o.backend).value();
     s.configFile = o.configFile;
     // --config NAME that is no file: a configuration deployed to this board (the studio's Deploy to Board), from the
     // agent's store (--state DIR, else the agent's default state directory).

@@ -22,8 +22,9 @@ bool near(double v, double want)
 class Fuser
 {
 public:
-    explicit Fuser(Graph& g)
+    Fuser(Graph& g, const std::set<std::string>& activations)
         : m_g(g)
+        , m_activations(activations)
         , m_dead(g.nodes.size(), false)
         , m_names(g)
     { }
@@ -218,6 +219,7 @@ private:
     bool activationAttrs(const Node& act, std::map<std::string, Attribute>& attrs) const
     {
         const std::string& op = act.opType;
+        if (!m_activations.count(op)) return false;
         static const std::set<std::string> plain = { "Relu", "Sigmoid", "HardSwish", "Tanh", "Mish", "Softplus" };
         if (plain.count(op)) {
             attrs["_activation"] = attrString(op);
@@ -315,7 +317,7 @@ private:
         } else {
             return false;
         }
-        if (!internal(other, 1)) return false;
+        if (!m_activations.count(activation) || !internal(other, 1)) return false;
         conv.attrs["_activation"] = attrString(activation);
         conv.outputs[0] = mul.outputs[0];
         for (size_t r : removed)
@@ -327,6 +329,7 @@ private:
     // be the Add, `mi` the Mul reading y directly.
     bool fuseHardSwishChain(size_t ci, size_t ai, size_t mi)
     {
+        if (!m_activations.count("HardSwish")) return false;
         Node& conv = m_g.nodes[ci];
         const std::string y = conv.outputs[0];
         const Node& add = m_g.nodes[ai];
@@ -379,6 +382,7 @@ private:
     }
 
     Graph& m_g;
+    const std::set<std::string>& m_activations; // the ones the backend's convolutions fuse
     std::vector<bool> m_dead;
     std::unordered_map<std::string, std::vector<size_t>> m_consumers;
     std::unordered_set<std::string> m_graphOutputs;
@@ -388,9 +392,9 @@ private:
 
 } // namespace
 
-Status fuseGraph(Graph& g)
+Status fuseGraph(Graph& g, const std::set<std::string>& activations)
 {
-    return Fuser(g).run();
+    return Fuser(g, activations).run();
 }
 
 } // namespace dl

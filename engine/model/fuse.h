@@ -14,12 +14,16 @@
 #include "core/result.h"
 #include "model/graph.h"
 
+#include <set>
+#include <string>
+
 namespace dl {
 
-// Rewrites `g` in place. A rewrite happens only where it is exact: the intermediate value has no other consumer
-// and is not a graph output, and folded parameters are weights. Folded weights get fresh names in
-// Graph::weights; weights no node reads any more are dropped. Node order stays topological. Fails (Invalid,
-// naming the node) only when a weight it would fold has an impossible shape.
-Status fuseGraph(Graph& g);
+// Rewrites `g` in place, fusing only the activations named in `activations` (what the backend's convolutions take
+// as post-ops: Backend::hints()); BatchNormalization folds whatever the backend. A rewrite happens only where it is
+// exact: the intermediate value has no other consumer and is not a graph output, and folded parameters are weights.
+// Folded weights get fresh names in Graph::weights; weights no node reads any more are dropped. Node order stays
+// topological. Fails (Invalid, naming the node) only when a weight it would fold has an impossible shape.
+Status fuseGraph(Graph& g, const std::set<std::string>& activations);
 
 } // namespace dl

@@ -8,16 +8,6 @@
 namespace dl {
 namespace {
 
-// Pieces hold whole blocks of this many output channels: the CPU kernels pack weights in blocks of up to 64 output
-// channels (AVX-512 convolutions and matrix multiplies alike), so a piece of 112 channels would be packed, and
-// read, as 128.
-constexpr int64_t kBlock = 64;
-// A fully connected layer whose block of 64 output channels is itself above the split (VGG-16's fc6: 6.1 MiB) is cut
-// in blocks of 32 or 16 instead, whose weights the matrix-product kernels then keep plain rather than pad to 64
-// columns (padsWeights in backend/cpu/dnnlcommon.h). Only matrix products: each of their pieces reads the whole input,
-// which there is a vector, where a convolution's pieces would each read a feature map.
-constexpr int64_t kFinestBlock = 16;
-
 bool defaultDomain(const Node& n)
 {
     return n.domain.empty() || n.domain == "ai.onnx";
@@ -47,7 +37,7 @@ bool present(const Node& n, size_t input)
 }
 
 // The cut for a node that can be split along its output channels; nullopt otherwise.
-std::optional<Cut> cutFor(const Graph& g, const Node& n)
+std::optional<Cut> cutFor(const Graph& g, const Node& n, int64_t blockChannels)
 {
     if (!defaultDomain(n) || n.outputs.size() != 1) return std::nullopt;
     Cut c;
@@ -82,7 +72,7 @@ std::optional<Cut> cutFor(const Graph& g, const Node& n)
     } else {
         return std::nullopt;
     }
-    if (c.channels <= kBlock || dtypeSize(c.weight->dtype()) == 0) return std::nullopt;
+    if (c.channels <= blockChannels || dtypeSize(c.weight->dtype()) == 0) return std::nullopt;
     c.bytes = c.weight->bytes();
     if (c.biasInput >= 0) c.bytes += weightOf(g, n, c.biasInput)->bytes();
     return c;
@@ -115,8 +105,9 @@ Tensor sliceChannels(const Tensor& t, bool rows, int64_t begin, int64_t end)
 class Splitter
 {
 public:
-    explicit Splitter(Graph& g)
+    Splitter(Graph& g, const SplitBlocks& blocks)
         : m_g(g)
+        , m_block(blocks)
         , m_names(g)
     { }
 
@@ -127,15 +118,15 @@ public:
         nodes.reserve(m_g.nodes.size());
         std::vector<std::string> cutWeights;
         for (Node& n : m_g.nodes) {
-            auto cut = cutFor(m_g, n);
+            auto cut = cutFor(m_g, n, m_block.block);
             if (!cut || cut->bytes <= maxBytes) {
                 nodes.push_back(std::move(n));
                 continue;
             }
             const size_t perChannel = std::max<size_t>(1, cut->bytes / static_cast<size_t>(cut->channels));
             const bool product = n.opType != "Conv";
-            int64_t block = kBlock;
-            while (product && block > kFinestBlock && perChannel * static_cast<size_t>(block) > maxBytes)
+            int64_t block = m_block.block;
+            while (product && block > m_block.finest && perChannel * static_cast<size_t>(block) > maxBytes)
                 block /= 2;
             const int64_t fit = std::max<int64_t>(block, static_cast<int64_t>(maxBytes / perChannel) / block * block);
             const int64_t pieces = (cut->channels + fit - 1) / fit;
@@ -197,15 +188,16 @@ private:
     }
 
     Graph& m_g;
+    SplitBlocks m_block;
     UniqueNames m_names;
 };
 
 } // namespace
 
-SplitSummary splitLargeLayers(Graph& g, size_t maxBytes)
+SplitSummary splitLargeLayers(Graph& g, size_t maxBytes, const SplitBlocks& blocks)
 {
     if (maxBytes == 0) return {};
-    return Splitter(g).run(maxBytes);
+    return Splitter(g, blocks).run(maxBytes);
 }
 
 } // namespace dl

@@ -19,13 +19,25 @@ struct SplitSummary
     size_t pieces = 0; // nodes they became (without the Concats)
 };
 
+// The granularity of a cut, from the backend that will run the pieces (Backend::hints()): pieces hold whole blocks of
+// `block` output channels, as its kernels pack weights (the CPU backend's AVX-512 convolutions and matrix products
+// pack blocks of 64, so a piece of 112 channels would be packed, and read, as 128). A fully connected layer whose
+// block is itself above the split (VGG-16's fc6: 6.1 MiB at 64) is cut in halved blocks down to `finest`, whose
+// weights the matrix-product kernels then keep plain rather than pad (padsWeights in backend/cpu/dnnlcommon.h). Only
+// matrix products: each of their pieces reads the whole input, which there is a vector, where a convolution's pieces
+// would each read a feature map.
+struct SplitBlocks
+{
+    int64_t block = 0;
+    int64_t finest = 0;
+};
+
 // Cuts every splittable node whose constant weights (weights and bias) exceed `maxBytes` into as few even pieces
-// as keep each piece's weights within `maxBytes`. Pieces hold whole blocks of 64 output channels, as the CPU kernels
-// pack weights (the last piece may hold fewer); a Gemm or MatMul whose block of 64 exceeds `maxBytes` is cut in blocks
-// of 32 or 16 (whose weights its kernels keep plain, unpadded), so a piece exceeds `maxBytes` where the finest block
-// does, and a node of 64 output channels or fewer is never cut. `maxBytes` 0 splits nothing. Weights no node reads any
-// more are dropped; node order stays topological. Nodes that cannot be cut this way (grouped convolutions, weights
-// computed at run time, a bias that is not per output channel) are left whole.
-SplitSummary splitLargeLayers(Graph& g, size_t maxBytes);
+// as keep each piece's weights within `maxBytes`. Pieces hold whole blocks (the last piece may hold fewer); a Gemm or
+// MatMul whose block exceeds `maxBytes` is cut in finer blocks, so a piece exceeds `maxBytes` where the finest block
+// does, and a node of `blocks.block` output channels or fewer is never cut. `maxBytes` 0 splits nothing. Weights no
+// node reads any more are dropped; node order stays topological. Nodes that cannot be cut this way (grouped
+// convolutions, weights computed at run time, a bias that is not per output channel) are left whole.
+SplitSummary splitLargeLayers(Graph& g, size_t maxBytes, const SplitBlocks& blocks);
 
 } // namespace dl

@@ -126,9 +126,10 @@ std::optional<Precision> parsePrecision(const std::string& name)
     return std::nullopt;
 }
 
-std::string packLayoutTag(Precision precision)
+std::string packLayoutTag(Precision precision, const Backend* backend)
 {
-    return Executor::layoutTag() + (precision == Precision::F16 ? " weights fp16" : "");
+    return (backend ? backend->layoutTag() : Executor::layoutTag())
+        + (precision == Precision::F16 ? " weights fp16" : "");
 }
 
 std::string storedTypeOf(const PackLayer& layer)
@@ -497,6 +498,11 @@ Status checkPackMatches(const PackInfo& pack, const Executor& exec, const std::s
         return makeError(ErrorCode::Corrupt,
             "'" + pack.path + "' was made from another model, weights, input shape or engine build (model hash "
                 + pack.source.modelSha256.substr(0, 12) + ")" + re);
+    const std::string tag = packLayoutTag(pack.source.precision, &exec.backend());
+    if (pack.source.layoutTag != tag)
+        return makeError(ErrorCode::Corrupt,
+            "'" + pack.path + "' lays weights out for '" + pack.source.layoutTag + "', the " + exec.backend().name()
+                + " backend reads '" + tag + "'" + re);
     const auto& layers = exec.layers();
     if (layers.size() != pack.layers.size())
         return makeError(ErrorCode::Corrupt,

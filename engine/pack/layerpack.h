@@ -30,6 +30,7 @@
 
 namespace dl {
 
+class Backend;
 class Executor;
 
 constexpr uint32_t kLayerPackVersion = 2; // the newest this engine reads and writes (fp16 packs)
@@ -136,8 +137,9 @@ std::string storedTypeOf(const PackLayer& layer);
 // from its last weight back (a weight's place in the kernel's blob never lies before its place in the payload).
 void widenPackLayerInPlace(const PackInfo& pack, size_t layer, std::byte* buffer);
 
-// The layout tag a pack of `precision` carries: Executor::layoutTag(), with the precision for fp16.
-std::string packLayoutTag(Precision precision);
+// The layout tag a pack of `precision` carries: the backend's (null: the CPU backend's, Executor::layoutTag()), with
+// the precision for fp16. checkPackMatches() refuses a pack whose tag is not the executor's backend's.
+std::string packLayoutTag(Precision precision, const Backend* backend = nullptr);
 
 // Checks a layer's payload read from the pack against its CRC: Corrupt "layer 37 'conv5_3': pack checksum
 // mismatch — re-pack the model".

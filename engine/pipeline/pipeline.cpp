@@ -63,6 +63,17 @@ std::optional<Verify> parseVerify(const std::string& name)
     return std::nullopt;
 }
 
+// Kernels of a layer enqueued on the compute stream, not yet known to have completed: the staging they read is
+// released, and their End traced with the events' times, once they have.
+struct Pipeline::Launched
+{
+    int layer = -1;
+    int iteration = 0;
+    std::unique_ptr<Event> begin;
+    std::unique_ptr<Event> end;
+    StagingRing* ring = nullptr; // whose oldest region the layer read; null: none (resident, sequential)
+};
+
 struct Pipeline::Item
 {
     uint64_t seq = 0; // position in the stream since the stages started
@@ -135,6 +146,7 @@ struct Pipeline::ReadState
 Pipeline::Pipeline(Executor& exec, const PackInfo& pack, std::unique_ptr<WeightReader> reader, const PipelineOptions& o,
     MemoryLedger* ledger, Tracer* tracer)
     : m_exec(exec)
+    , m_backend(exec.backend())
     , m_pack(pack)
     , m_reader(std::move(reader))
     , m_options(o)
@@ -145,6 +157,7 @@ Pipeline::Pipeline(Executor& exec, const PackInfo& pack, std::unique_ptr<WeightR
 
 Pipeline::~Pipeline()
 {
+    dropLaunched();
     stopStages();
     for (size_t l = 0; l < m_exec.layers().size(); ++l)
         m_exec.unbindLayer(l);
@@ -201,6 +214,11 @@ Status Pipeline::setup()
     m_directIo = m_reader->directIo();
     m_inlineReads = m_options.arch == Arch::TwoStage && !m_options.readThread && m_reader->asynchronous();
     m_state = std::make_unique<ReadState>();
+    DL_ASSIGN(m_copyStream, m_backend.createStream(StreamRole::Copy));
+    // Where each buffer lives: the reader fills host memory a copy engine reads at full speed, or, in two-stage, memory
+    // the kernels read where it lies (on the CPU backend every space is host memory).
+    const MemorySpace readSpace = m_options.arch == Arch::TwoStage ? MemorySpace::Mapped : MemorySpace::PinnedHost;
+    const bool deviceIsHost = m_backend.deviceIsHost();
 
     for (size_t l = 0; l < layers; ++l)
         if (!m_isResident[l] && m_pack.layers[l].paddedBytes > 0) m_streamed.push_back(static_cast<int>(l));
@@ -208,8 +226,10 @@ Status Pipeline::setup()
     const size_t widened = largestWidenedLayer(m_pack, m_isResident);
 
     // Resident layers first: read once, bound for good. A layer that widens is read into the start of its resident
-    // buffer and widened there, from its last weight back.
+    // buffer and widened there, from its last weight back. Device memory the host cannot address is filled through a
+    // pinned bounce buffer and the copy stream.
     m_residentBuffers.resize(layers);
+    BackendBuffer bounce;
     for (size_t l = 0; l < layers; ++l) {
         const PackLayer& pl = m_pack.layers[l];
         if (!m_isResident[l] && pl.paddedBytes > 0) continue;
@@ -219,9 +239,24 @@ Status Pipeline::setup()
         }
         if (m_stopToken && m_stopToken->load()) return Error { ErrorCode::Cancelled, "stopped" };
         DL_ASSIGN(m_residentBuffers[l],
-            LedgerBuffer::tryAllocate(m_ledger, MemTag::ResidentWeights, pl.boundPadded(), kPackAlignment));
-        DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
-        if (pl.widens()) widenPackLayerInPlace(m_pack, l, m_residentBuffers[l].data());
+            m_backend.allocate(MemorySpace::Device, MemTag::ResidentWeights, pl.boundPadded(), m_ledger));
+        if (deviceIsHost) {
+            DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
+            if (pl.widens()) widenPackLayerInPlace(m_pack, l, m_residentBuffers[l].data());
+        } else {
+            if (pl.widens())
+                return makeError(ErrorCode::Internal,
+                    "layer " + std::to_string(l) + " of a pack laid out for " + m_pack.source.layoutTag
+                        + " widens on the host, but the " + m_backend.name() + " backend's device is not host memory");
+            if (bounce.size() < pl.paddedBytes) {
+                bounce.reset();
+                DL_ASSIGN(
+                    bounce, m_backend.allocate(MemorySpace::PinnedHost, MemTag::Staging, pl.paddedBytes, m_ledger));
+            }
+            DL_TRY(readWhole(static_cast<int>(l), bounce.data(), -1, Stage::Setup));
+            DL_TRY(m_copyStream->copy(m_residentBuffers[l].data(), bounce.data(), pl.paddedBytes));
+            DL_TRY(m_copyStream->synchronize());
+        }
         m_exec.bindLayer(l, m_residentBuffers[l].data());
         m_residentBytes += pl.boundPadded();
     }
@@ -253,10 +288,10 @@ Status Pipeline::setup()
     const StagingBuffers buffers = stagingBuffers(m_options.arch, ring, largest, widened);
     const size_t hostBytes = buffers.host, deviceBytes = buffers.device;
     if (hostBytes) {
-        DL_ASSIGN(m_host, LedgerBuffer::tryAllocate(m_ledger, MemTag::Staging, hostBytes, kPackAlignment));
+        DL_ASSIGN(m_host, m_backend.allocate(readSpace, MemTag::Staging, hostBytes, m_ledger));
     }
     if (deviceBytes) {
-        DL_ASSIGN(m_device, LedgerBuffer::tryAllocate(m_ledger, MemTag::Staging, deviceBytes, kPackAlignment));
+        DL_ASSIGN(m_device, m_backend.allocate(MemorySpace::Device, MemTag::Staging, deviceBytes, m_ledger));
     }
     m_stagingBytes = hostBytes + deviceBytes;
     return {};
@@ -560,6 +595,18 @@ std::optional<Pipeline::Item> Pipeline::nextInline(int layer, int iteration)
     if (!pumpReads(false, false)) return std::nullopt;
     if (auto item = s.computeQueue.tryPop()) return item;
     const int64_t t0 = traceClockNs();
+    // The reads may wait for ring room that only completed kernels free: free it, and start those reads.
+    if (!m_launched.empty()) {
+        if (auto st = retireKernels(true); !st.ok()) {
+            failStages(st.error());
+            return std::nullopt;
+        }
+        if (!pumpReads(false, false)) return std::nullopt;
+        if (auto item = s.computeQueue.tryPop()) {
+            stall(Stage::Kernel, layer, iteration, t0);
+            return item;
+        }
+    }
     for (;;) {
         if (m_cancel || s.stop) return std::nullopt; // run() reports the failure, else Cancelled
         if (m_reader->inFlight() == 0 && s.pump.unsubmitted == 0 && s.pump.pending.empty()) {
@@ -595,7 +642,11 @@ void Pipeline::copyLoop()
         auto offset = s.deviceRing.acquire(pl.boundPadded(), &waited);
         if (!offset) return;
         if (waited) stall(Stage::Copy, item->layer, item->iteration, t0);
-        copyToKernel(item->layer, item->iteration, m_host.data() + item->offset, m_device.data() + *offset);
+        auto st = copyToKernel(item->layer, item->iteration, m_host.data() + item->offset, m_device.data() + *offset);
+        if (!st.ok()) {
+            failStages(layerError(item->layer, st.error()));
+            return;
+        }
         s.hostRing.release();
         item->offset = *offset;
         s.computeQueue.push(std::move(*item));
@@ -607,32 +658,78 @@ void Pipeline::copyLoop()
     }
 }
 
-void Pipeline::copyToKernel(int layer, int iteration, const std::byte* src, std::byte* dst)
+Status Pipeline::copyToKernel(int layer, int iteration, const std::byte* src, std::byte* dst)
 {
     const PackLayer& pl = m_pack.layers[layer];
-    const int64_t begin = traceClockNs();
-    emit(EventKind::Begin, Stage::Copy, layer, iteration, begin, begin);
-    // The kernel stage (two-stage) widens with the kernels' threads, idle meanwhile; the copy stage keeps to its own
-    // thread, since the kernels run beside it.
-    if (pl.widens())
+    const int64_t launched = traceClockNs();
+    emit(EventKind::Begin, Stage::Copy, layer, iteration, launched, launched);
+    int64_t begin = launched, end = launched;
+    if (pl.widens()) {
+        // Widening is the host's work (a device reads float16 packs as they are). The kernel stage (two-stage) widens
+        // with the kernels' threads, idle meanwhile; the copy stage keeps to its own thread, since the kernels run
+        // beside it.
         widenPackLayer(m_pack, static_cast<size_t>(layer), src, dst, m_options.arch == Arch::TwoStage);
-    else
-        copyStreaming(dst, src, pl.paddedBytes);
-    const int64_t end = traceClockNs();
+        end = traceClockNs();
+    } else {
+        // On the copy stream; the stage waits for it, so that the region read from is free once this returns and the
+        // kernels that read `dst` start after it.
+        DL_ASSIGN(auto first, m_copyStream->record());
+        DL_TRY(m_copyStream->copy(dst, src, pl.paddedBytes));
+        DL_ASSIGN(auto last, m_copyStream->record());
+        DL_TRY(last->wait());
+        begin = first->timeNs();
+        end = last->timeNs();
+    }
     emit(EventKind::End, Stage::Copy, layer, iteration, begin, end, pl.boundPadded());
     std::lock_guard lock(m_state->statsMutex);
     m_state->copySeconds += (end - begin) * 1e-9;
+    return {};
 }
 
-Status Pipeline::runLayer(int layer, int iteration)
+Status Pipeline::runLayer(int layer, int iteration, StagingRing* ring)
 {
     const auto& lp = m_exec.layers()[layer];
-    const int64_t begin = traceClockNs();
-    emit(EventKind::Begin, Stage::Kernel, layer, iteration, begin, begin);
+    Stream& compute = m_backend.computeStream();
+    Launched k;
+    k.layer = layer;
+    k.iteration = iteration;
+    k.ring = ring;
+    const int64_t launched = traceClockNs();
+    emit(EventKind::Begin, Stage::Kernel, layer, iteration, launched, launched);
+    auto begin = compute.record();
+    if (!begin.ok()) return layerError(layer, begin.error());
+    k.begin = std::move(*begin);
     auto st = m_exec.runNodes(lp.nodeBegin, lp.nodeEnd);
-    emit(EventKind::End, Stage::Kernel, layer, iteration, begin, traceClockNs());
+    auto end = compute.record();
     if (!st.ok()) return st.error().code == ErrorCode::Cancelled ? st.error() : layerError(layer, st.error());
+    if (!end.ok()) return layerError(layer, end.error());
+    k.end = std::move(*end);
+    m_launched.push_back(std::move(k));
     return {};
+}
+
+Status Pipeline::retireKernels(bool wait)
+{
+    while (!m_launched.empty()) {
+        Launched& k = m_launched.front();
+        if (!k.end->query()) {
+            if (!wait) break;
+            auto st = k.end->wait();
+            if (!st.ok()) return layerError(k.layer, st.error());
+        }
+        emit(EventKind::End, Stage::Kernel, k.layer, k.iteration, k.begin->timeNs(), k.end->timeNs());
+        if (k.ring) k.ring->release();
+        m_launched.pop_front();
+    }
+    return {};
+}
+
+void Pipeline::dropLaunched()
+{
+    // A failed or cancelled run: let what was enqueued finish before its buffers are reused; the rings are reset when
+    // the stages restart.
+    (void)m_backend.computeStream().synchronize();
+    m_launched.clear();
 }
 
 Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
@@ -647,6 +744,7 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
     ReadState& s = *m_state;
     const Arch arch = m_options.arch;
     auto failed = [&](Error e) -> Result<std::vector<Tensor>> {
+        dropLaunched();
         stopStages();
         (void)m_exec.finishRun();
         if (m_cancel) e = makeError(ErrorCode::Cancelled, "run cancelled");
@@ -662,17 +760,21 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         if (m_cancel) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
         const bool streamed = !m_isResident[l] && m_pack.layers[l].paddedBytes > 0;
         if (!streamed) {
-            auto st = runLayer(layer, iteration);
+            auto st = runLayer(layer, iteration, nullptr);
+            if (st.ok()) st = retireKernels(false);
             if (!st.ok()) return failed(st.error());
             continue;
         }
         if (arch == Arch::Sequential) {
-            auto st = readWhole(layer, m_host.data(), iteration, Stage::Read);
+            // One buffer each side: the layer's kernels complete before the next read lands.
+            auto st = retireKernels(true);
+            if (st.ok()) st = readWhole(layer, m_host.data(), iteration, Stage::Read);
+            if (st.ok()) st = copyToKernel(layer, iteration, m_host.data(), m_device.data());
             if (!st.ok()) return failed(st.error());
-            copyToKernel(layer, iteration, m_host.data(), m_device.data());
             m_exec.bindLayer(l, m_device.data());
-            st = runLayer(layer, iteration);
+            st = runLayer(layer, iteration, nullptr);
             m_exec.unbindLayer(l);
+            if (st.ok()) st = retireKernels(true);
             if (!st.ok()) return failed(st.error());
             continue;
         }
@@ -682,7 +784,13 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         } else {
             bool waited = false;
             const int64_t t0 = traceClockNs();
-            item = s.computeQueue.pop(&waited);
+            item = s.computeQueue.tryPop();
+            if (!item) {
+                // The stage that fills the queue may need room only completed kernels free.
+                auto st = retireKernels(true);
+                if (!st.ok()) return failed(st.error());
+                item = s.computeQueue.pop(&waited);
+            }
             if (waited) stall(Stage::Kernel, layer, iteration, t0);
         }
         if (!item) return failed(stageFailure());
@@ -692,16 +800,21 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
                     + std::to_string(layer)));
         const bool fromDevice = arch == Arch::Async || arch == Arch::Sync;
         if (!fromDevice && m_pack.layers[l].widens()) {
-            // Two-stage has no copy stage: the kernel stage widens the layer, as the copy stage would, before it runs.
-            copyToKernel(layer, iteration, m_host.data() + item->offset, m_device.data());
+            // Two-stage has no copy stage: the kernel stage widens the layer, as the copy stage would, before it runs
+            // (after the kernels that read the widened buffer last).
+            auto st = retireKernels(true);
+            if (st.ok()) st = copyToKernel(layer, iteration, m_host.data() + item->offset, m_device.data());
+            if (!st.ok()) return failed(st.error());
             m_exec.bindLayer(l, m_device.data());
         } else {
             m_exec.bindLayer(l, (fromDevice ? m_device.data() : m_host.data()) + item->offset);
         }
-        auto st = runLayer(layer, iteration);
+        // The ring region is released when the kernels that read it have completed, not when they were launched.
+        auto st = runLayer(layer, iteration, fromDevice ? &s.deviceRing : &s.hostRing);
         m_exec.unbindLayer(l);
-        (fromDevice ? s.deviceRing : s.hostRing).release();
         ++m_computeSeq;
+        // Sync's cycle ends when the layer's kernels have: the next cycle's copy reuses the buffer.
+        if (st.ok()) st = retireKernels(arch == Arch::Sync);
         if (!st.ok()) return failed(st.error());
         // The room this layer held goes to the next reads at once (after the last layer: the next run's first ones).
         if (m_inlineReads && !pumpReads(false, false)) return failed(stageFailure());
@@ -712,6 +825,7 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
             if (waited) stall(Stage::Kernel, layer, iteration, t1);
         }
     }
+    if (auto st = retireKernels(true); !st.ok()) return failed(st.error());
     auto out = m_exec.finishRun();
     if (!out.ok()) return failed(out.error());
     {

@@ -9,13 +9,17 @@
 //   async       the three stages each at its own pace, bounded by a host and a device staging ring
 //   two-stage   the reader fills the ring the kernels read (no copy)
 //
-// On the CPU backend the "device" buffer is a second host buffer: the copy stage is a memcpy, so that each
-// architecture costs what it means. With an fp16 pack the copy stage widens the weights into the float32 the kernels
-// read; two-stage, which has no copy stage, widens in its kernel stage into one buffer of the largest widened layer
-// (traced as the layer's copy). Layers named resident are read once, at create(), and stay bound. The reader runs
-// ahead across iterations as far as the staging allows. Every allocation goes through the ledger; every stage's
-// begin, end and stall goes to the tracer.
+// Buffers and streams come from the executor's backend (backend/backend.h): the reader fills pinned host memory (in
+// two-stage, memory the kernels read where it lies), the copy stage copies on a copy stream into device memory, and a
+// ring region is released once the kernels that read it have completed (an event recorded after them), not when they
+// were launched; the kernel stage's trace is timed by those events. On the CPU backend the "device" buffer is a second
+// host buffer: the copy stage is a memcpy, so that each architecture costs what it means. With an fp16 pack the copy
+// stage widens the weights into the float32 the kernels read; two-stage, which has no copy stage, widens in its kernel
+// stage into one buffer of the largest widened layer (traced as the layer's copy). Layers named resident are read once,
+// at create(), and stay bound. The reader runs ahead across iterations as far as the staging allows. Every allocation
+// goes through the ledger; every stage's begin, end and stall goes to the tracer.
 
+#include "backend/backend.h"
 #include "core/result.h"
 #include "core/tensor.h"
 #include "io/weightreader.h"
@@ -25,6 +29,7 @@
 #include "trace/trace.h"
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +38,7 @@
 namespace dl {
 
 class Executor;
+class StagingRing;
 
 // When a streamed layer's CRC is checked against the pack table. First: on the layer's first read in the
 // pipeline's life (a damaged pack fails the first run; the pack is immutable, so later reads of the same bytes
@@ -115,6 +121,7 @@ public:
 
 private:
     struct Item; // a layer's weights handed from one stage to the next
+    struct Launched; // a layer's kernels on the compute stream
     struct ReadState;
     struct Pending;
     struct ReadPart;
@@ -124,10 +131,17 @@ private:
         MemoryLedger* ledger, Tracer* tracer);
     Status setup();
     Status readWhole(int layer, std::byte* dst, int iteration, Stage stage);
-    Status runLayer(int layer, int iteration);
-    // The copy stage's work on one layer: copies it from where it was read to where the kernels read it, widening the
-    // weights an fp16 pack stores in float16 (widenPackLayer); traced as the layer's copy.
-    void copyToKernel(int layer, int iteration, const std::byte* src, std::byte* dst);
+    // Enqueues the layer's kernels on the compute stream between two events; `ring` (nullable) is released once they
+    // have completed (retireKernels).
+    Status runLayer(int layer, int iteration, StagingRing* ring);
+    // Traces the kernels that have completed, oldest first, and releases the staging they read; `wait`: waits for
+    // all of them.
+    Status retireKernels(bool wait);
+    void dropLaunched();
+    // The copy stage's work on one layer: copies it on the copy stream from where it was read to where the kernels
+    // read it (returning once the copy has completed), or widens the weights an fp16 pack stores in float16
+    // (widenPackLayer); traced as the layer's copy.
+    Status copyToKernel(int layer, int iteration, const std::byte* src, std::byte* dst);
     void startStages();
     void stopStages();
     void readerLoop();
@@ -151,6 +165,9 @@ private:
     Status verifyLayer(int layer, const std::byte* data);
 
     Executor& m_exec;
+    Backend& m_backend; // the executor's
+    std::unique_ptr<Stream> m_copyStream;
+    std::deque<Launched> m_launched; // kernel stage only
     const PackInfo& m_pack;
     std::unique_ptr<WeightReader> m_reader;
     PipelineOptions m_options;
@@ -163,9 +180,9 @@ private:
     std::vector<int> m_streamed; // layer indices streamed each run, in order
     std::vector<bool> m_isResident;
     std::unique_ptr<std::atomic<bool>[]> m_verified; // by layer: its CRC has matched once
-    std::vector<LedgerBuffer> m_residentBuffers; // by layer; empty for streamed ones
-    LedgerBuffer m_host; // staging the reader fills
-    LedgerBuffer m_device; // staging the kernels read (sync, async, sequential)
+    std::vector<BackendBuffer> m_residentBuffers; // by layer, in device memory; empty for streamed ones
+    BackendBuffer m_host; // staging the reader fills: pinned host memory, or mapped memory the kernels read (two-stage)
+    BackendBuffer m_device; // staging the kernels read (sync, async, sequential; two-stage's widened layer)
     size_t m_stagingBytes = 0;
     size_t m_residentBytes = 0;
 

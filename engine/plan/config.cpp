@@ -1,5 +1,7 @@
 #include "plan/config.h"
 
+#include "backend/backend.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -65,7 +67,7 @@ Result<RunConfig> configFromJson(const std::string& text)
     c.layers = static_cast<int>(layers.get<int64_t>());
     DL_ASSIGN(json backend, need(j, "", "backend", isStr, "a string"));
     c.backend = backend.get<std::string>();
-    if (c.backend != "cpu") return invalid("backend: '" + c.backend + "' is not a backend this build has (cpu)");
+    if (!parseBackend(c.backend).ok()) return invalid("backend: '" + c.backend + "' is not a backend (cpu or cuda)");
     DL_ASSIGN(json arch, need(j, "", "arch", isStr, "a string"));
     auto a = parseArch(arch.get<std::string>());
     if (!a) return invalid("arch: unknown architecture '" + arch.get<std::string>() + "'");

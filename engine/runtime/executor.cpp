@@ -1,9 +1,8 @@
 #include "runtime/executor.h"
 #include "runtime/versions.h"
 
-#include "backend/cpu/cpucontext.h"
-#include "backend/cpu/dnnlcommon.h"
-#include "backend/cpu/kernel.h"
+#include "backend/cpu/cpubackend.h"
+#include "core/align.h"
 #include "memory/arena.h"
 #include "model/fuse.h"
 #include "model/layering.h"
@@ -77,9 +76,14 @@ Result<std::unique_ptr<Executor>> Executor::create(
     const Graph& graph, const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options)
 {
     std::unique_ptr<Executor> e(new Executor(graph));
+    e->m_backend = options.backend ? options.backend : makeCpuBackend(options.threads);
+    // Folding computes at plan time and reads its results at once: on the CPU backend itself, else on one of its own.
+    e->m_folder = dynamic_cast<cpu::CpuBackend*>(e->m_backend.get()) ? e->m_backend : makeCpuBackend(options.threads);
+    const BackendHints& hints = e->m_backend->hints();
     e->m_precision = widenHalfCompute(e->m_graph);
-    DL_TRY(fuseGraph(e->m_graph));
-    e->m_split = splitLargeLayers(e->m_graph, options.splitBytes);
+    DL_TRY(fuseGraph(e->m_graph, hints.fusableActivations));
+    e->m_split
+        = splitLargeLayers(e->m_graph, options.splitBytes, SplitBlocks { hints.splitBlock, hints.finestSplitBlock });
     DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));
     DL_TRY(e->plan(shapes, options));
     return e;
@@ -93,7 +97,7 @@ int Executor::valueId(const std::string& name) const
 
 Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const ExecutorOptions& options)
 {
-    m_ctx = std::make_unique<cpu::CpuContext>(options.threads);
+    const bool deviceIsHost = m_backend->deviceIsHost();
     auto addValue = [&](const std::string& name, DType dt, Shape shape, bool constant) {
         const int id = static_cast<int>(m_values.size());
         m_values.push_back(ValuePlan { name, dt, std::move(shape), constant });
@@ -117,7 +121,7 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
     m_nodeFirstOutput.assign(m_graph.nodes.size(), -1);
     for (size_t ni = 0; ni < m_graph.nodes.size(); ++ni) {
         const Node& node = m_graph.nodes[ni];
-        cpu::KernelArgs args { node, {}, m_graph.opset, *m_ctx };
+        KernelRequest args { node, {}, m_graph.opset };
         std::vector<int> inIds;
         bool allConstant = true;
         for (const auto& inName : node.inputs) {
@@ -137,7 +141,7 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
             inIds.push_back(id);
             const ValuePlan& v = m_values[id];
             // The constant pointer is filled in below: addValue() may still grow m_buffers in this loop.
-            args.inputs.push_back(cpu::ValueDesc { v.dtype, v.shape, nullptr });
+            args.inputs.push_back(ValueDesc { v.dtype, v.shape, nullptr });
             allConstant = allConstant && v.constant;
         }
         for (size_t k = 0; k < inIds.size(); ++k)
@@ -146,7 +150,8 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
         const bool shapeOnly
             = (node.opType == "Shape" || node.opType == "Size") && (node.domain.empty() || node.domain == "ai.onnx");
         if (shapeOnly) allConstant = true;
-        DL_ASSIGN(std::unique_ptr<cpu::Kernel> kernel, cpu::createKernel(args));
+        // Folded nodes compute once, here, on the host; the rest on the backend.
+        DL_ASSIGN(std::unique_ptr<Kernel> kernel, (allConstant ? *m_folder : *m_backend).createKernel(args));
         if (kernel->outputs.size() < node.outputs.size()) {
             // Trailing optional outputs a kernel does not produce must be unused.
             for (size_t o = kernel->outputs.size(); o < node.outputs.size(); ++o)
@@ -167,8 +172,17 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
                 if (d < 0) return makeError(ErrorCode::Internal, node.describe() + ": negative output dimension");
             const int id = addValue(node.outputs[o], od.dtype, od.shape, allConstant);
             // Activations get their memory from the arena once every node is planned.
-            m_buffers[id] = allConstant || !options.arena ? Tensor(od.dtype, od.shape)
-                                                          : Tensor::view(od.dtype, od.shape, nullptr);
+            if (allConstant || (!options.arena && deviceIsHost)) {
+                m_buffers[id] = Tensor(od.dtype, od.shape);
+            } else if (options.arena) {
+                m_buffers[id] = Tensor::view(od.dtype, od.shape, nullptr);
+            } else {
+                DL_ASSIGN(auto buffer,
+                    m_backend->allocate(MemorySpace::Device, MemTag::Activations,
+                        std::max<size_t>(Tensor::view(od.dtype, od.shape, nullptr).bytes(), 1), nullptr));
+                m_buffers[id] = Tensor::view(od.dtype, od.shape, buffer.data());
+                m_deviceBuffers.push_back(std::move(buffer));
+            }
             outIds.push_back(id);
         }
         if (!outIds.empty()) m_nodeFirstOutput[ni] = outIds[0];
@@ -222,6 +236,20 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
     m_activationSum = m_activationBytes;
     m_activationLowerBound = m_activationBytes;
     if (options.arena) DL_TRY(planArena());
+    if (!deviceIsHost) {
+        // The inputs are uploaded into device buffers of their own, the outputs downloaded into host ones.
+        for (int id : m_inputIds) {
+            if (m_values[id].constant) continue;
+            const ValuePlan& v = m_values[id];
+            DL_ASSIGN(auto buffer,
+                m_backend->allocate(MemorySpace::Device, MemTag::Activations,
+                    std::max<size_t>(Tensor::view(v.dtype, v.shape, nullptr).bytes(), 1), nullptr));
+            m_buffers[id] = Tensor::view(v.dtype, v.shape, buffer.data());
+            m_deviceBuffers.push_back(std::move(buffer));
+        }
+        for (int id : m_outputIds)
+            m_hostOutputs.push_back(m_values[id].constant ? Tensor() : Tensor(m_values[id].dtype, m_values[id].shape));
+    }
     planLayers();
     return {};
 }
@@ -260,8 +288,9 @@ Status Executor::planArena()
     }
     const ArenaPlan plan = dl::planArena(av);
     DL_TRY(verifyArena(av, plan));
-    m_arena = Tensor(DType::U8, { static_cast<int64_t>(std::max<size_t>(plan.arenaBytes, 1)) });
-    auto* base = static_cast<std::byte*>(m_arena.data());
+    DL_ASSIGN(m_arena,
+        m_backend->allocate(MemorySpace::Device, MemTag::Activations, std::max<size_t>(plan.arenaBytes, 1), nullptr));
+    std::byte* base = m_arena.data();
     for (size_t i = 0; i < ids.size(); ++i) {
         const int id = ids[i];
         m_buffers[id] = Tensor::view(m_values[id].dtype, m_values[id].shape, base + plan.offsets[i]);
@@ -300,7 +329,7 @@ void Executor::planLayers()
         std::set<int> taken;
         auto addSlot = [&](WeightSlot s) {
             s.offset = lp.blobBytes;
-            lp.blobBytes += cpu::dnnlx::alignUp(s.bytes);
+            lp.blobBytes += alignUp(s.bytes, m_backend->slotAlignment());
             lp.slots.push_back(std::move(s));
         };
         for (size_t n = lp.nodeBegin; n < lp.nodeEnd; ++n) {
@@ -330,14 +359,12 @@ void Executor::planLayers()
 
 std::string Executor::layoutTag()
 {
-    // pack 2: matrix products whose packed weights would be padded keep them plain, and splits cut products finer.
-    return "cpu-onednn " + oneDnnVersion() + " isa " + std::to_string(static_cast<int>(dnnl_get_effective_cpu_isa()))
-        + " pack 2";
+    return cpu::CpuBackend::cpuLayoutTag();
 }
 
 size_t Executor::workspaceBytes() const
 {
-    return cpu::dnnlx::sharedScratch(*m_ctx)->size();
+    return m_backend->workspaceBytes();
 }
 
 void Executor::copyLayerWeights(size_t layer, std::byte* dst) const
@@ -408,8 +435,7 @@ Status Executor::beginRun(const std::vector<Tensor>& inputs)
 {
     m_cancel = false;
     m_lastRan = static_cast<size_t>(-1);
-    // OpenMP's thread count is per calling thread; runs may come from any thread (the studio's workers).
-    m_ctx->applyThreads();
+    m_backend->beginRun();
     if (inputs.size() != m_inputIds.size())
         return invalid("the model takes " + std::to_string(m_inputIds.size()) + " inputs, "
             + std::to_string(inputs.size()) + " were given");
@@ -421,7 +447,11 @@ Status Executor::beginRun(const std::vector<Tensor>& inputs)
         if (inputs[i].shape() != v.shape)
             return invalid("input '" + v.name + "' was planned for shape " + shapeToString(v.shape) + ", got "
                 + shapeToString(inputs[i].shape()));
-        if (!v.constant) m_buffers[m_inputIds[i]] = inputs[i];
+        if (v.constant) continue;
+        if (m_backend->deviceIsHost())
+            m_buffers[m_inputIds[i]] = inputs[i];
+        else
+            DL_TRY(m_backend->upload(inputs[i], m_buffers[m_inputIds[i]]));
     }
     return {};
 }
@@ -451,6 +481,21 @@ Status Executor::runNodes(size_t begin, size_t end)
 Result<std::vector<Tensor>> Executor::finishRun()
 {
     std::vector<Tensor> results;
+    // The kernels may still be running on the compute stream: the outputs are ready once it is done.
+    DL_TRY(m_backend->computeStream().synchronize());
+    if (!m_backend->deviceIsHost()) {
+        for (size_t k = 0; k < m_outputIds.size(); ++k) {
+            const int id = m_outputIds[k];
+            if (m_values[id].constant) {
+                results.push_back(m_buffers[id]);
+                continue;
+            }
+            DL_TRY(m_backend->download(m_buffers[id], m_hostOutputs[k]));
+            results.push_back(m_hostOutputs[k]);
+        }
+        DL_TRY(m_backend->computeStream().synchronize());
+        return results;
+    }
     for (int id : m_outputIds)
         results.push_back(m_buffers[id]);
     // Drop the views of the caller's inputs.

@@ -1,11 +1,15 @@
 #pragma once
 
-// Plans and runs a Graph on the CPU backend for concrete input shapes.
+// Plans and runs a Graph on a backend (backend/backend.h; the CPU backend unless told otherwise) for concrete input
+// shapes.
 //
-// Planning walks the nodes in order: it gives every value a dtype and shape, folds nodes whose inputs are
-// all known (Shape → Gather → Concat → Reshape chains become constants), creates one kernel per remaining
-// node and allocates every activation once, so that run() does no allocation.
+// Planning rewrites the graph as the backend's hints allow (fusion, splits), then walks the nodes in order: it gives
+// every value a dtype and shape, folds nodes whose inputs are all known (Shape → Gather → Concat → Reshape chains
+// become constants; folding computes on the CPU backend, whatever runs the rest), creates one kernel per remaining
+// node on the backend and allocates every activation once, in the backend's device memory, so that run() does no
+// allocation. Where the backend's device is not host memory, run() uploads the inputs and downloads the outputs.
 
+#include "backend/backend.h"
 #include "core/result.h"
 #include "core/tensor.h"
 #include "model/graph.h"
@@ -20,14 +24,12 @@
 
 namespace dl {
 
-namespace cpu {
-class CpuContext;
-class Kernel;
-} // namespace cpu
-
 struct ExecutorOptions
 {
-    int threads = 0; // 0: the OpenMP default
+    int threads = 0; // 0: the OpenMP default (of the CPU backend made when `backend` is null)
+    // What computes; null: a CPU backend with `threads` threads. Shared: a pipeline's buffers and streams come from
+    // it too.
+    std::shared_ptr<Backend> backend;
     // Graph inputs whose values are fixed at plan time: folded like weights, so that shape-determining inputs
     // (axes, target shapes given as inputs) can be planned. run() still takes them but ignores their values.
     std::map<std::string, Tensor> frozenInputs;
@@ -55,8 +57,8 @@ struct NodePlan
     std::vector<int> inputs; // value ids, -1 for omitted optional inputs
     std::vector<int> outputs;
     double flops = 0.0;
-    std::unique_ptr<cpu::Kernel> kernel;
-    // The kernel reads the re-laid-out input 0 the node before it leaves (cpu::Kernel::shareSourceLayout).
+    std::unique_ptr<Kernel> kernel;
+    // The kernel reads the re-laid-out input 0 the node before it leaves (Kernel::shareSourceLayout).
     bool sharesSource = false;
 };
 
@@ -70,7 +72,7 @@ struct WeightSlot
     DType dtype = DType::Undefined;
     Shape shape;
     size_t bytes = 0;
-    size_t offset = 0; // within the layer's blob, 64-byte aligned
+    size_t offset = 0; // within the layer's blob, at the backend's slot alignment
 };
 
 // A layer (model/layering.h) as planned: the contiguous range of kernel-bearing nodes it runs and the weights it
@@ -138,11 +140,14 @@ public:
     size_t activationLowerBound() const { return m_activationLowerBound; }
     // Bytes of weights as the kernels hold them (packed layouts), plus unpacked weights read directly.
     size_t weightBytes() const { return m_weightBytes; }
-    // Names what decides the packed weights' layout (oneDNN version, the CPU ISA it dispatches to, our packing
-    // version), for telling whether a layer pack fits this engine.
+    // Names what decides the CPU backend's packed weights' layout (oneDNN version, the CPU ISA it dispatches to, our
+    // packing version), for telling whether a layer pack fits this engine. backend().layoutTag() is this executor's.
     static std::string layoutTag();
-    // Bytes of the oneDNN scratchpad the kernels share.
+    // Bytes of the scratch the kernels share (the backend's workspace).
     size_t workspaceBytes() const;
+    // What computes.
+    Backend& backend() const { return *m_backend; }
+    const std::shared_ptr<Backend>& sharedBackend() const { return m_backend; }
 
     // Demand layering. layers() follow groupLayers() over graph(), so indices match summarizeModel()'s.
     const std::vector<LayerPlan>& layers() const { return m_layers; }
@@ -171,7 +176,8 @@ private:
     Graph m_graph;
     SplitSummary m_split;
     PrecisionSummary m_precision;
-    std::unique_ptr<cpu::CpuContext> m_ctx;
+    std::shared_ptr<Backend> m_backend;
+    std::shared_ptr<Backend> m_folder; // computes the nodes folded at plan time: the CPU backend
     std::vector<ValuePlan> m_values;
     std::vector<Tensor> m_buffers; // by value id: constant value, or the activation buffer
     std::map<std::string, int> m_ids;
@@ -187,7 +193,10 @@ private:
     size_t m_activationBytes = 0;
     size_t m_activationSum = 0;
     size_t m_activationLowerBound = 0;
-    Tensor m_arena;
+    BackendBuffer m_arena;
+    std::vector<BackendBuffer>
+        m_deviceBuffers; // activations without the arena, inputs, on a device the host cannot see
+    std::vector<Tensor> m_hostOutputs; // where outputs are downloaded to, when the device is not host memory
     size_t m_weightBytes = 0;
     std::atomic<bool> m_cancel { false };
     // The node of this inference that ran last (runNodes), npos before the first: a kernel that shares its

@@ -331,6 +331,7 @@ Status Session::Impl::plan()
     ExecutorOptions eo;
     eo.threads = s.threads;
     eo.splitBytes = split;
+    DL_ASSIGN(eo.backend, makeBackend(s.backend.value_or(BackendKind::Cpu), s.threads));
     DL_ASSIGN(exec, guarded("planning '" + s.model + "'", [&] { return Executor::create(g, shapes, eo); }));
     g = Graph {}; // the executor shares the weights it needs
     DL_TRY(checkStop());
@@ -453,7 +454,13 @@ Status Session::Impl::prepare()
             return badRequest(std::string("the configuration stores the weights in ") + precisionName(config->precision)
                 + ": leave --precision out, or plan again");
         s.precision = config->precision;
+        const BackendKind configBackend = parseBackend(config->backend).value();
+        if (s.backend && *s.backend != configBackend)
+            return badRequest("the configuration was planned for the " + config->backend
+                + " backend: leave --backend out, or plan again");
+        s.backend = configBackend;
     }
+    if (!s.backend) s.backend = BackendKind::Cpu;
     if (s.iterations < 1 && !s.continuous) return badRequest("a run needs at least one timed iteration");
     if (s.warmup < 0) return badRequest("the warm-up cannot be negative");
     DL_TRY(plan());
@@ -722,6 +729,7 @@ void Session::Impl::runLoop(SessionOutcome& out, const IterationHooks& hooks)
         c["resident_layers"] = pl->options().resident;
     }
     c["split_bytes"] = setup.splitBytes;
+    c["backend"] = backendName(s.backend.value_or(BackendKind::Cpu));
     c["threads"] = s.threads;
     if (pl) {
         c["chunk_bytes"] = pl->options().chunkBytes;
@@ -750,6 +758,7 @@ void Session::Impl::fillReport(SessionOutcome& out, const std::vector<double>& t
     r.pack = setup.packPath;
     r.arch = s.arch ? archName(*s.arch) : "in-memory";
     r.device = thisDevice();
+    r.device.backend = backendName(s.backend.value_or(BackendKind::Cpu));
     r.source = s.source;
     if (config)
         r.config = RunReport::ConfigRef { s.configFile, config->predictedLatencyMs, config->predictedPeakBytes };

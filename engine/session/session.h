@@ -9,6 +9,7 @@
 // capacity, an allocation refused, std::bad_alloc anywhere below) end the run with a message that names what went
 // wrong; nothing aborts. A stop token is honoured in every phase, resident reads included.
 
+#include "backend/backend.h"
 #include "core/result.h"
 #include "core/tensor.h"
 #include "memory/ledger.h"
@@ -63,6 +64,9 @@ struct RunSpec
     bool continuous = false; // until stopped; the outcome keeps the latest keepIterations
     int keepIterations = 50;
     int threads = 0; // 0: the engine's default
+    // What computes; none: a configuration's, else the CPU backend. A backend that cannot run here fails the run
+    // before anything is read, saying why (makeBackend).
+    std::optional<BackendKind> backend;
     std::string packDir; // the pack cache; empty: defaultPackDir()
     ReadSpec read;
     bool hugePages = true; // staging on transparent huge pages (a process-wide setting)

@@ -1,0 +1,43 @@
+#include "backend/backend.h"
+
+#ifdef DL_HAVE_CUDA
+#include "backend/cuda/cudaprobe.h"
+#endif
+
+namespace dl {
+
+BackendAvailability backendAvailability(BackendKind kind)
+{
+    BackendAvailability a;
+    switch (kind) {
+    case BackendKind::Cpu:
+        a.available = true;
+        a.device = "this computer's CPU";
+        return a;
+    case BackendKind::Cuda: {
+#ifdef DL_HAVE_CUDA
+        const cuda::DeviceProbe probe = cuda::probeDevice();
+        if (!probe.usable) {
+            a.why = "no usable CUDA device: " + probe.reason;
+            return a;
+        }
+        a.device = probe.name + ", compute " + std::to_string(probe.major) + "." + std::to_string(probe.minor);
+        a.why = "this build's CUDA backend does not compute yet (its device probe found " + a.device + ")";
+#else
+        a.why = "this build has no CUDA backend (configured without the CUDA toolkit and cuDNN: DL_WITH_CUDA)";
+#endif
+        return a;
+    }
+    }
+    a.why = "unknown backend";
+    return a;
+}
+
+Result<std::shared_ptr<Backend>> makeBackend(BackendKind kind, int threads)
+{
+    if (kind == BackendKind::Cpu) return makeCpuBackend(threads);
+    const BackendAvailability a = backendAvailability(kind);
+    return unsupported(std::string("the ") + backendName(kind) + " backend cannot run here: " + a.why);
+}
+
+} // namespace dl

@@ -1,0 +1,564 @@
+// dl::Backend (backend/backend.h): the CPU backend behind it — memory spaces counted in the ledger, streams and events,
+// supports() and kernel creation, the hints that drive fusion and splits, the layout tag that keeps packs to their
+// backend — and the pipeline on events: with kernels that complete after they were launched (a backend whose compute
+// stream is a worker thread running the CPU kernels, as a GPU stream runs its kernels after the launch returns),
+// every architecture must give the outputs of the in-memory run, which it can only if a ring region is released when
+// the kernels that read it have completed, not when they were launched. Also: a backend that cannot run here says why.
+
+#include "backend/backend.h"
+#include "backend/cpu/cpubackend.h"
+#include "core/random.h"
+#include "core/sha256.h"
+#include "memory/ledger.h"
+#include "model/fuse.h"
+#include "model/importer.h"
+#include "model/split.h"
+#include "pack/layerpack.h"
+#include "pipeline/pipeline.h"
+#include "runtime/executor.h"
+#include "session/session.h"
+#include "trace/trace.h"
+
+#include <QDir>
+#include <QTemporaryDir>
+#include <QTest>
+#undef slots // LayerPlan::slots
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+using namespace dl;
+
+namespace {
+
+const std::string kTiny = std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg";
+
+// An event a worker stream completes when it reaches it.
+class WorkerEvent final : public Event
+{
+public:
+    bool query() override
+    {
+        std::lock_guard lock(m_mutex);
+        return m_done;
+    }
+    Status wait() override
+    {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_done; });
+        return m_status;
+    }
+    int64_t timeNs() override
+    {
+        std::lock_guard lock(m_mutex);
+        return m_at;
+    }
+    void complete(Status st)
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_done = true;
+            m_at = traceClockNs();
+            m_status = std::move(st);
+        }
+        m_cv.notify_all();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_done = false;
+    int64_t m_at = 0;
+    Status m_status;
+};
+
+// A stream whose work runs later, in order, on a thread of its own, each kernel after `delay`: launches return at once.
+class WorkerStream final : public Stream
+{
+public:
+    // `init` runs first on the worker (the CPU backend's per-thread settings).
+    WorkerStream(std::chrono::microseconds delay, std::function<void()> init)
+        : m_delay(delay)
+        , m_thread([this, init = std::move(init)] { loop(init); })
+    { }
+    ~WorkerStream() override
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+        }
+        m_cv.notify_all();
+        m_thread.join();
+    }
+    void enqueue(std::function<Status()> work, bool kernel)
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_work.push_back({ std::move(work), kernel });
+            ++launched;
+        }
+        m_cv.notify_all();
+    }
+    Status copy(void* dst, const void* src, size_t bytes) override
+    {
+        enqueue(
+            [=] {
+                std::memcpy(dst, src, bytes);
+                return Status {};
+            },
+            false);
+        return {};
+    }
+    Result<std::unique_ptr<Event>> record() override
+    {
+        auto ev = std::make_shared<WorkerEvent>();
+        enqueue(
+            [this, ev] {
+                ev->complete(firstError());
+                return Status {};
+            },
+            false);
+        // The stream keeps its share until it completes the event; the caller owns the handle.
+        struct Handle final : Event
+        {
+            std::shared_ptr<WorkerEvent> e;
+            bool query() override { return e->query(); }
+            Status wait() override { return e->wait(); }
+            int64_t timeNs() override { return e->timeNs(); }
+        };
+        auto h = std::make_unique<Handle>();
+        h->e = ev;
+        return std::unique_ptr<Event>(std::move(h));
+    }
+    Status waitFor(Event& event) override
+    {
+        // Events of this backend complete on a worker; waiting here orders this stream after it.
+        return event.wait();
+    }
+    Status synchronize() override
+    {
+        DL_ASSIGN(auto ev, record());
+        return ev->wait();
+    }
+    Status firstError()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_error;
+    }
+    std::atomic<uint64_t> launched { 0 };
+
+private:
+    struct Work
+    {
+        std::function<Status()> fn;
+        bool kernel = false;
+    };
+    void loop(const std::function<void()>& init)
+    {
+        if (init) init();
+        for (;;) {
+            Work w;
+            {
+                std::unique_lock lock(m_mutex);
+                m_cv.wait(lock, [&] { return m_stop || !m_work.empty(); });
+                if (m_work.empty()) return;
+                w = std::move(m_work.front());
+                m_work.pop_front();
+            }
+            if (w.kernel && m_delay.count() > 0) std::this_thread::sleep_for(m_delay);
+            auto st = w.fn();
+            if (!st.ok()) {
+                std::lock_guard lock(m_mutex);
+                if (m_error.ok()) m_error = st;
+            }
+        }
+    }
+
+    std::chrono::microseconds m_delay;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::deque<Work> m_work;
+    bool m_stop = false;
+    Status m_error;
+    std::thread m_thread;
+};
+
+// A CPU kernel whose runs are launched onto the worker stream: what it reads (inputs, outputs, its weights as bound
+// now) is taken at launch, as a GPU kernel's arguments are.
+class LaunchedKernel final : public Kernel
+{
+public:
+    LaunchedKernel(std::unique_ptr<Kernel> inner, WorkerStream& stream)
+        : m_inner(std::move(inner))
+        , m_stream(stream)
+    {
+        outputs = m_inner->outputs;
+        inPlaceInput = m_inner->inPlaceInput;
+        packed = m_inner->packed;
+    }
+    Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override
+    {
+        std::vector<std::optional<Tensor>> ins, outs;
+        for (const Tensor* t : in)
+            ins.push_back(t ? std::optional<Tensor>(*t) : std::nullopt);
+        for (const Tensor* t : out)
+            outs.push_back(t ? std::optional<Tensor>(*t) : std::nullopt);
+        for (const Tensor& p : packed)
+            if (!p.data() && p.bytes() > 0) return makeError(ErrorCode::Internal, "launched with an unbound weight");
+        m_stream.enqueue(
+            [this, ins = std::move(ins), outs = std::move(outs), weights = packed, laid = sourceLaidOut]() mutable {
+                m_inner->packed = weights;
+                m_inner->sourceLaidOut = laid;
+                std::vector<const Tensor*> i;
+                std::vector<Tensor*> o;
+                for (auto& t : ins)
+                    i.push_back(t ? &*t : nullptr);
+                for (auto& t : outs)
+                    o.push_back(t ? &*t : nullptr);
+                return m_inner->run(i, o);
+            },
+            true);
+        return {};
+    }
+    double flops() const override { return m_inner->flops(); }
+    bool shareSourceLayout(const Kernel& previous) override
+    {
+        auto* p = dynamic_cast<const LaunchedKernel*>(&previous);
+        return p && m_inner->shareSourceLayout(*p->m_inner);
+    }
+    bool relaysSource() const override { return m_inner->relaysSource(); }
+
+private:
+    std::unique_ptr<Kernel> m_inner;
+    WorkerStream& m_stream;
+};
+
+// The CPU backend with its kernels completing after launch, on a worker stream. Everything else is the CPU backend's,
+// its layout tag included, so that its packs fit.
+class LaunchingBackend final : public Backend
+{
+public:
+    explicit LaunchingBackend(std::chrono::microseconds delay)
+        : m_cpu(2)
+        , m_stream(delay, [this] { m_cpu.beginRun(); })
+    { }
+    BackendKind kind() const override { return BackendKind::Cpu; }
+    std::string describe() const override { return "cpu kernels launched onto a worker stream"; }
+    MemorySpaceInfo memorySpace(MemorySpace space) const override { return m_cpu.memorySpace(space); }
+    Result<BackendBuffer> allocate(MemorySpace space, MemTag tag, size_t bytes, MemoryLedger* ledger) override
+    {
+        return m_cpu.allocate(space, tag, bytes, ledger);
+    }
+    Result<std::unique_ptr<Stream>> createStream(StreamRole role) override { return m_cpu.createStream(role); }
+    Stream& computeStream() override { return m_stream; }
+    Status supports(const KernelRequest& r) const override { return m_cpu.supports(r); }
+    Result<std::unique_ptr<Kernel>> createKernel(const KernelRequest& r) override
+    {
+        DL_ASSIGN(auto k, m_cpu.createKernel(r));
+        return std::unique_ptr<Kernel>(new LaunchedKernel(std::move(k), m_stream));
+    }
+    const BackendHints& hints() const override { return m_cpu.hints(); }
+    std::string layoutTag() const override { return m_cpu.layoutTag(); }
+    size_t slotAlignment() const override { return m_cpu.slotAlignment(); }
+    size_t workspaceBytes() const override { return m_cpu.workspaceBytes(); }
+    Status upload(const Tensor& h, Tensor& d) override { return m_cpu.upload(h, d); }
+    Status download(const Tensor& d, Tensor& h) override { return m_cpu.download(d, h); }
+    uint64_t launched() const { return m_stream.launched; }
+
+protected:
+    void deallocate(MemorySpace, std::byte*, size_t) override { }
+
+private:
+    cpu::CpuBackend m_cpu;
+    WorkerStream m_stream;
+};
+
+std::vector<std::string> digests(const std::vector<Tensor>& outs)
+{
+    std::vector<std::string> d;
+    for (const auto& t : outs)
+        d.push_back(Sha256::hexOf(t.data(), t.bytes()));
+    return d;
+}
+
+size_t countOp(const Graph& g, const std::string& op)
+{
+    size_t n = 0;
+    for (const auto& node : g.nodes)
+        n += node.opType == op;
+    return n;
+}
+
+} // namespace
+
+class TestBackend : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir { DL_TEST_TMP "/backend-XXXXXX" };
+
+private Q_SLOTS:
+    void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+    void cpuMemorySpacesAreCountedInTheLedger()
+    {
+        auto backend = makeCpuBackend(2);
+        QCOMPARE(backend->kind(), BackendKind::Cpu);
+        QVERIFY(backend->deviceIsHost());
+        MemoryLedger ledger;
+        ledger.setCapacity(size_t(8) << 20);
+        for (MemorySpace space :
+            { MemorySpace::Host, MemorySpace::PinnedHost, MemorySpace::Device, MemorySpace::Mapped }) {
+            const MemorySpaceInfo info = backend->memorySpace(space);
+            QVERIFY(info.available);
+            QVERIFY(info.hostVisible);
+            QCOMPARE(info.alignment, size_t(4096));
+            auto b = backend->allocate(space, MemTag::Staging, 3 << 20, &ledger);
+            QVERIFY2(b.ok(), b.ok() ? "" : b.error().message.c_str());
+            QCOMPARE(b->space(), space);
+            QCOMPARE(reinterpret_cast<uintptr_t>(b->data()) % info.alignment, uintptr_t(0));
+            QCOMPARE(ledger.current(MemTag::Staging), size_t(3) << 20);
+            std::memset(b->data(), 0x5a, b->size());
+            // Beyond the ledger's capacity: refused, saying so, and nothing counted.
+            auto over = backend->allocate(space, MemTag::ResidentWeights, 6 << 20, &ledger);
+            QVERIFY(!over.ok());
+            QVERIFY2(over.error().message.find("out of memory") != std::string::npos, over.error().message.c_str());
+            QCOMPARE(ledger.current(MemTag::ResidentWeights), size_t(0));
+            BackendBuffer moved = std::move(b).value();
+            QCOMPARE(ledger.current(MemTag::Staging), size_t(3) << 20);
+            moved.reset();
+            QCOMPARE(ledger.current(MemTag::Staging), size_t(0));
+        }
+        QCOMPARE(std::string(memorySpaceName(MemorySpace::PinnedHost)), std::string("pinned_host"));
+    }
+
+    void cpuStreamsCopyAndTheirEventsComplete()
+    {
+        auto backend = makeCpuBackend(2);
+        auto stream = backend->createStream(StreamRole::Copy);
+        QVERIFY(stream.ok());
+        std::vector<uint8_t> src(1 << 20), dst(1 << 20, 0);
+        for (size_t i = 0; i < src.size(); ++i)
+            src[i] = static_cast<uint8_t>(i * 131 + 7);
+        auto first = (*stream)->record();
+        QVERIFY((*stream)->copy(dst.data(), src.data(), src.size()).ok());
+        auto last = (*stream)->record();
+        QVERIFY(first.ok() && last.ok());
+        QVERIFY((*last)->query());
+        QVERIFY((*last)->wait().ok());
+        QVERIFY((*first)->timeNs() <= (*last)->timeNs());
+        QVERIFY(dst == src);
+        QVERIFY(backend->computeStream().waitFor(**last).ok());
+        QVERIFY(!(*stream)->copy(nullptr, src.data(), 16).ok());
+    }
+
+    void supportsNamesWhatItCannotRun()
+    {
+        auto backend = makeCpuBackend(2);
+        Node conv;
+        conv.opType = "Conv";
+        conv.name = "c";
+        QVERIFY(backend->supports(KernelRequest { conv, {}, 13 }).ok());
+        Node odd = conv;
+        odd.opType = "NoSuchOp";
+        auto st = backend->supports(KernelRequest { odd, {}, 13 });
+        QVERIFY(!st.ok());
+        QCOMPARE(st.error().code, ErrorCode::Unsupported);
+        QVERIFY2(st.error().message.find("NoSuchOp") != std::string::npos, st.error().message.c_str());
+        Node foreign = conv;
+        foreign.domain = "com.example";
+        QVERIFY(!backend->supports(KernelRequest { foreign, {}, 13 }).ok());
+        auto made = backend->createKernel(KernelRequest { odd, {}, 13 });
+        QVERIFY(!made.ok());
+        QCOMPARE(made.error().code, ErrorCode::Unsupported);
+    }
+
+    // Fusion and splits follow the backend's hints, not constants of the model code.
+    void hintsDriveFusionAndSplits()
+    {
+        auto g = importModel(kTiny);
+        QVERIFY(g.ok());
+        const size_t leaky = countOp(*g, "LeakyRelu");
+        QVERIFY(leaky > 10);
+        Graph fused = *g, kept = *g;
+        QVERIFY(fuseGraph(fused, cpu::CpuBackend::cpuHints().fusableActivations).ok());
+        QVERIFY(fuseGraph(kept, { "Relu" }).ok());
+        QCOMPARE(countOp(fused, "LeakyRelu"), size_t(0));
+        QCOMPARE(countOp(kept, "LeakyRelu"), leaky); // the batch norms folded, the activations left to run alone
+        QCOMPARE(countOp(kept, "BatchNormalization"), size_t(0));
+
+        // Pieces hold whole blocks of the backend's size: every piece of a cut but its last ("NAME.K", K highest).
+        for (int64_t block : { int64_t(64), int64_t(32) }) {
+            Graph s = fused;
+            const SplitSummary sum = splitLargeLayers(s, 64 << 10, SplitBlocks { block, 16 });
+            QVERIFY(sum.layersSplit > 0);
+            std::map<std::string, std::map<int, int64_t>> cuts; // cut → piece index → output channels
+            for (const auto& n : s.nodes) {
+                const size_t dot = n.name.rfind('.');
+                if (n.opType != "Conv" || dot == std::string::npos || !s.weights.count(n.inputs[1])) continue;
+                cuts[n.name.substr(0, dot)][std::stoi(n.name.substr(dot + 1))] = s.weights.at(n.inputs[1]).dim(0);
+            }
+            QCOMPARE(cuts.size(), sum.layersSplit);
+            bool smallest = false;
+            for (const auto& [name, pieces] : cuts) {
+                for (auto it = pieces.begin(); std::next(it) != pieces.end(); ++it)
+                    QVERIFY2(it->second % block == 0, name.c_str());
+                smallest = smallest || pieces.begin()->second == block;
+            }
+            QVERIFY(smallest); // at 64 KiB a piece of 3x3 convolutions is one block
+        }
+    }
+
+    void executorRunsOnTheBackendItIsGiven()
+    {
+        auto g = importModel(kTiny);
+        QVERIFY(g.ok());
+        auto backend = makeCpuBackend(2);
+        ExecutorOptions eo;
+        eo.backend = backend;
+        auto exec = Executor::create(*g, {}, eo);
+        QVERIFY(exec.ok());
+        QCOMPARE(&(*exec)->backend(), backend.get());
+        QCOMPARE((*exec)->backend().layoutTag(), Executor::layoutTag());
+        QCOMPARE((*exec)->workspaceBytes(), backend->workspaceBytes());
+        for (const auto& l : (*exec)->layers())
+            for (const auto& s : l.slots)
+                QCOMPARE(s.offset % backend->slotAlignment(), size_t(0));
+    }
+
+    // A pack laid out for another backend is refused, naming both layouts.
+    void packsKeepToTheirBackend()
+    {
+        auto g = importModel(kTiny);
+        QVERIFY(g.ok());
+        auto exec = Executor::create(*g, {}, {});
+        QVERIFY(exec.ok());
+        const std::string path = (m_dir.path() + "/other.dlpack").toStdString();
+        PackSource src;
+        src.modelPath = kTiny;
+        src.modelSha256 = "test";
+        src.layoutTag = "cuda-cudnn 9.19 sm 90 pack 1";
+        QVERIFY(writeLayerPack(path, **exec, src).ok());
+        auto pack = readLayerPack(path);
+        QVERIFY(pack.ok());
+        auto st = checkPackMatches(*pack, **exec);
+        QVERIFY(!st.ok());
+        QCOMPARE(st.error().code, ErrorCode::Corrupt);
+        QVERIFY2(st.error().message.find("cuda-cudnn 9.19") != std::string::npos, st.error().message.c_str());
+        QVERIFY2(st.error().message.find(Executor::layoutTag()) != std::string::npos, st.error().message.c_str());
+    }
+
+    // Kernels that complete after their launch: the in-memory run and every architecture, at the smallest staging
+    // and with a resident layer, give the outputs of the CPU backend run bit for bit.
+    void kernelsCompletingAfterLaunch()
+    {
+        auto g = importModel(kTiny);
+        QVERIFY(g.ok());
+        ExecutorOptions cpuOnly;
+        cpuOnly.threads = 2;
+        auto reference = Executor::create(*g, {}, cpuOnly);
+        QVERIFY(reference.ok());
+        std::vector<Tensor> inputs;
+        uint64_t seed = 11;
+        for (const auto& in : (*reference)->graph().inputs) {
+            const auto& v = (*reference)->values()[(*reference)->valueId(in.name)];
+            inputs.push_back(seededTensor(v.dtype, v.shape, seed++));
+        }
+        auto out = (*reference)->run(inputs);
+        QVERIFY(out.ok());
+        const auto want = digests(*out);
+
+        // Each kernel starts 300 µs after the one before finished: the launches run far ahead of the kernels.
+        auto backend = std::make_shared<LaunchingBackend>(std::chrono::microseconds(300));
+        ExecutorOptions eo;
+        eo.backend = backend;
+        auto exec = Executor::create(*g, {}, eo);
+        QVERIFY(exec.ok());
+        auto inMemory = (*exec)->run(inputs);
+        QVERIFY(inMemory.ok());
+        QCOMPARE(digests(*inMemory), want);
+
+        const std::string path = (m_dir.path() + "/tiny.dlpack").toStdString();
+        PackSource src;
+        src.modelPath = kTiny;
+        src.modelSha256 = "test";
+        src.layoutTag = packLayoutTag(Precision::F32, backend.get());
+        QVERIFY(writeLayerPack(path, **exec, src).ok());
+        (*exec)->releaseWeights();
+        auto pack = readLayerPack(path);
+        QVERIFY(pack.ok());
+        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
+            for (bool resident : { false, true }) {
+                MemoryLedger ledger;
+                Tracer tracer;
+                CollectingSink sink;
+                tracer.addSink(&sink);
+                PipelineOptions po;
+                po.arch = arch;
+                if (resident) po.resident = { 1 };
+                auto reader = openFileReader(path);
+                QVERIFY(reader.ok());
+                auto pl = Pipeline::create(**exec, *pack, std::move(reader).value(), po, &ledger, &tracer);
+                QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
+                for (int i = 0; i < 3; ++i) {
+                    const uint64_t before = backend->launched();
+                    auto r = (*pl)->run(inputs);
+                    QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+                    QVERIFY2(digests(*r) == want, archName(arch));
+                    QVERIFY(backend->launched() > before + pack->layers.size());
+                }
+                // The kernel stage's spans are the events': one End per layer and iteration, each after its begin.
+                size_t ends = 0;
+                for (const auto& e : sink.events())
+                    if (e.stage == Stage::Kernel && e.kind == EventKind::End) {
+                        ++ends;
+                        QVERIFY(e.endNs >= e.beginNs);
+                    }
+                QCOMPARE(ends, 3 * pack->layers.size());
+            }
+    }
+
+    void aBackendThatCannotRunSaysWhy()
+    {
+        const BackendAvailability cpu = backendAvailability(BackendKind::Cpu);
+        QVERIFY(cpu.available);
+        const BackendAvailability cuda = backendAvailability(BackendKind::Cuda);
+        QVERIFY(!cuda.available);
+        QVERIFY(!cuda.why.empty());
+#ifdef DL_TEST_HAVE_CUDA
+        // Built with CUDA: the device probe's reason, naming the CUDA error (no driver here).
+        QVERIFY2(cuda.why.find("cudaError") != std::string::npos
+                || cuda.why.find("does not compute yet") != std::string::npos,
+            cuda.why.c_str());
+#else
+        QVERIFY2(cuda.why.find("no CUDA backend") != std::string::npos, cuda.why.c_str());
+#endif
+        auto made = makeBackend(BackendKind::Cuda, 2);
+        QVERIFY(!made.ok());
+        QCOMPARE(made.error().code, ErrorCode::Unsupported);
+        QVERIFY(made.error().message.find(cuda.why) != std::string::npos);
+        QVERIFY(!parseBackend("tpu").ok());
+        QCOMPARE(parseBackend("cuda").value(), BackendKind::Cuda);
+
+        // A run asked of it fails before anything is read, saying why.
+        RunSpec spec;
+        spec.model = kTiny;
+        spec.backend = BackendKind::Cuda;
+        spec.iterations = 1;
+        spec.warmup = 0;
+        spec.packDir = (m_dir.path() + "/packs").toStdString();
+        auto outcome = Session::prepare(spec);
+        QVERIFY(!outcome.ok());
+        QVERIFY2(outcome.error().message.find(cuda.why) != std::string::npos, outcome.error().message.c_str());
+        QVERIFY(!QDir(m_dir.path() + "/packs").exists() || QDir(m_dir.path() + "/packs").isEmpty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestBackend)
+#include "test_backend.moc"
