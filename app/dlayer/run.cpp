@@ -300,6 +300,17 @@ void printStreaming(const RunReport& r, const SessionOutcome& out)
             pp->latencyMedianMs, pp->overheadPct.median, pp->pairsMs.size(), pp->overheadPct.q1, pp->overheadPct.q3);
     std::printf("read      %s per run at %.0f MB/s (%s)\n", humanBytes(static_cast<double>(r.read->bytes)).c_str(),
         r.read->mbPerS, r.read->reader.c_str());
+    if (!r.compute.fallbacks.empty()) {
+        std::string layers;
+        for (const auto& f : r.compute.fallbacks) {
+            std::string ops;
+            for (const auto& op : f.ops)
+                ops += (ops.empty() ? "" : ", ") + op;
+            layers += (layers.empty() ? "" : "; ") + std::to_string(f.layer) + " '" + f.name + "' (" + ops + ")";
+        }
+        std::printf("compute   %s; on the CPU instead, with their activations copied: %zu layers: %s\n",
+            r.compute.backend.c_str(), r.compute.fallbacks.size(), layers.c_str());
+    }
     const RunReport::Precision& p = r.precision;
     if (p.layersWidened && p.storedBytes)
         std::printf("precision weights %s in the pack: %s read per run, widened to %s for the kernels in %.1f ms (%zu "

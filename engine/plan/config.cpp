@@ -1,6 +1,7 @@
 #include "plan/config.h"
 
 #include "backend/backend.h"
+#include "core/textfile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -110,31 +111,16 @@ Result<RunConfig> configFromJson(const std::string& text)
 
 Result<RunConfig> readConfigFile(const std::string& path)
 {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) return makeError(ErrorCode::Io, "cannot read the configuration '" + path + "'");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    auto c = configFromJson(ss.str());
+    auto text = readTextFile(path);
+    if (!text.ok()) return makeError(ErrorCode::Io, "cannot read the configuration '" + path + "'");
+    auto c = configFromJson(*text);
     if (!c.ok()) return invalid("the configuration '" + path + "' is not valid: " + c.error().message);
     return c;
 }
 
 Status writeConfigFile(const std::string& path, const RunConfig& c)
 {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f << configToJson(c);
-        f.flush();
-        if (!f) return makeError(ErrorCode::Io, "cannot write '" + tmp + "'");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        return makeError(ErrorCode::Io, "cannot write '" + path + "'");
-    }
-    return {};
+    return writeTextFileReplacing(path, configToJson(c));
 }
 
 } // namespace dl::plan

@@ -8,6 +8,7 @@
 #include "model/layering.h"
 #include "model/split.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -150,8 +151,23 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
         const bool shapeOnly
             = (node.opType == "Shape" || node.opType == "Size") && (node.domain.empty() || node.domain == "ai.onnx");
         if (shapeOnly) allConstant = true;
-        // Folded nodes compute once, here, on the host; the rest on the backend.
-        DL_ASSIGN(std::unique_ptr<Kernel> kernel, (allConstant ? *m_folder : *m_backend).createKernel(args));
+        // Folded nodes compute once, here, on the host; the rest on the backend, or where it cannot run them, on the
+        // CPU backend (which falls back to nothing: its errors are the node's).
+        std::string fallback;
+        std::unique_ptr<Kernel> kernel;
+        if (!allConstant && m_folder != m_backend) {
+            auto st = m_backend->supports(args);
+            Result<std::unique_ptr<Kernel>> made = st.ok() ? m_backend->createKernel(args) : st.error();
+            if (made.ok())
+                kernel = std::move(made).value();
+            else if (made.error().code == ErrorCode::Unsupported)
+                fallback = made.error().message;
+            else
+                return made.error();
+        }
+        if (!kernel) {
+            DL_ASSIGN(kernel, (allConstant || !fallback.empty() ? *m_folder : *m_backend).createKernel(args));
+        }
         if (kernel->outputs.size() < node.outputs.size()) {
             // Trailing optional outputs a kernel does not produce must be unused.
             for (size_t o = kernel->outputs.size(); o < node.outputs.size(); ++o)
@@ -214,6 +230,7 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
         np.outputs = std::move(outIds);
         np.flops = kernel->flops();
         np.kernel = std::move(kernel);
+        np.fallback = std::move(fallback);
         m_nodes.push_back(std::move(np));
     }
     // Consecutive nodes on one input (the pieces of a split layer) may share its re-laid-out copy.
@@ -249,6 +266,16 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
         }
         for (int id : m_outputIds)
             m_hostOutputs.push_back(m_values[id].constant ? Tensor() : Tensor(m_values[id].dtype, m_values[id].shape));
+        // Fallback nodes compute on host copies of the activations they read and write.
+        for (const NodePlan& np : m_nodes) {
+            if (!np.onHost()) continue;
+            for (const auto* ids : { &np.inputs, &np.outputs })
+                for (int id : *ids)
+                    if (id >= 0 && !m_values[id].constant && !m_hostMirrors.count(id))
+                        m_hostMirrors.emplace(id, Tensor(m_values[id].dtype, m_values[id].shape));
+        }
+        for (const auto& [id, t] : m_hostMirrors)
+            m_activationBytes += t.bytes();
     }
     planLayers();
     return {};
@@ -316,6 +343,7 @@ void Executor::planLayers()
                 if (id >= 0 && m_values[id].constant) readers[id].insert(layerOfNode[np.node]);
     std::set<int> outputs(m_outputIds.begin(), m_outputIds.end());
     std::set<int> pinned;
+    size_t pinnedPacked = 0;
     m_layers.clear();
     size_t p = 0;
     for (const Layer& l : groups) {
@@ -334,6 +362,18 @@ void Executor::planLayers()
         };
         for (size_t n = lp.nodeBegin; n < lp.nodeEnd; ++n) {
             const auto& kernel = *m_nodes[n].kernel;
+            if (m_nodes[n].onHost()) {
+                lp.fallbackOps.push_back(m_graph.nodes[m_nodes[n].node].opType);
+                if (!m_backend->deviceIsHost()) {
+                    // Its weights stay where the CPU reads them: pinned, never streamed into device memory.
+                    for (const auto& t : kernel.packed)
+                        pinnedPacked += t.bytes();
+                    if (kernel.packed.empty())
+                        for (int id : m_nodes[n].inputs)
+                            if (id >= 0 && m_values[id].constant && m_buffers[id].data()) pinned.insert(id);
+                    continue;
+                }
+            }
             for (size_t k = 0; k < kernel.packed.size(); ++k) {
                 const Tensor& t = kernel.packed[k];
                 addSlot(WeightSlot { n, static_cast<int>(k), -1, t.dtype(), t.shape(), t.bytes(), 0 });
@@ -352,7 +392,7 @@ void Executor::planLayers()
         }
         m_layers.push_back(std::move(lp));
     }
-    m_pinnedBytes = 0;
+    m_pinnedBytes = pinnedPacked;
     for (int id : pinned)
         m_pinnedBytes += m_buffers[id].bytes();
 }
@@ -471,11 +511,42 @@ Status Executor::runNodes(size_t begin, size_t end)
             out.push_back(id < 0 ? nullptr : &m_buffers[id]);
         if (np.sharesSource) np.kernel->sourceLaidOut = n > 0 && m_lastRan == n - 1;
         m_lastRan = static_cast<size_t>(-1);
-        auto st = np.kernel->run(in, out);
+        auto st = np.onHost() && !m_backend->deviceIsHost() ? runOnHost(np, in, out) : np.kernel->run(in, out);
         if (!st.ok()) return st.error();
         m_lastRan = n;
     }
     return {};
+}
+
+Status Executor::runOnHost(NodePlan& np, std::vector<const Tensor*>& in, std::vector<Tensor*>& out)
+{
+    // The device's work before the node produced its inputs: download them, compute, upload what it made.
+    Stream& stream = m_backend->computeStream();
+    for (size_t k = 0; k < np.inputs.size(); ++k) {
+        auto mirror = m_hostMirrors.find(np.inputs[k]);
+        if (mirror == m_hostMirrors.end()) continue;
+        DL_TRY(m_backend->download(m_buffers[np.inputs[k]], mirror->second));
+        in[k] = &mirror->second;
+    }
+    DL_TRY(stream.synchronize());
+    for (size_t k = 0; k < np.outputs.size(); ++k) {
+        auto mirror = m_hostMirrors.find(np.outputs[k]);
+        if (mirror != m_hostMirrors.end()) out[k] = &mirror->second;
+    }
+    m_folder->beginRun();
+    DL_TRY(np.kernel->run(in, out));
+    for (size_t k = 0; k < np.outputs.size(); ++k) {
+        auto mirror = m_hostMirrors.find(np.outputs[k]);
+        if (mirror != m_hostMirrors.end()) DL_TRY(m_backend->upload(mirror->second, m_buffers[np.outputs[k]]));
+    }
+    // The mirrors are the next run's to overwrite: the uploads must have read them by then.
+    return stream.synchronize();
+}
+
+size_t Executor::fallbackNodes() const
+{
+    return static_cast<size_t>(
+        std::count_if(m_nodes.begin(), m_nodes.end(), [](const NodePlan& np) { return np.onHost(); }));
 }
 
 Result<std::vector<Tensor>> Executor::finishRun()

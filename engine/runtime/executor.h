@@ -60,6 +60,11 @@ struct NodePlan
     std::unique_ptr<Kernel> kernel;
     // The kernel reads the re-laid-out input 0 the node before it leaves (Kernel::shareSourceLayout).
     bool sharesSource = false;
+    // The backend does not support the node: it runs on the CPU backend instead, with its activations downloaded
+    // before it and uploaded after it where the backend's device is not host memory (its weights then stay in host
+    // memory, pinned, never streamed). Empty: it runs on the backend.
+    std::string fallback; // why (the backend's supports() or createKernel message)
+    bool onHost() const { return !fallback.empty(); }
 };
 
 // A weight that kernels read at run time, at a place a streaming pipeline can re-point: a kernel's packed tensor,
@@ -85,6 +90,7 @@ struct LayerPlan
     size_t nodeEnd = 0;
     std::vector<WeightSlot> slots;
     size_t blobBytes = 0;
+    std::vector<std::string> fallbackOps; // ops of the layer's nodes that run on the CPU backend (NodePlan::fallback)
 };
 
 // Binds symbolic and missing input dimensions: from `given` where present, else dimension 0 becomes 1 and other
@@ -147,6 +153,8 @@ public:
     size_t workspaceBytes() const;
     // What computes.
     Backend& backend() const { return *m_backend; }
+    // Nodes that fall back to the CPU backend (NodePlan::fallback).
+    size_t fallbackNodes() const;
     const std::shared_ptr<Backend>& sharedBackend() const { return m_backend; }
 
     // Demand layering. layers() follow groupLayers() over graph(), so indices match summarizeModel()'s.
@@ -197,6 +205,8 @@ private:
     std::vector<BackendBuffer>
         m_deviceBuffers; // activations without the arena, inputs, on a device the host cannot see
     std::vector<Tensor> m_hostOutputs; // where outputs are downloaded to, when the device is not host memory
+    std::map<int, Tensor> m_hostMirrors; // value id → host copy, for the activations fallback nodes read and write
+    Status runOnHost(NodePlan& np, std::vector<const Tensor*>& in, std::vector<Tensor*>& out);
     size_t m_weightBytes = 0;
     std::atomic<bool> m_cancel { false };
     // The node of this inference that ran last (runNodes), npos before the first: a kernel that shares its

@@ -223,6 +223,12 @@ std::string reportToJson(const RunReport& r, int indent)
         if (!p.computeWhy.empty()) j["precision"]["compute_why"] = p.computeWhy;
         if (!p.widenPath.empty()) j["precision"]["widen"] = p.widenPath;
     }
+    {
+        json fallbacks = json::array();
+        for (const auto& f : r.compute.fallbacks)
+            fallbacks.push_back({ { "layer", f.layer }, { "name", f.name }, { "ops", f.ops } });
+        j["compute"] = { { "backend", r.compute.backend }, { "fallback_layers", fallbacks } };
+    }
     j["stall_ms"] = r.stallMs;
     j["copy_ms"] = r.copyMs;
     json stalls = json::object();
@@ -395,6 +401,34 @@ Result<RunReport> reportFromJson(const std::string& text)
         p.get("stored_bytes", r.precision.storedBytes);
         p.get("bound_bytes", r.precision.boundBytes);
         p.get("widen", r.precision.widenPath);
+    }
+    {
+        Reader c = in.child("compute");
+        c.get("backend", r.compute.backend);
+        if (c.has("fallback_layers")) {
+            const json& list = c.raw("fallback_layers");
+            if (!list.is_array()) c.bad("fallback_layers");
+            for (size_t i = 0; list.is_array() && i < list.size(); ++i) {
+                const json& f = list[i];
+                if (!f.is_object()) {
+                    c.bad("fallback_layers");
+                    continue;
+                }
+                RunReport::Fallback fb;
+                Reader rf(f, "compute.fallback_layers[].", error);
+                rf.get("layer", fb.layer);
+                rf.get("name", fb.name);
+                if (rf.has("ops")) {
+                    if (!rf.raw("ops").is_array()) rf.bad("ops");
+                    for (const auto& op : rf.raw("ops"))
+                        if (op.is_string())
+                            fb.ops.push_back(op.get<std::string>());
+                        else
+                            rf.bad("ops");
+                }
+                r.compute.fallbacks.push_back(std::move(fb));
+            }
+        }
     }
     in.get("stall_ms", r.stallMs);
     in.get("copy_ms", r.copyMs);

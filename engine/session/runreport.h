@@ -135,6 +135,20 @@ struct RunReport
         std::string widenPath; // what widens: "f16c", "fcvt", "scalar"; empty when nothing widens
     } precision;
 
+    // What computed: the backend's description, and each layer some of whose nodes it does not support, which the CPU
+    // backend ran instead (NodePlan::fallback).
+    struct Fallback
+    {
+        int layer = 0;
+        std::string name;
+        std::vector<std::string> ops;
+    };
+    struct Compute
+    {
+        std::string backend; // Backend::describe()
+        std::vector<Fallback> fallbacks;
+    } compute;
+
     double stallMs = 0; // the kernel stage's wait per inference
     // The copy stage's work per inference: copying (or widening) streamed layers to where the kernels read them; in
     // two-stage with an fp16 pack, the widening its kernel stage does.

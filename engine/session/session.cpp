@@ -821,6 +821,9 @@ void Session::Impl::fillReport(SessionOutcome& out, const std::vector<double>& t
     } else {
         r.splitBytes = setup.splitBytes;
     }
+    r.compute.backend = exec->backend().describe();
+    for (const LayerPlan& lp : exec->layers())
+        if (!lp.fallbackOps.empty()) r.compute.fallbacks.push_back({ lp.index, lp.name, lp.fallbackOps });
     r.precision.modelHalf = exec->precision().widened();
     if (r.precision.modelHalf || r.precision.weights != "fp32")
         r.precision.computeWhy = "the CPU backend's kernels compute in float32 (oneDNN " + oneDnnVersion()

@@ -7,6 +7,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpubackend.h"
+#include "backend/cuda/algocache.h"
 #include "core/random.h"
 #include "core/sha256.h"
 #include "memory/ledger.h"
@@ -16,6 +17,7 @@
 #include "pack/layerpack.h"
 #include "pipeline/pipeline.h"
 #include "runtime/executor.h"
+#include "session/runreport.h"
 #include "session/session.h"
 #include "trace/trace.h"
 
@@ -31,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 using namespace dl;
@@ -279,6 +282,65 @@ private:
     WorkerStream m_stream;
 };
 
+// A backend whose device memory the host does not address (as a discrete GPU's): buffers in it are separate
+// allocations reached only through copies (inputs uploaded, outputs downloaded, resident layers through a bounce
+// buffer); its kernels are the CPU's, and it declines some ops — which then fall back to the CPU backend with their
+// activations copied out and back, and their weights pinned in host memory.
+class SeparateDeviceBackend final : public Backend
+{
+public:
+    SeparateDeviceBackend(std::set<std::string> declinedOps, std::set<std::string> declinedNodes)
+        : m_cpu(2)
+        , m_declinedOps(std::move(declinedOps))
+        , m_declinedNodes(std::move(declinedNodes))
+    { }
+    BackendKind kind() const override { return BackendKind::Cpu; }
+    std::string describe() const override { return "cpu kernels on memory the host reaches through copies"; }
+    MemorySpaceInfo memorySpace(MemorySpace space) const override
+    {
+        MemorySpaceInfo info = m_cpu.memorySpace(space);
+        if (space == MemorySpace::Device) info.hostVisible = false;
+        return info;
+    }
+    Result<BackendBuffer> allocate(MemorySpace space, MemTag tag, size_t bytes, MemoryLedger* ledger) override
+    {
+        if (space == MemorySpace::Device) deviceBytes += bytes;
+        return m_cpu.allocate(space, tag, bytes, ledger);
+    }
+    Result<std::unique_ptr<Stream>> createStream(StreamRole role) override { return m_cpu.createStream(role); }
+    Stream& computeStream() override { return m_cpu.computeStream(); }
+    Status supports(const KernelRequest& r) const override
+    {
+        if (m_declinedOps.count(r.node.opType) || m_declinedNodes.count(r.node.name))
+            return unsupported(r.node.describe() + ": declined by this backend");
+        return m_cpu.supports(r);
+    }
+    Result<std::unique_ptr<Kernel>> createKernel(const KernelRequest& r) override { return m_cpu.createKernel(r); }
+    void beginRun() override { m_cpu.beginRun(); }
+    const BackendHints& hints() const override { return m_cpu.hints(); }
+    std::string layoutTag() const override { return m_cpu.layoutTag(); }
+    size_t slotAlignment() const override { return m_cpu.slotAlignment(); }
+    size_t workspaceBytes() const override { return m_cpu.workspaceBytes(); }
+    Status upload(const Tensor& h, Tensor& d) override
+    {
+        ++uploads;
+        return m_cpu.upload(h, d);
+    }
+    Status download(const Tensor& d, Tensor& h) override
+    {
+        ++downloads;
+        return m_cpu.download(d, h);
+    }
+    size_t uploads = 0, downloads = 0, deviceBytes = 0;
+
+protected:
+    void deallocate(MemorySpace, std::byte*, size_t) override { }
+
+private:
+    cpu::CpuBackend m_cpu;
+    std::set<std::string> m_declinedOps, m_declinedNodes;
+};
+
 std::vector<std::string> digests(const std::vector<Tensor>& outs)
 {
     std::vector<std::string> d;
@@ -522,6 +584,189 @@ private Q_SLOTS:
                     }
                 QCOMPARE(ends, 3 * pack->layers.size());
             }
+    }
+
+    // Unsupported ops run on the CPU backend with their copies, reported per layer; on a device the host cannot
+    // address, every architecture still gives the CPU backend's outputs bit for bit.
+    void unsupportedOpsFallBackToTheCpu()
+    {
+        auto g = importModel(kTiny);
+        QVERIFY(g.ok());
+        ExecutorOptions cpuOnly;
+        cpuOnly.threads = 2;
+        auto reference = Executor::create(*g, {}, cpuOnly);
+        QVERIFY(reference.ok());
+        std::vector<Tensor> inputs;
+        uint64_t seed = 5;
+        for (const auto& in : (*reference)->graph().inputs) {
+            const auto& v = (*reference)->values()[(*reference)->valueId(in.name)];
+            inputs.push_back(seededTensor(v.dtype, v.shape, seed++));
+        }
+        auto out = (*reference)->run(inputs);
+        QVERIFY(out.ok());
+        const auto want = digests(*out);
+        // The last convolution with weights, declined by name: its weights stay on the host.
+        std::string lastConv;
+        for (const auto& np : (*reference)->nodes())
+            if ((*reference)->graph().nodes[np.node].opType == "Conv")
+                lastConv = (*reference)->graph().nodes[np.node].name;
+        QVERIFY(!lastConv.empty());
+
+        auto backend = std::make_shared<SeparateDeviceBackend>(
+            std::set<std::string> { "MaxPool", "Concat" }, std::set<std::string> { lastConv });
+        ExecutorOptions eo;
+        eo.backend = backend;
+        auto exec = Executor::create(*g, {}, eo);
+        QVERIFY2(exec.ok(), exec.ok() ? "" : exec.error().message.c_str());
+        QVERIFY(!(*exec)->backend().deviceIsHost());
+        size_t onHost = 0, maxPools = 0;
+        for (const auto& np : (*exec)->nodes()) {
+            const std::string& op = (*exec)->graph().nodes[np.node].opType;
+            maxPools += op == "MaxPool";
+            if (!np.onHost()) continue;
+            ++onHost;
+            QVERIFY2(np.fallback.find("declined by this backend") != std::string::npos, np.fallback.c_str());
+        }
+        QCOMPARE((*exec)->fallbackNodes(), onHost);
+        QVERIFY(maxPools > 0 && onHost > maxPools);
+        // Reported per layer, and the declined convolution's weights pinned instead of streamed.
+        size_t layersFallingBack = 0;
+        for (const auto& lp : (*exec)->layers()) {
+            if (lp.fallbackOps.empty()) continue;
+            ++layersFallingBack;
+            for (const auto& op : lp.fallbackOps)
+                QVERIFY2(op == "MaxPool" || op == "Concat" || op == "Conv", op.c_str());
+        }
+        QVERIFY(layersFallingBack >= 3);
+        QVERIFY((*exec)->pinnedWeightBytes() > (*reference)->pinnedWeightBytes());
+
+        auto inMemory = (*exec)->run(inputs);
+        QVERIFY2(inMemory.ok(), inMemory.ok() ? "" : inMemory.error().message.c_str());
+        QCOMPARE(digests(*inMemory), want);
+        QVERIFY(backend->uploads >= inputs.size() + onHost); // the inputs, and each fallback node's output
+        QVERIFY(backend->downloads >= onHost); // each fallback node's inputs, and the outputs
+        QVERIFY(backend->deviceBytes >= (*exec)->activationSumBytes() / 4); // activations in device memory
+
+        const std::string path = (m_dir.path() + "/separate.dlpack").toStdString();
+        PackSource src;
+        src.modelPath = kTiny;
+        src.modelSha256 = "test";
+        src.layoutTag = packLayoutTag(Precision::F32, backend.get());
+        QVERIFY(writeLayerPack(path, **exec, src).ok());
+        (*exec)->releaseWeights();
+        auto pack = readLayerPack(path);
+        QVERIFY(pack.ok());
+        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
+            for (bool resident : { false, true }) {
+                MemoryLedger ledger;
+                PipelineOptions po;
+                po.arch = arch;
+                if (resident) po.resident = { 1, 2 };
+                auto reader = openFileReader(path);
+                QVERIFY(reader.ok());
+                auto pl = Pipeline::create(**exec, *pack, std::move(reader).value(), po, &ledger, nullptr);
+                QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
+                for (int i = 0; i < 2; ++i) {
+                    auto r = (*pl)->run(inputs);
+                    QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+                    QVERIFY2(digests(*r) == want, archName(arch));
+                }
+            }
+
+        // The report carries the fallbacks, and reads them back; a damaged list is refused, naming it.
+        RunReport rep;
+        rep.compute.backend = backend->describe();
+        for (const auto& lp : (*exec)->layers())
+            if (!lp.fallbackOps.empty()) rep.compute.fallbacks.push_back({ lp.index, lp.name, lp.fallbackOps });
+        auto back = reportFromJson(reportToJson(rep));
+        QVERIFY(back.ok());
+        QCOMPARE(back->compute.backend, rep.compute.backend);
+        QCOMPARE(back->compute.fallbacks.size(), rep.compute.fallbacks.size());
+        QCOMPARE(back->compute.fallbacks.back().ops, rep.compute.fallbacks.back().ops);
+        std::string text = reportToJson(rep);
+        const size_t at = text.find("\"fallback_layers\"");
+        QVERIFY(at != std::string::npos);
+        text.replace(at, std::string("\"fallback_layers\"").size(), "\"fallback_layers\": 7, \"x\"");
+        auto bad = reportFromJson(text);
+        QVERIFY(!bad.ok());
+        QVERIFY2(bad.error().message.find("fallback_layers") != std::string::npos, bad.error().message.c_str());
+    }
+
+    // The CUDA backend's convolution algorithms kept with a plan: written, read back, and refused when damaged or
+    // made on another device or cuDNN.
+    void algorithmCacheRoundTripsAndRefusesDamage()
+    {
+        using cuda::AlgoCache;
+        using cuda::ConvChoice;
+        using cuda::ConvKey;
+        ConvKey k { { 1, 3, 608, 608 }, { 32, 3, 3, 3 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, 1, "fp16", "tensor_op" };
+        QCOMPARE(k.text(), std::string("n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp16 tensor_op"));
+        auto parsed = ConvKey::parse(k.text());
+        QVERIFY(parsed.ok());
+        QVERIFY(*parsed == k);
+        ConvKey k3 { { 2, 8, 4, 16, 16 }, { 8, 1, 3, 3, 3 }, { 0, 1, 1 }, { 1, 2, 2 }, { 1, 1, 1 }, 8, "fp32",
+            "default" };
+        QVERIFY(ConvKey::parse(k3.text()).ok() && ConvKey::parse(k3.text()).value() == k3);
+        for (const char* bad : { "", "n1c3h608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp16 tensor_op",
+                 "n1c3h608w608 k32c3r3s3 p1 s1,1 d1,1 g1 fp16 tensor_op",
+                 "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g0 fp16 tensor_op",
+                 "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 bf16 tensor_op",
+                 "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp16 fast",
+                 "n1c3h608w608 k32c3r3s3 p1,1 s-1,1 d1,1 g1 fp16 tensor_op",
+                 "n99999999999999c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp16 tensor_op" })
+            QVERIFY2(!ConvKey::parse(bad).ok(), bad);
+
+        AlgoCache cache;
+        cache.device = "NVIDIA H100 80GB HBM3, compute 9.0";
+        cache.cudnn = "9.19.0";
+        const ConvChoice c { 1, "IMPLICIT_PRECOMP_GEMM", 4096, 0.031, "tensor_op", true };
+        cache.put(k, c);
+        cache.put(k3, { 0, "IMPLICIT_GEMM", 0, 0.5, "default", false });
+        const std::string path = (m_dir.path() + "/algos.json").toStdString();
+        QVERIFY(cache.save(path).ok());
+        auto back = AlgoCache::load(path);
+        QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+        QCOMPARE(back->size(), size_t(2));
+        QVERIFY(back->find(k) && *back->find(k) == c);
+        QVERIFY(back->mismatch(cache.device, "9.19.0").empty());
+        QVERIFY(back->mismatch("NVIDIA Orin, compute 8.7", "9.19.0").find("measured on") != std::string::npos);
+        QVERIFY(back->mismatch(cache.device, "8.6.0").find("cuDNN 9.19.0") != std::string::npos);
+        k.dtype = "fp32";
+        QVERIFY(!back->find(k));
+
+        // Damage of every kind: refused naming what, never half used.
+        const std::string good = cache.toJson();
+        auto edited = [&](const std::string& from, const std::string& to) {
+            std::string t = good;
+            const size_t at = t.find(from);
+            if (at == std::string::npos) qFatal("no '%s' in the cache", from.c_str());
+            return t.replace(at, from.size(), to);
+        };
+        const std::pair<std::string, std::string> cases[] = {
+            { edited("\"version\": 1", "\"version\": 2"), "version" },
+            { edited("\"algo\": 1", "\"algo\": -1"), "entry" },
+            { edited("\"algo\": 1", "\"algo\": \"one\""), "algo" },
+            { edited("\"workspace_bytes\": 4096", "\"workspace_bytes\": -4"), "workspace_bytes" },
+            { edited("\"deterministic\": true", "\"deterministic\": 1"), "deterministic" },
+            { edited("tensor_op\",", "warp\","), "math" },
+            { edited("p1,1", "p1"), "pads" },
+            { edited("\"cudnn\"", "\"cuDNN\""), "cudnn" },
+            { good.substr(0, good.size() / 2), "not a JSON object" },
+            { "[]", "not a JSON object" },
+        };
+        for (const auto& [text, needle] : cases) {
+            auto r = AlgoCache::fromJson(text);
+            QVERIFY2(!r.ok(), needle.c_str());
+            QVERIFY2(r.error().message.find(needle) != std::string::npos, r.error().message.c_str());
+        }
+        std::string twice = good;
+        const size_t open = twice.find("\"entries\": [") + 13;
+        const size_t close = twice.find('}', open);
+        twice.insert(open, twice.substr(open, close - open + 1) + ",");
+        auto dup = AlgoCache::fromJson(twice);
+        QVERIFY(!dup.ok());
+        QVERIFY2(dup.error().message.find("twice") != std::string::npos, dup.error().message.c_str());
+        QVERIFY(!AlgoCache::load(path + ".missing").ok());
     }
 
     void aBackendThatCannotRunSaysWhy()
