@@ -235,7 +235,7 @@ namespace {
 plan::RecordedRun recordedRunOf(const RunSummary& r)
 {
     return { r.id, r.modelHash, r.arch, r.device.host, r.device.cpu, r.status == RunStatus::Ok, r.splitBytes,
-        r.precision };
+        r.precision, r.device.backend };
 }
 
 std::vector<plan::RecordedRun> recordedRuns(const std::vector<RunSummary>& list)
@@ -263,17 +263,18 @@ plan::CalibrationFacts calibrationFactsOf(const Run& run)
 } // namespace
 
 Result<std::vector<int64_t>> profileRunIds(const RunStore& store, const std::string& modelHash,
-    std::optional<uint64_t> onlySplit, const std::string& host, const std::string& precision)
+    std::optional<uint64_t> onlySplit, const std::string& host, const std::string& precision,
+    const std::string& backend)
 {
     DL_ASSIGN(auto list, store.listRuns());
-    return plan::chooseProfiles(recordedRuns(list), modelHash, onlySplit, host, precision);
+    return plan::chooseProfiles(recordedRuns(list), modelHash, onlySplit, host, precision, backend);
 }
 
 Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& profile, bool paired)
 {
     DL_ASSIGN(auto list, store.listRuns());
     plan::RecordedRun self { profile.id, profile.model.hash, profile.arch, profile.device.host, profile.device.cpu,
-        profile.status == RunStatus::Ok, runSplitBytes(profile), runPrecision(profile) };
+        profile.status == RunStatus::Ok, runSplitBytes(profile), runPrecision(profile), profile.device.backend };
     for (const int64_t id : plan::calibrationCandidates(recordedRuns(list), self)) {
         // One that cannot be read (damaged, or deleted meanwhile) is passed over.
         auto loaded = store.run(id);
@@ -286,7 +287,7 @@ Result<std::optional<Run>> findCalibrationRun(const RunStore& store, const Run& 
 
 Result<std::vector<LoadedProfile>> loadProfiles(const RunStore& store, const ProfileQuery& q)
 {
-    DL_ASSIGN(auto ids, profileRunIds(store, q.modelHash, q.onlySplit, q.host, q.precision));
+    DL_ASSIGN(auto ids, profileRunIds(store, q.modelHash, q.onlySplit, q.host, q.precision, q.backend));
     std::vector<LoadedProfile> out;
     std::string unusable;
     for (const int64_t id : ids) {

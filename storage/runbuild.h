@@ -62,11 +62,12 @@ Result<plan::PairedRun> pairedRunOf(const Run& run);
 
 // The runs a plan of the model `modelHash` weighs, one per split: per split the model's newest sequential run (each
 // stage's time alone), else its newest streaming run; only `onlySplit`'s when given, only this `host`'s when it is
-// not empty; only runs of packs of `precision` ("fp32", "fp16"). The first is the newest sequential run of any split
-// (the newest streaming one where there is none). Run ids; empty when the store has no streaming run of the model.
+// not empty; only runs of packs of `precision` ("fp32", "fp16") on `backend` ("cpu", "cuda"). The first is the newest
+// sequential run of any split (the newest streaming one where there is none). Run ids; empty when the store has no
+// streaming run of the model.
 Result<std::vector<int64_t>> profileRunIds(const RunStore& store, const std::string& modelHash,
     std::optional<uint64_t> onlySplit = std::nullopt, const std::string& host = {},
-    const std::string& precision = "fp32");
+    const std::string& precision = "fp32", const std::string& backend = "cpu");
 
 // The newest run in `store` that can calibrate a plan profiled on `profile`: a whole pipelined run of the same model
 // on the same device (host and CPU), with the profile's layers and split, that streamed a layer and — for the read
@@ -83,6 +84,7 @@ struct ProfileQuery
     std::string host; // not empty: only this device's runs
     size_t layers = 0; // not 0: a whole-layer profile must have this many layers (the plan at hand)
     std::string precision = "fp32"; // profiles of packs of this precision only (an fp16 plan's from fp16 packs)
+    std::string backend = "cpu"; // profiles of runs on this backend only
     bool calibrate = true; // calibrate each profile on the pipelined runs beside it (plan/profiles.h)
 };
 

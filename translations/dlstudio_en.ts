@@ -993,6 +993,22 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>Weights in pack</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>CUDA (cuDNN)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>looking for a CUDA device…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CUDA: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CUDA unavailable: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::RunHistoryModel</name>

@@ -995,6 +995,22 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>Weights in pack</source>
         <translation>팩의 가중치</translation>
     </message>
+    <message>
+        <source>CUDA (cuDNN)</source>
+        <translation>CUDA (cuDNN)</translation>
+    </message>
+    <message>
+        <source>looking for a CUDA device…</source>
+        <translation>CUDA 장치를 찾는 중…</translation>
+    </message>
+    <message>
+        <source>CUDA: %1</source>
+        <translation>CUDA: %1</translation>
+    </message>
+    <message>
+        <source>CUDA unavailable: %1</source>
+        <translation>CUDA 사용 불가: %1</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::RunHistoryModel</name>

@@ -40,6 +40,7 @@ struct RunRequest
     qint64 splitBytes = 0;
     // How the pack stores the weights (dl::RunSpec::precision); none: the model's own (fp16 for a float16 model)
     std::optional<dl::Precision> precision;
+    dl::BackendKind backend = dl::BackendKind::Cpu; // what computes (dl::RunSpec::backend)
     int warmup = 1;
     int iterations = 5;
     bool continuous = false; // run until stop(); iterations is then ignored

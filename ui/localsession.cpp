@@ -154,6 +154,7 @@ RunSpec runSpecOf(const RunRequest& rq)
     s.budgetBytes = static_cast<uint64_t>(std::max<qint64>(0, rq.budgetBytes));
     if (rq.splitBytes > 0) s.splitBytes = static_cast<uint64_t>(rq.splitBytes);
     s.precision = rq.precision;
+    s.backend = rq.backend;
     s.warmup = rq.warmup;
     s.iterations = rq.iterations;
     s.continuous = rq.continuous;

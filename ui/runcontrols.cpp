@@ -1,4 +1,5 @@
 #include "runcontrols.h"
+#include "workerthreads.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -9,6 +10,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QVBoxLayout>
 
 namespace dl::ui {
@@ -23,11 +25,24 @@ const dl::Arch kArchs[] = { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::A
 RunControls::RunControls(QWidget* parent)
     : QWidget(parent)
 {
-    // The CPU backend (oneDNN) is the one this build runs; the CUDA backend is a later issue.
+    // CUDA is offered once the device probe, on a thread of its own (it may load the driver), says it can run here;
+    // until then, and where it cannot, its item is disabled and the note under the box says why.
     m_backend = new QComboBox(this);
     m_backend->setObjectName(QStringLiteral("backendBox"));
-    m_backend->addItem(tr("CPU (oneDNN)"), QStringLiteral("cpu"));
+    m_backend->addItem(tr("CPU (oneDNN)"), QString::fromLatin1(backendName(BackendKind::Cpu)));
+    m_backend->addItem(tr("CUDA (cuDNN)"), QString::fromLatin1(backendName(BackendKind::Cuda)));
     m_backend->setToolTip(tr("Where the kernels run"));
+    m_backendNote = new QLabel(this);
+    m_backendNote->setObjectName(QStringLiteral("backendNote"));
+    m_backendNote->setWordWrap(true);
+    setBackendAvailable(BackendKind::Cuda, false, tr("looking for a CUDA device…"));
+    auto* probes = new WorkerThreads(this);
+    probes->run(
+        QStringLiteral("backend probe"), [] { return backendAvailability(BackendKind::Cuda); },
+        [this](const BackendAvailability& a) {
+            setBackendAvailable(BackendKind::Cuda, a.available,
+                a.available ? QString::fromStdString(a.device) : QString::fromStdString(a.why));
+        });
     m_arch = new QComboBox(this);
     m_arch->setObjectName(QStringLiteral("archBox"));
     for (Arch a : kArchs)
@@ -78,6 +93,7 @@ RunControls::RunControls(QWidget* parent)
 
     auto* form = new QFormLayout;
     form->addRow(tr("Backend"), m_backend);
+    form->addRow(QString(), m_backendNote);
     form->addRow(tr("Architecture"), m_arch);
     form->addRow(tr("Budget"), m_budget);
     form->addRow(tr("Staging"), m_staging);
@@ -101,6 +117,11 @@ RunControls::RunControls(QWidget* parent)
     connect(m_continuous, &QCheckBox::toggled, this, &RunControls::updateEnabled);
     connect(m_budget, &QDoubleSpinBox::valueChanged, this, &RunControls::updateEnabled);
     connect(m_arch, &QComboBox::currentIndexChanged, this, &RunControls::updateEnabled);
+    connect(m_backend, &QComboBox::currentIndexChanged, this, [this](int i) {
+        // A backend that cannot run here is never the choice, however it was set.
+        const auto kind = parseBackend(m_backend->itemData(i).toString().toStdString());
+        if (kind.ok() && !backendAvailable(kind.value())) m_backend->setCurrentIndex(0);
+    });
     updateEnabled();
 }
 
@@ -124,6 +145,7 @@ RunRequest RunControls::request() const
     r.stagingBytes = static_cast<qint64>(m_staging->value() * kMiB);
     r.splitBytes = static_cast<qint64>(m_split->value() * kMiB);
     r.precision = parsePrecision(m_precision->currentData().toString().toStdString());
+    r.backend = parseBackend(m_backend->currentData().toString().toStdString()).value();
     r.warmup = m_warmup->value();
     r.iterations = m_iterations->value();
     r.continuous = m_continuous->isChecked();
@@ -154,6 +176,24 @@ void RunControls::setPrecision(std::optional<dl::Precision> precision)
 {
     m_precision->setCurrentIndex(
         m_precision->findData(precision ? QString::fromLatin1(precisionName(*precision)) : QString()));
+}
+
+void RunControls::setBackendAvailable(BackendKind kind, bool available, const QString& note)
+{
+    const int i = m_backend->findData(QString::fromLatin1(backendName(kind)));
+    if (i < 0) return;
+    if (auto* model = qobject_cast<QStandardItemModel*>(m_backend->model()))
+        if (QStandardItem* item = model->item(i)) item->setEnabled(available);
+    m_backend->setItemData(i, note, Qt::ToolTipRole);
+    if (!available && m_backend->currentIndex() == i) m_backend->setCurrentIndex(0);
+    m_backendAvailable[static_cast<size_t>(kind)] = available;
+    if (kind == BackendKind::Cuda)
+        m_backendNote->setText(available ? tr("CUDA: %1").arg(note) : tr("CUDA unavailable: %1").arg(note));
+}
+
+bool RunControls::backendAvailable(BackendKind kind) const
+{
+    return m_backendAvailable[static_cast<size_t>(kind)];
 }
 
 void RunControls::setIterations(int warmup, int iterations)

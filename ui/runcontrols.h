@@ -7,6 +7,8 @@
 
 #include <QWidget>
 
+#include <array>
+
 class QCheckBox;
 class QComboBox;
 class QLabel;
@@ -33,6 +35,10 @@ public:
     void setSplitMiB(double mib);
     // How the pack stores the weights; none: the model's own.
     void setPrecision(std::optional<dl::Precision> precision);
+    // Whether `kind` can run here, with what it runs on or why not (the note under the box): an unavailable backend's
+    // item is disabled, and the choice falls back to the CPU. The CUDA probe calls it once it has looked.
+    void setBackendAvailable(dl::BackendKind kind, bool available, const QString& note);
+    bool backendAvailable(dl::BackendKind kind) const;
     void setIterations(int warmup, int iterations);
     void setContinuous(bool continuous);
 
@@ -58,6 +64,8 @@ private:
     QDoubleSpinBox* mibBox(const QString& name, const QString& zeroText, const QString& toolTip);
 
     QComboBox* m_backend = nullptr;
+    QLabel* m_backendNote = nullptr;
+    std::array<bool, 2> m_backendAvailable { true, false }; // by dl::BackendKind
     QComboBox* m_arch = nullptr;
     QDoubleSpinBox* m_budget = nullptr;
     QDoubleSpinBox* m_staging = nullptr;

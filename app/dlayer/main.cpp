@@ -223,7 +223,7 @@ const std::set<std::string>* optionsTakenBy(const std::string& command)
     static const std::set<std::string> planTakes = [] {
         std::set<std::string> t = packTakes;
         t.insert({ "--budget", "--frontier", "--points", "--config", "--profile", "--profile-run", "--no-calibrate",
-            "--arch", "--pack-dir", "--iterations", "--warmup", "--threads" });
+            "--arch", "--pack-dir", "--iterations", "--warmup", "--threads", "--backend" });
         return t;
     }();
     return command == "info" ? &infoTakes

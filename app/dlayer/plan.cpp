@@ -136,6 +136,7 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
             = { "run", o.model, "--arch", "sequential", "--precision", planPrecision(o), "--iterations",
                   std::to_string(o.iterations), "--warmup", std::to_string(o.warmup), "--record", db, "--json" };
         if (!o.weights.empty()) args.insert(args.end(), { "--weights", o.weights });
+        if (!o.backend.empty()) args.insert(args.end(), { "--backend", o.backend });
         for (const auto& [name, shape] : o.shapes)
             args.insert(args.end(), { "--shape", name + "=" + shapeToString(shape) });
         if (!o.unnamedShape.empty()) args.insert(args.end(), { "--shape", o.unnamedShape });
@@ -161,6 +162,7 @@ std::vector<Profile> profiles(const Options& o, const std::string& hash, std::op
     query.onlySplit = o.profileRun ? std::optional<uint64_t>(onlySplit.value_or(0)) : onlySplit;
     query.calibrate = o.calibrate;
     query.precision = planPrecision(o);
+    query.backend = o.backend.empty() ? "cpu" : o.backend; // each backend's profiles plan for it alone
     auto loaded = store::loadProfiles(**store, query);
     if (!loaded.ok()) fail(loaded.error().message);
     std::vector<Profile> out;
@@ -324,6 +326,7 @@ int planFrontier(const Options& o, const std::vector<Profile>& profs, const std:
     j["model"] = { { "hash", hash }, { "name", name }, { "layers", bm.layers.size() } };
     j["arch"] = archName(arch);
     j["precision"] = planPrecision(o);
+    j["backend"] = o.backend.empty() ? "cpu" : o.backend;
     j["split_bytes"] = profs[base].splitBytes;
     j["profile"] = profs[base].description;
     j["disk_mb_per_s"] = bm.diskBytesPerMs / 1e3;
@@ -423,6 +426,7 @@ int planBudget(const Options& o, const std::vector<Profile>& profs, const std::v
     cfg.layers = static_cast<int>(chosenModel.layers.size());
     cfg.arch = arch;
     cfg.precision = *parsePrecision(planPrecision(o));
+    cfg.backend = o.backend.empty() ? "cpu" : o.backend;
     cfg.splitBytes = chosenSplit;
     cfg.stagingBytes = choice->config.stagingBytes;
     cfg.resident = choice->config.resident;
@@ -483,6 +487,11 @@ int cmdPlan(const Options& given)
                     + precisionName(c->precision) + ": leave --precision out",
                 2);
         o.precision = precisionName(c->precision);
+        if (!o.backend.empty() && o.backend != c->backend)
+            fail("the configuration '" + o.configFile + "' was planned for the " + c->backend
+                    + " backend: leave --backend out",
+                2);
+        o.backend = c->backend;
         toPredict = std::move(c).value();
     }
     // A configuration is predicted on a profile of its own split; --split picks one; else --budget and --frontier

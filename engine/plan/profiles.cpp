@@ -14,7 +14,8 @@ bool pipelined(const std::string& arch)
 } // namespace
 
 std::vector<int64_t> chooseProfiles(const std::vector<RecordedRun>& runs, const std::string& modelHash,
-    std::optional<uint64_t> onlySplit, const std::string& host, const std::string& precision)
+    std::optional<uint64_t> onlySplit, const std::string& host, const std::string& precision,
+    const std::string& backend)
 {
     std::vector<uint64_t> splits;
     std::vector<int64_t> ids;
@@ -24,7 +25,7 @@ std::vector<int64_t> chooseProfiles(const std::vector<RecordedRun>& runs, const 
             const RecordedRun& r = *it;
             if (r.modelHash != modelHash || !r.ok || r.arch == "in-memory" || r.arch == "preload"
                 || (r.arch == "sequential") != sequential || (!host.empty() && r.host != host)
-                || r.precision != precision)
+                || r.precision != precision || r.backend != backend)
                 continue;
             if (onlySplit && r.splitBytes != *onlySplit) continue;
             if (std::find(splits.begin(), splits.end(), r.splitBytes) != splits.end()) continue;
@@ -39,7 +40,8 @@ std::vector<int64_t> calibrationCandidates(const std::vector<RecordedRun>& runs,
     std::vector<int64_t> ids;
     for (auto it = runs.rbegin(); it != runs.rend(); ++it)
         if (it->id != profile.id && it->modelHash == profile.modelHash && it->ok && it->host == profile.host
-            && it->cpu == profile.cpu && pipelined(it->arch) && it->precision == profile.precision)
+            && it->cpu == profile.cpu && pipelined(it->arch) && it->precision == profile.precision
+            && it->backend == profile.backend)
             ids.push_back(it->id);
     return ids;
 }

@@ -22,19 +22,21 @@ struct RecordedRun
     bool ok = false; // finished without error
     uint64_t splitBytes = 0; // layers cut above it (0: whole layers)
     std::string precision = "fp32"; // how its pack stored the weights
+    std::string backend = "cpu"; // what computed (a GPU's times are not a CPU plan's)
 };
 
 // The runs a plan of the model `modelHash` weighs, one per split: per split the newest sequential run (each stage's
 // time alone), else its newest streaming run; only `onlySplit`'s when given, only `host`'s when it is not empty; only
-// runs of packs of `precision` (an fp16 pack reads other bytes and widens them: its times are not an fp32 plan's). The
+// runs of packs of `precision` (an fp16 pack reads other bytes and widens them: its times are not an fp32 plan's), and
+// only runs on `backend` (each backend's kernels and copies have their own times). The
 // first is the newest sequential run of any split (the newest streaming one where there is none). `runs` are oldest
 // first; the result is run ids, empty when there is no streaming run of the model.
 std::vector<int64_t> chooseProfiles(const std::vector<RecordedRun>& runs, const std::string& modelHash,
     std::optional<uint64_t> onlySplit = std::nullopt, const std::string& host = {},
-    const std::string& precision = "fp32");
+    const std::string& precision = "fp32", const std::string& backend = "cpu");
 
 // The runs that may calibrate `profile`, newest first: finished pipelined runs (sync, async, two-stage) of the same
-// model on the same device (host and CPU), other than the profile. Whether one does is calibrates()'s to say.
+// model on the same device (host, CPU and backend), other than the profile. Whether one does is calibrates()'s to say.
 std::vector<int64_t> calibrationCandidates(const std::vector<RecordedRun>& runs, const RecordedRun& profile);
 
 // What calibrates() needs of a candidate once it is loaded.

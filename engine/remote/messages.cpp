@@ -20,7 +20,7 @@ namespace {
 // Keys a run request may carry; anything else is refused rather than ignored.
 const char* const kRequestKeys[] = { "model", "arch", "staging_bytes", "resident_layers", "budget_bytes", "split_bytes",
     "warmup", "iterations", "continuous", "threads", "seed", "input_shapes", "memory_limit_bytes", "read", "model_file",
-    "weights_file", "model_name", "live", "precision" };
+    "weights_file", "model_name", "live", "precision", "backend" };
 
 // A whole number in [lo, hi] at `key` into `out`, when present; `out` is left as it is otherwise.
 template <typename T> Status number(const Json& j, const char* key, int64_t lo, int64_t hi, T& out)
@@ -48,6 +48,7 @@ Json runRequestToJson(const RunSpec& s, const std::string& modelFile, const std:
     if (s.budgetBytes) j["budget_bytes"] = s.budgetBytes;
     if (s.splitBytes) j["split_bytes"] = *s.splitBytes;
     if (s.precision) j["precision"] = precisionName(*s.precision);
+    if (s.backend) j["backend"] = backendName(*s.backend);
     j["warmup"] = s.warmup;
     j["iterations"] = s.iterations;
     j["continuous"] = s.continuous;
@@ -115,6 +116,12 @@ Result<RunSpec> runSpecFromRequest(const Json& j, const std::string& modelPath, 
         const auto p = j["precision"].is_string() ? parsePrecision(j["precision"].get<std::string>()) : std::nullopt;
         if (!p) return invalid("the run request's 'precision' is not fp32 or fp16");
         s.precision = *p;
+    }
+    if (j.contains("backend")) {
+        auto b = j["backend"].is_string() ? parseBackend(j["backend"].get<std::string>())
+                                          : Result<BackendKind>(invalid("not a string"));
+        if (!b.ok()) return invalid("the run request's 'backend' is not cpu or cuda");
+        s.backend = *b;
     }
     DL_TRY(number(j, "warmup", 0, 1000, s.warmup));
     DL_TRY(number(j, "iterations", 1, 1000000, s.iterations));

@@ -13,15 +13,18 @@
 #include "qcustomplotheader.h"
 
 #include <QAbstractItemModelTester>
+#include <QComboBox>
 #include <QItemSelectionModel>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QStandardItemModel>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -48,6 +51,37 @@ private Q_SLOTS:
     {
         QVERIFY(m_dir.isValid());
         isolateStudio(m_dir.path());
+    }
+
+    // The Backend box offers CUDA only where the device probe (run off the GUI thread) says it can run; here, without
+    // a driver, the item is disabled and the note under the box gives the probe's reason.
+    void theCudaChoiceSaysWhyItIsUnavailable()
+    {
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        window.show();
+        RunControls* controls = window.runControls();
+        QComboBox* box = controls->backendBox();
+        auto* note = controls->findChild<QLabel*>(QStringLiteral("backendNote"));
+        QVERIFY(box && note);
+        const BackendAvailability cuda = backendAvailability(BackendKind::Cuda);
+        QVERIFY(!cuda.available); // no GPU on the machines these tests run on; the device script covers one
+        QTRY_VERIFY_WITH_TIMEOUT(note->text().contains(QString::fromStdString(cuda.why)), 30000);
+        const int i = box->findData(QStringLiteral("cuda"));
+        QVERIFY(i > 0);
+        auto* model = qobject_cast<QStandardItemModel*>(box->model());
+        QVERIFY(model && !model->item(i)->isEnabled());
+        QCOMPARE(box->itemData(i, Qt::ToolTipRole).toString(), QString::fromStdString(cuda.why));
+        // Chosen anyway (a saved setting, a script): the choice goes back to the CPU, and runs ask for it.
+        box->setCurrentIndex(i);
+        QCOMPARE(box->currentData().toString(), QStringLiteral("cpu"));
+        QCOMPARE(controls->request().backend, BackendKind::Cpu);
+        // Where it can run, the item is enabled, chosen, and asked for.
+        controls->setBackendAvailable(BackendKind::Cuda, true, QStringLiteral("a device"));
+        QVERIFY(model->item(i)->isEnabled());
+        box->setCurrentIndex(i);
+        QCOMPARE(controls->request().backend, BackendKind::Cuda);
+        QVERIFY(note->text().contains(QStringLiteral("a device")));
     }
 
     void runFromTheWindowFillsEveryView()
