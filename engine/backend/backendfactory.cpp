@@ -1,6 +1,7 @@
 #include "backend/backend.h"
 
 #ifdef DL_HAVE_CUDA
+#include "backend/cuda/cudabackend.h"
 #include "backend/cuda/cudaprobe.h"
 #endif
 
@@ -21,8 +22,8 @@ BackendAvailability backendAvailability(BackendKind kind)
             a.why = "no usable CUDA device: " + probe.reason;
             return a;
         }
+        a.available = true;
         a.device = probe.name + ", compute " + std::to_string(probe.major) + "." + std::to_string(probe.minor);
-        a.why = "this build's CUDA backend does not compute yet (its device probe found " + a.device + ")";
 #else
         a.why = "this build has no CUDA backend (configured without the CUDA toolkit and cuDNN: DL_WITH_CUDA)";
 #endif
@@ -36,6 +37,13 @@ BackendAvailability backendAvailability(BackendKind kind)
 Result<std::shared_ptr<Backend>> makeBackend(BackendKind kind, int threads)
 {
     if (kind == BackendKind::Cpu) return makeCpuBackend(threads);
+#ifdef DL_HAVE_CUDA
+    if (kind == BackendKind::Cuda) {
+        auto b = cuda::makeCudaBackend(threads);
+        if (!b.ok()) return unsupported("the cuda backend cannot run here: " + b.error().message);
+        return b;
+    }
+#endif
     const BackendAvailability a = backendAvailability(kind);
     return unsupported(std::string("the ") + backendName(kind) + " backend cannot run here: " + a.why);
 }

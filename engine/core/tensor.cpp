@@ -225,6 +225,13 @@ Tensor Tensor::view(DType dtype, Shape shape, void* data)
     return t;
 }
 
+Tensor Tensor::adopt(DType dtype, Shape shape, std::shared_ptr<std::byte> storage)
+{
+    Tensor t = view(dtype, std::move(shape), storage.get());
+    t.m_storage = std::move(storage);
+    return t;
+}
+
 Tensor Tensor::reshaped(Shape shape) const
 {
     Tensor t = *this;

@@ -52,6 +52,8 @@ public:
     Tensor(DType dtype, Shape shape);
     // A non-owning view of `data`, which must outlive every copy of the view.
     static Tensor view(DType dtype, Shape shape, void* data);
+    // Owns `storage` (allocated elsewhere, freed by its deleter when the last copy goes: device memory, for one).
+    static Tensor adopt(DType dtype, Shape shape, std::shared_ptr<std::byte> storage);
 
     bool valid() const { return m_dtype != DType::Undefined; }
     DType dtype() const { return m_dtype; }

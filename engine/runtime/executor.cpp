@@ -409,10 +409,15 @@ size_t Executor::workspaceBytes() const
 
 void Executor::copyLayerWeights(size_t layer, std::byte* dst) const
 {
+    const bool host = m_backend->deviceIsHost();
     for (const auto& s : m_layers[layer].slots) {
         const Tensor& t = s.packed >= 0 ? m_nodes[s.node].kernel->packed[s.packed] : m_buffers[s.value];
-        std::memcpy(dst + s.offset, t.data(), s.bytes);
+        if (host || s.packed < 0)
+            std::memcpy(dst + s.offset, t.data(), s.bytes);
+        else
+            (void)m_backend->computeStream().copy(dst + s.offset, t.data(), s.bytes); // packed in device memory
     }
+    if (!host) (void)m_backend->computeStream().synchronize();
 }
 
 void Executor::bindLayer(size_t layer, const std::byte* base)

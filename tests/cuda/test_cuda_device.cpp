@@ -1,9 +1,22 @@
-// The CUDA backend on a GPU: its float16 <-> float32 kernels against the CPU's conversions, over every half value.
-// Without a usable device (here: no driver) it prints why and exits 77, which CTest counts as skipped.
+// The CUDA backend on a GPU: its float16 <-> float32 kernels against the CPU's conversions, over every half value;
+// device memory the ledger counts against what cudaMemGetInfo says went; streams, events and copies; a real model on
+// the GPU (convolutions on cuDNN, the rest falling back to the CPU) against the CPU backend, in memory and streamed
+// by every architecture. Without a usable device (here: no driver) it prints why and exits 77, which CTest counts as
+// skipped.
 
 #include "backend/cuda/castkernels.h"
+#include "backend/cuda/cudabackend.h"
 #include "backend/cuda/cudaprobe.h"
+#include "core/random.h"
 #include "core/tensor.h"
+#include "io/weightreader.h"
+#include "memory/ledger.h"
+#include "model/importer.h"
+#include "pack/layerpack.h"
+#include "pipeline/pipeline.h"
+#include "runtime/executor.h"
+
+#include <QTemporaryDir>
 
 #include <QTest>
 
@@ -24,6 +37,28 @@ struct DeviceFree
     void operator()(void* p) const { cudaFree(p); }
 };
 using DeviceBuffer = std::unique_ptr<void, DeviceFree>;
+
+size_t freeDeviceBytes()
+{
+    size_t free = 0, total = 0;
+    cudaMemGetInfo(&free, &total);
+    return free;
+}
+
+// ||a - b|| / ||b|| over every output.
+double normalisedError(const std::vector<Tensor>& a, const std::vector<Tensor>& b)
+{
+    double num = 0, den = 0;
+    for (size_t k = 0; k < a.size() && k < b.size(); ++k) {
+        const float* x = a[k].ptr<float>();
+        const float* y = b[k].ptr<float>();
+        for (int64_t i = 0; i < b[k].numel(); ++i) {
+            num += (double(x[i]) - y[i]) * (double(x[i]) - y[i]);
+            den += double(y[i]) * y[i];
+        }
+    }
+    return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
 
 DeviceBuffer deviceAlloc(size_t bytes)
 {
@@ -68,6 +103,138 @@ private Q_SLOTS:
                                      .arg(double(floats[i]))
                                      .arg(double(want))));
             QCOMPARE(again[i], halves[i]); // every half survives the round trip
+        }
+    }
+
+    // The ledger counts device memory as the device does: an allocation of 256 MiB takes that much from what
+    // cudaMemGetInfo reports free (within the driver's granularity), and gives it back.
+    void theLedgerCountsDeviceMemory()
+    {
+        auto backend = cuda::makeCudaBackend(2);
+        QVERIFY2(backend.ok(), backend.ok() ? "" : backend.error().message.c_str());
+        MemoryLedger ledger;
+        const size_t bytes = size_t(256) << 20, slack = size_t(32) << 20;
+        const size_t before = freeDeviceBytes();
+        auto buffer = (*backend)->allocate(MemorySpace::Device, MemTag::Staging, bytes, &ledger);
+        QVERIFY(buffer.ok());
+        QCOMPARE(ledger.current(MemTag::Staging), bytes);
+        const size_t during = freeDeviceBytes();
+        qInfo("256 MiB allocated: the device's free memory fell by %.1f MiB", double(before - during) / (1 << 20));
+        QVERIFY(before - during >= bytes - slack && before - during <= bytes + slack);
+        buffer->reset();
+        QCOMPARE(ledger.current(MemTag::Staging), size_t(0));
+        QVERIFY(freeDeviceBytes() + slack >= before);
+        // Beyond the ledger's capacity: refused before the device is asked.
+        ledger.setCapacity(bytes / 2);
+        auto over = (*backend)->allocate(MemorySpace::Device, MemTag::Staging, bytes, &ledger);
+        QVERIFY(!over.ok());
+        QCOMPARE(ledger.current(MemTag::Staging), size_t(0));
+        // Pinned and mapped memory: the host writes it where it lies.
+        for (MemorySpace space : { MemorySpace::PinnedHost, MemorySpace::Mapped }) {
+            auto b = (*backend)->allocate(space, MemTag::Staging, 1 << 20, nullptr);
+            QVERIFY(b.ok());
+            std::memset(b->data(), 7, b->size());
+        }
+    }
+
+    void streamsCopyAndEventsAreTimed()
+    {
+        auto backend = cuda::makeCudaBackend(2);
+        QVERIFY(backend.ok());
+        auto copy = (*backend)->createStream(StreamRole::Copy);
+        QVERIFY(copy.ok());
+        auto device = (*backend)->allocate(MemorySpace::Device, MemTag::Staging, 64 << 20, nullptr);
+        auto pinned = (*backend)->allocate(MemorySpace::PinnedHost, MemTag::Staging, 64 << 20, nullptr);
+        QVERIFY(device.ok() && pinned.ok());
+        std::vector<uint8_t> src(64 << 20);
+        for (size_t i = 0; i < src.size(); ++i)
+            src[i] = static_cast<uint8_t>(i * 2654435761u >> 24);
+        std::memcpy(pinned->data(), src.data(), src.size());
+        auto first = (*copy)->record();
+        QVERIFY((*copy)->copy(device->data(), pinned->data(), src.size()).ok());
+        auto last = (*copy)->record();
+        QVERIFY(first.ok() && last.ok());
+        // The compute stream waits for the copy, then copies back.
+        QVERIFY((*backend)->computeStream().waitFor(**last).ok());
+        std::memset(pinned->data(), 0, src.size());
+        QVERIFY((*backend)->computeStream().copy(pinned->data(), device->data(), src.size()).ok());
+        QVERIFY((*backend)->computeStream().synchronize().ok());
+        QVERIFY(std::memcmp(pinned->data(), src.data(), src.size()) == 0);
+        QVERIFY((*last)->query());
+        const int64_t ns = (*last)->timeNs() - (*first)->timeNs();
+        qInfo("64 MiB host to device: %.3f ms by the events", ns / 1e6);
+        QVERIFY(ns > 0 && ns < int64_t(1000000000));
+    }
+
+    // YOLOv4-tiny on the GPU: every convolution on cuDNN, the rest on the CPU with their copies; the outputs agree
+    // with the CPU backend's, in memory and streamed by every architecture.
+    void aModelOnTheGpu()
+    {
+        auto g = importModel(std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg");
+        QVERIFY(g.ok());
+        auto cpu = Executor::create(*g, {}, {});
+        QVERIFY(cpu.ok());
+        std::vector<Tensor> inputs;
+        for (const auto& in : (*cpu)->graph().inputs) {
+            const auto& v = (*cpu)->values()[(*cpu)->valueId(in.name)];
+            inputs.push_back(seededTensor(v.dtype, v.shape, 3));
+        }
+        auto want = (*cpu)->run(inputs);
+        QVERIFY(want.ok());
+        std::vector<Tensor> reference;
+        for (const auto& t : *want)
+            reference.push_back(t.clone());
+
+        auto backend = cuda::makeCudaBackend(2);
+        QVERIFY(backend.ok());
+        ExecutorOptions eo;
+        eo.backend = *backend;
+        auto gpu = Executor::create(*g, {}, eo);
+        QVERIFY2(gpu.ok(), gpu.ok() ? "" : gpu.error().message.c_str());
+        size_t convs = 0;
+        for (const auto& np : (*gpu)->nodes())
+            convs += (*gpu)->graph().nodes[np.node].opType == "Conv" && !np.onHost();
+        qInfo("%zu convolutions on cuDNN, %zu nodes on the CPU", convs, (*gpu)->fallbackNodes());
+        QVERIFY(convs > 20);
+        auto got = (*gpu)->run(inputs);
+        QVERIFY2(got.ok(), got.ok() ? "" : got.error().message.c_str());
+        const double err = normalisedError(*got, reference);
+        qInfo("in memory: normalised error against the CPU backend %.2e", err);
+        QVERIFY(err <= 1e-4);
+        std::vector<Tensor> inMemory;
+        for (const auto& t : *got)
+            inMemory.push_back(t.clone());
+
+        QTemporaryDir dir;
+        const std::string path = (dir.path() + "/tiny-cuda.dlpack").toStdString();
+        PackSource src;
+        src.modelPath = "yolov4-tiny.cfg";
+        src.modelSha256 = "test";
+        src.layoutTag = packLayoutTag(Precision::F32, backend->get());
+        QVERIFY(writeLayerPack(path, **gpu, src).ok());
+        (*gpu)->releaseWeights();
+        auto pack = readLayerPack(path);
+        QVERIFY(pack.ok());
+        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage }) {
+            MemoryLedger ledger;
+            PipelineOptions po;
+            po.arch = arch;
+            auto reader = openFileReader(path);
+            QVERIFY(reader.ok());
+            auto pl = Pipeline::create(**gpu, *pack, std::move(reader).value(), po, &ledger, nullptr);
+            QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
+            for (int i = 0; i < 3; ++i) {
+                auto r = (*pl)->run(inputs);
+                QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+                const double e = normalisedError(*r, inMemory);
+                bool identical = true;
+                for (size_t k = 0; k < r->size(); ++k)
+                    identical = identical && std::memcmp((*r)[k].data(), inMemory[k].data(), inMemory[k].bytes()) == 0;
+                if (i == 2)
+                    qInfo("%s: %s (normalised error %.2e against in memory)", archName(arch),
+                        identical ? "bit-identical" : "not bit-identical", e);
+                QVERIFY(e <= 1e-5);
+            }
         }
     }
 };

@@ -1,0 +1,38 @@
+#pragma once
+
+// The CUDA backend (dl::Backend on device 0): memory in the device, pinned host memory and mapped host memory (what
+// two-stage reads into: on an integrated GPU the board's DRAM the GPU reads in place, on a discrete one pinned host
+// memory it reads over the bus), every allocation counted in the ledger; a compute stream and copy streams, with
+// events timed against the trace clock; convolutions on cuDNN's legacy API (one code path for cuDNN 8.6 to 9.x), their
+// algorithms measured at plan time (cudnnFindConvolutionForwardAlgorithmEx) and kept in an AlgoCache; bias and fused
+// activation by a kernel of our own. Every other op falls back to the CPU backend (Executor, NodePlan::fallback).
+//
+// The header has no CUDA types, so that code built without CUDA may name what it declares; it links only where the
+// engine was built with CUDA (DL_HAVE_CUDA).
+
+#include "backend/backend.h"
+#include "backend/cuda/algocache.h"
+
+#include <memory>
+
+namespace dl::cuda {
+
+// The CUDA backend on device 0, or Unsupported saying why it cannot run (no driver, no device, cuDNN not loading),
+// naming the CUDA or cuDNN error. `algoCachePath`: where measured convolution algorithms are read from and written to
+// (empty: kept in memory only).
+Result<std::shared_ptr<Backend>> makeCudaBackend(int hostThreads, const std::string& algoCachePath = {});
+
+// A convolution node as cuDNN describes it, for inputs of `x` and weights of `w` (both N C H W): the key of its
+// algorithm choice and the output shape cuDNN computes. Needs no device (descriptors only). Unsupported for what the
+// backend's convolution does not take (asymmetric pads, 1-D or 3-D, types other than float32 and float16).
+struct ConvDescription
+{
+    ConvKey key;
+    Shape output;
+};
+Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Shape& w, DType dtype);
+
+// The activation fuseGraph recorded on a Conv, as the backend's kernel takes it; Unsupported for others.
+Status checkConvActivation(const Node& node);
+
+} // namespace dl::cuda
