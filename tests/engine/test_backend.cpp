@@ -349,6 +349,46 @@ std::vector<std::string> digests(const std::vector<Tensor>& outs)
     return d;
 }
 
+// YOLOv4-tiny planned on the CPU backend, seeded inputs, and its outputs' digests: what every other way must give.
+struct Reference
+{
+    Graph graph;
+    std::unique_ptr<Executor> exec;
+    std::vector<Tensor> inputs;
+    std::vector<std::string> want;
+
+    explicit Reference(uint64_t seed)
+    {
+        auto g = importModel(kTiny);
+        if (!g.ok()) qFatal("%s", g.error().message.c_str());
+        graph = std::move(g).value();
+        ExecutorOptions cpuOnly;
+        cpuOnly.threads = 2;
+        auto e = Executor::create(graph, {}, cpuOnly);
+        if (!e.ok()) qFatal("%s", e.error().message.c_str());
+        exec = std::move(e).value();
+        for (const auto& in : exec->graph().inputs) {
+            const auto& v = exec->values()[exec->valueId(in.name)];
+            inputs.push_back(seededTensor(v.dtype, v.shape, seed++));
+        }
+        auto out = exec->run(inputs);
+        if (!out.ok()) qFatal("%s", out.error().message.c_str());
+        want = digests(*out);
+    }
+};
+
+// Writes `exec`'s layer pack for its backend at `path`, releases its own weights and reads the pack back.
+Result<PackInfo> packAndRelease(Executor& exec, const std::string& path)
+{
+    PackSource src;
+    src.modelPath = kTiny;
+    src.modelSha256 = "test";
+    src.layoutTag = packLayoutTag(Precision::F32, &exec.backend());
+    DL_TRY(writeLayerPack(path, exec, src));
+    exec.releaseWeights();
+    return readLayerPack(path);
+}
+
 size_t countOp(const Graph& g, const std::string& op)
 {
     size_t n = 0;
@@ -520,41 +560,24 @@ private Q_SLOTS:
     // and with a resident layer, give the outputs of the CPU backend run bit for bit.
     void kernelsCompletingAfterLaunch()
     {
-        auto g = importModel(kTiny);
-        QVERIFY(g.ok());
-        ExecutorOptions cpuOnly;
-        cpuOnly.threads = 2;
-        auto reference = Executor::create(*g, {}, cpuOnly);
-        QVERIFY(reference.ok());
-        std::vector<Tensor> inputs;
-        uint64_t seed = 11;
-        for (const auto& in : (*reference)->graph().inputs) {
-            const auto& v = (*reference)->values()[(*reference)->valueId(in.name)];
-            inputs.push_back(seededTensor(v.dtype, v.shape, seed++));
-        }
-        auto out = (*reference)->run(inputs);
-        QVERIFY(out.ok());
-        const auto want = digests(*out);
+        Reference ref(11);
+        const Graph& g = ref.graph;
+        const std::vector<Tensor>& inputs = ref.inputs;
+        const auto& want = ref.want;
 
         // Each kernel starts 300 µs after the one before finished: the launches run far ahead of the kernels.
         auto backend = std::make_shared<LaunchingBackend>(std::chrono::microseconds(300));
         ExecutorOptions eo;
         eo.backend = backend;
-        auto exec = Executor::create(*g, {}, eo);
+        auto exec = Executor::create(g, {}, eo);
         QVERIFY(exec.ok());
         auto inMemory = (*exec)->run(inputs);
         QVERIFY(inMemory.ok());
         QCOMPARE(digests(*inMemory), want);
 
         const std::string path = (m_dir.path() + "/tiny.dlpack").toStdString();
-        PackSource src;
-        src.modelPath = kTiny;
-        src.modelSha256 = "test";
-        src.layoutTag = packLayoutTag(Precision::F32, backend.get());
-        QVERIFY(writeLayerPack(path, **exec, src).ok());
-        (*exec)->releaseWeights();
-        auto pack = readLayerPack(path);
-        QVERIFY(pack.ok());
+        auto pack = packAndRelease(**exec, path);
+        QVERIFY2(pack.ok(), pack.ok() ? "" : pack.error().message.c_str());
         for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
             for (bool resident : { false, true }) {
                 MemoryLedger ledger;
@@ -590,33 +613,22 @@ private Q_SLOTS:
     // address, every architecture still gives the CPU backend's outputs bit for bit.
     void unsupportedOpsFallBackToTheCpu()
     {
-        auto g = importModel(kTiny);
-        QVERIFY(g.ok());
-        ExecutorOptions cpuOnly;
-        cpuOnly.threads = 2;
-        auto reference = Executor::create(*g, {}, cpuOnly);
-        QVERIFY(reference.ok());
-        std::vector<Tensor> inputs;
-        uint64_t seed = 5;
-        for (const auto& in : (*reference)->graph().inputs) {
-            const auto& v = (*reference)->values()[(*reference)->valueId(in.name)];
-            inputs.push_back(seededTensor(v.dtype, v.shape, seed++));
-        }
-        auto out = (*reference)->run(inputs);
-        QVERIFY(out.ok());
-        const auto want = digests(*out);
+        Reference ref(5);
+        const Graph& g = ref.graph;
+        const std::vector<Tensor>& inputs = ref.inputs;
+        const auto& want = ref.want;
+        const auto& reference = ref.exec;
         // The last convolution with weights, declined by name: its weights stay on the host.
         std::string lastConv;
-        for (const auto& np : (*reference)->nodes())
-            if ((*reference)->graph().nodes[np.node].opType == "Conv")
-                lastConv = (*reference)->graph().nodes[np.node].name;
+        for (const auto& np : reference->nodes())
+            if (reference->graph().nodes[np.node].opType == "Conv") lastConv = reference->graph().nodes[np.node].name;
         QVERIFY(!lastConv.empty());
 
         auto backend = std::make_shared<SeparateDeviceBackend>(
             std::set<std::string> { "MaxPool", "Concat" }, std::set<std::string> { lastConv });
         ExecutorOptions eo;
         eo.backend = backend;
-        auto exec = Executor::create(*g, {}, eo);
+        auto exec = Executor::create(g, {}, eo);
         QVERIFY2(exec.ok(), exec.ok() ? "" : exec.error().message.c_str());
         QVERIFY(!(*exec)->backend().deviceIsHost());
         size_t onHost = 0, maxPools = 0;
@@ -638,7 +650,7 @@ private Q_SLOTS:
                 QVERIFY2(op == "MaxPool" || op == "Concat" || op == "Conv", op.c_str());
         }
         QVERIFY(layersFallingBack >= 3);
-        QVERIFY((*exec)->pinnedWeightBytes() > (*reference)->pinnedWeightBytes());
+        QVERIFY((*exec)->pinnedWeightBytes() > reference->pinnedWeightBytes());
 
         auto inMemory = (*exec)->run(inputs);
         QVERIFY2(inMemory.ok(), inMemory.ok() ? "" : inMemory.error().message.c_str());
@@ -648,14 +660,8 @@ private Q_SLOTS:
         QVERIFY(backend->deviceBytes >= (*exec)->activationSumBytes() / 4); // activations in device memory
 
         const std::string path = (m_dir.path() + "/separate.dlpack").toStdString();
-        PackSource src;
-        src.modelPath = kTiny;
-        src.modelSha256 = "test";
-        src.layoutTag = packLayoutTag(Precision::F32, backend.get());
-        QVERIFY(writeLayerPack(path, **exec, src).ok());
-        (*exec)->releaseWeights();
-        auto pack = readLayerPack(path);
-        QVERIFY(pack.ok());
+        auto pack = packAndRelease(**exec, path);
+        QVERIFY2(pack.ok(), pack.ok() ? "" : pack.error().message.c_str());
         for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
             for (bool resident : { false, true }) {
                 MemoryLedger ledger;
