@@ -93,6 +93,7 @@ public:
         if (!o.packDir.empty()) args.insert(args.end(), { "--pack-dir", o.packDir });
         // The twin is the fp32 model preloaded (a pack fixes its own precision).
         if (pack.empty()) args.insert(args.end(), { "--precision", "fp32" });
+        if (!o.backend.empty()) args.insert(args.end(), { "--backend", o.backend }); // the same backend preloaded
         if (o.threads > 0) args.insert(args.end(), { "--threads", std::to_string(o.threads) });
         if (!o.hugePages) args.push_back("--no-huge-pages");
         int toChild[2], fromChild[2];

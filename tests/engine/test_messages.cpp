@@ -63,6 +63,11 @@ private Q_SLOTS:
         auto h = runSpecFromRequest(runRequestToJson(half, "", ""), "/board/models/cccc.cfg");
         QVERIFY(h.ok());
         QCOMPARE(h->precision, std::optional<Precision>(Precision::F16));
+        QVERIFY(!s->backend); // the board's own choice (its configuration's, else the CPU)
+        half.backend = BackendKind::Cuda;
+        auto c = runSpecFromRequest(runRequestToJson(half, "", ""), "/board/models/cccc.cfg");
+        QVERIFY(c.ok());
+        QCOMPARE(c->backend, std::optional<BackendKind>(BackendKind::Cuda));
     }
 
     void badRequestsAreNamed_data()
@@ -106,6 +111,12 @@ private Q_SLOTS:
         QTest::newRow("a precision that is a number") << "precision"
                                                       << "16"
                                                       << "'precision'";
+        QTest::newRow("an unknown backend") << "backend"
+                                            << "\"tpu\""
+                                            << "'backend'";
+        QTest::newRow("a backend that is a list") << "backend"
+                                                  << "[\"cuda\"]"
+                                                  << "'backend'";
     }
     void badRequestsAreNamed()
     {
