@@ -42,6 +42,7 @@ struct Options
     size_t split = 0; // --split: cut layers above this into sub-layers
     bool hasSplit = false;
     std::string backend; // --backend cpu|cuda; empty: a configuration's, else cpu
+    bool graphs = true; // --no-graphs: never replay a captured inference (CUDA graphs)
     std::string precision; // --precision fp32|fp16: how the pack stores the weights; empty: the model's
     std::string trace;
     std::string output; // pack -o

@@ -66,7 +66,8 @@ const char* usageText()
            "                   [--budget BYTES] [--split BYTES] [--trace FILE.json] [--pack-dir DIR] [--no-direct]\n"
            "                   [--no-uring] [--queue-depth N] [--chunk BYTES] [--verify first|always|off]\n"
            "                   [--read-thread] [--paired-preload [--paired-split]] [--paired-disk] [--no-huge-pages]\n"
-           "                   [--memory-limit BYTES] [--precision fp32|fp16] [--backend cpu|cuda] [--record DB]\n"
+           "                   [--memory-limit BYTES] [--precision fp32|fp16] [--backend cpu|cuda] [--no-graphs]\n"
+           "                   [--record DB]\n"
            "  dlayer runs DB list|show ID|export ID [-o FILE]|import FILE|delete ID [--json]\n"
            "  dlayer runs DB configs|save-config NAME CONFIG.json|config NAME [-o CONFIG.json]\n"
            "  dlayer plan MODEL|FILE.dlpack (--budget BYTES [-o CONFIG.json] | --frontier [--points N] |\n"
@@ -83,7 +84,9 @@ const char* usageText()
            "--precision fp16 stores the weights in float16 in the pack (half the bytes read; the copy stage widens\n"
            "them to float32 for the kernels); the default is fp16 for a model that stores float16 weights, else fp32.\n"
            "--backend picks what computes (cpu, the default; cuda where this build and machine have it: a run says\n"
-           "why not where they do not).\n"
+           "why not where they do not). On CUDA an inference whose weights stay put (in memory, preload) replays as "
+           "one\n"
+           "CUDA graph after its first run; --no-graphs launches kernel by kernel.\n"
            "LIST is layer indices and ranges: 0,5,10-12. --split cuts layers whose weights exceed BYTES into "
            "sub-layers\n"
            "along their output channels (a --budget below what whole layers need picks a split itself).\n"
@@ -283,6 +286,8 @@ void readArgument(Options& o, const std::string& a, const std::function<std::str
     } else if (a == "--split") {
         o.split = parseBytes(a, value());
         o.hasSplit = true;
+    } else if (a == "--no-graphs") {
+        o.graphs = false;
     } else if (a == "--backend") {
         o.backend = value();
         if (!dl::parseBackend(o.backend).ok()) fail("--backend takes cpu or cuda, not '" + o.backend + "'", 2);

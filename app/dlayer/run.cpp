@@ -94,6 +94,7 @@ public:
         // The twin is the fp32 model preloaded (a pack fixes its own precision).
         if (pack.empty()) args.insert(args.end(), { "--precision", "fp32" });
         if (!o.backend.empty()) args.insert(args.end(), { "--backend", o.backend }); // the same backend preloaded
+        if (!o.graphs) args.push_back("--no-graphs");
         if (o.threads > 0) args.insert(args.end(), { "--threads", std::to_string(o.threads) });
         if (!o.hugePages) args.push_back("--no-huge-pages");
         int toChild[2], fromChild[2];
@@ -200,6 +201,7 @@ RunSpec specOf(const Options& o)
     if (o.hasSplit) s.splitBytes = o.split;
     if (!o.precision.empty()) s.precision = parsePrecision(o.precision);
     if (!o.backend.empty()) s.backend = parseBackend(o.backend).value();
+    s.captureGraphs = o.graphs;
     s.configFile = o.configFile;
     // --config NAME that is no file: a configuration deployed to this board (the studio's Deploy to Board), from the
     // agent's store (--state DIR, else the agent's default state directory).
@@ -301,6 +303,8 @@ void printStreaming(const RunReport& r, const SessionOutcome& out)
             pp->latencyMedianMs, pp->overheadPct.median, pp->pairsMs.size(), pp->overheadPct.q1, pp->overheadPct.q3);
     std::printf("read      %s per run at %.0f MB/s (%s)\n", humanBytes(static_cast<double>(r.read->bytes)).c_str(),
         r.read->mbPerS, r.read->reader.c_str());
+    if (r.device.backend != "cpu")
+        std::printf("compute   %s; %s\n", r.compute.backend.c_str(), r.compute.graphs.c_str());
     if (!r.compute.fallbacks.empty()) {
         std::string layers;
         for (const auto& f : r.compute.fallbacks) {

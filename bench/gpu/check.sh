@@ -5,7 +5,8 @@
 #   2. the GPU tests (tests/cuda): the CUDA backend against the CPU's, the ledger against cudaMemGetInfo;
 #   3. the demand-layering table on the GPU: YOLOv4, ResNet-152 and DenseNet-201, preload against two-stage and async
 #      at the smallest staging and at a 3.5 % weight budget, the delay overhead paired with a preloaded twin on the
-#      same GPU (dlayer run --paired-preload), fp32 and fp16.
+#      same GPU (dlayer run --paired-preload), fp32 and fp16; and preload without CUDA graphs (--no-graphs), for
+#      what replaying the inference as one graph buys.
 #
 # On the GPU machine (the bundle made here by bench/gpu/bundle.sh, carried as .gpu):
 #   bash bench/gpu/check.sh                  device: run([... command: "bash bench/gpu/check.sh", carry: [".gpu"]])
@@ -113,19 +114,19 @@ for mid, label in models:
     budget = int(info["weight_bytes"] * 0.035)
     for precision in ("fp32", "fp16"):
         base = None
-        for arch, size in (("preload", None), ("two-stage", None), ("async", None), ("two-stage", budget),
-                           ("async", budget)):
+        for arch, size in (("preload", None), ("preload --no-graphs", None), ("two-stage", None), ("async", None),
+                           ("two-stage", budget), ("async", budget)):
             if time.monotonic() > deadline:
                 rows.append((label, precision, arch, "—", "skipped: the script's time is spent"))
                 continue
-            args = ["run", cfg, "--arch", arch, "--precision", precision, "--iterations", iters, "--warmup", "2"]
+            args = ["run", cfg, "--arch", *arch.split(), "--precision", precision, "--iterations", iters, "--warmup", "2"]
             if size: args += ["--budget", str(size)]
-            if arch != "preload": args += ["--paired-preload"]
+            if not arch.startswith("preload"): args += ["--paired-preload"]
             try:
                 r, err = run(args)
             except subprocess.TimeoutExpired:
                 r, err = None, "timed out"
-            where = "budget 3.5 %%: %.2f MiB" % (size / 2**20) if size else ("all" if arch == "preload" else "smallest")
+            where = "budget 3.5 %%: %.2f MiB" % (size / 2**20) if size else ("all" if arch.startswith("preload") else "smallest")
             if r is None:
                 rows.append((label, precision, arch, where, "failed: " + err))
                 continue

@@ -121,6 +121,15 @@ public:
 
 enum class StreamRole : uint8_t { Compute, Copy };
 
+// Work recorded from the compute stream (beginCapture .. endCapture), replayed as one launch: the same kernels on the
+// same buffers, without a launch per kernel (CUDA graphs).
+class CapturedWork
+{
+public:
+    virtual ~CapturedWork() = default;
+    virtual Status launch() = 0;
+};
+
 class Stream
 {
 public:
@@ -174,6 +183,15 @@ public:
     // Called by the executor before a run from the thread that runs it (per-thread settings such as OpenMP's).
     virtual void beginRun() { }
 
+    // --- capture: whether the compute stream's work can be recorded and replayed. The CPU backend's cannot: its
+    // kernels run when they are launched.
+    virtual bool canCapture() const { return false; }
+    virtual Status beginCapture() { return unsupported(std::string("the ") + name() + " backend does not capture"); }
+    virtual Result<std::unique_ptr<CapturedWork>> endCapture()
+    {
+        return unsupported(std::string("the ") + name() + " backend does not capture");
+    }
+
     // --- hints, packs, workspace
     virtual const BackendHints& hints() const = 0;
     // What decides the packed weights' layout: a pack made by another tag does not fit.
@@ -205,7 +223,9 @@ struct BackendAvailability
     std::string device; // what it would run on ("NVIDIA H100 80GB HBM3, compute 9.0"), where known
 };
 BackendAvailability backendAvailability(BackendKind kind);
-// The backend `kind` with `threads` host threads, or Unsupported saying why it cannot run here.
-Result<std::shared_ptr<Backend>> makeBackend(BackendKind kind, int threads = 0);
+// The backend `kind` with `threads` host threads, or Unsupported saying why it cannot run here. `cacheDir` (may be
+// empty): where a backend keeps what it measured for later plans — the CUDA backend its convolution algorithms, in
+// cudnn-algorithms.json beside the packs.
+Result<std::shared_ptr<Backend>> makeBackend(BackendKind kind, int threads = 0, const std::string& cacheDir = {});
 
 } // namespace dl

@@ -34,12 +34,13 @@ BackendAvailability backendAvailability(BackendKind kind)
     return a;
 }
 
-Result<std::shared_ptr<Backend>> makeBackend(BackendKind kind, int threads)
+Result<std::shared_ptr<Backend>> makeBackend(BackendKind kind, int threads, const std::string& cacheDir)
 {
+    (void)cacheDir; // the CPU backend keeps nothing there
     if (kind == BackendKind::Cpu) return makeCpuBackend(threads);
 #ifdef DL_HAVE_CUDA
     if (kind == BackendKind::Cuda) {
-        auto b = cuda::makeCudaBackend(threads);
+        auto b = cuda::makeCudaBackend(threads, cacheDir.empty() ? std::string() : cacheDir + "/cudnn-algorithms.json");
         if (!b.ok()) return unsupported("the cuda backend cannot run here: " + b.error().message);
         return b;
     }

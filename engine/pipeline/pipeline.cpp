@@ -755,7 +755,21 @@ Result<std::vector<Tensor>> Pipeline::run(const std::vector<Tensor>& inputs)
         for (int c = 0; c < 2; ++c)
             if (!s.barrier.arriveAndWait()) return failed(stageFailure());
     }
-    for (size_t l = 0; l < m_pack.layers.size(); ++l) {
+    if (m_streamed.empty() && m_exec.capturable()) {
+        // Every weight stays where it is: the whole inference as one captured launch (traced as one kernel span).
+        Launched k;
+        k.layer = -1;
+        k.iteration = iteration;
+        auto begin = m_backend.computeStream().record();
+        auto st = begin.ok() ? m_exec.runAllNodes() : Status(begin.error());
+        auto end = m_backend.computeStream().record();
+        if (st.ok() && !end.ok()) st = end.error();
+        if (!st.ok()) return failed(st.error());
+        k.begin = std::move(*begin);
+        k.end = std::move(*end);
+        m_launched.push_back(std::move(k));
+    }
+    for (size_t l = 0; l < m_pack.layers.size() && !(m_streamed.empty() && m_exec.capturable()); ++l) {
         const int layer = static_cast<int>(l);
         if (m_cancel) return failed(makeError(ErrorCode::Cancelled, "run cancelled"));
         const bool streamed = !m_isResident[l] && m_pack.layers[l].paddedBytes > 0;

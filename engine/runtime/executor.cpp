@@ -87,6 +87,15 @@ Result<std::unique_ptr<Executor>> Executor::create(
         = splitLargeLayers(e->m_graph, options.splitBytes, SplitBlocks { hints.splitBlock, hints.finestSplitBlock });
     DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));
     DL_TRY(e->plan(shapes, options));
+    e->m_captureGraphs = options.captureGraphs;
+    if (!options.captureGraphs)
+        e->m_graphNote = "not captured: turned off";
+    else if (!e->m_backend->canCapture())
+        e->m_graphNote = std::string("not captured: the ") + e->m_backend->name() + " backend runs kernels as launched";
+    else if (e->fallbackNodes() > 0)
+        e->m_graphNote = "not captured: " + std::to_string(e->fallbackNodes()) + " nodes run on the CPU";
+    else
+        e->m_graphNote = "captured after the first run, replayed as one CUDA graph";
     return e;
 }
 
@@ -422,6 +431,7 @@ void Executor::copyLayerWeights(size_t layer, std::byte* dst) const
 
 void Executor::bindLayer(size_t layer, const std::byte* base)
 {
+    ++m_bindings;
     for (const auto& s : m_layers[layer].slots) {
         void* p = base ? const_cast<std::byte*>(base + s.offset) : nullptr;
         Tensor view = Tensor::view(s.dtype, s.shape, p);
@@ -468,7 +478,7 @@ void Executor::releaseWeights()
 Result<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs)
 {
     DL_TRY(beginRun(inputs));
-    auto st = runNodes(0, m_nodes.size());
+    auto st = runAllNodes();
     if (!st.ok()) {
         (void)finishRun();
         return st.error();
@@ -521,6 +531,39 @@ Status Executor::runNodes(size_t begin, size_t end)
         m_lastRan = n;
     }
     return {};
+}
+
+bool Executor::capturable() const
+{
+    return m_captureGraphs && m_backend->canCapture() && fallbackNodes() == 0;
+}
+
+Status Executor::runAllNodes()
+{
+    if (!capturable()) return runNodes(0, m_nodes.size());
+    if (m_captured && m_capturedAt == m_bindings) {
+        if (m_cancel.load(std::memory_order_relaxed)) return makeError(ErrorCode::Cancelled, "run cancelled");
+        return m_captured->launch();
+    }
+    if (m_capturedAt != m_bindings) {
+        m_captured.reset();
+        m_capturedAt = m_bindings;
+        m_uncapturedRuns = 0;
+    }
+    // The first run as it comes (anything the libraries set up lazily happens outside a capture), then record.
+    if (m_uncapturedRuns++ < 1) return runNodes(0, m_nodes.size());
+    DL_TRY(m_backend->beginCapture());
+    auto st = runNodes(0, m_nodes.size());
+    auto work = m_backend->endCapture();
+    if (!st.ok()) return st;
+    if (!work.ok()) {
+        // Not capturable after all: run as launched from now on, saying why.
+        m_captureGraphs = false;
+        m_graphNote = "not captured: " + work.error().message;
+        return runNodes(0, m_nodes.size());
+    }
+    m_captured = std::move(work).value();
+    return m_captured->launch();
 }
 
 Status Executor::runOnHost(NodePlan& np, std::vector<const Tensor*>& in, std::vector<Tensor*>& out)

@@ -39,6 +39,9 @@ struct ExecutorOptions
     // Layers whose weights exceed this many bytes are cut into sub-layers along their output channels
     // (model/split.h), so that streaming needs staging for a piece of them only; 0: none are cut.
     size_t splitBytes = 0;
+    // Where the backend can capture (CUDA graphs) and no node falls back to the CPU: an inference whose weights stay
+    // where they are (in memory, preload) is recorded once, after a first run, and replayed as one launch.
+    bool captureGraphs = true;
 };
 
 // Per-value facts after planning.
@@ -121,6 +124,14 @@ public:
     // inputs like run(); runNodes fails with Cancelled after cancel(), else with the first kernel's error.
     Status beginRun(const std::vector<Tensor>& inputs);
     Status runNodes(size_t begin, size_t end);
+    // runNodes(0, nodes().size()) replayed from a capture (ExecutorOptions::captureGraphs) where it can be: recorded on
+    // the second call, replayed from the third, recorded again after any layer was bound anew; plain runNodes
+    // otherwise. graphs() says which.
+    Status runAllNodes();
+    // How runAllNodes() runs: "replayed as one CUDA graph", or why not ("the cpu backend does not capture", ...).
+    const std::string& graphs() const { return m_graphNote; }
+    // Whether runAllNodes() records and replays (else it is runNodes over every node).
+    bool capturable() const;
     Result<std::vector<Tensor>> finishRun();
 
     // Asks a run in progress (from another thread) to stop at the next node: it returns ErrorCode::Cancelled.
@@ -209,6 +220,12 @@ private:
     Status runOnHost(NodePlan& np, std::vector<const Tensor*>& in, std::vector<Tensor*>& out);
     size_t m_weightBytes = 0;
     std::atomic<bool> m_cancel { false };
+    bool m_captureGraphs = true;
+    std::unique_ptr<CapturedWork> m_captured;
+    uint64_t m_bindings = 0; // bindLayer/unbindLayer calls so far: a capture holds the bindings of its time
+    uint64_t m_capturedAt = 0; // m_bindings when m_captured was recorded
+    int m_uncapturedRuns = 0; // runAllNodes calls since the bindings last changed
+    std::string m_graphNote;
     // The node of this inference that ran last (runNodes), npos before the first: a kernel that shares its
     // predecessor's re-laid-out input reads it only when that predecessor ran right before it.
     size_t m_lastRan = static_cast<size_t>(-1);

@@ -227,7 +227,8 @@ std::string reportToJson(const RunReport& r, int indent)
         json fallbacks = json::array();
         for (const auto& f : r.compute.fallbacks)
             fallbacks.push_back({ { "layer", f.layer }, { "name", f.name }, { "ops", f.ops } });
-        j["compute"] = { { "backend", r.compute.backend }, { "fallback_layers", fallbacks } };
+        j["compute"]
+            = { { "backend", r.compute.backend }, { "fallback_layers", fallbacks }, { "graphs", r.compute.graphs } };
     }
     j["stall_ms"] = r.stallMs;
     j["copy_ms"] = r.copyMs;
@@ -405,6 +406,7 @@ Result<RunReport> reportFromJson(const std::string& text)
     {
         Reader c = in.child("compute");
         c.get("backend", r.compute.backend);
+        c.get("graphs", r.compute.graphs);
         if (c.has("fallback_layers")) {
             const json& list = c.raw("fallback_layers");
             if (!list.is_array()) c.bad("fallback_layers");

@@ -147,6 +147,7 @@ struct RunReport
     {
         std::string backend; // Backend::describe()
         std::vector<Fallback> fallbacks;
+        std::string graphs; // how an inference whose weights stay put runs (Executor::graphs())
     } compute;
 
     double stallMs = 0; // the kernel stage's wait per inference

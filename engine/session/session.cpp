@@ -331,7 +331,9 @@ Status Session::Impl::plan()
     ExecutorOptions eo;
     eo.threads = s.threads;
     eo.splitBytes = split;
-    DL_ASSIGN(eo.backend, makeBackend(s.backend.value_or(BackendKind::Cpu), s.threads));
+    eo.captureGraphs = s.captureGraphs;
+    DL_ASSIGN(eo.backend,
+        makeBackend(s.backend.value_or(BackendKind::Cpu), s.threads, s.packDir.empty() ? defaultPackDir() : s.packDir));
     DL_ASSIGN(exec, guarded("planning '" + s.model + "'", [&] { return Executor::create(g, shapes, eo); }));
     g = Graph {}; // the executor shares the weights it needs
     DL_TRY(checkStop());
@@ -822,6 +824,7 @@ void Session::Impl::fillReport(SessionOutcome& out, const std::vector<double>& t
         r.splitBytes = setup.splitBytes;
     }
     r.compute.backend = exec->backend().describe();
+    r.compute.graphs = exec->graphs();
     for (const LayerPlan& lp : exec->layers())
         if (!lp.fallbackOps.empty()) r.compute.fallbacks.push_back({ lp.index, lp.name, lp.fallbackOps });
     r.precision.modelHalf = exec->precision().widened();

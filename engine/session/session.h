@@ -67,6 +67,7 @@ struct RunSpec
     // What computes; none: a configuration's, else the CPU backend. A backend that cannot run here fails the run
     // before anything is read, saying why (makeBackend).
     std::optional<BackendKind> backend;
+    bool captureGraphs = true; // ExecutorOptions::captureGraphs (dlayer run --no-graphs)
     std::string packDir; // the pack cache; empty: defaultPackDir()
     ReadSpec read;
     bool hugePages = true; // staging on transparent huge pages (a process-wide setting)

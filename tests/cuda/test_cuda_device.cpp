@@ -12,6 +12,7 @@
 #include "io/weightreader.h"
 #include "memory/ledger.h"
 #include "model/importer.h"
+#include "opcases.h"
 #include "pack/layerpack.h"
 #include "pipeline/pipeline.h"
 #include "runtime/executor.h"
@@ -166,6 +167,37 @@ private Q_SLOTS:
         QVERIFY(ns > 0 && ns < int64_t(1000000000));
     }
 
+    // Every op the backend takes, against the CPU backend (opcases.h), within each case's tolerance.
+    void everyOpAgainstTheCpu()
+    {
+        auto backend = cuda::makeCudaBackend(2);
+        QVERIFY(backend.ok());
+        size_t failed = 0;
+        for (const auto& c : dltest::cudaOpCases()) {
+            auto cpu = Executor::create(c.graph, {}, {});
+            ExecutorOptions eo;
+            eo.backend = *backend;
+            auto gpu = Executor::create(c.graph, {}, eo);
+            QVERIFY2(cpu.ok() && gpu.ok(), c.name.c_str());
+            QCOMPARE((*gpu)->fallbackNodes(), size_t(0));
+            std::vector<Tensor> inputs;
+            uint64_t seed = 40;
+            for (const auto& in : (*cpu)->graph().inputs) {
+                const auto& v = (*cpu)->values()[(*cpu)->valueId(in.name)];
+                inputs.push_back(seededTensor(v.dtype, v.shape, seed++));
+            }
+            auto want = (*cpu)->run(inputs);
+            auto got = (*gpu)->run(inputs);
+            QVERIFY2(want.ok() && got.ok(), c.name.c_str());
+            const double err = normalisedError(*got, *want);
+            const bool ok = err <= c.tolerance && std::isfinite(err);
+            qInfo("%-34s normalised error %.2e (tolerance %.0e)%s", c.name.c_str(), err, c.tolerance,
+                ok ? "" : "  FAILS");
+            failed += !ok;
+        }
+        QCOMPARE(failed, size_t(0));
+    }
+
     // YOLOv4-tiny on the GPU: every convolution on cuDNN, the rest on the CPU with their copies; the outputs agree
     // with the CPU backend's, in memory and streamed by every architecture.
     void aModelOnTheGpu()
@@ -204,6 +236,15 @@ private Q_SLOTS:
         std::vector<Tensor> inMemory;
         for (const auto& t : *got)
             inMemory.push_back(t.clone());
+        // The second run is recorded, the third replayed as one CUDA graph: the same outputs.
+        QVERIFY((*gpu)->capturable());
+        for (int i = 0; i < 2; ++i) {
+            auto again = (*gpu)->run(inputs);
+            QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
+            QCOMPARE(normalisedError(*again, inMemory), 0.0);
+        }
+        qInfo("graphs: %s", (*gpu)->graphs().c_str());
+        QVERIFY2((*gpu)->graphs().find("replayed") != std::string::npos, (*gpu)->graphs().c_str());
 
         QTemporaryDir dir;
         const std::string path = (dir.path() + "/tiny-cuda.dlpack").toStdString();

@@ -4,11 +4,17 @@
 // needs no device for them) give every convolution of real models the output shape the CPU backend plans.
 
 #include "backend/cuda/cudabackend.h"
+#include "backend/cuda/cudaops.h"
 #include "backend/cuda/cudaprobe.h"
 #include "model/importer.h"
+#include "opcases.h"
 #include "runtime/executor.h"
 
+#include <QFile>
 #include <QTest>
+
+#include <cstdlib>
+#include <map>
 
 using namespace dl;
 using namespace dl::cuda;
@@ -112,6 +118,106 @@ private Q_SLOTS:
         Node act = conv;
         act.attrs["_activation"] = attrString("Gelu");
         QCOMPARE(checkConvActivation(act).error().code, ErrorCode::Unsupported);
+    }
+
+    // Which nodes of the benchmark networks the CUDA backend takes (its supports(), which needs no device), and
+    // which fall back to the CPU: every convolution is the GPU's, and nearly every node of the classification networks.
+    void coverageOfTheBenchmarkNetworks()
+    {
+        const std::string darknet = std::string(DL_SOURCE_DIR) + "/resources/models/darknet/";
+        const char* home = std::getenv("HOME");
+        const std::string cache = std::getenv("DL_CACHE")
+            ? std::getenv("DL_CACHE")
+            : std::string(home ? home : "/root") + "/.cache/demand-layering";
+        struct Case
+        {
+            std::string name, path;
+            double least; // the share of nodes that must be the GPU's
+        };
+        std::vector<Case> cases = { { "YOLOv4-tiny", darknet + "yolov4-tiny.cfg", 1.0 },
+            { "YOLOv4", darknet + "yolov4.cfg", 1.0 }, { "ResNet-152", darknet + "resnet152.cfg", 1.0 },
+            { "DenseNet-201", darknet + "densenet201.cfg", 1.0 }, { "VGG-16", darknet + "vgg-16.cfg", 1.0 } };
+        for (const char* onnx : { "ppocr_det", "ppocr_rec", "ppocr_cls", "isnet" })
+            if (QFile::exists(QString::fromStdString(cache + "/models/" + onnx + ".onnx")))
+                cases.push_back({ onnx, cache + "/models/" + onnx + ".onnx", 0.0 });
+        auto cpu = makeCpuBackend(2);
+        CudaContext ctx;
+        ctx.cpu = cpu.get();
+        for (const Case& c : cases) {
+            auto g = importModel(c.path);
+            QVERIFY2(g.ok(), c.path.c_str());
+            std::map<std::string, Shape> shapes;
+            if (c.name == "ppocr_det") shapes["x"] = { 1, 3, 320, 320 };
+            if (c.name == "ppocr_rec") shapes["x"] = { 1, 3, 48, 320 };
+            if (c.name == "ppocr_cls") shapes["x"] = { 1, 3, 48, 192 };
+            auto exec = Executor::create(*g, shapes, {});
+            QVERIFY2(exec.ok(), exec.ok() ? "" : exec.error().message.c_str());
+            size_t onGpu = 0, convs = 0, convsOnGpu = 0;
+            std::map<std::string, std::pair<size_t, std::string>> fallbacks; // op → count, a reason
+            for (const auto& np : (*exec)->nodes()) {
+                const Node& node = (*exec)->graph().nodes[np.node];
+                KernelRequest r { node, {}, (*exec)->graph().opset };
+                for (int id : np.inputs) {
+                    if (id < 0) {
+                        r.inputs.emplace_back();
+                        continue;
+                    }
+                    const ValuePlan& v = (*exec)->values()[id];
+                    r.inputs.push_back(ValueDesc { v.dtype, v.shape, v.constant ? &(*exec)->buffer(id) : nullptr });
+                }
+                const Status st = supportsNode(r, ctx);
+                const bool conv = node.opType == "Conv";
+                convs += conv;
+                if (st.ok()) {
+                    ++onGpu;
+                    convsOnGpu += conv;
+                } else {
+                    QCOMPARE(st.error().code, ErrorCode::Unsupported);
+                    auto& f = fallbacks[node.opType];
+                    if (f.first++ == 0) f.second = st.error().message;
+                }
+            }
+            std::string list;
+            for (const auto& [op, f] : fallbacks)
+                list += "\n    " + op + " x" + std::to_string(f.first) + ": " + f.second;
+            const size_t nodes = (*exec)->nodes().size();
+            qInfo("%s: %zu of %zu nodes on the GPU (%zu of %zu convolutions)%s", c.name.c_str(), onGpu, nodes,
+                convsOnGpu, convs, list.empty() ? "" : (", on the CPU:" + list).c_str());
+            if (c.path.ends_with(".cfg")) QCOMPARE(convsOnGpu, convs);
+            QVERIFY2(double(onGpu) >= c.least * double(nodes), c.name.c_str());
+        }
+    }
+
+    // Every case of the op comparison (opcases.h) plans on the CPU backend, and the CUDA backend takes its op: on a GPU
+    // the comparison is of kernels, not of fallbacks.
+    void everyOpCaseIsTheGpus()
+    {
+        auto cpu = makeCpuBackend(2);
+        CudaContext ctx;
+        ctx.cpu = cpu.get();
+        const auto cases = dltest::cudaOpCases();
+        QVERIFY(cases.size() > 30);
+        for (const auto& c : cases) {
+            auto exec = Executor::create(c.graph, {}, {});
+            QVERIFY2(exec.ok(), (c.name + ": " + (exec.ok() ? "" : exec.error().message)).c_str());
+            size_t found = 0;
+            for (const auto& np : (*exec)->nodes()) {
+                const Node& node = (*exec)->graph().nodes[np.node];
+                KernelRequest r { node, {}, (*exec)->graph().opset };
+                for (int id : np.inputs) {
+                    if (id < 0) {
+                        r.inputs.emplace_back();
+                        continue;
+                    }
+                    const ValuePlan& v = (*exec)->values()[id];
+                    r.inputs.push_back(ValueDesc { v.dtype, v.shape, v.constant ? &(*exec)->buffer(id) : nullptr });
+                }
+                const Status st = supportsNode(r, ctx);
+                QVERIFY2(st.ok(), (c.name + ": " + (st.ok() ? "" : st.error().message)).c_str());
+                found += node.opType == c.op;
+            }
+            QVERIFY2(found == 1, c.name.c_str());
+        }
     }
 
     // Without a usable device the backend is not made, and says why, naming the CUDA error.

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <filesystem>
 #include <sstream>
 
 namespace dl::cuda {
@@ -193,6 +194,9 @@ Result<AlgoCache> AlgoCache::fromJson(const std::string& text)
 
 Status AlgoCache::save(const std::string& path) const
 {
+    std::error_code ec;
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec); // a cache where none was: made now
     return writeTextFileReplacing(path, toJson());
 }
 

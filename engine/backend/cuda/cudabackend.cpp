@@ -2,6 +2,7 @@
 
 #include "backend/cpu/cpubackend.h"
 #include "backend/cuda/activationkernels.h"
+#include "backend/cuda/cudaops.h"
 #include "backend/cuda/cudaprobe.h"
 #include "trace/trace.h"
 
@@ -263,6 +264,32 @@ private:
     cudaStream_t m_stream;
 };
 
+// A capture of the compute stream, instantiated once and replayed.
+class CudaGraph final : public CapturedWork
+{
+public:
+    CudaGraph(cudaGraph_t g, cudaGraphExec_t e, cudaStream_t s)
+        : m_graph(g)
+        , m_exec(e)
+        , m_stream(s)
+    { }
+    ~CudaGraph() override
+    {
+        cudaGraphExecDestroy(m_exec);
+        cudaGraphDestroy(m_graph);
+    }
+    Status launch() override
+    {
+        DL_CUDA(cudaGraphLaunch(m_exec, m_stream), "cudaGraphLaunch");
+        return {};
+    }
+
+private:
+    cudaGraph_t m_graph;
+    cudaGraphExec_t m_exec;
+    cudaStream_t m_stream;
+};
+
 class CudaBackend;
 
 // A convolution on cuDNN, then the bias and the fused activation by our kernel, in place over the output.
@@ -308,6 +335,7 @@ public:
         if (m_compute) cudaStreamSynchronize(m_compute->handle());
         m_compute.reset();
         if (m_cudnn) cudnnDestroy(m_cudnn);
+        if (m_cublas) cublasDestroy(m_cublas);
         if (m_anchor) cudaEventDestroy(m_anchor);
         m_workspace.reset();
     }
@@ -327,6 +355,13 @@ public:
                 std::string("cuDNN ") + cudnnLoadedVersion() + " does not start: " + cudnnGetErrorString(st));
         }
         DL_CUDNN(cudnnSetStream(m_cudnn, s), "cudnnSetStream");
+        if (const cublasStatus_t b = cublasCreate(&m_cublas); b != CUBLAS_STATUS_SUCCESS) {
+            m_cublas = nullptr;
+            return unsupported(std::string("cuBLAS does not start: ") + cublasGetStatusName(b));
+        }
+        if (cublasSetStream(m_cublas, s) != CUBLAS_STATUS_SUCCESS)
+            return makeError(ErrorCode::Internal, "cublasSetStream failed");
+        m_ops = CudaContext { s, m_cudnn, m_cublas, &m_cpu };
         DL_CUDA(cudaEventCreateWithFlags(&m_anchor, cudaEventDefault), "cudaEventCreate");
         DL_TRY(reanchor());
         m_deviceName
@@ -418,23 +453,11 @@ public:
     cudaStream_t stream() const { return m_compute->handle(); }
     cudnnHandle_t cudnn() const { return m_cudnn; }
 
-    Status supports(const KernelRequest& r) const override
-    {
-        const Node& node = r.node;
-        if (node.opType != "Conv") return unsupported(node.describe() + ": no CUDA kernel for " + node.opType + " yet");
-        if (r.inputs.size() < 2 || !r.inputs[1].constant)
-            return unsupported(node.describe() + ": weights computed at run time");
-        if (r.inputs.size() > 2 && r.inputs[2].present() && !r.inputs[2].constant)
-            return unsupported(node.describe() + ": a bias computed at run time");
-        if (r.inputs[0].dtype != DType::F32) return unsupported(node.describe() + ": only float32 convolutions yet");
-        DL_TRY(checkConvActivation(node));
-        auto d = describeConv(node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype);
-        if (!d.ok()) return d.error();
-        return {};
-    }
+    Status supports(const KernelRequest& r) const override { return supportsNode(r, m_ops); }
 
     Result<std::unique_ptr<Kernel>> createKernel(const KernelRequest& r) override
     {
+        if (r.node.opType != "Conv") return createOp(r, m_ops);
         DL_TRY(supports(r));
         DL_ASSIGN(ConvDescription d, describeConv(r.node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype));
         const Activation act = *activationOf(r.node);
@@ -444,6 +467,24 @@ public:
         auto st = k->init(*r.inputs[1].constant, bias);
         if (!st.ok()) return makeError(st.error().code, r.node.describe() + ": " + st.error().message);
         return std::unique_ptr<Kernel>(std::move(k));
+    }
+
+    bool canCapture() const override { return true; }
+    Status beginCapture() override
+    {
+        DL_CUDA(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+        return {};
+    }
+    Result<std::unique_ptr<CapturedWork>> endCapture() override
+    {
+        cudaGraph_t g = nullptr;
+        DL_CUDA(cudaStreamEndCapture(stream(), &g), "capturing the inference");
+        cudaGraphExec_t e = nullptr;
+        if (const cudaError_t r = cudaGraphInstantiateWithFlags(&e, g, 0); r != cudaSuccess) {
+            cudaGraphDestroy(g);
+            return cudaFailure("cudaGraphInstantiate", r);
+        }
+        return std::unique_ptr<CapturedWork>(new CudaGraph(g, e, stream()));
     }
 
     void beginRun() override
@@ -521,6 +562,8 @@ private:
     std::string m_deviceName;
     std::unique_ptr<CudaStream> m_compute;
     cudnnHandle_t m_cudnn = nullptr;
+    cublasHandle_t m_cublas = nullptr;
+    CudaContext m_ops; // what the other ops' kernels run with (cudaops.h)
     cudaEvent_t m_anchor = nullptr;
     std::mutex m_anchorMutex;
     int64_t m_anchorNs = 0;
@@ -613,6 +656,21 @@ Status ConvKernel::run(const std::vector<const Tensor*>& in, const std::vector<T
 }
 
 } // namespace
+
+Status supportsNode(const KernelRequest& r, const CudaContext& ctx)
+{
+    const Node& node = r.node;
+    if (node.opType != "Conv") return supportsOp(r, ctx);
+    if (r.inputs.size() < 2 || !r.inputs[1].constant)
+        return unsupported(node.describe() + ": weights computed at run time");
+    if (r.inputs.size() > 2 && r.inputs[2].present() && !r.inputs[2].constant)
+        return unsupported(node.describe() + ": a bias computed at run time");
+    if (r.inputs[0].dtype != DType::F32) return unsupported(node.describe() + ": only float32 convolutions yet");
+    DL_TRY(checkConvActivation(node));
+    auto d = describeConv(node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype);
+    if (!d.ok()) return d.error();
+    return {};
+}
 
 Result<std::shared_ptr<Backend>> makeCudaBackend(int hostThreads, const std::string& algoCachePath)
 {

@@ -35,4 +35,9 @@ Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Sha
 // The activation fuseGraph recorded on a Conv, as the backend's kernel takes it; Unsupported for others.
 Status checkConvActivation(const Node& node);
 
+struct CudaContext;
+// Whether the backend has a kernel for the node (what its supports() says), without a device: `ctx` needs only its
+// CPU backend (for the output shapes).
+Status supportsNode(const KernelRequest& request, const CudaContext& ctx);
+
 } // namespace dl::cuda
