@@ -220,6 +220,19 @@ private Q_SLOTS:
         }
     }
 
+    // cuBLAS is loaded when the backend starts, not linked (it would map half a gigabyte into every dlayer): it loads
+    // here, once, with every function the backend calls.
+    void cublasLoadsAtRunTime()
+    {
+        std::string why;
+        const CublasApi* api = loadCublas(&why);
+        QVERIFY2(api, why.c_str());
+        QVERIFY(api->create && api->destroy && api->setStream && api->sgemm && api->statusName);
+        QCOMPARE(loadCublas(nullptr), api);
+        QCOMPARE(
+            std::string(api->statusName(CUBLAS_STATUS_NOT_INITIALIZED)), std::string("CUBLAS_STATUS_NOT_INITIALIZED"));
+    }
+
     // Without a usable device the backend is not made, and says why, naming the CUDA error.
     void theBackendSaysWhyItCannotStart()
     {

@@ -335,7 +335,7 @@ public:
         if (m_compute) cudaStreamSynchronize(m_compute->handle());
         m_compute.reset();
         if (m_cudnn) cudnnDestroy(m_cudnn);
-        if (m_cublas) cublasDestroy(m_cublas);
+        if (m_cublas) m_ops.blas->destroy(m_cublas);
         if (m_anchor) cudaEventDestroy(m_anchor);
         m_workspace.reset();
     }
@@ -355,13 +355,20 @@ public:
                 std::string("cuDNN ") + cudnnLoadedVersion() + " does not start: " + cudnnGetErrorString(st));
         }
         DL_CUDNN(cudnnSetStream(m_cudnn, s), "cudnnSetStream");
-        if (const cublasStatus_t b = cublasCreate(&m_cublas); b != CUBLAS_STATUS_SUCCESS) {
-            m_cublas = nullptr;
-            return unsupported(std::string("cuBLAS does not start: ") + cublasGetStatusName(b));
+        m_ops.stream = s;
+        m_ops.cudnn = m_cudnn;
+        m_ops.cpu = &m_cpu;
+        // cuBLAS where it loads and starts; without it Gemm and MatMul fall back to the CPU, saying why.
+        m_ops.blas = loadCublas(&m_ops.cublasWhy);
+        if (m_ops.blas) {
+            if (const cublasStatus_t b = m_ops.blas->create(&m_cublas); b != CUBLAS_STATUS_SUCCESS) {
+                m_cublas = nullptr;
+                m_ops.cublasWhy = std::string("cuBLAS does not start: ") + m_ops.blas->statusName(b);
+            } else if (m_ops.blas->setStream(m_cublas, s) != CUBLAS_STATUS_SUCCESS) {
+                return makeError(ErrorCode::Internal, "cublasSetStream failed");
+            }
         }
-        if (cublasSetStream(m_cublas, s) != CUBLAS_STATUS_SUCCESS)
-            return makeError(ErrorCode::Internal, "cublasSetStream failed");
-        m_ops = CudaContext { s, m_cudnn, m_cublas, &m_cpu };
+        m_ops.cublas = m_cublas;
         DL_CUDA(cudaEventCreateWithFlags(&m_anchor, cudaEventDefault), "cudaEventCreate");
         DL_TRY(reanchor());
         m_deviceName

@@ -2,12 +2,45 @@
 
 #include "backend/cuda/elementkernels.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <optional>
 
 namespace dl::cuda {
+
+const CublasApi* loadCublas(std::string* why)
+{
+    static std::once_flag once;
+    static CublasApi api;
+    static bool loaded = false;
+    static std::string failure;
+    std::call_once(once, [] {
+        const std::string name = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
+        void* h = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char* e = ::dlerror();
+            failure = "cuBLAS does not load (" + name + "): " + (e ? e : "?");
+            return;
+        }
+        auto sym = [&](auto& fn, const char* s) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(h, s));
+            if (!fn && failure.empty()) failure = std::string("cuBLAS has no ") + s;
+        };
+        sym(api.create, "cublasCreate_v2");
+        sym(api.destroy, "cublasDestroy_v2");
+        sym(api.setStream, "cublasSetStream_v2");
+        sym(api.sgemm, "cublasSgemm_v2");
+        sym(api.statusName, "cublasGetStatusName");
+        loaded = failure.empty(); // the library stays loaded for the process's life
+    });
+    if (!loaded && why) *why = failure;
+    return loaded ? &api : nullptr;
+}
+
 namespace {
 
 Error cudaError(const std::string& what, cudaError_t e)
@@ -307,12 +340,12 @@ public:
     {
         // Row-major Y = A B is column-major Y^T = B^T A^T: cuBLAS sees B's rows as its columns.
         const float one = 1.0f, zero = 0.0f;
-        const cublasStatus_t st = cublasSgemm(m_c.cublas, m_transB ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N,
+        const cublasStatus_t st = m_c.blas->sgemm(m_c.cublas, m_transB ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N,
             static_cast<int>(m_n), static_cast<int>(m_m), static_cast<int>(m_k), &one, packed[0].ptr<float>(),
             static_cast<int>(m_transB ? m_k : m_n), in[0]->ptr<float>(), static_cast<int>(m_k), &zero,
             out[0]->ptr<float>(), static_cast<int>(m_n));
         if (st != CUBLAS_STATUS_SUCCESS)
-            return makeError(ErrorCode::Internal, std::string("cublasSgemm: ") + cublasGetStatusName(st));
+            return makeError(ErrorCode::Internal, std::string("cublasSgemm: ") + m_c.blas->statusName(st));
         if (m_bias)
             DL_CUDA_OK(launchBiasActivation(out[0]->ptr<float>(), packed[1].ptr<float>(), m_n, 1, m_m * m_n,
                            Activation::None, 0.0f, 0.0f, m_c.stream),
@@ -600,6 +633,8 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
         break;
     }
     case Kind::Gemm: {
+        if (c.stream && !c.cublas)
+            return unsupported(node.describe() + ": " + c.cublasWhy); // on a device, cuBLAS must have loaded
         if (r.inputs.size() < 2 || !r.inputs[1].constant || x.size() != 2 || r.inputs[1].shape.size() != 2)
             return unsupported(node.describe() + ": only a 2-D input times constant 2-D weights");
         DL_TRY(needF32(r, 1));

@@ -15,11 +15,27 @@
 
 namespace dl::cuda {
 
+// cuBLAS, loaded when the CUDA backend starts rather than linked: its libraries map over half a gigabyte of address
+// space into every process that links them (a dlayer under a memory limit could not even start), and most runs never
+// multiply on a GPU.
+struct CublasApi
+{
+    decltype(&cublasCreate_v2) create = nullptr;
+    decltype(&cublasDestroy_v2) destroy = nullptr;
+    decltype(&cublasSetStream_v2) setStream = nullptr;
+    decltype(&cublasSgemm_v2) sgemm = nullptr;
+    decltype(&cublasGetStatusName) statusName = nullptr;
+};
+// Loads it once (libcublas.so.<the major version built against>); null, with `why`, where it does not load.
+const CublasApi* loadCublas(std::string* why);
+
 struct CudaContext
 {
     cudaStream_t stream = nullptr;
     cudnnHandle_t cudnn = nullptr;
-    cublasHandle_t cublas = nullptr;
+    cublasHandle_t cublas = nullptr; // null: Gemm and MatMul fall back, saying why (cublasWhy)
+    const CublasApi* blas = nullptr;
+    std::string cublasWhy;
     Backend* cpu = nullptr; // asked for the output shapes
 };
 
