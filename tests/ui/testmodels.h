@@ -43,12 +43,17 @@ inline bool writeGarbage(const QString& path)
     return file.write(junk.repeated(40)) > 0;
 }
 
-// Keeps a test's studio to itself: packs in `dir`/packs, settings and data locations in Qt's test mode, no settings
-// left from an earlier test.
+// Keeps a test's studio to itself: packs in `dir`/packs, settings in `dir`/settings, data locations in Qt's test mode,
+// no settings left from an earlier test.
 inline void isolateStudio(const QString& dir)
 {
     qputenv("DL_PACK_CACHE", QDir(dir).filePath(QStringLiteral("packs")).toUtf8());
     QStandardPaths::setTestModeEnabled(true);
+    // Settings of this test's own: test mode alone shares one file among the suites CTest runs side by side, and one
+    // suite's clear() would wipe another's paired boards mid-run.
+    const QString settings = QDir(dir).filePath(QStringLiteral("settings"));
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settings);
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settings);
     QSettings(QStringLiteral("DemandLayering"), QStringLiteral("Studio")).clear();
 }
 
