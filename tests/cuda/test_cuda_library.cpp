@@ -19,6 +19,25 @@
 using namespace dl;
 using namespace dl::cuda;
 
+namespace {
+
+// What the executor asked a backend for when it planned `np`: the node with its inputs' types, shapes and constants.
+KernelRequest requestOf(const Executor& exec, const NodePlan& np)
+{
+    KernelRequest r { exec.graph().nodes[np.node], {}, exec.graph().opset };
+    for (int id : np.inputs) {
+        if (id < 0) {
+            r.inputs.emplace_back();
+            continue;
+        }
+        const ValuePlan& v = exec.values()[id];
+        r.inputs.push_back(ValueDesc { v.dtype, v.shape, v.constant ? &exec.buffer(id) : nullptr });
+    }
+    return r;
+}
+
+} // namespace
+
 class TestCudaLibrary : public QObject
 {
     Q_OBJECT
@@ -156,15 +175,7 @@ private Q_SLOTS:
             std::map<std::string, std::pair<size_t, std::string>> fallbacks; // op → count, a reason
             for (const auto& np : (*exec)->nodes()) {
                 const Node& node = (*exec)->graph().nodes[np.node];
-                KernelRequest r { node, {}, (*exec)->graph().opset };
-                for (int id : np.inputs) {
-                    if (id < 0) {
-                        r.inputs.emplace_back();
-                        continue;
-                    }
-                    const ValuePlan& v = (*exec)->values()[id];
-                    r.inputs.push_back(ValueDesc { v.dtype, v.shape, v.constant ? &(*exec)->buffer(id) : nullptr });
-                }
+                const KernelRequest r = requestOf(**exec, np);
                 const Status st = supportsNode(r, ctx);
                 const bool conv = node.opType == "Conv";
                 convs += conv;
@@ -203,15 +214,7 @@ private Q_SLOTS:
             size_t found = 0;
             for (const auto& np : (*exec)->nodes()) {
                 const Node& node = (*exec)->graph().nodes[np.node];
-                KernelRequest r { node, {}, (*exec)->graph().opset };
-                for (int id : np.inputs) {
-                    if (id < 0) {
-                        r.inputs.emplace_back();
-                        continue;
-                    }
-                    const ValuePlan& v = (*exec)->values()[id];
-                    r.inputs.push_back(ValueDesc { v.dtype, v.shape, v.constant ? &(*exec)->buffer(id) : nullptr });
-                }
+                const KernelRequest r = requestOf(**exec, np);
                 const Status st = supportsNode(r, ctx);
                 QVERIFY2(st.ok(), (c.name + ": " + (st.ok() ? "" : st.error().message)).c_str());
                 found += node.opType == c.op;
