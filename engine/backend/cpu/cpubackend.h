@@ -39,8 +39,6 @@ public:
     Status upload(const Tensor& host, Tensor& device) override;
     Status download(const Tensor& device, Tensor& host) override;
 
-    CpuContext& context() { return *m_ctx; }
-
 protected:
     void deallocate(MemorySpace space, std::byte* data, size_t bytes) override;
 
