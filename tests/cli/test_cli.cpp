@@ -9,6 +9,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cmath>
+
 #include <algorithm>
 #include <vector>
 
@@ -906,8 +908,8 @@ private slots:
             const double scale = p.value(QStringLiteral("kernel_scale")).toDouble();
             if (p.value(QStringLiteral("split_bytes")).toInteger() == mib)
                 QCOMPARE(scale, 1.0); // the reference
-            else
-                QVERIFY2(scale > 0.25 && scale < 4, qPrintable(QString::number(scale)));
+            else // a ratio of two measured runs: any positive finite value, and measured (never exactly the reference)
+                QVERIFY2(scale > 0 && std::isfinite(scale) && scale != 1.0, qPrintable(QString::number(scale)));
         }
         const QJsonArray points = f.value(QStringLiteral("frontier")).toArray();
         QVERIFY(points.size() >= 2);
