@@ -224,6 +224,144 @@ inline std::vector<OpCase> cudaOpCases()
                      }) });
     cases.push_back({ "Softmax last axis", "Softmax",
         opGraph({ { 3, 4, 10 } }, [&](Graph& g) { g.nodes.push_back(opNode("Softmax", { "x0" })); }) });
+    // The ops the OCR and segmentation networks added: powers and roots of normalisations, attention's batched
+    // products and transposes, reductions, linear resizing, ceil-mode pooling, transposed convolutions.
+    auto scalar = [](Graph& g, const std::string& name, float v) {
+        dl::Tensor t(DType::F32, {});
+        t.ptr<float>()[0] = v;
+        g.weights[name] = t;
+        return name;
+    };
+    cases.push_back({ "Pow by constant 2", "Pow", opGraph({ { 1, 40, 120 } }, [&](Graph& g) {
+                         g.nodes.push_back(opNode("Pow", { "x0", scalar(g, "e", 2.0f) }));
+                     }) });
+    cases.push_back({ "Pow by constant 1.5 of a square", "Pow",
+        opGraph({ { 3, 50 } },
+            [&](Graph& g) {
+                g.nodes.push_back(opNode("Mul", { "x0", "x0" }, "sq"));
+                g.nodes.push_back(opNode("Pow", { "sq", scalar(g, "e", 1.5f) }));
+            }),
+        1e-5 });
+    cases.push_back({ "Sqrt of a square", "Sqrt", opGraph({ { 1, 40, 1 } }, [&](Graph& g) {
+                         g.nodes.push_back(opNode("Mul", { "x0", "x0" }, "sq"));
+                         g.nodes.push_back(opNode("Sqrt", { "sq" }));
+                     }) });
+    cases.push_back({ "Reciprocal of Exp", "Reciprocal", opGraph({ { 4, 30 } }, [&](Graph& g) {
+                         g.nodes.push_back(opNode("Exp", { "x0" }, "e"));
+                         g.nodes.push_back(opNode("Reciprocal", { "e" }));
+                     }) });
+    for (const char* op : { "Abs", "Neg" })
+        cases.push_back(
+            { op, op, opGraph({ { 2, 9, 7 } }, [&](Graph& g) { g.nodes.push_back(opNode(op, { "x0" })); }) });
+    cases.push_back({ "Cast to float32", "Cast", opGraph({ { 1, 16, 8, 8 } }, [&](Graph& g) {
+                         dl::Node n = opNode("Cast", { "x0" });
+                         n.attrs["to"] = opInt(static_cast<int64_t>(DType::F32));
+                         g.nodes.push_back(n);
+                     }) });
+    struct Perm
+    {
+        dl::Shape x;
+        std::vector<int64_t> perm;
+    };
+    for (const Perm& p : { Perm { { 1, 8, 40, 15 }, { 0, 2, 1, 3 } }, Perm { { 1, 40, 3, 8, 15 }, { 2, 0, 3, 1, 4 } },
+             Perm { { 1, 120, 40 }, { 0, 2, 1 } } })
+        cases.push_back({ "Transpose rank " + std::to_string(p.x.size()), "Transpose", opGraph({ p.x }, [&](Graph& g) {
+                             dl::Node n = opNode("Transpose", { "x0" });
+                             n.attrs["perm"] = opInts(p.perm);
+                             g.nodes.push_back(n);
+                         }) });
+    cases.push_back({ "ReduceMean last axis", "ReduceMean", opGraph({ { 1, 40, 120 } }, [&](Graph& g) {
+                         dl::Node n = opNode("ReduceMean", { "x0" });
+                         n.attrs["axes"] = opInts({ -1 });
+                         g.nodes.push_back(n);
+                     }) });
+    cases.push_back({ "ReduceSum middle axes, no keepdims", "ReduceSum", opGraph({ { 2, 5, 6, 3 } }, [&](Graph& g) {
+                         dl::Node n = opNode("ReduceSum", { "x0", ints64(g, "axes", { 1, 2 }) });
+                         n.attrs["keepdims"] = opInt(0);
+                         g.nodes.push_back(n);
+                     }) });
+    cases.push_back({ "ReduceMax channels", "ReduceMax", opGraph({ { 2, 7, 4, 4 } }, [&](Graph& g) {
+                         dl::Node n = opNode("ReduceMax", { "x0" });
+                         n.attrs["axes"] = opInts({ 1 });
+                         g.nodes.push_back(n);
+                     }) });
+    struct OwnPool
+    {
+        const char* name;
+        const char* op;
+        std::vector<int64_t> pads, dilations;
+        int64_t ceil;
+    };
+    for (const OwnPool& p : { OwnPool { "MaxPool 2x2 stride 2 ceil_mode", "MaxPool", { 0, 0, 0, 0 }, { 1, 1 }, 1 },
+             OwnPool {
+                 "AveragePool 2x2 stride 2 ceil_mode, asymmetric pads", "AveragePool", { 0, 1, 1, 0 }, { 1, 1 }, 1 },
+             OwnPool { "MaxPool 2x2 dilated", "MaxPool", { 1, 1, 1, 1 }, { 2, 2 }, 0 } })
+        cases.push_back({ p.name, p.op, opGraph({ { 1, 8, 15, 17 } }, [&](Graph& g) {
+                             dl::Node n = opNode(p.op, { "x0" });
+                             n.attrs["kernel_shape"] = opInts({ 2, 2 });
+                             n.attrs["strides"] = opInts({ 2, 2 });
+                             n.attrs["pads"] = opInts(p.pads);
+                             n.attrs["dilations"] = opInts(p.dilations);
+                             n.attrs["ceil_mode"] = opInt(p.ceil);
+                             g.nodes.push_back(n);
+                         }) });
+    struct Linear
+    {
+        const char* coord;
+        dl::Shape x;
+        std::vector<int64_t> sizes;
+    };
+    for (const Linear& l : { Linear { "half_pixel", { 1, 4, 16, 16 }, { 1, 4, 32, 32 } },
+             Linear { "align_corners", { 1, 3, 7, 9 }, { 1, 3, 13, 20 } },
+             Linear { "pytorch_half_pixel", { 2, 2, 12, 10 }, { 2, 2, 5, 1 } },
+             Linear { "asymmetric", { 1, 2, 6, 6 }, { 1, 2, 9, 15 } } })
+        cases.push_back({ std::string("Resize linear ") + l.coord, "Resize", opGraph({ l.x }, [&](Graph& g) {
+                             dl::Node n = opNode("Resize", { "x0", "", "", ints64(g, "sizes", l.sizes) });
+                             n.attrs["mode"] = opString("linear");
+                             n.attrs["coordinate_transformation_mode"] = opString(l.coord);
+                             g.nodes.push_back(n);
+                         }) });
+    cases.push_back({ "MatMul batched, two computed operands", "MatMul",
+        opGraph({ { 1, 8, 40, 15 }, { 1, 8, 15, 40 } },
+            [&](Graph& g) {
+                g.nodes.push_back(opNode("MatMul", { "x0", "x1" }));
+            }),
+        1e-4 });
+    cases.push_back({ "MatMul batched times one matrix", "MatMul",
+        opGraph({ { 2, 3, 4, 5 }, { 5, 6 } },
+            [&](Graph& g) {
+                g.nodes.push_back(opNode("MatMul", { "x0", "x1" }));
+            }),
+        1e-4 });
+    cases.push_back({ "MatMul 3-D times constant weights", "MatMul",
+        opGraph({ { 1, 40, 120 } },
+            [&](Graph& g) {
+                g.nodes.push_back(opNode("MatMul", { "x0", weight(g, "w", { 120, 96 }) }));
+            }),
+        1e-4 });
+    struct Transposed
+    {
+        const char* name;
+        dl::Shape x, w;
+        int64_t k, stride, pad, outPad, group;
+    };
+    for (const Transposed& t :
+        { Transposed { "ConvTranspose 2x2 stride 2", { 1, 24, 20, 20 }, { 24, 24, 2, 2 }, 2, 2, 0, 0, 1 },
+            Transposed { "ConvTranspose 3x3 stride 2 pad 1 output_padding 1 group 2", { 1, 8, 9, 11 }, { 8, 3, 3, 3 },
+                3, 2, 1, 1, 2 } })
+        cases.push_back({ t.name, "ConvTranspose",
+            opGraph({ t.x },
+                [&](Graph& g) {
+                    dl::Node n
+                        = opNode("ConvTranspose", { "x0", weight(g, "w", t.w), weight(g, "b", { t.w[1] * t.group }) });
+                    n.attrs["kernel_shape"] = opInts({ t.k, t.k });
+                    n.attrs["strides"] = opInts({ t.stride, t.stride });
+                    n.attrs["pads"] = opInts({ t.pad, t.pad, t.pad, t.pad });
+                    n.attrs["output_padding"] = opInts({ t.outPad, t.outPad });
+                    n.attrs["group"] = opInt(t.group);
+                    g.nodes.push_back(n);
+                }),
+            1e-4 });
     cases.push_back({ "Flatten", "Flatten",
         opGraph({ { 2, 3, 4, 5 } }, [&](Graph& g) { g.nodes.push_back(opNode("Flatten", { "x0" })); }) });
     return cases;

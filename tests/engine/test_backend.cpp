@@ -713,7 +713,14 @@ private Q_SLOTS:
         ConvKey k3 { { 2, 8, 4, 16, 16 }, { 8, 1, 3, 3, 3 }, { 0, 1, 1 }, { 1, 2, 2 }, { 1, 1, 1 }, 8, "fp32",
             "default" };
         QVERIFY(ConvKey::parse(k3.text()).ok() && ConvKey::parse(k3.text()).value() == k3);
-        for (const char* bad : { "", "n1c3h608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp16 tensor_op",
+        // A transposed convolution's key differs from the forward one of the same shapes, and reads back as such.
+        ConvKey kt = k;
+        kt.transposed = true;
+        QCOMPARE(kt.text(), k.text() + " transposed");
+        QVERIFY(ConvKey::parse(kt.text()).ok() && ConvKey::parse(kt.text()).value() == kt);
+        for (const char* bad : { "", "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp16 tensor_op backward",
+                 "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp16 transposed",
+                 "n1c3h608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp16 tensor_op",
                  "n1c3h608w608 k32c3r3s3 p1 s1,1 d1,1 g1 fp16 tensor_op",
                  "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g0 fp16 tensor_op",
                  "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 bf16 tensor_op",

@@ -23,6 +23,12 @@ enum class Activation : int {
     Mish,
     Softplus,
     Swish,
+    // Standalone ops only (never fused on a convolution):
+    Sqrt,
+    Exp,
+    Abs,
+    Neg,
+    Reciprocal,
 };
 
 // y[n, c, i] = act(y[n, c, i] + bias[c]) for `total` values with `channels` channels of `inner` values each; bias may

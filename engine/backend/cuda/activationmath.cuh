@@ -34,6 +34,16 @@ __device__ inline float applyActivation(float x, Activation act, float alpha, fl
         return x > 20.0f ? x : log1pf(expf(x));
     case Activation::Swish:
         return x / (1.0f + expf(-x));
+    case Activation::Sqrt:
+        return sqrtf(x);
+    case Activation::Exp:
+        return expf(x);
+    case Activation::Abs:
+        return fabsf(x);
+    case Activation::Neg:
+        return -x;
+    case Activation::Reciprocal:
+        return 1.0f / x;
     }
     return x;
 }

@@ -82,7 +82,7 @@ std::string ConvKey::text() const
     const bool three = input.size() == 5;
     return dims(input, three ? "ncdhw" : "nchw") + " " + dims(filter, three ? "kctrs" : "kcrs") + " " + list('p', pads)
         + " " + list('s', strides) + " " + list('d', dilations) + " g" + std::to_string(groups) + " " + dtype + " "
-        + math;
+        + math + (transposed ? " transposed" : "");
 }
 
 Result<ConvKey> ConvKey::parse(const std::string& text)
@@ -92,8 +92,12 @@ Result<ConvKey> ConvKey::parse(const std::string& text)
     for (std::string w; ss >> w;)
         t.push_back(w);
     auto bad = [&](const std::string& what) { return invalid("convolution key '" + text + "': " + what); };
-    if (t.size() != 8) return bad("expected 8 fields, found " + std::to_string(t.size()));
     ConvKey k;
+    if (t.size() == 9 && t[8] == "transposed") {
+        k.transposed = true;
+        t.pop_back();
+    }
+    if (t.size() != 8) return bad("expected 8 fields (and 'transposed'), found " + std::to_string(t.size()));
     const bool three = t[0].find('d') != std::string::npos;
     auto in = parseDims(t[0], three ? "ncdhw" : "nchw");
     if (!in) return bad("the input is not n…c…h…w…");

@@ -31,8 +31,11 @@ struct ConvKey
     int64_t groups = 1;
     std::string dtype = "fp32"; // "fp32", "fp16"
     std::string math = "default"; // "default", "tensor_op", "tensor_op_allow_conversion"
+    // ConvTranspose: cuDNN's backward-data convolution, whose input (above) is the transposed convolution's output.
+    bool transposed = false;
 
-    // One line naming every field, the cache's key: "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp32 default".
+    // One line naming every field, the cache's key: "n1c3h608w608 k32c3r3s3 p1,1 s1,1 d1,1 g1 fp32 default", and
+    // " transposed" after it for a transposed convolution.
     std::string text() const;
     // Its inverse; Invalid naming what is wrong.
     static Result<ConvKey> parse(const std::string& text);
@@ -41,7 +44,8 @@ struct ConvKey
 
 struct ConvChoice
 {
-    int algo = 0; // cudnnConvolutionFwdAlgo_t's value, read back only by the cuDNN it was measured with
+    int algo = 0; // cudnnConvolutionFwdAlgo_t's value (BwdData for a transposed key), read back only by the cuDNN it
+                  // was measured with
     std::string name; // "IMPLICIT_PRECOMP_GEMM": the enum's name, which does not depend on the version
     uint64_t workspaceBytes = 0;
     double ms = 0; // as measured

@@ -65,6 +65,26 @@ const char* algoName(cudnnConvolutionFwdAlgo_t a)
     }
 }
 
+const char* bwdDataAlgoName(cudnnConvolutionBwdDataAlgo_t a)
+{
+    switch (a) {
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_0:
+        return "BWD_DATA_ALGO_0";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_1:
+        return "BWD_DATA_ALGO_1";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT:
+        return "BWD_DATA_FFT";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING:
+        return "BWD_DATA_FFT_TILING";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD:
+        return "BWD_DATA_WINOGRAD";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED:
+        return "BWD_DATA_WINOGRAD_NONFUSED";
+    default:
+        return "BWD_DATA_OTHER";
+    }
+}
+
 std::optional<Activation> activationOf(const Node& node)
 {
     if (!node.has("_activation")) return Activation::None;
@@ -181,12 +201,76 @@ Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Sha
     ConvDescription d;
     d.key = ConvKey { x, w, { pads[0], pads[1] }, strides, dilations, groups, dtype == DType::F16 ? "fp16" : "fp32",
         dtype == DType::F16 ? "tensor_op" : "default" };
+    d.input = x;
     ConvDescriptors desc;
     DL_TRY(desc.make(d.key, d.output));
     return d;
 }
 
+Result<ConvDescription> describeConvTranspose(
+    const Node& node, const Shape& x, const Shape& w, const Shape& y, DType dtype)
+{
+    if (node.opType != "ConvTranspose" || !(node.domain.empty() || node.domain == "ai.onnx"))
+        return unsupported(node.describe() + ": not a transposed convolution");
+    if (x.size() != 4 || w.size() != 4 || y.size() != 4)
+        return unsupported(node.describe() + ": only 2-D transposed convolutions (input " + shapeToString(x) + ")");
+    if (dtype != DType::F32 && dtype != DType::F16)
+        return unsupported(node.describe() + ": " + dtypeName(dtype) + " transposed convolutions");
+    for (const Shape* s : { &x, &y })
+        for (int64_t d : *s)
+            if (d <= 0 || d > (int64_t(1) << 30)) return unsupported(node.describe() + ": shape " + shapeToString(*s));
+    const int64_t groups = node.attrInt("group", 1);
+    // Weights C_in x C_out/group x R x S: as a forward convolution of the output, K = C_in filters of C_out/group.
+    if (groups < 1 || w[0] != x[1] || x[1] % groups != 0 || w[1] * groups != y[1])
+        return invalid(node.describe() + ": weight shape " + shapeToString(w) + " does not fit input "
+            + shapeToString(x) + " and output " + shapeToString(y) + " with group " + std::to_string(groups));
+    const std::string autoPad = node.attrString("auto_pad", "NOTSET");
+    if (autoPad != "NOTSET" && autoPad != "VALID")
+        return unsupported(node.describe() + ": auto_pad " + autoPad + " (the pads it makes may be asymmetric)");
+    if (node.has("output_shape")) return unsupported(node.describe() + ": output_shape (its pads may be asymmetric)");
+    const std::vector<int64_t> strides = node.attrInts("strides", { 1, 1 });
+    const std::vector<int64_t> dilations = node.attrInts("dilations", { 1, 1 });
+    std::vector<int64_t> pads
+        = autoPad == "VALID" ? std::vector<int64_t> { 0, 0, 0, 0 } : node.attrInts("pads", { 0, 0, 0, 0 });
+    if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+        return invalid(node.describe() + ": strides, dilations and pads do not fit a 2-D convolution");
+    if (pads[0] != pads[2] || pads[1] != pads[3])
+        return unsupported(node.describe() + ": asymmetric pads (cuDNN pads both sides alike)");
+    for (int64_t v : strides)
+        if (v < 1) return invalid(node.describe() + ": strides must be positive");
+    for (int64_t v : dilations)
+        if (v < 1) return invalid(node.describe() + ": dilations must be positive");
+    ConvDescription d;
+    d.key = ConvKey { y, w, { pads[0], pads[1] }, strides, dilations, groups, dtype == DType::F16 ? "fp16" : "fp32",
+        dtype == DType::F16 ? "tensor_op" : "default" };
+    d.key.transposed = true;
+    d.input = x;
+    d.output = y;
+    ConvDescriptors desc;
+    Shape forward;
+    DL_TRY(desc.make(d.key, forward));
+    // output_padding makes the output longer than the forward convolution needs, which it drops: the same x.
+    if (forward != x)
+        return unsupported(node.describe() + ": cuDNN's convolution of the output " + shapeToString(y) + " gives "
+            + shapeToString(forward) + ", not the input " + shapeToString(x));
+    return d;
+}
+
 namespace {
+
+// A ConvTranspose's description, its output shape from the CPU backend's kernel for the same request.
+Result<ConvDescription> transposedOf(const KernelRequest& r, Backend& cpu)
+{
+    DL_ASSIGN(std::unique_ptr<Kernel> shapes, cpu.createKernel(r));
+    if (shapes->outputs.empty()) return unsupported(r.node.describe() + ": no output");
+    return describeConvTranspose(
+        r.node, r.inputs[0].shape, r.inputs[1].shape, shapes->outputs[0].shape, r.inputs[0].dtype);
+}
+
+bool isConvolution(const Node& node)
+{
+    return node.opType == "Conv" || node.opType == "ConvTranspose";
+}
 
 class CudaBackend;
 
@@ -292,7 +376,8 @@ private:
 
 class CudaBackend;
 
-// A convolution on cuDNN, then the bias and the fused activation by our kernel, in place over the output.
+// A convolution on cuDNN (a transposed one: its backward-data convolution), then the bias and the fused activation by
+// our kernel, in place over the output.
 class ConvKernel final : public Kernel
 {
 public:
@@ -307,8 +392,9 @@ public:
     Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override;
     double flops() const override
     {
+        // Per element of the forward convolution's output (a transposed one's input), C/groups R S products.
         const auto& k = m_desc.key;
-        return 2.0 * static_cast<double>(numElements(m_desc.output))
+        return 2.0 * static_cast<double>(numElements(k.transposed ? m_desc.input : m_desc.output))
             * static_cast<double>(k.filter[1] * k.filter[2] * k.filter[3]);
     }
 
@@ -316,7 +402,7 @@ private:
     CudaBackend& m_backend;
     ConvDescription m_desc;
     ConvDescriptors m_d;
-    cudnnConvolutionFwdAlgo_t m_algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+    int m_algo = 0; // cudnnConvolutionFwdAlgo_t, or cudnnConvolutionBwdDataAlgo_t where transposed
     size_t m_workspace = 0;
     Activation m_act;
     float m_alpha, m_beta;
@@ -464,9 +550,11 @@ public:
 
     Result<std::unique_ptr<Kernel>> createKernel(const KernelRequest& r) override
     {
-        if (r.node.opType != "Conv") return createOp(r, m_ops);
+        if (!isConvolution(r.node)) return createOp(r, m_ops);
         DL_TRY(supports(r));
-        DL_ASSIGN(ConvDescription d, describeConv(r.node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype));
+        DL_ASSIGN(ConvDescription d,
+            r.node.opType == "Conv" ? describeConv(r.node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype)
+                                    : transposedOf(r, m_cpu));
         const Activation act = *activationOf(r.node);
         auto k = std::make_unique<ConvKernel>(
             *this, std::move(d), act, r.node.attrFloat("_alpha", 0.0f), r.node.attrFloat("_beta", 0.0f));
@@ -585,9 +673,9 @@ int64_t CudaEvent::timeNs()
 
 Status ConvKernel::init(const Tensor& weight, const Tensor* bias)
 {
-    Shape output;
-    DL_TRY(m_d.make(m_desc.key, output));
-    outputs = { OutputDesc { DType::F32, output } };
+    Shape forward; // the forward convolution's output: this one's, or a transposed one's input
+    DL_TRY(m_d.make(m_desc.key, forward));
+    outputs = { OutputDesc { DType::F32, m_desc.output } };
     // The weights in device memory, owned by the packed tensors: a streaming pipeline re-points them at its buffers,
     // and the device copies go with the last view of them.
     auto upload = [&](const Tensor& t) -> Result<Tensor> {
@@ -606,19 +694,19 @@ Status ConvKernel::init(const Tensor& weight, const Tensor* bias)
     }
     // The algorithm: the one measured before on this device and cuDNN, else measured now on scratch input and output.
     if (auto known = m_backend.algos().find(m_desc.key)) {
-        m_algo = static_cast<cudnnConvolutionFwdAlgo_t>(known->algo);
+        m_algo = known->algo;
         m_workspace = known->workspaceBytes;
         DL_TRY(m_backend.workspace(m_workspace));
         return {};
     }
     const size_t xBytes = static_cast<size_t>(numElements(m_desc.key.input)) * sizeof(float);
-    const size_t yBytes = static_cast<size_t>(numElements(output)) * sizeof(float);
+    const size_t yBytes = static_cast<size_t>(numElements(forward)) * sizeof(float);
     void *x = nullptr, *y = nullptr;
     DL_CUDA(cudaMalloc(&x, xBytes), "scratch input to measure the convolution");
     std::unique_ptr<void, decltype(&cudaFree)> xOwned(x, &cudaFree);
     DL_CUDA(cudaMalloc(&y, yBytes), "scratch output to measure the convolution");
     std::unique_ptr<void, decltype(&cudaFree)> yOwned(y, &cudaFree);
-    DL_CUDA(cudaMemset(x, 0, xBytes), "cudaMemset");
+    DL_CUDA(cudaMemset(m_desc.key.transposed ? y : x, 0, m_desc.key.transposed ? yBytes : xBytes), "cudaMemset");
     // Measured with as much scratch as the device spares (up to 256 MiB), kept only for the measuring: the shared
     // workspace grows to what the chosen algorithm needs.
     BackendBuffer measure;
@@ -626,23 +714,39 @@ Status ConvKernel::init(const Tensor& weight, const Tensor* bias)
         auto m = m_backend.allocate(MemorySpace::Device, MemTag::Workspace, bytes, nullptr);
         if (m.ok()) measure = std::move(m).value();
     }
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    // The fastest algorithm that ran, kept with the plan.
+    auto keep = [&](const auto* perf, int found, auto name) -> std::optional<Status> {
+        for (int i = 0; i < found; ++i) {
+            if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+            m_algo = static_cast<int>(perf[i].algo);
+            m_workspace = perf[i].memory;
+            measure.reset();
+            if (auto ws = m_backend.workspace(m_workspace); !ws.ok()) return Status(ws.error());
+            m_backend.algos().put(m_desc.key,
+                ConvChoice { m_algo, name(perf[i].algo), perf[i].memory, static_cast<double>(perf[i].time),
+                    m_desc.key.math, perf[i].determinism == CUDNN_DETERMINISTIC });
+            m_backend.saveAlgos();
+            return Status();
+        }
+        return std::nullopt;
+    };
     int found = 0;
-    DL_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(m_backend.cudnn(), m_d.x, x, m_d.w, packed[0].data(), m_d.conv,
-                 m_d.y, y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, measure.data(), measure.size()),
-        "measuring the convolution's algorithms");
-    for (int i = 0; i < found; ++i) {
-        if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
-        m_algo = perf[i].algo;
-        m_workspace = perf[i].memory;
-        measure.reset();
-        DL_TRY(m_backend.workspace(m_workspace));
-        m_backend.algos().put(m_desc.key,
-            ConvChoice { static_cast<int>(perf[i].algo), algoName(perf[i].algo), perf[i].memory,
-                static_cast<double>(perf[i].time), m_desc.key.math, perf[i].determinism == CUDNN_DETERMINISTIC });
-        m_backend.saveAlgos();
-        return {};
+    std::optional<Status> kept;
+    if (m_desc.key.transposed) {
+        cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+        DL_CUDNN(
+            cudnnFindConvolutionBackwardDataAlgorithmEx(m_backend.cudnn(), m_d.w, packed[0].data(), m_d.y, y, m_d.conv,
+                m_d.x, x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf, measure.data(), measure.size()),
+            "measuring the transposed convolution's algorithms");
+        kept = keep(perf, found, bwdDataAlgoName);
+    } else {
+        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        DL_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(m_backend.cudnn(), m_d.x, x, m_d.w, packed[0].data(), m_d.conv,
+                     m_d.y, y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, measure.data(), measure.size()),
+            "measuring the convolution's algorithms");
+        kept = keep(perf, found, algoName);
     }
+    if (kept) return *kept;
     return makeError(ErrorCode::Unsupported, "cuDNN found no algorithm for " + m_desc.key.text());
 }
 
@@ -650,9 +754,16 @@ Status ConvKernel::run(const std::vector<const Tensor*>& in, const std::vector<T
 {
     const float one = 1.0f, zero = 0.0f;
     if (!packed[0].data()) return makeError(ErrorCode::Internal, "the convolution's weights are not bound");
-    DL_CUDNN(cudnnConvolutionForward(m_backend.cudnn(), &one, m_d.x, in[0]->data(), m_d.w, packed[0].data(), m_d.conv,
-                 m_algo, m_backend.workspaceData(), m_workspace, &zero, m_d.y, out[0]->data()),
-        "cudnnConvolutionForward");
+    if (m_desc.key.transposed)
+        DL_CUDNN(cudnnConvolutionBackwardData(m_backend.cudnn(), &one, m_d.w, packed[0].data(), m_d.y, in[0]->data(),
+                     m_d.conv, static_cast<cudnnConvolutionBwdDataAlgo_t>(m_algo), m_backend.workspaceData(),
+                     m_workspace, &zero, m_d.x, out[0]->data()),
+            "cudnnConvolutionBackwardData");
+    else
+        DL_CUDNN(cudnnConvolutionForward(m_backend.cudnn(), &one, m_d.x, in[0]->data(), m_d.w, packed[0].data(),
+                     m_d.conv, static_cast<cudnnConvolutionFwdAlgo_t>(m_algo), m_backend.workspaceData(), m_workspace,
+                     &zero, m_d.y, out[0]->data()),
+            "cudnnConvolutionForward");
     if (m_hasBias || m_act != Activation::None) {
         const Shape& y = m_desc.output;
         DL_CUDA(launchBiasActivation(out[0]->ptr<float>(), m_hasBias ? packed[1].ptr<float>() : nullptr, y[1],
@@ -667,14 +778,15 @@ Status ConvKernel::run(const std::vector<const Tensor*>& in, const std::vector<T
 Status supportsNode(const KernelRequest& r, const CudaContext& ctx)
 {
     const Node& node = r.node;
-    if (node.opType != "Conv") return supportsOp(r, ctx);
+    if (!isConvolution(node)) return supportsOp(r, ctx);
     if (r.inputs.size() < 2 || !r.inputs[1].constant)
         return unsupported(node.describe() + ": weights computed at run time");
     if (r.inputs.size() > 2 && r.inputs[2].present() && !r.inputs[2].constant)
         return unsupported(node.describe() + ": a bias computed at run time");
     if (r.inputs[0].dtype != DType::F32) return unsupported(node.describe() + ": only float32 convolutions yet");
     DL_TRY(checkConvActivation(node));
-    auto d = describeConv(node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype);
+    auto d = node.opType == "Conv" ? describeConv(node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype)
+                                   : transposedOf(r, *ctx.cpu);
     if (!d.ok()) return d.error();
     return {};
 }

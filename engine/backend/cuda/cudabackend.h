@@ -28,9 +28,15 @@ Result<std::shared_ptr<Backend>> makeCudaBackend(int hostThreads, const std::str
 struct ConvDescription
 {
     ConvKey key;
+    Shape input; // the node's
     Shape output;
 };
 Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Shape& w, DType dtype);
+// A ConvTranspose node as cuDNN's backward-data convolution: its key (transposed, the forward input being this node's
+// output `y`, the shape the CPU backend plans) and a check that the forward convolution of `y` gives back `x`.
+// Unsupported for auto_pad SAME, output_shape and asymmetric pads.
+Result<ConvDescription> describeConvTranspose(
+    const Node& node, const Shape& x, const Shape& w, const Shape& y, DType dtype);
 
 // The activation fuseGraph recorded on a Conv, as the backend's kernel takes it; Unsupported for others.
 Status checkConvActivation(const Node& node);

@@ -1,5 +1,6 @@
 #include "backend/cuda/cudaops.h"
 
+#include "backend/cuda/castkernels.h"
 #include "backend/cuda/elementkernels.h"
 
 #include <dlfcn.h>
@@ -34,6 +35,7 @@ const CublasApi* loadCublas(std::string* why)
         sym(api.destroy, "cublasDestroy_v2");
         sym(api.setStream, "cublasSetStream_v2");
         sym(api.sgemm, "cublasSgemm_v2");
+        sym(api.sgemmBatched, "cublasSgemmStridedBatched");
         sym(api.statusName, "cublasGetStatusName");
         loaded = failure.empty(); // the library stays loaded for the process's life
     });
@@ -78,21 +80,38 @@ Status needF32(const KernelRequest& r, size_t k)
 }
 
 // The kinds of op, and what each needs.
-enum class Kind { View, Binary, Activation, Affine, Pool, Concat, Upsample, Gemm, Gather, Softmax };
+enum class Kind {
+    View,
+    Binary,
+    Activation,
+    Affine,
+    Pool,
+    Concat,
+    Upsample,
+    Gemm,
+    Gather,
+    Softmax,
+    Cast,
+    Transpose,
+    Reduce
+};
 
 std::optional<Kind> kindOf(const std::string& op)
 {
     static const std::map<std::string, Kind> kinds = { { "Reshape", Kind::View }, { "Flatten", Kind::View },
         { "Squeeze", Kind::View }, { "Unsqueeze", Kind::View }, { "Identity", Kind::View }, { "Dropout", Kind::View },
         { "Add", Kind::Binary }, { "Sub", Kind::Binary }, { "Mul", Kind::Binary }, { "Div", Kind::Binary },
-        { "Relu", Kind::Activation }, { "LeakyRelu", Kind::Activation }, { "Sigmoid", Kind::Activation },
-        { "Tanh", Kind::Activation }, { "Elu", Kind::Activation }, { "HardSigmoid", Kind::Activation },
-        { "HardSwish", Kind::Activation }, { "Softplus", Kind::Activation }, { "Clip", Kind::Activation },
-        { "BatchNormalization", Kind::Affine }, { "MaxPool", Kind::Pool }, { "AveragePool", Kind::Pool },
-        { "GlobalAveragePool", Kind::Pool }, { "GlobalMaxPool", Kind::Pool }, { "Concat", Kind::Concat },
-        { "Upsample", Kind::Upsample }, { "Resize", Kind::Upsample }, { "Gemm", Kind::Gemm }, { "MatMul", Kind::Gemm },
-        { "Slice", Kind::Gather }, { "Pad", Kind::Gather }, { "Softmax", Kind::Softmax },
-        { "LogSoftmax", Kind::Softmax } };
+        { "Pow", Kind::Binary }, { "Sqrt", Kind::Activation }, { "Exp", Kind::Activation }, { "Abs", Kind::Activation },
+        { "Neg", Kind::Activation }, { "Reciprocal", Kind::Activation }, { "Cast", Kind::Cast },
+        { "Transpose", Kind::Transpose }, { "ReduceMean", Kind::Reduce }, { "ReduceSum", Kind::Reduce },
+        { "ReduceMax", Kind::Reduce }, { "ReduceMin", Kind::Reduce }, { "Relu", Kind::Activation },
+        { "LeakyRelu", Kind::Activation }, { "Sigmoid", Kind::Activation }, { "Tanh", Kind::Activation },
+        { "Elu", Kind::Activation }, { "HardSigmoid", Kind::Activation }, { "HardSwish", Kind::Activation },
+        { "Softplus", Kind::Activation }, { "Clip", Kind::Activation }, { "BatchNormalization", Kind::Affine },
+        { "MaxPool", Kind::Pool }, { "AveragePool", Kind::Pool }, { "GlobalAveragePool", Kind::Pool },
+        { "GlobalMaxPool", Kind::Pool }, { "Concat", Kind::Concat }, { "Upsample", Kind::Upsample },
+        { "Resize", Kind::Upsample }, { "Gemm", Kind::Gemm }, { "MatMul", Kind::Gemm }, { "Slice", Kind::Gather },
+        { "Pad", Kind::Gather }, { "Softmax", Kind::Softmax }, { "LogSoftmax", Kind::Softmax } };
     auto it = kinds.find(op);
     if (it == kinds.end()) return std::nullopt;
     return it->second;
@@ -360,6 +379,138 @@ private:
     bool m_transB, m_bias;
 };
 
+// C[b] = A[b] B[b] for `batch` row-major products of computed operands (a stride of 0 broadcasts one operand).
+class BatchedGemmKernel final : public Kernel
+{
+public:
+    BatchedGemmKernel(
+        const CudaContext& c, int64_t m, int64_t n, int64_t k, int64_t batch, bool aBatched, bool bBatched)
+        : m_c(c)
+        , m_m(m)
+        , m_n(n)
+        , m_k(k)
+        , m_batch(batch)
+        , m_strideA(aBatched ? m * k : 0)
+        , m_strideB(bBatched ? k * n : 0)
+    { }
+    Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override
+    {
+        // As GemmKernel: cuBLAS computes the column-major transpose, C^T = B^T A^T, batch by batch.
+        const float one = 1.0f, zero = 0.0f;
+        const cublasStatus_t st = m_c.blas->sgemmBatched(m_c.cublas, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(m_n),
+            static_cast<int>(m_m), static_cast<int>(m_k), &one, in[1]->ptr<float>(), static_cast<int>(m_n), m_strideB,
+            in[0]->ptr<float>(), static_cast<int>(m_k), m_strideA, &zero, out[0]->ptr<float>(), static_cast<int>(m_n),
+            m_m * m_n, static_cast<int>(m_batch));
+        if (st != CUBLAS_STATUS_SUCCESS)
+            return makeError(
+                ErrorCode::Internal, std::string("cublasSgemmStridedBatched: ") + m_c.blas->statusName(st));
+        return {};
+    }
+    double flops() const override { return 2.0 * double(m_batch) * double(m_m) * double(m_n) * double(m_k); }
+
+private:
+    CudaContext m_c;
+    int64_t m_m, m_n, m_k, m_batch, m_strideA, m_strideB;
+};
+
+class CastKernel final : public Kernel
+{
+public:
+    CastKernel(const CudaContext& c, DType from, DType to)
+        : m_c(c)
+        , m_from(from)
+        , m_to(to)
+    { }
+    Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override
+    {
+        const size_t n = static_cast<size_t>(out[0]->numel());
+        if (m_from == DType::F32 && m_to == DType::F16)
+            DL_CUDA_OK(launchFloatToHalf(in[0]->ptr<float>(), out[0]->data(), n, m_c.stream), "a cast to float16");
+        else if (m_from == DType::F16 && m_to == DType::F32)
+            DL_CUDA_OK(launchHalfToFloat(in[0]->data(), out[0]->ptr<float>(), n, m_c.stream), "a cast to float32");
+        else if (in[0]->data() != out[0]->data())
+            DL_CUDA_OK(
+                cudaMemcpyAsync(out[0]->data(), in[0]->data(), out[0]->bytes(), cudaMemcpyDeviceToDevice, m_c.stream),
+                "a cast to the same type");
+        return {};
+    }
+
+private:
+    CudaContext m_c;
+    DType m_from, m_to;
+};
+
+class ReduceKernel final : public Kernel
+{
+public:
+    ReduceKernel(const CudaContext& c, ReduceOp op, int64_t outer, int64_t mid, int64_t inner)
+        : m_c(c)
+        , m_op(op)
+        , m_outer(outer)
+        , m_mid(mid)
+        , m_inner(inner)
+    { }
+    Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override
+    {
+        DL_CUDA_OK(launchReduce(m_op, in[0]->ptr<float>(), out[0]->ptr<float>(), m_outer, m_mid, m_inner, m_c.stream),
+            "a reduction kernel");
+        return {};
+    }
+
+private:
+    CudaContext m_c;
+    ReduceOp m_op;
+    int64_t m_outer, m_mid, m_inner;
+};
+
+// Pooling cuDNN does not describe (ceil_mode, asymmetric pads, dilations), by our kernel.
+class OwnPoolKernel final : public Kernel
+{
+public:
+    OwnPoolKernel(const CudaContext& c, Pool2d p)
+        : m_c(c)
+        , m_p(p)
+    { }
+    Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override
+    {
+        DL_CUDA_OK(launchPool2d(in[0]->ptr<float>(), out[0]->ptr<float>(), m_p, m_c.stream), "a pooling kernel");
+        return {};
+    }
+
+private:
+    CudaContext m_c;
+    Pool2d m_p;
+};
+
+class ResizeLinearKernel final : public Kernel
+{
+public:
+    ResizeLinearKernel(const CudaContext& c, ResizeLinear r)
+        : m_c(c)
+        , m_r(r)
+    { }
+    Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override
+    {
+        DL_CUDA_OK(
+            launchResizeLinear(in[0]->ptr<float>(), out[0]->ptr<float>(), m_r, m_c.stream), "a linear resizing kernel");
+        return {};
+    }
+
+private:
+    CudaContext m_c;
+    ResizeLinear m_r;
+};
+
+// Floating-point values of a constant input (scales), empty where the input is omitted or empty.
+std::optional<std::vector<double>> constantDoubles(const KernelRequest& r, size_t input)
+{
+    if (input >= r.inputs.size() || !r.inputs[input].present() || numElements(r.inputs[input].shape) == 0)
+        return std::vector<double> {};
+    const Tensor* t = r.inputs[input].constant;
+    if (!t || (t->dtype() != DType::F32 && t->dtype() != DType::F64)) return std::nullopt;
+    return t->toDouble();
+}
+
 // ---- what each op takes, and its kernel (allocate false: the checks only, no device touched)
 
 Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& c, bool allocate)
@@ -369,7 +520,7 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
     const auto kind = kindOf(node.opType);
     if (!kind) return unsupported(node.describe() + ": no CUDA kernel for " + node.opType + " yet");
     if (r.inputs.empty() || !r.inputs[0].present()) return unsupported(node.describe() + ": no input");
-    if (*kind != Kind::View) DL_TRY(needF32(r, 0));
+    if (*kind != Kind::View && *kind != Kind::Cast) DL_TRY(needF32(r, 0));
     // The CPU backend's kernel for the same request gives the output shapes (and refuses what is malformed).
     DL_ASSIGN(std::unique_ptr<Kernel> shapes, c.cpu->createKernel(r));
     const auto& outs = shapes->outputs;
@@ -406,7 +557,7 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
         for (int d = 0; d < bc.rank; ++d)
             bc.extent[d] = y[d];
         const std::map<std::string, BinaryOp> ops = { { "Add", BinaryOp::Add }, { "Sub", BinaryOp::Sub },
-            { "Mul", BinaryOp::Mul }, { "Div", BinaryOp::Div } };
+            { "Mul", BinaryOp::Mul }, { "Div", BinaryOp::Div }, { "Pow", BinaryOp::Pow } };
         auto b = std::make_unique<BinaryKernel>(c, ops.at(node.opType), bc, numElements(y));
         for (int side = 0; side < 2 && allocate; ++side)
             if (r.inputs[side].constant) {
@@ -445,7 +596,9 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
         } else {
             const std::map<std::string, Activation> plain
                 = { { "Relu", Activation::Relu }, { "Sigmoid", Activation::Sigmoid }, { "Tanh", Activation::Tanh },
-                      { "HardSwish", Activation::HardSwish }, { "Softplus", Activation::Softplus } };
+                      { "HardSwish", Activation::HardSwish }, { "Softplus", Activation::Softplus },
+                      { "Sqrt", Activation::Sqrt }, { "Exp", Activation::Exp }, { "Abs", Activation::Abs },
+                      { "Neg", Activation::Neg }, { "Reciprocal", Activation::Reciprocal } };
             act = plain.at(op);
         }
         k = std::make_unique<ActivationKernel>(c, act, alpha, beta);
@@ -487,19 +640,54 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
         std::vector<int64_t> strides = global ? std::vector<int64_t> { 1, 1 } : node.attrInts("strides", { 1, 1 });
         std::vector<int64_t> pads
             = global ? std::vector<int64_t> { 0, 0, 0, 0 } : node.attrInts("pads", { 0, 0, 0, 0 });
-        if (!global) {
-            if (node.attrString("auto_pad", "NOTSET") != "NOTSET")
-                return unsupported(node.describe() + ": auto_pad (the pads it makes may be asymmetric)");
-            if (node.attrInt("ceil_mode", 0) != 0) return unsupported(node.describe() + ": ceil_mode");
-            for (int64_t d : node.attrInts("dilations", { 1, 1 }))
-                if (d != 1) return unsupported(node.describe() + ": dilations");
+        std::vector<int64_t> dilations = global ? std::vector<int64_t> { 1, 1 } : node.attrInts("dilations", { 1, 1 });
+        if (kernel.size() != 2 || strides.size() != 2 || pads.size() != 4 || dilations.size() != 2)
+            return unsupported(node.describe() + ": a window that is not 2-D");
+        const std::string autoPad = global ? "NOTSET" : node.attrString("auto_pad", "NOTSET");
+        if (autoPad == "VALID") {
+            pads = { 0, 0, 0, 0 };
+        } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+            for (int d = 0; d < 2; ++d) { // as the CPU backend pads: the odd one at the end (UPPER) or start
+                const int64_t extent = (kernel[d] - 1) * dilations[d] + 1;
+                const int64_t total = std::max<int64_t>((y[2 + d] - 1) * strides[d] + extent - x[2 + d], 0);
+                pads[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                pads[2 + d] = total - pads[d];
+            }
+        } else if (autoPad != "NOTSET") {
+            return unsupported(node.describe() + ": auto_pad " + autoPad);
         }
-        if (kernel.size() != 2 || strides.size() != 2 || pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3])
-            return unsupported(node.describe() + ": asymmetric pads or a window that is not 2-D");
+        const bool includePad = !max && node.attrInt("count_include_pad", 0) != 0;
+        const bool ceil = !global && node.attrInt("ceil_mode", 0) != 0;
+        const bool cudnnFits
+            = !ceil && pads[0] == pads[2] && pads[1] == pads[3] && dilations == std::vector<int64_t> { 1, 1 };
+        if (!cudnnFits) {
+            // Our kernel, over the window the CPU backend's output shape implies.
+            Pool2d pp;
+            pp.planes = x[0] * x[1];
+            pp.h = x[2];
+            pp.w = x[3];
+            pp.oh = y[2];
+            pp.ow = y[3];
+            pp.kh = kernel[0];
+            pp.kw = kernel[1];
+            pp.sh = strides[0];
+            pp.sw = strides[1];
+            pp.dh = dilations[0];
+            pp.dw = dilations[1];
+            pp.padTop = pads[0];
+            pp.padLeft = pads[1];
+            pp.padBottom = pads[2];
+            pp.padRight = pads[3];
+            pp.max = max;
+            pp.includePad = includePad;
+            if (y[0] != x[0] || y[1] != x[1]) return unsupported(node.describe() + ": shapes");
+            k = std::make_unique<OwnPoolKernel>(c, pp);
+            break;
+        }
         auto p = std::make_unique<PoolKernel>(c);
-        const cudnnPoolingMode_t mode = max             ? CUDNN_POOLING_MAX
-            : node.attrInt("count_include_pad", 0) != 0 ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
-                                                        : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+        const cudnnPoolingMode_t mode = max ? CUDNN_POOLING_MAX
+            : includePad                    ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
+                                            : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
         auto i32 = [](int64_t v) { return static_cast<int>(v); };
         if (cudnnCreateTensorDescriptor(&p->x) != CUDNN_STATUS_SUCCESS
             || cudnnCreateTensorDescriptor(&p->y) != CUDNN_STATUS_SUCCESS
@@ -541,12 +729,54 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
         break;
     }
     case Kind::Upsample: {
-        if (x.size() != 4 || y.size() != 4 || y[0] != x[0] || y[1] != x[1] || x[2] == 0 || x[3] == 0 || y[2] % x[2] != 0
-            || y[3] % x[3] != 0)
-            return unsupported(node.describe() + ": only whole spatial factors on N C H W");
-        if (node.attrString("mode", "nearest") != "nearest") return unsupported(node.describe() + ": not nearest");
+        if (x.size() != 4 || y.size() != 4 || y[0] != x[0] || y[1] != x[1] || x[2] == 0 || x[3] == 0)
+            return unsupported(node.describe() + ": only spatial resizing of N C H W");
+        const std::string mode = node.attrString("mode", "nearest");
+        if (mode == "linear" || mode == "bilinear") {
+            const bool upsample = node.opType == "Upsample";
+            if (!upsample && r.opset < 11) return unsupported(node.describe() + ": linear Resize before opset 11");
+            if (node.attrInt("antialias", 0) != 0 || node.has("axes")
+                || node.attrString("keep_aspect_ratio_policy", "stretch") != "stretch")
+                return unsupported(node.describe() + ": antialias, axes or an aspect ratio policy");
+            static const std::map<std::string, ResizeCoord> coords
+                = { { "half_pixel", ResizeCoord::HalfPixel }, { "pytorch_half_pixel", ResizeCoord::PytorchHalfPixel },
+                      { "align_corners", ResizeCoord::AlignCorners }, { "asymmetric", ResizeCoord::Asymmetric } };
+            const std::string coord
+                = upsample ? "asymmetric" : node.attrString("coordinate_transformation_mode", "half_pixel");
+            auto cm = coords.find(coord);
+            if (cm == coords.end()) return unsupported(node.describe() + ": coordinate_transformation_mode " + coord);
+            // The scales the CPU backend resizes by: the node's where it gives scales, else output / input.
+            std::vector<double> scales;
+            if (upsample && r.inputs.size() < 2) {
+                for (float f : node.attrFloats("scales"))
+                    scales.push_back(f);
+            } else {
+                const auto sizes = constantInts(r, 3);
+                auto given = constantDoubles(r, upsample ? 1 : 2);
+                if (!given || !sizes) return unsupported(node.describe() + ": scales or sizes computed at run time");
+                if (sizes->empty()) scales = *given;
+                for (size_t d = 0; d < sizes->size() && d < 4; ++d)
+                    scales.push_back(static_cast<double>(y[d]) / static_cast<double>(x[d]));
+            }
+            if (scales.size() != 4 || scales[0] != 1.0 || scales[1] != 1.0)
+                return unsupported(node.describe() + ": only the last two axes resized");
+            ResizeLinear rl;
+            rl.planes = x[0] * x[1];
+            rl.h = x[2];
+            rl.w = x[3];
+            rl.oh = y[2];
+            rl.ow = y[3];
+            rl.scaleH = scales[2];
+            rl.scaleW = scales[3];
+            rl.coord = cm->second;
+            k = std::make_unique<ResizeLinearKernel>(c, rl);
+            break;
+        }
+        if (mode != "nearest") return unsupported(node.describe() + ": mode " + mode);
         const std::string coord = node.attrString("coordinate_transformation_mode", "half_pixel");
         // With whole factors, nearest under these lands every output on floor(i / factor).
+        if (y[2] % x[2] != 0 || y[3] % x[3] != 0)
+            return unsupported(node.describe() + ": nearest upsampling by other than whole factors");
         if (node.opType == "Resize" && coord != "asymmetric" && coord != "half_pixel")
             return unsupported(node.describe() + ": coordinate_transformation_mode " + coord);
         if (node.opType == "Resize" && coord == "asymmetric"
@@ -635,18 +865,44 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
     case Kind::Gemm: {
         if (c.stream && !c.cublas)
             return unsupported(node.describe() + ": " + c.cublasWhy); // on a device, cuBLAS must have loaded
-        if (r.inputs.size() < 2 || !r.inputs[1].constant || x.size() != 2 || r.inputs[1].shape.size() != 2)
-            return unsupported(node.describe() + ": only a 2-D input times constant 2-D weights");
+        if (r.inputs.size() < 2 || !r.inputs[1].present()) return unsupported(node.describe() + ": two operands");
         DL_TRY(needF32(r, 1));
         const bool gemm = node.opType == "Gemm";
+        const Shape& w = r.inputs[1].shape;
+        if (!gemm && !r.inputs[1].constant) {
+            // Two computed operands, [batch..., M, K] x [batch..., K, N]: batched, each operand's batch either the
+            // output's or a single matrix for all.
+            if (x.size() < 2 || w.size() < 2 || y.size() < 2 || y.size() > static_cast<size_t>(kMaxRank))
+                return unsupported(node.describe() + ": operands of rank below 2");
+            const int64_t m = x[x.size() - 2], kk = x.back(), n = w.back();
+            if (w[w.size() - 2] != kk || y[y.size() - 2] != m || y.back() != n)
+                return unsupported(node.describe() + ": shapes");
+            const Shape outBatch(y.begin(), y.end() - 2);
+            auto batched = [&](const Shape& s) -> std::optional<bool> {
+                const Shape b(s.begin(), s.end() - 2);
+                if (numElements(b) == 1) return false;
+                Shape padded(outBatch.size() - std::min(outBatch.size(), b.size()), 1);
+                padded.insert(padded.end(), b.begin(), b.end());
+                if (padded == outBatch) return true;
+                return std::nullopt;
+            };
+            const auto ab = batched(x), bb = batched(w);
+            if (!ab || !bb) return unsupported(node.describe() + ": a batch broadcast other than one matrix for all");
+            k = std::make_unique<BatchedGemmKernel>(c, m, n, kk, numElements(outBatch), *ab, *bb);
+            break;
+        }
+        if (!r.inputs[1].constant || x.size() < 2 || w.size() != 2 || (gemm && x.size() != 2))
+            return unsupported(node.describe() + ": only an input times constant 2-D weights");
         if (gemm
             && (node.attrInt("transA", 0) != 0 || node.attrFloat("alpha", 1.0f) != 1.0f
                 || node.attrFloat("beta", 1.0f) != 1.0f))
             return unsupported(node.describe() + ": transA, alpha or beta");
         const bool transB = gemm && node.attrInt("transB", 0) != 0;
-        const Shape& w = r.inputs[1].shape;
-        const int64_t m = x[0], kk = x[1], n = transB ? w[0] : w[1];
-        if ((transB ? w[1] : w[0]) != kk || y != Shape { m, n }) return unsupported(node.describe() + ": shapes");
+        // [..., K] x [K, N]: the leading axes are rows of one product.
+        const int64_t kk = x.back(), m = numElements(x) / std::max<int64_t>(kk, 1), n = transB ? w[0] : w[1];
+        Shape expect(x.begin(), x.end() - 1);
+        expect.push_back(n);
+        if ((transB ? w[1] : w[0]) != kk || y != expect) return unsupported(node.describe() + ": shapes");
         const Tensor* bias = nullptr;
         if (gemm && r.inputs.size() > 2 && r.inputs[2].present()) {
             bias = r.inputs[2].constant;
@@ -663,6 +919,71 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
             }
         }
         k = std::move(g);
+        break;
+    }
+    case Kind::Cast: {
+        if (r.inputs[0].constant) return unsupported(node.describe() + ": a constant input");
+        const DType from = r.inputs[0].dtype, to = outs[0].dtype;
+        const bool halfs = (from == DType::F32 && to == DType::F16) || (from == DType::F16 && to == DType::F32);
+        if (from != to && !halfs)
+            return unsupported(node.describe() + ": a cast from " + dtypeName(from) + " to " + dtypeName(to)
+                + " (the CUDA kernels cast between float32 and float16)");
+        k = std::make_unique<CastKernel>(c, from, to);
+        break;
+    }
+    case Kind::Transpose: {
+        const int rank = static_cast<int>(x.size());
+        if (rank > kMaxRank || y.size() != x.size()) return unsupported(node.describe() + ": rank");
+        std::vector<int64_t> perm = node.attrInts("perm");
+        if (perm.empty())
+            for (int d = rank - 1; d >= 0; --d)
+                perm.push_back(d);
+        if (static_cast<int>(perm.size()) != rank) return unsupported(node.describe() + ": perm");
+        int64_t inStride[kMaxRank] = {};
+        for (int d = rank - 1, stride = 1; d >= 0; --d) {
+            inStride[d] = stride;
+            stride *= static_cast<int>(x[d]);
+        }
+        // Output axis d walks input axis perm[d]: a gather with the input's strides permuted.
+        Gather g;
+        g.rank = rank;
+        for (int d = 0; d < rank; ++d) {
+            const int64_t p = perm[d] < 0 ? perm[d] + rank : perm[d];
+            if (p < 0 || p >= rank || x[p] != y[d]) return unsupported(node.describe() + ": perm");
+            g.outExtent[d] = y[d];
+            g.inExtent[d] = x[p];
+            g.inStride[d] = inStride[p];
+            g.step[d] = 1;
+        }
+        k = std::make_unique<GatherKernel>(c, g, 0.0f);
+        break;
+    }
+    case Kind::Reduce: {
+        const int64_t rank = static_cast<int64_t>(x.size());
+        // Axes: an attribute, or from opset 18 (ReduceSum: 13) the second input.
+        const bool fromInput = r.opset >= (node.opType == "ReduceSum" ? 13 : 18);
+        auto axes = fromInput ? constantInts(r, 1) : std::optional(node.attrInts("axes"));
+        if (!axes) return unsupported(node.describe() + ": axes computed at run time");
+        if (axes->empty()) {
+            if (node.attrInt("noop_with_empty_axes", 0) != 0) return unsupported(node.describe() + ": no-op");
+            for (int64_t d = 0; d < rank; ++d)
+                axes->push_back(d);
+        }
+        for (int64_t& a : *axes) {
+            if (a < 0) a += rank;
+            if (a < 0 || a >= rank) return unsupported(node.describe() + ": axis");
+        }
+        std::sort(axes->begin(), axes->end());
+        axes->erase(std::unique(axes->begin(), axes->end()), axes->end());
+        if (axes->back() - axes->front() + 1 != static_cast<int64_t>(axes->size()))
+            return unsupported(node.describe() + ": axes that are not adjacent");
+        int64_t outer = 1, mid = 1, inner = 1;
+        for (int64_t d = 0; d < rank; ++d)
+            (d < axes->front() ? outer : d <= axes->back() ? mid : inner) *= x[d];
+        if (mid == 0 || numElements(y) != outer * inner) return unsupported(node.describe() + ": shapes");
+        const std::map<std::string, ReduceOp> ops = { { "ReduceMean", ReduceOp::Mean }, { "ReduceSum", ReduceOp::Sum },
+            { "ReduceMax", ReduceOp::Max }, { "ReduceMin", ReduceOp::Min } };
+        k = std::make_unique<ReduceKernel>(c, ops.at(node.opType), outer, mid, inner);
         break;
     }
     }

@@ -1,11 +1,13 @@
 #pragma once
 
-// The CUDA backend's ops other than Conv (cudabackend.cpp): elementwise arithmetic with broadcasting, activations,
-// BatchNormalization at inference, pooling (cuDNN), Concat, nearest upsampling by whole factors, Gemm and 2-D MatMul
-// with constant weights (cuBLAS), and the ops that only re-view their input (Reshape, Flatten, Squeeze, Unsqueeze,
-// Identity, Dropout). float32. Output shapes are the CPU backend's (its kernels are made for the same request and
-// asked), so that both backends plan a model alike. What an op's attributes or types do not fit is Unsupported,
-// saying why, and the op falls back to the CPU.
+// The CUDA backend's ops other than Conv and ConvTranspose (cudabackend.cpp): elementwise arithmetic with
+// broadcasting (and Pow), activations and unary math, BatchNormalization at inference, pooling (cuDNN; our kernel for
+// ceil_mode, asymmetric pads and dilations), Concat, Slice, Pad, Transpose, reductions over adjacent axes, nearest
+// upsampling by whole factors and linear resizing, Softmax, Cast between float32 and float16, Gemm and MatMul (cuBLAS:
+// constant weights, or two computed operands batched), and the ops that only re-view their input (Reshape, Flatten,
+// Squeeze, Unsqueeze, Identity, Dropout). float32. Output shapes are the CPU backend's (its kernels are made for the
+// same request and asked), so that both backends plan a model alike. What an op's attributes or types do not fit is
+// Unsupported, saying why, and the op falls back to the CPU.
 
 #include "backend/backend.h"
 
@@ -24,6 +26,7 @@ struct CublasApi
     decltype(&cublasDestroy_v2) destroy = nullptr;
     decltype(&cublasSetStream_v2) setStream = nullptr;
     decltype(&cublasSgemm_v2) sgemm = nullptr;
+    decltype(&cublasSgemmStridedBatched) sgemmBatched = nullptr;
     decltype(&cublasGetStatusName) statusName = nullptr;
 };
 // Loads it once (libcublas.so.<the major version built against>); null, with `why`, where it does not load.
