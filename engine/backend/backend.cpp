@@ -1,5 +1,7 @@
 #include "backend/backend.h"
 
+#include "core/half.h"
+
 #include <utility>
 
 namespace dl {
@@ -13,6 +15,15 @@ const char* backendName(BackendKind kind)
         return "cuda";
     }
     return "?";
+}
+
+Status Backend::widenHalf(Stream& stream, const void* src, float* dst, size_t n)
+{
+    if (!deviceIsHost())
+        return unsupported(std::string("the ") + name() + " backend cannot widen float16 weights in its device memory");
+    DL_TRY(stream.synchronize()); // in order: after what the stream holds
+    dl::widenHalf(static_cast<const uint16_t*>(src), dst, n);
+    return {};
 }
 
 Result<BackendKind> parseBackend(const std::string& name)

@@ -150,6 +150,9 @@ struct KernelRequest
     const Node& node;
     std::vector<ValueDesc> inputs; // one per node input, in order; omitted optional inputs are not present()
     int64_t opset = 0;
+    // The weights are float16 values (an fp16 pack): a backend that can may compute with float16 precision (the
+    // CUDA backend's convolutions on tensor cores); the CPU backend computes in float32 regardless.
+    bool halfCompute = false;
 };
 
 class Backend
@@ -204,6 +207,11 @@ public:
     // --- transfers: between host memory and this backend's device memory, on the compute stream.
     virtual Status upload(const Tensor& host, Tensor& device) = 0;
     virtual Status download(const Tensor& device, Tensor& host) = 0;
+    // Widens `n` float16 values (IEEE bits) at `src` into float32 at `dst`, both memory the device's kernels read
+    // (device or mapped), in order on `stream`: how a float16 pack's weights, copied to the device as stored, become
+    // the kernels' float32 there. The default widens on the calling thread where the device is host memory, and is
+    // Unsupported where it is not.
+    virtual Status widenHalf(Stream& stream, const void* src, float* dst, size_t n);
 
 protected:
     friend class BackendBuffer;

@@ -46,6 +46,8 @@ public:
     virtual Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) = 0;
     // Floating-point operations of one run (a multiply-add counts 2), for reports.
     virtual double flops() const { return 0.0; }
+    // Whether it computes with float16 precision (KernelRequest::halfCompute granted), for reports.
+    virtual bool computesHalf() const { return false; }
     // Called once, at planning, when the node run right before this one reads the same input 0 and nothing runs
     // between them. A kernel that lays that input out anew (a blocked copy in the context's shared scratch) may
     // agree to read the copy `previous` leaves there instead of making its own, and returns whether it will. The

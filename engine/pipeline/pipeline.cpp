@@ -225,9 +225,21 @@ Status Pipeline::setup()
     const size_t largest = largestStreamedLayer(m_pack, m_isResident);
     const size_t widened = largestWidenedLayer(m_pack, m_isResident);
 
+    // Device memory the host cannot address takes a float16 layer as stored, and the device widens it: a buffer for
+    // the largest such layer that is resident, or streamed through pinned host memory.
+    if (!deviceIsHost) {
+        size_t half = 0;
+        for (size_t l = 0; l < layers; ++l)
+            if (m_pack.layers[l].widens() && (m_isResident[l] || m_options.arch != Arch::TwoStage))
+                half = std::max<size_t>(half, m_pack.layers[l].paddedBytes);
+        if (half) {
+            DL_ASSIGN(m_halfStaging, m_backend.allocate(MemorySpace::Device, MemTag::Staging, half, m_ledger));
+        }
+    }
+
     // Resident layers first: read once, bound for good. A layer that widens is read into the start of its resident
     // buffer and widened there, from its last weight back. Device memory the host cannot address is filled through a
-    // pinned bounce buffer and the copy stream.
+    // pinned bounce buffer and the copy stream (a float16 layer through the half staging, widened by the device).
     m_residentBuffers.resize(layers);
     BackendBuffer bounce;
     for (size_t l = 0; l < layers; ++l) {
@@ -244,17 +256,18 @@ Status Pipeline::setup()
             DL_TRY(readWhole(static_cast<int>(l), m_residentBuffers[l].data(), -1, Stage::Setup));
             if (pl.widens()) widenPackLayerInPlace(m_pack, l, m_residentBuffers[l].data());
         } else {
-            if (pl.widens())
-                return makeError(ErrorCode::Internal,
-                    "layer " + std::to_string(l) + " of a pack laid out for " + m_pack.source.layoutTag
-                        + " widens on the host, but the " + m_backend.name() + " backend's device is not host memory");
             if (bounce.size() < pl.paddedBytes) {
                 bounce.reset();
                 DL_ASSIGN(
                     bounce, m_backend.allocate(MemorySpace::PinnedHost, MemTag::Staging, pl.paddedBytes, m_ledger));
             }
             DL_TRY(readWhole(static_cast<int>(l), bounce.data(), -1, Stage::Setup));
-            DL_TRY(m_copyStream->copy(m_residentBuffers[l].data(), bounce.data(), pl.paddedBytes));
+            if (pl.widens()) {
+                DL_TRY(m_copyStream->copy(m_halfStaging.data(), bounce.data(), pl.paddedBytes));
+                DL_TRY(widenOnDevice(static_cast<int>(l), m_halfStaging.data(), m_residentBuffers[l].data()));
+            } else {
+                DL_TRY(m_copyStream->copy(m_residentBuffers[l].data(), bounce.data(), pl.paddedBytes));
+            }
             DL_TRY(m_copyStream->synchronize());
         }
         m_exec.bindLayer(l, m_residentBuffers[l].data());
@@ -293,7 +306,19 @@ Status Pipeline::setup()
     if (deviceBytes) {
         DL_ASSIGN(m_device, m_backend.allocate(MemorySpace::Device, MemTag::Staging, deviceBytes, m_ledger));
     }
-    m_stagingBytes = hostBytes + deviceBytes;
+    m_stagingBytes = hostBytes + deviceBytes + m_halfStaging.size();
+    return {};
+}
+
+Status Pipeline::widenOnDevice(int layer, const std::byte* stored, std::byte* dst)
+{
+    for (const PackSlot& s : m_pack.layers[static_cast<size_t>(layer)].slots) {
+        if (s.widens())
+            DL_TRY(m_backend.widenHalf(*m_copyStream, stored + s.offset, reinterpret_cast<float*>(dst + s.boundOffset),
+                s.bytes / sizeof(uint16_t)));
+        else
+            DL_TRY(m_copyStream->copy(dst + s.boundOffset, stored + s.offset, s.bytes));
+    }
     return {};
 }
 
@@ -664,12 +689,25 @@ Status Pipeline::copyToKernel(int layer, int iteration, const std::byte* src, st
     const int64_t launched = traceClockNs();
     emit(EventKind::Begin, Stage::Copy, layer, iteration, launched, launched);
     int64_t begin = launched, end = launched;
-    if (pl.widens()) {
-        // Widening is the host's work (a device reads float16 packs as they are). The kernel stage (two-stage) widens
-        // with the kernels' threads, idle meanwhile; the copy stage keeps to its own thread, since the kernels run
-        // beside it.
+    if (pl.widens() && m_backend.deviceIsHost()) {
+        // Widening is the host's work where the device is host memory. The kernel stage (two-stage) widens with the
+        // kernels' threads, idle meanwhile; the copy stage keeps to its own thread, since the kernels run beside it.
         widenPackLayer(m_pack, static_cast<size_t>(layer), src, dst, m_options.arch == Arch::TwoStage);
         end = traceClockNs();
+    } else if (pl.widens()) {
+        // Elsewhere float16 goes to the device as stored (half the bytes over the bus) and the device widens it, on the
+        // copy stream: from the half staging it was copied to, or (two-stage) from the mapped memory it was read into.
+        DL_ASSIGN(auto first, m_copyStream->record());
+        const std::byte* stored = src;
+        if (m_options.arch != Arch::TwoStage) {
+            DL_TRY(m_copyStream->copy(m_halfStaging.data(), src, pl.paddedBytes));
+            stored = m_halfStaging.data();
+        }
+        DL_TRY(widenOnDevice(layer, stored, dst));
+        DL_ASSIGN(auto last, m_copyStream->record());
+        DL_TRY(last->wait());
+        begin = first->timeNs();
+        end = last->timeNs();
     } else {
         // On the copy stream; the stage waits for it, so that the region read from is free once this returns and the
         // kernels that read `dst` start after it.

@@ -163,6 +163,9 @@ private:
     Error layerError(int layer, const Error& e) const;
     // Checks a layer that has arrived in `data` against the pack, as options.verify asks.
     Status verifyLayer(int layer, const std::byte* data);
+    // Widens layer `layer`, stored at `stored` in memory the device reads, into its bound layout at `dst` in device
+    // memory, on the copy stream (not waited for).
+    Status widenOnDevice(int layer, const std::byte* stored, std::byte* dst);
 
     Executor& m_exec;
     Backend& m_backend; // the executor's
@@ -183,6 +186,9 @@ private:
     std::vector<BackendBuffer> m_residentBuffers; // by layer, in device memory; empty for streamed ones
     BackendBuffer m_host; // staging the reader fills: pinned host memory, or mapped memory the kernels read (two-stage)
     BackendBuffer m_device; // staging the kernels read (sync, async, sequential; two-stage's widened layer)
+    // Where the device is not host memory: a float16 layer as stored, copied there to be widened by the device
+    // (empty where no layer widens, or two-stage streams them from memory the device reads).
+    BackendBuffer m_halfStaging;
     size_t m_stagingBytes = 0;
     size_t m_residentBytes = 0;
 

@@ -88,6 +88,7 @@ Result<std::unique_ptr<Executor>> Executor::create(
     DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));
     DL_TRY(e->plan(shapes, options));
     e->m_captureGraphs = options.captureGraphs;
+    e->m_halfCompute = options.halfCompute;
     if (!options.captureGraphs)
         e->m_graphNote = "not captured: turned off";
     else if (!e->m_backend->canCapture())
@@ -131,7 +132,7 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
     m_nodeFirstOutput.assign(m_graph.nodes.size(), -1);
     for (size_t ni = 0; ni < m_graph.nodes.size(); ++ni) {
         const Node& node = m_graph.nodes[ni];
-        KernelRequest args { node, {}, m_graph.opset };
+        KernelRequest args { node, {}, m_graph.opset, m_halfCompute };
         std::vector<int> inIds;
         bool allConstant = true;
         for (const auto& inName : node.inputs) {
@@ -595,6 +596,12 @@ size_t Executor::fallbackNodes() const
 {
     return static_cast<size_t>(
         std::count_if(m_nodes.begin(), m_nodes.end(), [](const NodePlan& np) { return np.onHost(); }));
+}
+
+size_t Executor::halfConvolutions() const
+{
+    return static_cast<size_t>(std::count_if(m_nodes.begin(), m_nodes.end(),
+        [](const NodePlan& np) { return np.kernel && !np.onHost() && np.kernel->computesHalf(); }));
 }
 
 Result<std::vector<Tensor>> Executor::finishRun()

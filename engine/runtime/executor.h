@@ -42,6 +42,9 @@ struct ExecutorOptions
     // Where the backend can capture (CUDA graphs) and no node falls back to the CPU: an inference whose weights stay
     // where they are (in memory, preload) is recorded once, after a first run, and replayed as one launch.
     bool captureGraphs = true;
+    // The weights come from an fp16 pack: kernels are asked for float16 compute where their backend has it
+    // (KernelRequest::halfCompute).
+    bool halfCompute = false;
 };
 
 // Per-value facts after planning.
@@ -166,6 +169,8 @@ public:
     Backend& backend() const { return *m_backend; }
     // Nodes that fall back to the CPU backend (NodePlan::fallback).
     size_t fallbackNodes() const;
+    // How many nodes' kernels compute with float16 precision (Kernel::computesHalf).
+    size_t halfConvolutions() const;
     const std::shared_ptr<Backend>& sharedBackend() const { return m_backend; }
 
     // Demand layering. layers() follow groupLayers() over graph(), so indices match summarizeModel()'s.
@@ -221,6 +226,7 @@ private:
     size_t m_weightBytes = 0;
     std::atomic<bool> m_cancel { false };
     bool m_captureGraphs = true;
+    bool m_halfCompute = false;
     std::unique_ptr<CapturedWork> m_captured;
     uint64_t m_bindings = 0; // bindLayer/unbindLayer calls so far: a capture holds the bindings of its time
     uint64_t m_capturedAt = 0; // m_bindings when m_captured was recorded

@@ -332,6 +332,7 @@ Status Session::Impl::plan()
     eo.threads = s.threads;
     eo.splitBytes = split;
     eo.captureGraphs = s.captureGraphs;
+    eo.halfCompute = *s.precision == Precision::F16;
     DL_ASSIGN(eo.backend,
         makeBackend(s.backend.value_or(BackendKind::Cpu), s.threads, s.packDir.empty() ? defaultPackDir() : s.packDir));
     DL_ASSIGN(exec, guarded("planning '" + s.model + "'", [&] { return Executor::create(g, shapes, eo); }));
@@ -828,9 +829,15 @@ void Session::Impl::fillReport(SessionOutcome& out, const std::vector<double>& t
     for (const LayerPlan& lp : exec->layers())
         if (!lp.fallbackOps.empty()) r.compute.fallbacks.push_back({ lp.index, lp.name, lp.fallbackOps });
     r.precision.modelHalf = exec->precision().widened();
-    if (r.precision.modelHalf || r.precision.weights != "fp32")
+    if (exec->backend().kind() == BackendKind::Cuda && exec->halfConvolutions() > 0) {
+        r.precision.compute = "fp16";
+        r.precision.computeWhy = std::to_string(exec->halfConvolutions())
+            + " convolutions compute in float16 on tensor cores (cuDNN's conversion math, accumulating in float32); "
+              "the other ops, and the values between layers, in float32";
+    } else if (r.precision.modelHalf || r.precision.weights != "fp32") {
         r.precision.computeWhy = "the CPU backend's kernels compute in float32 (oneDNN " + oneDnnVersion()
             + " has no float16 path for them): float16 values are widened";
+    }
     for (size_t i = 0; i < out.outputs.size(); ++i) {
         const Tensor& t = out.outputs[i];
         RunReport::Output o;

@@ -198,8 +198,8 @@ private Q_SLOTS:
         QCOMPARE(failed, size_t(0));
     }
 
-    // YOLOv4-tiny on the GPU: every convolution on cuDNN, the rest on the CPU with their copies; the outputs agree
-    // with the CPU backend's, in memory and streamed by every architecture.
+    // YOLOv4-tiny on the GPU, every node of it: the outputs agree with the CPU backend's, in memory and streamed by
+    // every architecture.
     void aModelOnTheGpu()
     {
         auto g = importModel(std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg");
@@ -228,6 +228,7 @@ private Q_SLOTS:
             convs += (*gpu)->graph().nodes[np.node].opType == "Conv" && !np.onHost();
         qInfo("%zu convolutions on cuDNN, %zu nodes on the CPU", convs, (*gpu)->fallbackNodes());
         QVERIFY(convs > 20);
+        QCOMPARE((*gpu)->fallbackNodes(), size_t(0));
         auto got = (*gpu)->run(inputs);
         QVERIFY2(got.ok(), got.ok() ? "" : got.error().message.c_str());
         const double err = normalisedError(*got, reference);
@@ -275,6 +276,70 @@ private Q_SLOTS:
                     qInfo("%s: %s (normalised error %.2e against in memory)", archName(arch),
                         identical ? "bit-identical" : "not bit-identical", e);
                 QVERIFY(e <= 1e-5);
+            }
+        }
+    }
+
+    // An fp16 pack on the GPU: its weights go to the device as stored and are widened there, the convolutions
+    // compute in float16 on tensor cores; every architecture's outputs are within 1e-2 (normalised) of the CPU
+    // backend's float32 ones.
+    void aHalfPackOnTheGpu()
+    {
+        auto g = importModel(std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg");
+        QVERIFY(g.ok());
+        auto cpu = Executor::create(*g, {}, {});
+        QVERIFY(cpu.ok());
+        std::vector<Tensor> inputs;
+        for (const auto& in : (*cpu)->graph().inputs) {
+            const auto& v = (*cpu)->values()[(*cpu)->valueId(in.name)];
+            inputs.push_back(seededTensor(v.dtype, v.shape, 4));
+        }
+        auto want = (*cpu)->run(inputs);
+        QVERIFY(want.ok());
+        std::vector<Tensor> reference;
+        for (const auto& t : *want)
+            reference.push_back(t.clone());
+
+        auto backend = cuda::makeCudaBackend(2);
+        QVERIFY(backend.ok());
+        ExecutorOptions eo;
+        eo.backend = *backend;
+        eo.halfCompute = true;
+        auto gpu = Executor::create(*g, {}, eo);
+        QVERIFY2(gpu.ok(), gpu.ok() ? "" : gpu.error().message.c_str());
+        qInfo("%zu convolutions compute in float16", (*gpu)->halfConvolutions());
+        QVERIFY((*gpu)->halfConvolutions() > 20);
+        QTemporaryDir dir;
+        const std::string path = (dir.path() + "/tiny-cuda-fp16.dlpack").toStdString();
+        PackSource src;
+        src.modelPath = "yolov4-tiny.cfg";
+        src.modelSha256 = "test";
+        src.precision = Precision::F16;
+        src.layoutTag = packLayoutTag(Precision::F16, backend->get());
+        QVERIFY(writeLayerPack(path, **gpu, src).ok());
+        (*gpu)->releaseWeights();
+        auto pack = readLayerPack(path);
+        QVERIFY(pack.ok());
+        std::vector<Tensor> first;
+        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage }) {
+            MemoryLedger ledger;
+            PipelineOptions po;
+            po.arch = arch;
+            auto reader = openFileReader(path);
+            QVERIFY(reader.ok());
+            auto pl = Pipeline::create(**gpu, *pack, std::move(reader).value(), po, &ledger, nullptr);
+            QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
+            for (int i = 0; i < 2; ++i) {
+                auto r = (*pl)->run(inputs);
+                QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+                const double e = normalisedError(*r, reference);
+                if (first.empty())
+                    for (const auto& t : *r)
+                        first.push_back(t.clone());
+                if (i == 1)
+                    qInfo("%s fp16: normalised error %.2e against the CPU's float32, %.2e against preload fp16",
+                        archName(arch), e, normalisedError(*r, first));
+                QVERIFY(e <= 1e-2);
             }
         }
     }

@@ -139,6 +139,51 @@ private Q_SLOTS:
         QCOMPARE(checkConvActivation(act).error().code, ErrorCode::Unsupported);
     }
 
+    // What an fp16 pack asks of a convolution: float32 data computed in float16 on tensor cores (cuDNN's conversion
+    // math), a key of its own in the algorithm cache; a transposed convolution is described as cuDNN's backward-data
+    // one, its forward input being the node's output, and checked to give back the node's input.
+    void halfComputeAndTransposedDescriptors()
+    {
+        Node conv;
+        conv.opType = "Conv";
+        conv.name = "c";
+        const Shape x { 1, 8, 32, 32 }, w { 16, 8, 3, 3 };
+        QCOMPARE(describeConv(conv, x, w, DType::F32).value().key.math, std::string("default"));
+        QCOMPARE(
+            describeConv(conv, x, w, DType::F32, true).value().key.math, std::string("tensor_op_allow_conversion"));
+        QCOMPARE(describeConv(conv, x, w, DType::F16).value().key.math, std::string("tensor_op"));
+        QVERIFY(describeConv(conv, x, w, DType::F32, true).value().key.text()
+            != describeConv(conv, x, w, DType::F32).value().key.text());
+
+        Node up;
+        up.opType = "ConvTranspose";
+        up.name = "u";
+        up.attrs["strides"] = attrInts({ 2, 2 });
+        up.attrs["pads"] = attrInts({ 1, 1, 1, 1 });
+        // 8 channels in, 2 groups of 3 out: weights 8 x 3 x 3 x 3; 9 x 11 → 2 (n - 1) - 2 + 3 (+ output_padding 1).
+        auto d = describeConvTranspose(up, { 1, 8, 9, 11 }, { 8, 3, 3, 3 }, { 1, 6, 17, 21 }, DType::F32);
+        QVERIFY(!d.ok()); // groups 1: 3 output channels, not 6
+        QCOMPARE(d.error().code, ErrorCode::Invalid);
+        up.attrs["group"] = attrInt(2);
+        d = describeConvTranspose(up, { 1, 8, 9, 11 }, { 8, 3, 3, 3 }, { 1, 6, 17, 21 }, DType::F32, true);
+        QVERIFY2(d.ok(), d.ok() ? "" : d.error().message.c_str());
+        QVERIFY(d->key.transposed);
+        QCOMPARE(d->key.input, (std::vector<int64_t> { 1, 6, 17, 21 }));
+        QCOMPARE(d->key.math, std::string("tensor_op_allow_conversion"));
+        QCOMPARE(d->output, (Shape { 1, 6, 17, 21 }));
+        // output_padding 1: one row and column longer, which the forward convolution drops: the same input.
+        QVERIFY(describeConvTranspose(up, { 1, 8, 9, 11 }, { 8, 3, 3, 3 }, { 1, 6, 18, 22 }, DType::F32).ok());
+        // An output the forward convolution does not map back onto the input is refused.
+        auto wrong = describeConvTranspose(up, { 1, 8, 9, 11 }, { 8, 3, 3, 3 }, { 1, 6, 21, 21 }, DType::F32);
+        QVERIFY(!wrong.ok());
+        QCOMPARE(wrong.error().code, ErrorCode::Unsupported);
+        Node same = up;
+        same.attrs["auto_pad"] = attrString("SAME_UPPER");
+        QCOMPARE(
+            describeConvTranspose(same, { 1, 8, 9, 11 }, { 8, 3, 3, 3 }, { 1, 6, 18, 22 }, DType::F32).error().code,
+            ErrorCode::Unsupported);
+    }
+
     // Which nodes of the benchmark networks the CUDA backend takes (its supports(), which needs no device), and
     // which fall back to the CPU (listed): every node of every benchmark network is the GPU's.
     void coverageOfTheBenchmarkNetworks()

@@ -8,6 +8,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/cpubackend.h"
 #include "backend/cuda/algocache.h"
+#include "core/half.h"
 #include "core/random.h"
 #include "core/sha256.h"
 #include "memory/ledger.h"
@@ -331,7 +332,15 @@ public:
         ++downloads;
         return m_cpu.download(d, h);
     }
-    size_t uploads = 0, downloads = 0, deviceBytes = 0;
+    Status widenHalf(Stream& stream, const void* src, float* dst, size_t n) override
+    {
+        // What a GPU does in its memory, done here in the host memory this backend pretends the host cannot reach.
+        ++widens;
+        DL_TRY(stream.synchronize());
+        dl::widenHalf(static_cast<const uint16_t*>(src), dst, n);
+        return {};
+    }
+    size_t uploads = 0, downloads = 0, deviceBytes = 0, widens = 0;
 
 protected:
     void deallocate(MemorySpace, std::byte*, size_t) override { }
@@ -378,12 +387,13 @@ struct Reference
 };
 
 // Writes `exec`'s layer pack for its backend at `path`, releases its own weights and reads the pack back.
-Result<PackInfo> packAndRelease(Executor& exec, const std::string& path)
+Result<PackInfo> packAndRelease(Executor& exec, const std::string& path, Precision precision = Precision::F32)
 {
     PackSource src;
     src.modelPath = kTiny;
     src.modelSha256 = "test";
-    src.layoutTag = packLayoutTag(Precision::F32, &exec.backend());
+    src.precision = precision;
+    src.layoutTag = packLayoutTag(precision, &exec.backend());
     DL_TRY(writeLayerPack(path, exec, src));
     exec.releaseWeights();
     return readLayerPack(path);
@@ -696,6 +706,80 @@ private Q_SLOTS:
         auto bad = reportFromJson(text);
         QVERIFY(!bad.ok());
         QVERIFY2(bad.error().message.find("fallback_layers") != std::string::npos, bad.error().message.c_str());
+    }
+
+    // A float16 pack on a device the host cannot address goes there as stored, and the device widens it (the CUDA
+    // backend's cast kernel; here the test backend's stand-in): every architecture, whole and with resident layers,
+    // gives what the CPU backend gives from the same pack, widened on the host, bit for bit. The base backend refuses
+    // to widen in memory the host cannot reach, naming itself.
+    void halfPacksWidenOnTheDevice()
+    {
+        Reference ref(9);
+        auto backend = std::make_shared<SeparateDeviceBackend>(std::set<std::string> {}, std::set<std::string> {});
+        ExecutorOptions eo;
+        eo.backend = backend;
+        auto exec = Executor::create(ref.graph, {}, eo);
+        QVERIFY2(exec.ok(), exec.ok() ? "" : exec.error().message.c_str());
+        const std::string path = (m_dir.path() + "/half.dlpack").toStdString();
+        auto pack = packAndRelease(**exec, path, Precision::F16);
+        QVERIFY2(pack.ok(), pack.ok() ? "" : pack.error().message.c_str());
+        size_t widening = 0;
+        for (const auto& l : pack->layers)
+            widening += l.widens();
+        QVERIFY(widening > 2);
+
+        // The CPU backend's outputs from this pack (widened on the host), and that they are not the float32 ones.
+        std::vector<std::string> want;
+        {
+            ExecutorOptions cpuOnly;
+            cpuOnly.threads = 2;
+            auto cpu = Executor::create(ref.graph, {}, cpuOnly);
+            QVERIFY(cpu.ok());
+            (*cpu)->releaseWeights();
+            auto reader = openFileReader(path);
+            QVERIFY(reader.ok());
+            PipelineOptions po;
+            po.arch = Arch::Preload;
+            auto pl = Pipeline::create(**cpu, *pack, std::move(reader).value(), po, nullptr, nullptr);
+            QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
+            auto r = (*pl)->run(ref.inputs);
+            QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+            want = digests(*r);
+        }
+        QVERIFY(want != ref.want);
+
+        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
+            for (bool resident : { false, true }) {
+                const size_t before = backend->widens;
+                MemoryLedger ledger;
+                PipelineOptions po;
+                po.arch = arch;
+                if (resident) po.resident = { 1, 2 };
+                auto reader = openFileReader(path);
+                QVERIFY(reader.ok());
+                auto pl = Pipeline::create(**exec, *pack, std::move(reader).value(), po, &ledger, nullptr);
+                QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
+                for (int i = 0; i < 2; ++i) {
+                    auto r = (*pl)->run(ref.inputs);
+                    QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+                    QVERIFY2(digests(*r) == want, archName(arch));
+                }
+                QVERIFY2(backend->widens > before, archName(arch)); // the device widened, not the host
+            }
+
+        // The base class widens only where the device is host memory.
+        cpu::CpuBackend host(1);
+        std::vector<uint16_t> half { 0x3c00, 0xc000 }; // 1, -2
+        std::vector<float> wide(2);
+        QVERIFY(host.widenHalf(host.computeStream(), half.data(), wide.data(), 2).ok());
+        QCOMPARE(wide[0], 1.0f);
+        QCOMPARE(wide[1], -2.0f);
+        // The base class's widening, on a backend whose device the host cannot reach (its own override bypassed).
+        auto refused = backend->Backend::widenHalf(backend->computeStream(), half.data(), wide.data(), 2);
+        QVERIFY(!refused.ok());
+        QCOMPARE(refused.error().code, ErrorCode::Unsupported);
+        QVERIFY2(refused.error().message.find("cpu backend cannot widen") != std::string::npos,
+            refused.error().message.c_str());
     }
 
     // The CUDA backend's convolution algorithms kept with a plan: written, read back, and refused when damaged or

@@ -25,6 +25,8 @@ enum class Activation : int {
     Swish,
     // Standalone ops only (never fused on a convolution):
     Sqrt,
+    Square,
+    Cube,
     Exp,
     Abs,
     Neg,

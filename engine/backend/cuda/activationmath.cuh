@@ -36,6 +36,10 @@ __device__ inline float applyActivation(float x, Activation act, float alpha, fl
         return x / (1.0f + expf(-x));
     case Activation::Sqrt:
         return sqrtf(x);
+    case Activation::Square:
+        return x * x;
+    case Activation::Cube:
+        return x * x * x;
     case Activation::Exp:
         return expf(x);
     case Activation::Abs:

@@ -2,6 +2,7 @@
 
 #include "backend/cpu/cpubackend.h"
 #include "backend/cuda/activationkernels.h"
+#include "backend/cuda/castkernels.h"
 #include "backend/cuda/cudaops.h"
 #include "backend/cuda/cudaprobe.h"
 #include "trace/trace.h"
@@ -159,7 +160,19 @@ Status checkConvActivation(const Node& node)
     return {};
 }
 
-Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Shape& w, DType dtype)
+namespace {
+
+// The math a convolution's key asks cuDNN for: tensor ops for float16 data; for float32 data of float16 weights,
+// tensor ops converting to float16; otherwise cuDNN's default (which may still use TF32 tensor cores on Ampere on).
+const char* convMath(DType dtype, bool halfCompute)
+{
+    if (dtype == DType::F16) return "tensor_op";
+    return halfCompute ? "tensor_op_allow_conversion" : "default";
+}
+
+} // namespace
+
+Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Shape& w, DType dtype, bool halfCompute)
 {
     if (node.opType != "Conv" || !(node.domain.empty() || node.domain == "ai.onnx"))
         return unsupported(node.describe() + ": not a convolution");
@@ -200,15 +213,16 @@ Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Sha
         if (v < 1) return invalid(node.describe() + ": dilations must be positive");
     ConvDescription d;
     d.key = ConvKey { x, w, { pads[0], pads[1] }, strides, dilations, groups, dtype == DType::F16 ? "fp16" : "fp32",
-        dtype == DType::F16 ? "tensor_op" : "default" };
+        convMath(dtype, halfCompute) };
     d.input = x;
     ConvDescriptors desc;
-    DL_TRY(desc.make(d.key, d.output));
+    if (auto st = desc.make(d.key, d.output); !st.ok()) // cuDNN refusing the descriptors: the CPU computes it
+        return unsupported(node.describe() + ": " + st.error().message);
     return d;
 }
 
 Result<ConvDescription> describeConvTranspose(
-    const Node& node, const Shape& x, const Shape& w, const Shape& y, DType dtype)
+    const Node& node, const Shape& x, const Shape& w, const Shape& y, DType dtype, bool halfCompute)
 {
     if (node.opType != "ConvTranspose" || !(node.domain.empty() || node.domain == "ai.onnx"))
         return unsupported(node.describe() + ": not a transposed convolution");
@@ -236,19 +250,22 @@ Result<ConvDescription> describeConvTranspose(
         return invalid(node.describe() + ": strides, dilations and pads do not fit a 2-D convolution");
     if (pads[0] != pads[2] || pads[1] != pads[3])
         return unsupported(node.describe() + ": asymmetric pads (cuDNN pads both sides alike)");
+    if (pads[0] < 0 || pads[1] < 0 || w[2] < 1 || w[3] < 1)
+        return unsupported(node.describe() + ": negative pads or an empty window");
     for (int64_t v : strides)
         if (v < 1) return invalid(node.describe() + ": strides must be positive");
     for (int64_t v : dilations)
         if (v < 1) return invalid(node.describe() + ": dilations must be positive");
     ConvDescription d;
     d.key = ConvKey { y, w, { pads[0], pads[1] }, strides, dilations, groups, dtype == DType::F16 ? "fp16" : "fp32",
-        dtype == DType::F16 ? "tensor_op" : "default" };
+        convMath(dtype, halfCompute) };
     d.key.transposed = true;
     d.input = x;
     d.output = y;
     ConvDescriptors desc;
     Shape forward;
-    DL_TRY(desc.make(d.key, forward));
+    if (auto st = desc.make(d.key, forward); !st.ok()) // cuDNN refusing the descriptors: the CPU computes it
+        return unsupported(node.describe() + ": " + st.error().message);
     // output_padding makes the output longer than the forward convolution needs, which it drops: the same x.
     if (forward != x)
         return unsupported(node.describe() + ": cuDNN's convolution of the output " + shapeToString(y) + " gives "
@@ -264,7 +281,7 @@ Result<ConvDescription> transposedOf(const KernelRequest& r, Backend& cpu)
     DL_ASSIGN(std::unique_ptr<Kernel> shapes, cpu.createKernel(r));
     if (shapes->outputs.empty()) return unsupported(r.node.describe() + ": no output");
     return describeConvTranspose(
-        r.node, r.inputs[0].shape, r.inputs[1].shape, shapes->outputs[0].shape, r.inputs[0].dtype);
+        r.node, r.inputs[0].shape, r.inputs[1].shape, shapes->outputs[0].shape, r.inputs[0].dtype, r.halfCompute);
 }
 
 bool isConvolution(const Node& node)
@@ -390,6 +407,7 @@ public:
     { }
     Status init(const Tensor& weight, const Tensor* bias);
     Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override;
+    bool computesHalf() const override { return m_desc.key.dtype == "fp16" || m_desc.key.math != "default"; }
     double flops() const override
     {
         // Per element of the forward convolution's output (a transposed one's input), C/groups R S products.
@@ -553,8 +571,9 @@ public:
         if (!isConvolution(r.node)) return createOp(r, m_ops);
         DL_TRY(supports(r));
         DL_ASSIGN(ConvDescription d,
-            r.node.opType == "Conv" ? describeConv(r.node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype)
-                                    : transposedOf(r, m_cpu));
+            r.node.opType == "Conv"
+                ? describeConv(r.node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype, r.halfCompute)
+                : transposedOf(r, m_cpu));
         const Activation act = *activationOf(r.node);
         auto k = std::make_unique<ConvKernel>(
             *this, std::move(d), act, r.node.attrFloat("_alpha", 0.0f), r.node.attrFloat("_beta", 0.0f));
@@ -630,6 +649,13 @@ public:
     {
         if (host.bytes() != device.bytes()) return invalid("download: sizes differ");
         return m_compute->copy(host.data(), device.data(), device.bytes());
+    }
+    Status widenHalf(Stream& stream, const void* src, float* dst, size_t n) override
+    {
+        auto* s = dynamic_cast<CudaStream*>(&stream);
+        if (!s) return invalid("widening float16 on a stream that is not the CUDA backend's");
+        DL_CUDA(launchHalfToFloat(src, dst, n, s->handle()), "widening float16 weights on the GPU");
+        return {};
     }
 
 protected:
@@ -785,8 +811,9 @@ Status supportsNode(const KernelRequest& r, const CudaContext& ctx)
         return unsupported(node.describe() + ": a bias computed at run time");
     if (r.inputs[0].dtype != DType::F32) return unsupported(node.describe() + ": only float32 convolutions yet");
     DL_TRY(checkConvActivation(node));
-    auto d = node.opType == "Conv" ? describeConv(node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype)
-                                   : transposedOf(r, *ctx.cpu);
+    auto d = node.opType == "Conv"
+        ? describeConv(node, r.inputs[0].shape, r.inputs[1].shape, r.inputs[0].dtype, r.halfCompute)
+        : transposedOf(r, *ctx.cpu);
     if (!d.ok()) return d.error();
     return {};
 }

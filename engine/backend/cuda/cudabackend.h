@@ -31,12 +31,15 @@ struct ConvDescription
     Shape input; // the node's
     Shape output;
 };
-Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Shape& w, DType dtype);
+// `halfCompute`: float32 data computed in float16 on tensor cores (cuDNN's CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION),
+// for weights that are float16 values (an fp16 pack).
+Result<ConvDescription> describeConv(
+    const Node& node, const Shape& x, const Shape& w, DType dtype, bool halfCompute = false);
 // A ConvTranspose node as cuDNN's backward-data convolution: its key (transposed, the forward input being this node's
 // output `y`, the shape the CPU backend plans) and a check that the forward convolution of `y` gives back `x`.
 // Unsupported for auto_pad SAME, output_shape and asymmetric pads.
 Result<ConvDescription> describeConvTranspose(
-    const Node& node, const Shape& x, const Shape& w, const Shape& y, DType dtype);
+    const Node& node, const Shape& x, const Shape& w, const Shape& y, DType dtype, bool halfCompute = false);
 
 // The activation fuseGraph recorded on a Conv, as the backend's kernel takes it; Unsupported for others.
 Status checkConvActivation(const Node& node);

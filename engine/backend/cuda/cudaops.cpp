@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -511,6 +512,15 @@ std::optional<std::vector<double>> constantDoubles(const KernelRequest& r, size_
     return t->toDouble();
 }
 
+// cuBLAS takes its sizes as int: each must fit, and a product over nothing (K = 0) is left to the CPU.
+Status fitsBlas(const Node& node, std::initializer_list<int64_t> sizes)
+{
+    for (int64_t v : sizes)
+        if (v <= 0 || v > std::numeric_limits<int>::max())
+            return unsupported(node.describe() + ": a size cuBLAS cannot take (" + std::to_string(v) + ")");
+    return {};
+}
+
 // ---- what each op takes, and its kernel (allocate false: the checks only, no device touched)
 
 Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& c, bool allocate)
@@ -540,6 +550,16 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
     case Kind::Binary: {
         if (r.inputs.size() != 2) return unsupported(node.describe() + ": two inputs expected");
         DL_TRY(needF32(r, 1));
+        if (node.opType == "Pow" && r.inputs[1].constant && r.inputs[1].constant->numel() == 1 && y == x) {
+            // As the CPU backend: x^2 (normalisations), x^3, x^1 and x^0.5 without pow().
+            const float e = r.inputs[1].constant->ptr<float>()[0];
+            const std::map<float, Activation> quick = { { 2.0f, Activation::Square }, { 3.0f, Activation::Cube },
+                { 1.0f, Activation::None }, { 0.5f, Activation::Sqrt } };
+            if (auto q = quick.find(e); q != quick.end()) {
+                k = std::make_unique<ActivationKernel>(c, q->second, 0.0f, 0.0f);
+                break;
+            }
+        }
         if (r.inputs[0].constant && r.inputs[1].constant) return unsupported(node.describe() + ": both constant");
         if (y.size() > static_cast<size_t>(kMaxRank)) return unsupported(node.describe() + ": rank above 6");
         Broadcast bc;
@@ -680,6 +700,10 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
             pp.padRight = pads[3];
             pp.max = max;
             pp.includePad = includePad;
+            for (int d = 0; d < 2; ++d) // a window wholly in the padding has no value to take
+                if (pads[d] < 0 || pads[d + 2] < 0
+                    || std::max(pads[d], pads[d + 2]) >= (kernel[d] - 1) * dilations[d] + 1)
+                    return unsupported(node.describe() + ": pads as wide as the window");
             if (y[0] != x[0] || y[1] != x[1]) return unsupported(node.describe() + ": shapes");
             k = std::make_unique<OwnPoolKernel>(c, pp);
             break;
@@ -888,6 +912,7 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
             };
             const auto ab = batched(x), bb = batched(w);
             if (!ab || !bb) return unsupported(node.describe() + ": a batch broadcast other than one matrix for all");
+            DL_TRY(fitsBlas(node, { m, n, kk, numElements(outBatch), m * n }));
             k = std::make_unique<BatchedGemmKernel>(c, m, n, kk, numElements(outBatch), *ab, *bb);
             break;
         }
@@ -909,6 +934,7 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
             if (!bias || bias->dtype() != DType::F32 || bias->numel() != n)
                 return unsupported(node.describe() + ": a bias that is not constant, one per output column");
         }
+        DL_TRY(fitsBlas(node, { m, n, kk }));
         auto g = std::make_unique<GemmKernel>(c, m, n, kk, transB, bias != nullptr);
         if (allocate) {
             DL_ASSIGN(Tensor wt, toDevice(*r.inputs[1].constant));
@@ -940,9 +966,10 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
                 perm.push_back(d);
         if (static_cast<int>(perm.size()) != rank) return unsupported(node.describe() + ": perm");
         int64_t inStride[kMaxRank] = {};
-        for (int d = rank - 1, stride = 1; d >= 0; --d) {
+        int64_t stride = 1;
+        for (int d = rank - 1; d >= 0; --d) {
             inStride[d] = stride;
-            stride *= static_cast<int>(x[d]);
+            stride *= x[d];
         }
         // Output axis d walks input axis perm[d]: a gather with the input's strides permuted.
         Gather g;
@@ -960,8 +987,9 @@ Result<std::unique_ptr<Kernel>> make(const KernelRequest& r, const CudaContext& 
     }
     case Kind::Reduce: {
         const int64_t rank = static_cast<int64_t>(x.size());
-        // Axes: an attribute, or from opset 18 (ReduceSum: 13) the second input.
-        const bool fromInput = r.opset >= (node.opType == "ReduceSum" ? 13 : 18);
+        if (rank == 0) return unsupported(node.describe() + ": a scalar");
+        // Axes: as the CPU backend takes them, the second input where there is one, else the attribute.
+        const bool fromInput = r.inputs.size() > 1 && r.inputs[1].present();
         auto axes = fromInput ? constantInts(r, 1) : std::optional(node.attrInts("axes"));
         if (!axes) return unsupported(node.describe() + ": axes computed at run time");
         if (axes->empty()) {
