@@ -305,6 +305,9 @@ void printStreaming(const RunReport& r, const SessionOutcome& out)
         r.read->mbPerS, r.read->reader.c_str());
     if (r.device.backend != "cpu")
         std::printf("compute   %s; %s\n", r.compute.backend.c_str(), r.compute.graphs.c_str());
+    if (r.compute.measuredKernels)
+        std::printf("compute   the library's own measured times of %zu kernels sum to %.3f ms per inference\n",
+            r.compute.measuredKernels, r.compute.measuredMs);
     if (!r.compute.fallbacks.empty()) {
         std::string layers;
         for (const auto& f : r.compute.fallbacks) {

@@ -48,6 +48,9 @@ public:
     virtual double flops() const { return 0.0; }
     // Whether it computes with float16 precision (KernelRequest::halfCompute granted), for reports.
     virtual bool computesHalf() const { return false; }
+    // The library's own time for one run, measured when the kernel was made (cuDNN's algorithm search: the chosen
+    // algorithm's), in ms; 0 where nothing was measured.
+    virtual double measuredMs() const { return 0.0; }
     // Called once, at planning, when the node run right before this one reads the same input 0 and nothing runs
     // between them. A kernel that lays that input out anew (a blocked copy in the context's shared scratch) may
     // agree to read the copy `previous` leaves there instead of making its own, and returns whether it will. The

@@ -604,6 +604,18 @@ size_t Executor::halfConvolutions() const
         [](const NodePlan& np) { return np.kernel && !np.onHost() && np.kernel->computesHalf(); }));
 }
 
+std::pair<double, size_t> Executor::measuredKernelMs() const
+{
+    double ms = 0;
+    size_t n = 0;
+    for (const NodePlan& np : m_nodes)
+        if (np.kernel && !np.onHost() && np.kernel->measuredMs() > 0) {
+            ms += np.kernel->measuredMs();
+            ++n;
+        }
+    return { ms, n };
+}
+
 Result<std::vector<Tensor>> Executor::finishRun()
 {
     std::vector<Tensor> results;

@@ -171,6 +171,9 @@ public:
     size_t fallbackNodes() const;
     // How many nodes' kernels compute with float16 precision (Kernel::computesHalf).
     size_t halfConvolutions() const;
+    // The sum of the kernels' own measured times (Kernel::measuredMs), and how many had one: what the libraries'
+    // best choices would take for one inference, launch gaps and the other kernels left out.
+    std::pair<double, size_t> measuredKernelMs() const;
     const std::shared_ptr<Backend>& sharedBackend() const { return m_backend; }
 
     // Demand layering. layers() follow groupLayers() over graph(), so indices match summarizeModel()'s.

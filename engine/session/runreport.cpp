@@ -229,6 +229,8 @@ std::string reportToJson(const RunReport& r, int indent)
             fallbacks.push_back({ { "layer", f.layer }, { "name", f.name }, { "ops", f.ops } });
         j["compute"]
             = { { "backend", r.compute.backend }, { "fallback_layers", fallbacks }, { "graphs", r.compute.graphs } };
+        if (r.compute.measuredKernels)
+            j["compute"]["measured"] = { { "kernels", r.compute.measuredKernels }, { "ms", r.compute.measuredMs } };
     }
     j["stall_ms"] = r.stallMs;
     j["copy_ms"] = r.copyMs;
@@ -407,6 +409,11 @@ Result<RunReport> reportFromJson(const std::string& text)
         Reader c = in.child("compute");
         c.get("backend", r.compute.backend);
         c.get("graphs", r.compute.graphs);
+        {
+            Reader m = c.child("measured");
+            m.get("kernels", r.compute.measuredKernels);
+            m.get("ms", r.compute.measuredMs);
+        }
         if (c.has("fallback_layers")) {
             const json& list = c.raw("fallback_layers");
             if (!list.is_array()) c.bad("fallback_layers");

@@ -148,6 +148,10 @@ struct RunReport
         std::string backend; // Backend::describe()
         std::vector<Fallback> fallbacks;
         std::string graphs; // how an inference whose weights stay put runs (Executor::graphs())
+        // The library's own times for the kernels it measured at plan time (cuDNN's algorithm search): their sum, in
+        // ms per inference, and how many kernels; 0 where none were measured (the CPU backend).
+        double measuredMs = 0;
+        size_t measuredKernels = 0;
     } compute;
 
     double stallMs = 0; // the kernel stage's wait per inference

@@ -26,6 +26,7 @@
 #include <malloc.h>
 #include <mutex>
 #include <new>
+#include <tuple>
 
 namespace dl {
 
@@ -826,6 +827,7 @@ void Session::Impl::fillReport(SessionOutcome& out, const std::vector<double>& t
     }
     r.compute.backend = exec->backend().describe();
     r.compute.graphs = exec->graphs();
+    std::tie(r.compute.measuredMs, r.compute.measuredKernels) = exec->measuredKernelMs();
     for (const LayerPlan& lp : exec->layers())
         if (!lp.fallbackOps.empty()) r.compute.fallbacks.push_back({ lp.index, lp.name, lp.fallbackOps });
     r.precision.modelHalf = exec->precision().widened();

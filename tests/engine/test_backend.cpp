@@ -699,6 +699,20 @@ private Q_SLOTS:
         QCOMPARE(back->compute.backend, rep.compute.backend);
         QCOMPARE(back->compute.fallbacks.size(), rep.compute.fallbacks.size());
         QCOMPARE(back->compute.fallbacks.back().ops, rep.compute.fallbacks.back().ops);
+        QCOMPARE(back->compute.measuredKernels, size_t(0)); // the CPU backend measures nothing: no "measured"
+        QVERIFY(reportToJson(rep).find("\"measured\"") == std::string::npos);
+        rep.compute.measuredKernels = 21;
+        rep.compute.measuredMs = 1.25;
+        auto measured = reportFromJson(reportToJson(rep));
+        QVERIFY(measured.ok());
+        QCOMPARE(measured->compute.measuredKernels, size_t(21));
+        QCOMPARE(measured->compute.measuredMs, 1.25);
+        std::string damaged = reportToJson(rep);
+        damaged.replace(damaged.find("\"measured\""), 10, "\"measured\": 3, \"y\"");
+        auto refusedMeasured = reportFromJson(damaged);
+        QVERIFY(!refusedMeasured.ok());
+        QVERIFY2(refusedMeasured.error().message.find("measured") != std::string::npos,
+            refusedMeasured.error().message.c_str());
         std::string text = reportToJson(rep);
         const size_t at = text.find("\"fallback_layers\"");
         QVERIFY(at != std::string::npos);

@@ -408,6 +408,7 @@ public:
     Status init(const Tensor& weight, const Tensor* bias);
     Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override;
     bool computesHalf() const override { return m_desc.key.dtype == "fp16" || m_desc.key.math != "default"; }
+    double measuredMs() const override { return m_measuredMs; }
     double flops() const override
     {
         // Per element of the forward convolution's output (a transposed one's input), C/groups R S products.
@@ -421,6 +422,7 @@ private:
     ConvDescription m_desc;
     ConvDescriptors m_d;
     int m_algo = 0; // cudnnConvolutionFwdAlgo_t, or cudnnConvolutionBwdDataAlgo_t where transposed
+    double m_measuredMs = 0; // the algorithm's time as cuDNN measured it
     size_t m_workspace = 0;
     Activation m_act;
     float m_alpha, m_beta;
@@ -721,6 +723,7 @@ Status ConvKernel::init(const Tensor& weight, const Tensor* bias)
     // The algorithm: the one measured before on this device and cuDNN, else measured now on scratch input and output.
     if (auto known = m_backend.algos().find(m_desc.key)) {
         m_algo = known->algo;
+        m_measuredMs = known->ms;
         m_workspace = known->workspaceBytes;
         DL_TRY(m_backend.workspace(m_workspace));
         return {};
@@ -746,6 +749,7 @@ Status ConvKernel::init(const Tensor& weight, const Tensor* bias)
             if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
             m_algo = static_cast<int>(perf[i].algo);
             m_workspace = perf[i].memory;
+            m_measuredMs = static_cast<double>(perf[i].time);
             measure.reset();
             if (auto ws = m_backend.workspace(m_workspace); !ws.ok()) return Status(ws.error());
             m_backend.algos().put(m_desc.key,
