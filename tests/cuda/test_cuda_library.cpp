@@ -95,7 +95,7 @@ private Q_SLOTS:
                     QCOMPARE(d->output, v[np.outputs[0]].shape);
                     auto back = ConvKey::parse(d->key.text());
                     QVERIFY(back.ok() && back.value() == d->key);
-                    QCOMPARE(d->key.math, std::string(dtype == DType::F16 ? "tensor_op" : "default"));
+                    QCOMPARE(d->key.math, std::string(dtype == DType::F16 ? "tensor_op" : "fma"));
                 }
                 QVERIFY2(checkConvActivation(node).ok(), node.describe().c_str());
                 ++convs;
@@ -148,7 +148,7 @@ private Q_SLOTS:
         conv.opType = "Conv";
         conv.name = "c";
         const Shape x { 1, 8, 32, 32 }, w { 16, 8, 3, 3 };
-        QCOMPARE(describeConv(conv, x, w, DType::F32).value().key.math, std::string("default"));
+        QCOMPARE(describeConv(conv, x, w, DType::F32).value().key.math, std::string("fma"));
         QCOMPARE(
             describeConv(conv, x, w, DType::F32, true).value().key.math, std::string("tensor_op_allow_conversion"));
         QCOMPARE(describeConv(conv, x, w, DType::F16).value().key.math, std::string("tensor_op"));

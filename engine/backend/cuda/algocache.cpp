@@ -16,7 +16,7 @@ using json = nlohmann::json;
 constexpr int kCacheVersion = 1;
 
 const char* const kDtypes[] = { "fp32", "fp16" };
-const char* const kMaths[] = { "default", "tensor_op", "tensor_op_allow_conversion" };
+const char* const kMaths[] = { "default", "fma", "tensor_op", "tensor_op_allow_conversion" };
 
 template <size_t N> bool oneOf(const std::string& s, const char* const (&names)[N])
 {
@@ -109,7 +109,7 @@ Result<ConvKey> ConvKey::parse(const std::string& text)
     auto g = parseList(t[5], 'g', 1);
     if (!g || (*g)[0] < 1) return bad("groups must be a whole number from 1");
     if (!oneOf(t[6], kDtypes)) return bad("the type is not fp32 or fp16");
-    if (!oneOf(t[7], kMaths)) return bad("the math is not default, tensor_op or tensor_op_allow_conversion");
+    if (!oneOf(t[7], kMaths)) return bad("the math is not default, fma, tensor_op or tensor_op_allow_conversion");
     k.input = *in;
     k.filter = *f;
     k.pads = *p;

@@ -30,7 +30,7 @@ struct ConvKey
     std::vector<int64_t> pads, strides, dilations; // per spatial dimension (cuDNN pads symmetrically)
     int64_t groups = 1;
     std::string dtype = "fp32"; // "fp32", "fp16"
-    std::string math = "default"; // "default", "tensor_op", "tensor_op_allow_conversion"
+    std::string math = "default"; // "default", "fma" (no tensor cores), "tensor_op", "tensor_op_allow_conversion"
     // ConvTranspose: cuDNN's backward-data convolution, whose input (above) is the transposed convolution's output.
     bool transposed = false;
 

@@ -139,6 +139,7 @@ struct ConvDescriptors
         DL_CUDNN(cudnnSetConvolutionGroupCount(conv, i32(k.groups)), "the convolution's group count");
         const cudnnMathType_t math = k.math == "tensor_op" ? CUDNN_TENSOR_OP_MATH
             : k.math == "tensor_op_allow_conversion"       ? CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+            : k.math == "fma"                              ? CUDNN_FMA_MATH
                                                            : CUDNN_DEFAULT_MATH;
         DL_CUDNN(cudnnSetConvolutionMathType(conv, math), "the convolution's math type");
         int n = 0, c = 0, h = 0, wd = 0;
@@ -163,11 +164,12 @@ Status checkConvActivation(const Node& node)
 namespace {
 
 // The math a convolution's key asks cuDNN for: tensor ops for float16 data; for float32 data of float16 weights,
-// tensor ops converting to float16; otherwise cuDNN's default (which may still use TF32 tensor cores on Ampere on).
+// tensor ops converting to float16; otherwise float32 multiply-adds (cuDNN's default would allow TF32 tensor cores
+// from Ampere on, which round the data to 10 bits of mantissa: float32 means float32 here).
 const char* convMath(DType dtype, bool halfCompute)
 {
     if (dtype == DType::F16) return "tensor_op";
-    return halfCompute ? "tensor_op_allow_conversion" : "default";
+    return halfCompute ? "tensor_op_allow_conversion" : "fma";
 }
 
 } // namespace
@@ -407,7 +409,10 @@ public:
     { }
     Status init(const Tensor& weight, const Tensor* bias);
     Status run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override;
-    bool computesHalf() const override { return m_desc.key.dtype == "fp16" || m_desc.key.math != "default"; }
+    bool computesHalf() const override
+    {
+        return m_desc.key.dtype == "fp16" || m_desc.key.math.rfind("tensor_op", 0) == 0;
+    }
     double measuredMs() const override { return m_measuredMs; }
     double flops() const override
     {
