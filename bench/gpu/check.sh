@@ -85,6 +85,39 @@ if [ "$local" = 0 ] || [ -x "$tests/test_cuda_library" ]; then
     done
 fi
 
+# --- 2b. whole models against ONNX Runtime's outputs (made by bundle.sh): float32 in memory, fp16 packs streamed by
+# async (the device widens them), float16 models by two-stage
+ort=${DL_GPU_ORT:-}
+[ -z "$ort" ] && [ "$local" = 0 ] && ort=$dl/ort
+[ -z "$ort" ] && [ -f "$bundle" ] && ort=$(mktemp -d) && tar -C "$ort" -xJf "$bundle" ./ort 2>/dev/null && ort=$ort/ort
+if [ -n "$ort" ] && [ -f "$ort/cases" ]; then
+    say "whole models against ONNX Runtime on the $backend backend"
+    while IFS='|' read -r label model refmodel input dims kind seed precision metric tolerance; do
+        ref=$ort/$refmodel-$dims-$seed
+        got=$(mktemp -d)
+        args=(run "$ort/models/$model.onnx" --input "$input=$ref/input_0.pb" --backend "$backend" --precision "$precision"
+            --iterations 1 --warmup 0 --save-outputs "$got")
+        packs=(--pack-dir "${DL_CACHE:-/tmp/dl-cache}/packs")
+        case $label in *-pack) args+=(--arch async "${packs[@]}") ;; *-model) args+=(--arch two-stage "${packs[@]}") ;; esac
+        if ! timeout 120 "$dlayer" "${args[@]}" >"$got/log" 2>&1; then
+            say "$label: dlayer FAILED: $(tail -1 "$got/log")"
+        elif python3 "$root/bench/gpu/compare_outputs.py" "$ref" "$got" --metric "$metric" --tolerance "$tolerance" \
+            >"$got/cmp"; then
+            say "$label: matches ONNX Runtime: $(tr '\n' ';' <"$got/cmp")"
+        else
+            say "$label: DIFFERS from ONNX Runtime: $(tr '\n' ';' <"$got/cmp")"
+        fi
+        if [ -d "$ort/cpu-$label" ] && [ -f "$got/output_0.pb" ]; then
+            python3 "$root/bench/gpu/compare_outputs.py" "$ort/cpu-$label" "$got" --metric norm --tolerance 1e-2 \
+                >"$got/cmp" || true
+            say "$label: against the CPU backend on the same pack: $(tr '\n' ';' <"$got/cmp")"
+        fi
+        rm -rf "$got"
+    done <"$ort/cases"
+else
+    say "no ONNX Runtime cases in the bundle (bundle.sh makes them where node and the models are)"
+fi
+
 # --- 3. the demand-layering table
 say "the demand-layering table on the $backend backend"
 export DL_CACHE=${DL_CACHE:-/tmp/dl-cache}
@@ -108,6 +141,7 @@ def run(args, timeout=240):
     return json.loads(p.stdout), None
 
 rows = []
+read_rates = []
 for mid, label in models:
     cfg = os.path.join(darknet, mid + ".cfg")
     info = json.loads(subprocess.run([dlayer, "info", cfg, "--json"], capture_output=True, text=True).stdout)
@@ -139,14 +173,33 @@ for mid, label in models:
                                              pp["overhead_pct"]["q3"]) if pp else "—"
             rd = r.get("read") or {}
             fb = len((r.get("compute") or {}).get("fallback_layers", []))
-            rows.append((label, precision, arch, where, "%.2f | %.2f | %s | %s | %s | %d" % (
-                ms, held, less, over, "%.0f" % rd["mb_per_s"] if rd.get("mb_per_s") else "—", fb)))
+            measured = ((r.get("compute") or {}).get("measured") or {}).get("ms")
+            vs = "%.2f" % (ms / measured) if measured and arch.startswith("preload") else "—"
+            if rd.get("mb_per_s"): read_rates.append(rd["mb_per_s"])
+            rows.append((label, precision, arch, where, "%.2f | %.2f | %s | %s | %s | %d | %s" % (
+                ms, held, less, over, "%.0f" % rd["mb_per_s"] if rd.get("mb_per_s") else "—", fb, vs)))
 lines = ["| network | weights | arch | staging | median ms | weights held MiB | weight memory −% | "
-         "paired overhead % (quartiles) | read MB/s | layers with CPU fallback |",
-         "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+         "paired overhead % (quartiles) | read MB/s | layers with CPU fallback | preload ÷ cuDNN's measured sum |",
+         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
 for label, precision, arch, where, rest in rows:
-    cells = rest if "|" in rest else rest + " |  |  |  |  | "
+    cells = rest if "|" in rest else rest + " |  |  |  |  |  | "
     lines.append("| %s | %s | %s | %s | %s |" % (label, precision, arch, where, cells))
+# The disk's own rate, to hold the runs' read rates against: the largest pack read whole with O_DIRECT.
+packs = sorted((os.path.getsize(os.path.join(pack_dir, f)), os.path.join(pack_dir, f))
+               for f in (os.listdir(pack_dir) if os.path.isdir(pack_dir) else []) if f.endswith(".dlpack"))
+if packs:
+    size, path = packs[-1]
+    secs = None
+    for _ in range(3):  # the best of three
+        t0 = time.monotonic()
+        p = subprocess.run(["dd", "if=" + path, "of=/dev/null", "bs=8M", "iflag=direct"], capture_output=True, text=True)
+        if p.returncode == 0: secs = min(secs or 1e9, time.monotonic() - t0)
+    if secs:
+        disk = size / secs / 1e6
+        best = max(read_rates) if read_rates else 0
+        lines.append("")
+        lines.append("Disk: %s (%.0f MB) read whole with O_DIRECT at %.0f MB/s; the runs' best read rate %.0f MB/s "
+                     "(%.0f %% of it)." % (os.path.basename(path), size / 1e6, disk, best, 100 * best / disk))
 print("\n".join(lines))
 if out:
     open(os.path.join(out, "gpu-table.md"), "w").write("\n".join(lines) + "\n")

@@ -4,8 +4,9 @@
 // two-stage reads into: on an integrated GPU the board's DRAM the GPU reads in place, on a discrete one pinned host
 // memory it reads over the bus), every allocation counted in the ledger; a compute stream and copy streams, with
 // events timed against the trace clock; convolutions on cuDNN's legacy API (one code path for cuDNN 8.6 to 9.x), their
-// algorithms measured at plan time (cudnnFindConvolutionForwardAlgorithmEx) and kept in an AlgoCache; bias and fused
-// activation by a kernel of our own. Every other op falls back to the CPU backend (Executor, NodePlan::fallback).
+// algorithms measured at plan time (cudnnFindConvolution…AlgorithmEx) and kept in an AlgoCache; bias and fused
+// activation by a kernel of our own; transposed convolutions as cuDNN's backward-data ones. The other ops are
+// cudaops.h's; what neither takes falls back to the CPU backend (Executor, NodePlan::fallback).
 //
 // The header has no CUDA types, so that code built without CUDA may name what it declares; it links only where the
 // engine was built with CUDA (DL_HAVE_CUDA).
