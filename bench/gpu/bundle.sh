@@ -65,7 +65,7 @@ rec-fp16-model|ppocr_rec_fp16|ppocr_rec_fp16|x|1x3x48x320|text|1|fp16|norm|1e-2"
             mkdir -p "$stage/ort/cpu-$label"
             "$build/app/dlayer/dlayer" run "$cache/models/$model.onnx" --input "$input=$ref/input_0.pb" --backend cpu \
                 --precision fp16 --arch async --iterations 1 --warmup 0 --pack-dir "$stage/packs" \
-                --save-outputs "$stage/ort/cpu-$label" >/dev/null
+                --save-outputs "$stage/ort/cpu-$label" >/dev/null 2>&1
             rm -rf "$stage/packs"
         fi
     done

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 
 namespace dl::remote {
 
@@ -244,6 +245,31 @@ Status FrameReader::feed(const void* data, size_t size, std::vector<Frame>& out)
         m_buffer.clear();
     }
     return {};
+}
+
+Hello readHello(const Json& body)
+{
+    Hello h;
+    const uint64_t protocol = field<uint64_t>(body, "protocol", 0);
+    h.protocol = protocol <= std::numeric_limits<uint32_t>::max() ? static_cast<uint32_t>(protocol) : 0;
+    h.client = field<std::string>(body, "client", "");
+    return h;
+}
+
+Result<Welcome> readWelcome(const Json& body)
+{
+    const uint64_t protocol = field<uint64_t>(body, "protocol", 0);
+    if (protocol == 0 || protocol > std::numeric_limits<uint32_t>::max())
+        return invalid("the agent's welcome names no protocol version");
+    Welcome w;
+    w.protocol = static_cast<uint32_t>(protocol);
+    if (const std::string m = versionMismatch(w.protocol, "agent"); !m.empty()) return invalid(m);
+    w.engine = field<std::string>(body, "engine", "");
+    w.device = field<Json>(body, "device", Json());
+    w.capabilities = field<Json>(body, "capabilities", Json());
+    w.nonce = field<std::string>(body, "nonce", "");
+    if (w.nonce.size() < 32) return invalid("the agent's welcome carries no challenge");
+    return w;
 }
 
 std::string versionMismatch(uint32_t theirs, const std::string& peer)

@@ -130,6 +130,28 @@ template <typename T> T field(const Json& body, const char* key, T fallback)
         return fallback;
 }
 
+// What the agent says when a client has said hello.
+struct Welcome
+{
+    uint32_t protocol = 0;
+    std::string engine; // the agent's engine version
+    Json device; // the board: DeviceIdentity's fields, the pack directory's disk
+    Json capabilities; // backends, architectures, limits
+    std::string nonce; // the challenge the client's token proof answers (read from a welcome; the agent makes its own)
+};
+
+// The handshake's bodies as a peer sent them, no field trusted to be there or of its type. A hello: the client's
+// protocol version (0 where it names none) and who it says it is.
+struct Hello
+{
+    uint32_t protocol = 0;
+    std::string client;
+};
+Hello readHello(const Json& body);
+// A welcome: Invalid when it names no protocol version, one this build cannot talk to (naming both), or carries no
+// challenge (a nonce under 32 characters).
+Result<Welcome> readWelcome(const Json& body);
+
 // The handshake's version check, both ends: empty when `theirs` can talk to this build, else the message to show,
 // naming both versions and which side to update.
 std::string versionMismatch(uint32_t theirs, const std::string& peer);

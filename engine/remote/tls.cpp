@@ -442,16 +442,8 @@ Result<Welcome> clientHandshake(TlsConnection& c, const std::string& token, cons
     DL_TRY(c.send(MessageType::Hello, { { "protocol", kProtocolVersion }, { "client", client } }));
     DL_ASSIGN(Frame w, c.receive(timeoutMs));
     if (w.type != MessageType::Welcome) return refusal(w, "a welcome");
-    Welcome welcome;
-    if (!w.body.is_object() || !w.body.contains("protocol") || !w.body["protocol"].is_number_unsigned())
-        return invalid("the agent's welcome names no protocol version");
-    welcome.protocol = w.body["protocol"].get<uint32_t>();
-    if (const std::string m = versionMismatch(welcome.protocol, "agent"); !m.empty()) return invalid(m);
-    welcome.engine = text(w.body, "engine");
-    if (w.body.contains("device")) welcome.device = w.body["device"];
-    if (w.body.contains("capabilities")) welcome.capabilities = w.body["capabilities"];
-    const std::string nonce = text(w.body, "nonce");
-    if (nonce.size() < 32) return invalid("the agent's welcome carries no challenge");
+    DL_ASSIGN(Welcome welcome, readWelcome(w.body));
+    const std::string nonce = welcome.nonce;
     // The proof is bound to the certificate this client sees: relayed by a man in the middle with a certificate of
     // its own (a client that has not pinned yet), it proves nothing to the real agent.
     DL_TRY(c.send(MessageType::Auth, { { "proof", tokenProof(token, nonce + "|" + c.peerFingerprint()) } }));
@@ -469,10 +461,8 @@ Result<std::string> serverHandshake(
         return invalid(
             std::string("the client at ") + c.peerAddress() + " began with a " + messageTypeName(hello.type));
     }
-    const uint32_t theirs
-        = hello.body.is_object() && hello.body.contains("protocol") && hello.body["protocol"].is_number_unsigned()
-        ? hello.body["protocol"].get<uint32_t>()
-        : 0;
+    const Hello said = readHello(hello.body);
+    const uint32_t theirs = said.protocol;
     if (const std::string m = versionMismatch(theirs, "studio"); !m.empty()) {
         (void)c.send(MessageType::Error,
             { { "code", "version" },
@@ -496,7 +486,7 @@ Result<std::string> serverHandshake(
         return invalid("the client at " + c.peerAddress() + " gave a wrong token");
     }
     DL_TRY(c.send(MessageType::AuthOk, Json::object()));
-    return text(hello.body, "client");
+    return said.client;
 }
 
 } // namespace dl::remote

@@ -95,14 +95,6 @@ Result<std::unique_ptr<TlsConnection>> connectTls(
     const std::string& hostPort, const std::string& expectedFingerprint, int timeoutMs);
 
 // What the agent says of itself in its Welcome.
-struct Welcome
-{
-    uint32_t protocol = 0;
-    std::string engine; // the agent's engine version
-    Json device; // the board: DeviceIdentity's fields, the pack directory's disk
-    Json capabilities; // backends, architectures, limits
-};
-
 // The client's side of the handshake: Hello, the agent's Welcome (a version mismatch is Invalid naming both), Auth
 // with the token's proof of the agent's nonce and of the certificate's fingerprint the client saw (so that a proof
 // relayed through another certificate is worthless), AuthOk. A refused token is Invalid saying so.

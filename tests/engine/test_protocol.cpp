@@ -203,6 +203,43 @@ private Q_SLOTS:
         const std::string older = versionMismatch(0, "studio");
         QVERIFY2(older.find("update the studio") != std::string::npos, older.c_str());
     }
+
+    // The handshake's bodies, as hostile peers send them: a field missing, of another type, out of range; nothing
+    // throws, a hello reads as version 0, a welcome is refused naming what is wrong.
+    void handshakeBodiesTrustNothing()
+    {
+        const std::string nonce(32, 'a');
+        QCOMPARE(readHello({ { "protocol", kProtocolVersion }, { "client", "studio 1" } }).protocol, kProtocolVersion);
+        QCOMPARE(
+            readHello({ { "protocol", kProtocolVersion }, { "client", "studio 1" } }).client, std::string("studio 1"));
+        for (const Json& bad :
+            { Json(), Json::array({ 1, 2 }), Json { { "protocol", "1" } }, Json { { "protocol", -1 } },
+                Json { { "protocol", uint64_t(1) << 40 } }, Json { { "protocol", 1.5 } }, Json { { "client", 7 } } }) {
+            const Hello h = readHello(bad);
+            QCOMPARE(h.protocol, uint32_t(0));
+            QVERIFY(h.client.empty());
+        }
+        auto ok = readWelcome({ { "protocol", kProtocolVersion }, { "engine", "e" }, { "nonce", nonce },
+            { "device", { { "name", "board" } } } });
+        QVERIFY2(ok.ok(), ok.ok() ? "" : ok.error().message.c_str());
+        QCOMPARE(ok->nonce, nonce);
+        QCOMPARE(ok->device["name"].get<std::string>(), std::string("board"));
+        struct Bad
+        {
+            Json body;
+            const char* says;
+        };
+        for (const Bad& b : { Bad { Json(), "no protocol" }, Bad { Json { { "protocol", "1" } }, "no protocol" },
+                 Bad { Json { { "protocol", uint64_t(1) << 40 }, { "nonce", nonce } }, "no protocol" },
+                 Bad { Json { { "protocol", kProtocolVersion + 1 }, { "nonce", nonce } }, "update this build" },
+                 Bad { Json { { "protocol", kProtocolVersion } }, "no challenge" },
+                 Bad { Json { { "protocol", kProtocolVersion }, { "nonce", 12 } }, "no challenge" },
+                 Bad { Json { { "protocol", kProtocolVersion }, { "nonce", "short" } }, "no challenge" } }) {
+            auto r = readWelcome(b.body);
+            QVERIFY2(!r.ok(), b.body.dump().c_str());
+            QVERIFY2(r.error().message.find(b.says) != std::string::npos, r.error().message.c_str());
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestProtocol)
