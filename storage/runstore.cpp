@@ -134,11 +134,7 @@ int64_t nowMs();
 class Stmt
 {
 public:
-    Stmt(sqlite3* db, const char* sql)
-        : m_db(db)
-    {
-        m_rc = sqlite3_prepare_v2(db, sql, -1, &m_s, nullptr);
-    }
+    Stmt(sqlite3* db, const char* sql) { m_rc = sqlite3_prepare_v2(db, sql, -1, &m_s, nullptr); }
     ~Stmt() { sqlite3_finalize(m_s); }
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
@@ -196,7 +192,6 @@ private:
     {
         if (m_rc == SQLITE_OK && rc != SQLITE_OK) m_rc = rc;
     }
-    sqlite3* m_db;
     sqlite3_stmt* m_s = nullptr;
     int m_rc;
 };

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define DL_HALF_F16C 1
 #endif
@@ -76,7 +77,11 @@ __attribute__((target("avx,f16c"))) void widenBackF16c(const std::byte* src, std
 
 bool haveF16c()
 {
-    static const bool have = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+    // F16C from CPUID itself: clang's __builtin_cpu_supports does not know "f16c".
+    static const bool have = [] {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0 && __builtin_cpu_supports("avx");
+    }();
     return have;
 }
 #endif

@@ -91,9 +91,11 @@ Result<RunSpec> runSpecFromRequest(const Json& j, const std::string& modelPath, 
 {
     DL_ASSIGN(const std::string hash, requestedModel(j));
     DL_TRY(requestedFiles(j));
-    for (const auto& [key, value] : j.items())
+    for (const auto& item : j.items()) {
+        const std::string& key = item.key();
         if (std::none_of(std::begin(kRequestKeys), std::end(kRequestKeys), [&](const char* k) { return key == k; }))
             return invalid("a run request does not take '" + key.substr(0, 64) + "'");
+    }
     RunSpec s;
     s.model = modelPath;
     s.weights = weightsPath;
