@@ -49,8 +49,9 @@ for t in "${targets[@]}"; do
     work=$build/corpus/$t
     crashes=$build/crashes/$t
     mkdir -p "$work" "$crashes"
+    # (CTest's replay also runs fuzz_darknet over resources/models/darknet: networks of millions of seeded weights,
+    # too slow to fuzz from.)
     seeds=("$root/tests/fuzz/corpus/$t")
-    [ "$t" = darknet ] && seeds+=("$root/resources/models/darknet")
     limit=(-max_total_time="$seconds")
     [ -n "$runs" ] && limit=(-runs="$runs")
     log=$build/fuzz_$t.log
@@ -61,7 +62,7 @@ for t in "${targets[@]}"; do
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    found=$(find "$crashes" -type f | wc -l)
+    found=$(find "$crashes" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
     if [ $rc -eq 0 ] && [ "$found" -eq 0 ]; then
         printf '%-11s %10s executions in %4d s, coverage %s edges (%s features): clean\n' "$t" "$execs" \
             $((SECONDS - started)) "${cov:-?}" "${ft:-?}"

@@ -85,7 +85,7 @@ Status readWeightsFile(const std::string& path, const std::string& cfgName, std:
     const int32_t minor = version[1];
     // Darknet's rule: from version 0.2 on, `seen` is a size_t (8 bytes where weights are made); major or minor
     // above 1000 marks files whose connected weights are stored transposed, and keep the 4-byte `seen`.
-    const bool wideSeen = (major * 10 + minor) >= 2 && major < 1000 && minor < 1000;
+    const bool wideSeen = (int64_t(major) * 10 + minor) >= 2 && major < 1000 && minor < 1000;
     const bool transposed = major > 1000 || minor > 1000;
     const uint64_t header = 12 + (wideSeen ? 8 : 4);
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace dl::plan {
@@ -41,7 +42,7 @@ Result<RunConfig> configFromJson(const std::string& text)
 {
     const json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) return invalid("not a JSON document");
-    if (!j.is_object() || j.value("format", "") != "dlayer-config")
+    if (!j.is_object() || !j.contains("format") || !j["format"].is_string() || j["format"] != "dlayer-config")
         return invalid("not a dlayer configuration (its \"format\" is not \"dlayer-config\")");
     auto need = [&](const json& o, const char* where, const char* key, auto check, const char* what) -> Result<json> {
         auto it = o.find(key);
@@ -65,6 +66,8 @@ Result<RunConfig> configFromJson(const std::string& text)
     if (c.modelHash.empty()) return invalid("model.hash: empty");
     if (model.contains("name") && model["name"].is_string()) c.modelName = model["name"].get<std::string>();
     DL_ASSIGN(json layers, need(model, "model.", "layers", isUint, "a whole number"));
+    if (!layers.is_number_integer() || layers.get<int64_t>() > std::numeric_limits<int>::max())
+        return invalid("model.layers: expected a whole number of layers");
     c.layers = static_cast<int>(layers.get<int64_t>());
     DL_ASSIGN(json backend, need(j, "", "backend", isStr, "a string"));
     c.backend = backend.get<std::string>();

@@ -185,6 +185,9 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
                     return unsupported(node.describe() + ": optional output " + std::to_string(o) + " ('"
                         + node.outputs[o] + "') is not supported");
         }
+        // Every op's first output is required (ONNX omits only optional ones): kernels write it.
+        if (!kernel->outputs.empty() && (node.outputs.empty() || node.outputs[0].empty()))
+            return invalid(node.describe() + ": its first output is missing");
         std::vector<int> outIds;
         for (size_t o = 0; o < node.outputs.size(); ++o) {
             if (node.outputs[o].empty() || o >= kernel->outputs.size()) {

@@ -294,6 +294,7 @@ Result<std::unique_ptr<Kernel>> makeConvTranspose(const KernelArgs& args)
     memory::dims padL(ns), padR(ns), dnnlStrides(ns), dnnlDil(ns);
     for (size_t i = 0; i < ns; ++i) {
         if (strides[i] < 1 || dilations[i] < 1) return nodeError(node, "strides and dilations must be positive");
+        if (kernel[i] < 1) return nodeError(node, "the weights' window " + shapeToString(w) + " is empty");
         const int64_t extent = (kernel[i] - 1) * dilations[i] + 1;
         const int64_t full = strides[i] * (inSpatial[i] - 1) + outPad[i] + extent;
         int64_t out = 0, pb = 0;
