@@ -27,8 +27,8 @@ done
 [ ${#targets[@]} -eq 0 ] && targets=(onnx darknet pack config run_import protocol)
 
 # What the build needs beyond the project's own dependencies (scripts/setup.sh): clang and its fuzzer runtime.
-if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
-    /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-aarch64.a >/dev/null 2>&1; then
+if ! command -v clang++ >/dev/null || ! compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" \
+    >/dev/null; then
     echo "fuzz.sh: installing clang and libFuzzer"
     sudo=
     [ "$(id -u)" != 0 ] && sudo=sudo

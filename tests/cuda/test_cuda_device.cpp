@@ -70,6 +70,42 @@ DeviceBuffer deviceAlloc(size_t bytes)
 
 } // namespace
 
+// YOLOv4-tiny (seeded weights), seeded inputs, and the CPU backend's outputs for them: what the model tests hold the
+// GPU's against.
+struct TinyYolo
+{
+    Graph graph;
+    std::vector<Tensor> inputs, reference;
+    std::string why; // empty when it was made
+    bool ok() const { return why.empty(); }
+
+    explicit TinyYolo(uint64_t seed)
+    {
+        auto g = importModel(std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg");
+        if (!g.ok()) {
+            why = g.error().message;
+            return;
+        }
+        graph = std::move(g).value();
+        auto cpu = Executor::create(graph, {}, {});
+        if (!cpu.ok()) {
+            why = cpu.error().message;
+            return;
+        }
+        for (const auto& in : (*cpu)->graph().inputs) {
+            const auto& v = (*cpu)->values()[(*cpu)->valueId(in.name)];
+            inputs.push_back(seededTensor(v.dtype, v.shape, seed));
+        }
+        auto want = (*cpu)->run(inputs);
+        if (!want.ok()) {
+            why = want.error().message;
+            return;
+        }
+        for (const auto& t : *want)
+            reference.push_back(t.clone());
+    }
+};
+
 class TestCudaDevice : public QObject
 {
     Q_OBJECT
@@ -202,26 +238,16 @@ private Q_SLOTS:
     // every architecture.
     void aModelOnTheGpu()
     {
-        auto g = importModel(std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg");
-        QVERIFY(g.ok());
-        auto cpu = Executor::create(*g, {}, {});
-        QVERIFY(cpu.ok());
-        std::vector<Tensor> inputs;
-        for (const auto& in : (*cpu)->graph().inputs) {
-            const auto& v = (*cpu)->values()[(*cpu)->valueId(in.name)];
-            inputs.push_back(seededTensor(v.dtype, v.shape, 3));
-        }
-        auto want = (*cpu)->run(inputs);
-        QVERIFY(want.ok());
-        std::vector<Tensor> reference;
-        for (const auto& t : *want)
-            reference.push_back(t.clone());
-
+        TinyYolo t(3);
+        QVERIFY2(t.ok(), t.why.c_str());
+        const auto& g = t.graph;
+        const auto& inputs = t.inputs;
+        const auto& reference = t.reference;
         auto backend = cuda::makeCudaBackend(2);
         QVERIFY(backend.ok());
         ExecutorOptions eo;
         eo.backend = *backend;
-        auto gpu = Executor::create(*g, {}, eo);
+        auto gpu = Executor::create(g, {}, eo);
         QVERIFY2(gpu.ok(), gpu.ok() ? "" : gpu.error().message.c_str());
         size_t convs = 0;
         for (const auto& np : (*gpu)->nodes())
@@ -285,27 +311,17 @@ private Q_SLOTS:
     // backend's float32 ones.
     void aHalfPackOnTheGpu()
     {
-        auto g = importModel(std::string(DL_SOURCE_DIR) + "/resources/models/darknet/yolov4-tiny.cfg");
-        QVERIFY(g.ok());
-        auto cpu = Executor::create(*g, {}, {});
-        QVERIFY(cpu.ok());
-        std::vector<Tensor> inputs;
-        for (const auto& in : (*cpu)->graph().inputs) {
-            const auto& v = (*cpu)->values()[(*cpu)->valueId(in.name)];
-            inputs.push_back(seededTensor(v.dtype, v.shape, 4));
-        }
-        auto want = (*cpu)->run(inputs);
-        QVERIFY(want.ok());
-        std::vector<Tensor> reference;
-        for (const auto& t : *want)
-            reference.push_back(t.clone());
-
+        TinyYolo t(4);
+        QVERIFY2(t.ok(), t.why.c_str());
+        const auto& g = t.graph;
+        const auto& inputs = t.inputs;
+        const auto& reference = t.reference;
         auto backend = cuda::makeCudaBackend(2);
         QVERIFY(backend.ok());
         ExecutorOptions eo;
         eo.backend = *backend;
         eo.halfCompute = true;
-        auto gpu = Executor::create(*g, {}, eo);
+        auto gpu = Executor::create(g, {}, eo);
         QVERIFY2(gpu.ok(), gpu.ok() ? "" : gpu.error().message.c_str());
         qInfo("%zu convolutions compute in float16", (*gpu)->halfConvolutions());
         QVERIFY((*gpu)->halfConvolutions() > 20);

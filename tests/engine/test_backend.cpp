@@ -399,6 +399,31 @@ Result<PackInfo> packAndRelease(Executor& exec, const std::string& path, Precisi
     return readLayerPack(path);
 }
 
+// Runs `exec` from the pack at `path` by every architecture, whole and with layers 1 and 2 resident, twice each: the
+// outputs' digests must be `want`. `after` (when set) runs after each.
+void everyArchitectureGives(Executor& exec, const PackInfo& pack, const std::string& path,
+    const std::vector<Tensor>& inputs, const std::vector<std::string>& want,
+    const std::function<void(Arch)>& after = {})
+{
+    for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
+        for (bool resident : { false, true }) {
+            MemoryLedger ledger;
+            PipelineOptions po;
+            po.arch = arch;
+            if (resident) po.resident = { 1, 2 };
+            auto reader = openFileReader(path);
+            QVERIFY(reader.ok());
+            auto pl = Pipeline::create(exec, pack, std::move(reader).value(), po, &ledger, nullptr);
+            QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
+            for (int i = 0; i < 2; ++i) {
+                auto r = (*pl)->run(inputs);
+                QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+                QVERIFY2(digests(*r) == want, archName(arch));
+            }
+            if (after) after(arch);
+        }
+}
+
 size_t countOp(const Graph& g, const std::string& op)
 {
     size_t n = 0;
@@ -672,22 +697,8 @@ private Q_SLOTS:
         const std::string path = (m_dir.path() + "/separate.dlpack").toStdString();
         auto pack = packAndRelease(**exec, path);
         QVERIFY2(pack.ok(), pack.ok() ? "" : pack.error().message.c_str());
-        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
-            for (bool resident : { false, true }) {
-                MemoryLedger ledger;
-                PipelineOptions po;
-                po.arch = arch;
-                if (resident) po.resident = { 1, 2 };
-                auto reader = openFileReader(path);
-                QVERIFY(reader.ok());
-                auto pl = Pipeline::create(**exec, *pack, std::move(reader).value(), po, &ledger, nullptr);
-                QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
-                for (int i = 0; i < 2; ++i) {
-                    auto r = (*pl)->run(inputs);
-                    QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
-                    QVERIFY2(digests(*r) == want, archName(arch));
-                }
-            }
+        everyArchitectureGives(**exec, *pack, path, inputs, want);
+        if (QTest::currentTestFailed()) return;
 
         // The report carries the fallbacks, and reads them back; a damaged list is refused, naming it.
         RunReport rep;
@@ -762,24 +773,12 @@ private Q_SLOTS:
         }
         QVERIFY(want != ref.want);
 
-        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage })
-            for (bool resident : { false, true }) {
-                const size_t before = backend->widens;
-                MemoryLedger ledger;
-                PipelineOptions po;
-                po.arch = arch;
-                if (resident) po.resident = { 1, 2 };
-                auto reader = openFileReader(path);
-                QVERIFY(reader.ok());
-                auto pl = Pipeline::create(**exec, *pack, std::move(reader).value(), po, &ledger, nullptr);
-                QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
-                for (int i = 0; i < 2; ++i) {
-                    auto r = (*pl)->run(ref.inputs);
-                    QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
-                    QVERIFY2(digests(*r) == want, archName(arch));
-                }
-                QVERIFY2(backend->widens > before, archName(arch)); // the device widened, not the host
-            }
+        size_t before = backend->widens;
+        everyArchitectureGives(**exec, *pack, path, ref.inputs, want, [&](Arch arch) {
+            QVERIFY2(backend->widens > before, archName(arch)); // the device widened, not the host
+            before = backend->widens;
+        });
+        if (QTest::currentTestFailed()) return;
 
         // The base class widens only where the device is host memory.
         cpu::CpuBackend host(1);

@@ -172,6 +172,29 @@ const char* convMath(DType dtype, bool halfCompute)
     return halfCompute ? "tensor_op_allow_conversion" : "fma";
 }
 
+// The window checks both convolutions share (symmetric, non-negative pads; positive strides and dilations; a
+// window), then the key of the forward convolution of `input` with `w` and its cuDNN descriptors: Unsupported where
+// cuDNN refuses them (the CPU computes it), with the forward output in `forward`.
+Result<ConvKey> convKey(const Node& node, const Shape& input, const Shape& w, const std::vector<int64_t>& strides,
+    const std::vector<int64_t>& dilations, const std::vector<int64_t>& pads, int64_t groups, DType dtype,
+    bool halfCompute, Shape& forward)
+{
+    if (pads[0] != pads[2] || pads[1] != pads[3])
+        return unsupported(node.describe() + ": asymmetric pads (cuDNN pads both sides alike)");
+    if (pads[0] < 0 || pads[1] < 0 || w[2] < 1 || w[3] < 1)
+        return unsupported(node.describe() + ": negative pads or an empty window");
+    for (int64_t v : strides)
+        if (v < 1) return invalid(node.describe() + ": strides must be positive");
+    for (int64_t v : dilations)
+        if (v < 1) return invalid(node.describe() + ": dilations must be positive");
+    ConvKey key { input, w, { pads[0], pads[1] }, strides, dilations, groups, dtype == DType::F16 ? "fp16" : "fp32",
+        convMath(dtype, halfCompute) };
+    ConvDescriptors desc;
+    if (auto st = desc.make(key, forward); !st.ok()) // cuDNN refusing the descriptors: the CPU computes it
+        return unsupported(node.describe() + ": " + st.error().message);
+    return key;
+}
+
 } // namespace
 
 Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Shape& w, DType dtype, bool halfCompute)
@@ -207,19 +230,9 @@ Result<ConvDescription> describeConv(const Node& node, const Shape& x, const Sha
     } else if (autoPad != "NOTSET") {
         return invalid(node.describe() + ": unknown auto_pad '" + autoPad + "'");
     }
-    if (pads[0] != pads[2] || pads[1] != pads[3])
-        return unsupported(node.describe() + ": asymmetric pads (cuDNN pads both sides alike)");
-    for (int64_t v : strides)
-        if (v < 1) return invalid(node.describe() + ": strides must be positive");
-    for (int64_t v : dilations)
-        if (v < 1) return invalid(node.describe() + ": dilations must be positive");
     ConvDescription d;
-    d.key = ConvKey { x, w, { pads[0], pads[1] }, strides, dilations, groups, dtype == DType::F16 ? "fp16" : "fp32",
-        convMath(dtype, halfCompute) };
+    DL_ASSIGN(d.key, convKey(node, x, w, strides, dilations, pads, groups, dtype, halfCompute, d.output));
     d.input = x;
-    ConvDescriptors desc;
-    if (auto st = desc.make(d.key, d.output); !st.ok()) // cuDNN refusing the descriptors: the CPU computes it
-        return unsupported(node.describe() + ": " + st.error().message);
     return d;
 }
 
@@ -250,24 +263,12 @@ Result<ConvDescription> describeConvTranspose(
         = autoPad == "VALID" ? std::vector<int64_t> { 0, 0, 0, 0 } : node.attrInts("pads", { 0, 0, 0, 0 });
     if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
         return invalid(node.describe() + ": strides, dilations and pads do not fit a 2-D convolution");
-    if (pads[0] != pads[2] || pads[1] != pads[3])
-        return unsupported(node.describe() + ": asymmetric pads (cuDNN pads both sides alike)");
-    if (pads[0] < 0 || pads[1] < 0 || w[2] < 1 || w[3] < 1)
-        return unsupported(node.describe() + ": negative pads or an empty window");
-    for (int64_t v : strides)
-        if (v < 1) return invalid(node.describe() + ": strides must be positive");
-    for (int64_t v : dilations)
-        if (v < 1) return invalid(node.describe() + ": dilations must be positive");
     ConvDescription d;
-    d.key = ConvKey { y, w, { pads[0], pads[1] }, strides, dilations, groups, dtype == DType::F16 ? "fp16" : "fp32",
-        convMath(dtype, halfCompute) };
+    Shape forward;
+    DL_ASSIGN(d.key, convKey(node, y, w, strides, dilations, pads, groups, dtype, halfCompute, forward));
     d.key.transposed = true;
     d.input = x;
     d.output = y;
-    ConvDescriptors desc;
-    Shape forward;
-    if (auto st = desc.make(d.key, forward); !st.ok()) // cuDNN refusing the descriptors: the CPU computes it
-        return unsupported(node.describe() + ": " + st.error().message);
     // output_padding makes the output longer than the forward convolution needs, which it drops: the same x.
     if (forward != x)
         return unsupported(node.describe() + ": cuDNN's convolution of the output " + shapeToString(y) + " gives "
