@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace dl::darknet {
@@ -106,8 +107,11 @@ int64_t SectionReader::getInt(const std::string& key, int64_t fallback)
     char* end = nullptr;
     errno = 0;
     const long long v = std::strtoll(s, &end, 10);
-    if (opt->value.empty() || *end != '\0' || errno == ERANGE) {
-        fail(*opt, "an integer");
+    // Darknet reads its options into C ints: a value outside them is no network it could load, and keeping to them
+    // keeps the lowering's products of sizes within 64 bits.
+    if (opt->value.empty() || *end != '\0' || errno == ERANGE || v > std::numeric_limits<int32_t>::max()
+        || v < std::numeric_limits<int32_t>::min()) {
+        fail(*opt, "an integer within 32 bits");
         return fallback;
     }
     return v;

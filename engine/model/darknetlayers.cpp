@@ -59,6 +59,10 @@ Status Lowering::convolutional(int i, SectionReader& r)
     const int64_t c = in.c();
     if (n < 1 || size < 1 || sx < 1 || sy < 1 || groups < 1 || dil < 1 || padding < 0)
         return r.error("filters, size, stride, groups and dilation must be positive");
+    // Windows beyond any image: refused before their products (fan-in, padded extents) are formed.
+    constexpr int64_t kMaxWindow = int64_t(1) << 16;
+    if (size > kMaxWindow || dil > kMaxWindow || padding > kMaxWindow)
+        return r.error("size, dilation and padding must be at most " + std::to_string(kMaxWindow));
     if (c % groups || n % groups)
         return r.error("groups=" + std::to_string(groups) + " does not divide the " + std::to_string(c)
             + " input channels and " + std::to_string(n) + " filters");

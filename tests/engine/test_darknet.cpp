@@ -198,6 +198,11 @@ void TestDarknet::syntaxErrorsNameTheLine_data()
                                   << QStringLiteral("bad.cfg:9: unknown layer type [frobnicate]");
     QTest::newRow("not a number") << head + QStringLiteral("[convolutional]\nsize=3\nfilters=abc\n")
                                   << QStringLiteral("bad.cfg:8: [convolutional] 'filters' expects an integer");
+    QTest::newRow("beyond 32 bits") << head + QStringLiteral("[convolutional]\nsize=3\nfilters=4294967296\n")
+                                    << QStringLiteral(
+                                           "bad.cfg:8: [convolutional] 'filters' expects an integer within 32 bits");
+    QTest::newRow("window past any image") << head + QStringLiteral("[convolutional]\nfilters=4\nsize=2000000000\n")
+                                           << QStringLiteral("size, dilation and padding must be at most 65536");
     QTest::newRow("unknown activation") << head + QStringLiteral("[convolutional]\nfilters=4\nactivation=sparkle\n")
                                         << QStringLiteral("bad.cfg:8: [convolutional] unknown activation 'sparkle'");
     QTest::newRow("route out of range") << head + QStringLiteral("[convolutional]\nfilters=4\n[route]\nlayers=-5\n")
