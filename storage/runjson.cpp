@@ -150,7 +150,7 @@ Result<Run> runFromJson(const std::string& text)
 {
     const json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) return invalid("not a JSON document");
-    if (!j.is_object() || j.value("format", "") != "dlayer-run")
+    if (!j.is_object() || !j.contains("format") || !j["format"].is_string() || j["format"] != "dlayer-run")
         return invalid("not a run export (its \"format\" is not \"dlayer-run\")");
     Reader top(j, "");
     const int64_t version = top.i64("version");

@@ -1,6 +1,8 @@
 // Fuzz target: the board protocol's frame decoder, fed the input split where its first bytes say (as a socket
-// delivers a stream), and the handshake's bodies read from every frame it completes; and the CBOR checker alone.
+// delivers a stream), and every frame it completes read by the handshake and the message readers; and the CBOR
+// checker alone.
 
+#include "remote/messages.h"
 #include "remote/protocol.h"
 
 #include <cstddef>
@@ -18,10 +20,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         const size_t n = size - at < step ? size - at : step;
         if (!reader.feed(data + at, n, frames).ok()) break;
     }
+    // Every body read as each reader of what a peer sends would read it: the handshake's, a run request (the agent),
+    // and the agent's answers (the client).
     for (const auto& f : frames) {
         (void)dl::remote::readHello(f.body);
         (void)dl::remote::readWelcome(f.body);
         (void)dl::remote::messageTypeName(f.type);
+        (void)dl::remote::runSpecFromRequest(f.body, "model.onnx", "");
+        (void)dl::remote::batchFromJson(f.body);
+        (void)dl::remote::setupFromJson(f.body);
+        (void)dl::remote::progressFromJson(f.body);
     }
     return 0;
 }
