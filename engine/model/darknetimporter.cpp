@@ -74,14 +74,16 @@ std::string Lowering::param(const std::string& name, Shape shape, ParamKind kind
 {
     // A typo such as filters=1000000000 must end in an error, not in an allocation failure: sizes are checked
     // here, storage is allocated only once the whole network is known (fillParameters).
-    constexpr int64_t kMaxElements = int64_t(1) << 32; // 16 GiB of float32, per tensor and in all
+    const int64_t kMaxElements = m_options.maxWeightBytes
+        ? static_cast<int64_t>(std::min<uint64_t>(m_options.maxWeightBytes / 4, uint64_t(1) << 32))
+        : int64_t(1) << 32; // 16 GiB of float32, per tensor and in all
     int64_t count = 1;
     for (int64_t d : shape)
         count = (d > 0 && count <= kMaxElements / d) ? count * d : kMaxElements + 1;
     m_paramElements += std::min(count, kMaxElements + 1);
     if ((count > kMaxElements || m_paramElements > kMaxElements) && m_tooLarge.empty())
-        m_tooLarge
-            = "parameter '" + name + "' of shape " + shapeToString(shape) + " takes the network's weights past 16 GiB";
+        m_tooLarge = "parameter '" + name + "' of shape " + shapeToString(shape) + " takes the network's weights past "
+            + std::to_string(kMaxElements * 4) + " bytes";
     ParamSlot slot;
     slot.name = name;
     slot.shape = std::move(shape);

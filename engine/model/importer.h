@@ -17,6 +17,9 @@ struct ImportOptions
     // Darknet: the trained weights file; empty for seeded random weights of the right shapes.
     std::string darknetWeights;
     uint64_t seed = 0x5eed;
+    // Darknet: the most weight bytes (float32) a network may declare before its import is refused, naming the layer
+    // that passes it; 0: 16 GiB. (The fuzz target keeps to 64 MiB: a network of gigabytes imports, only slowly.)
+    uint64_t maxWeightBytes = 0;
     // Called with a fraction in [0, 1] now and then; returning false cancels (ErrorCode::Cancelled).
     std::function<bool(double)> progress;
 };

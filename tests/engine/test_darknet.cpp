@@ -46,6 +46,7 @@ private slots:
     void maxpoolPadsLikeDarknet();
     void syntaxErrorsNameTheLine_data();
     void syntaxErrorsNameTheLine();
+    void aWeightLimitRefusesLargerNetworks();
     void weightsFileLoadsExactly();
     void weightsFileOfWrongSize();
     void oldAndTransposedWeightFiles();
@@ -213,6 +214,28 @@ void TestDarknet::syntaxErrorsNameTheLine_data()
                             << QStringLiteral("bad.cfg:2: the first section must be [net]");
     QTest::newRow("option first") << QStringLiteral("width=3\n[net]\n")
                                   << QStringLiteral("bad.cfg:1: option 'width' comes before any [section]");
+}
+
+// ImportOptions::maxWeightBytes: a network declaring more is refused naming the layer that passes the limit (and
+// nothing is allocated); within it, the same network imports.
+void TestDarknet::aWeightLimitRefusesLargerNetworks()
+{
+    QTemporaryDir dir;
+    const std::string path = (dir.path() + "/limit.cfg").toStdString();
+    {
+        std::ofstream f(path);
+        f << "[net]\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters=16\nsize=3\n\n"
+             "[convolutional]\nfilters=64\nsize=3\n";
+    }
+    ImportOptions o;
+    o.maxWeightBytes = 4096; // the first layer's 16 x 3 x 3 x 3 floats fit, the second's 64 x 16 x 3 x 3 do not
+    auto refused = importDarknet(path, o);
+    QVERIFY(!refused.ok());
+    QVERIFY2(refused.error().message.find("limit.cfg:10") != std::string::npos
+            && refused.error().message.find("past 4096 bytes") != std::string::npos,
+        refused.error().message.c_str());
+    o.maxWeightBytes = 64 << 10;
+    QVERIFY(importDarknet(path, o).ok());
 }
 
 void TestDarknet::syntaxErrorsNameTheLine()
