@@ -70,6 +70,17 @@ std::string Lowering::constFloat(const std::string& name, float v)
     return name;
 }
 
+void Lowering::checkValueSize(const Shape& shape)
+{
+    constexpr int64_t kMaxValue = int64_t(1) << 36;
+    int64_t count = 1;
+    for (int64_t d : shape)
+        count = (d > 0 && count <= kMaxValue / d) ? count * d : kMaxValue + 1;
+    if (count > kMaxValue && m_tooLarge.empty())
+        m_tooLarge
+            = "its output of shape " + shapeToString(shape) + " is past " + std::to_string(kMaxValue) + " values";
+}
+
 std::string Lowering::param(const std::string& name, Shape shape, ParamKind kind, int64_t fanIn)
 {
     // A typo such as filters=1000000000 must end in an error, not in an allocation failure: sizes are checked
@@ -226,6 +237,8 @@ Status Lowering::lowerNet(const CfgSection& s)
         return r.error("height, width and channels must be positive (got " + std::to_string(h) + "x" + std::to_string(w)
             + "x" + std::to_string(c) + ")");
     // Darknet's batch is a training setting; inference runs one image at a time.
+    checkValueSize(shape);
+    if (!m_tooLarge.empty()) return r.error("the input: " + m_tooLarge);
     m_input = DnValue { "data", shape, false };
     ValueInfo vi;
     vi.name = "data";

@@ -582,6 +582,7 @@ Status Lowering::local(int i, SectionReader& r)
     const int64_t c = in.c(), h = in.h(), w = in.w();
     if (n < 1 || size < 1 || stride < 1 || pad < 0)
         return r.error("filters, size and stride must be positive, pad not negative");
+    if (size > (int64_t(1) << 12) || pad > (int64_t(1) << 12)) return r.error("size and pad must be at most 4096");
     if (h + 2 * pad < size || w + 2 * pad < size)
         return r.error("a " + std::to_string(size) + "x" + std::to_string(size) + " kernel does not fit the "
             + std::to_string(h) + "x" + std::to_string(w) + " input");
@@ -596,6 +597,7 @@ Status Lowering::local(int i, SectionReader& r)
     const int64_t k2 = size * size;
     const std::string base = "local_" + std::to_string(i);
     const std::string bias = param(base + ".bias", { 1, n, oh, ow }, ParamKind::Bias);
+    // c is at most 2^36 (checkValueSize), k2 at most 2^24: their product fits.
     const std::string weight = param(base + ".weight", { L, n, c * k2 }, ParamKind::Weight, c * k2);
 
     // Every output position has its own filters: gather the patches (c * size * size values per position, in

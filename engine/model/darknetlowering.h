@@ -93,8 +93,12 @@ private:
     const DnValue& inputOf(int i) const { return i == 0 ? m_input : m_layers[static_cast<size_t>(i - 1)]; }
     void setOutput(int i, std::string value, Shape shape, bool detector = false)
     {
+        checkValueSize(shape);
         m_layers[static_cast<size_t>(i)] = DnValue { std::move(value), std::move(shape), detector };
     }
+    // A value past 2^36 elements (256 GiB of float32: no network's) stops the import at the layer that makes it, so
+    // that later layers' products of its dimensions stay within 64 bits.
+    void checkValueSize(const Shape& shape);
     Status reportUnsupportedKeys(SectionReader& r, std::initializer_list<const char*> keys) const;
     Status fillParameters();
 

@@ -204,6 +204,9 @@ void TestDarknet::syntaxErrorsNameTheLine_data()
                                            "bad.cfg:8: [convolutional] 'filters' expects an integer within 32 bits");
     QTest::newRow("window past any image") << head + QStringLiteral("[convolutional]\nfilters=4\nsize=2000000000\n")
                                            << QStringLiteral("size, dilation and padding must be at most 65536");
+    QTest::newRow("an output past any memory")
+        << head + QStringLiteral("[convolutional]\nfilters=4\n\n[upsample]\nstride=65536\n")
+        << QStringLiteral("bad.cfg:9: [upsample] its output of shape 1x4x2097152x2097152 is past 68719476736 values");
     QTest::newRow("unknown activation") << head + QStringLiteral("[convolutional]\nfilters=4\nactivation=sparkle\n")
                                         << QStringLiteral("bad.cfg:8: [convolutional] unknown activation 'sparkle'");
     QTest::newRow("route out of range") << head + QStringLiteral("[convolutional]\nfilters=4\n[route]\nlayers=-5\n")
