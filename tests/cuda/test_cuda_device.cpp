@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -105,6 +106,37 @@ struct TinyYolo
             reference.push_back(t.clone());
     }
 };
+
+// Writes `exec`'s pack for `backend` at `path` in `precision`, releases its weights, then runs it from the pack by
+// every architecture, `runs` times each: `check` sees each run's outputs.
+void everyArchitecture(Executor& exec, Backend* backend, const std::string& path, Precision precision,
+    const std::vector<Tensor>& inputs, int runs,
+    const std::function<void(Arch, int, const std::vector<Tensor>&)>& check)
+{
+    PackSource src;
+    src.modelPath = "yolov4-tiny.cfg";
+    src.modelSha256 = "test";
+    src.precision = precision;
+    src.layoutTag = packLayoutTag(precision, backend);
+    QVERIFY(writeLayerPack(path, exec, src).ok());
+    exec.releaseWeights();
+    auto pack = readLayerPack(path);
+    QVERIFY(pack.ok());
+    for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage }) {
+        MemoryLedger ledger;
+        PipelineOptions po;
+        po.arch = arch;
+        auto reader = openFileReader(path);
+        QVERIFY(reader.ok());
+        auto pl = Pipeline::create(exec, *pack, std::move(reader).value(), po, &ledger, nullptr);
+        QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
+        for (int i = 0; i < runs; ++i) {
+            auto r = (*pl)->run(inputs);
+            QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+            check(arch, i, *r);
+        }
+    }
+}
 
 class TestCudaDevice : public QObject
 {
@@ -274,36 +306,17 @@ private Q_SLOTS:
         QVERIFY2((*gpu)->graphs().find("replayed") != std::string::npos, (*gpu)->graphs().c_str());
 
         QTemporaryDir dir;
-        const std::string path = (dir.path() + "/tiny-cuda.dlpack").toStdString();
-        PackSource src;
-        src.modelPath = "yolov4-tiny.cfg";
-        src.modelSha256 = "test";
-        src.layoutTag = packLayoutTag(Precision::F32, backend->get());
-        QVERIFY(writeLayerPack(path, **gpu, src).ok());
-        (*gpu)->releaseWeights();
-        auto pack = readLayerPack(path);
-        QVERIFY(pack.ok());
-        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage }) {
-            MemoryLedger ledger;
-            PipelineOptions po;
-            po.arch = arch;
-            auto reader = openFileReader(path);
-            QVERIFY(reader.ok());
-            auto pl = Pipeline::create(**gpu, *pack, std::move(reader).value(), po, &ledger, nullptr);
-            QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
-            for (int i = 0; i < 3; ++i) {
-                auto r = (*pl)->run(inputs);
-                QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
-                const double e = normalisedError(*r, inMemory);
+        everyArchitecture(**gpu, backend->get(), (dir.path() + "/tiny-cuda.dlpack").toStdString(), Precision::F32,
+            inputs, 3, [&](Arch arch, int i, const std::vector<Tensor>& r) {
+                const double e = normalisedError(r, inMemory);
                 bool identical = true;
-                for (size_t k = 0; k < r->size(); ++k)
-                    identical = identical && std::memcmp((*r)[k].data(), inMemory[k].data(), inMemory[k].bytes()) == 0;
+                for (size_t k = 0; k < r.size(); ++k)
+                    identical = identical && std::memcmp(r[k].data(), inMemory[k].data(), inMemory[k].bytes()) == 0;
                 if (i == 2)
                     qInfo("%s: %s (normalised error %.2e against in memory)", archName(arch),
                         identical ? "bit-identical" : "not bit-identical", e);
                 QVERIFY(e <= 1e-5);
-            }
-        }
+            });
     }
 
     // An fp16 pack on the GPU: its weights go to the device as stored and are widened there, the convolutions
@@ -326,38 +339,18 @@ private Q_SLOTS:
         qInfo("%zu convolutions compute in float16", (*gpu)->halfConvolutions());
         QVERIFY((*gpu)->halfConvolutions() > 20);
         QTemporaryDir dir;
-        const std::string path = (dir.path() + "/tiny-cuda-fp16.dlpack").toStdString();
-        PackSource src;
-        src.modelPath = "yolov4-tiny.cfg";
-        src.modelSha256 = "test";
-        src.precision = Precision::F16;
-        src.layoutTag = packLayoutTag(Precision::F16, backend->get());
-        QVERIFY(writeLayerPack(path, **gpu, src).ok());
-        (*gpu)->releaseWeights();
-        auto pack = readLayerPack(path);
-        QVERIFY(pack.ok());
         std::vector<Tensor> first;
-        for (Arch arch : { Arch::Preload, Arch::Sequential, Arch::Sync, Arch::Async, Arch::TwoStage }) {
-            MemoryLedger ledger;
-            PipelineOptions po;
-            po.arch = arch;
-            auto reader = openFileReader(path);
-            QVERIFY(reader.ok());
-            auto pl = Pipeline::create(**gpu, *pack, std::move(reader).value(), po, &ledger, nullptr);
-            QVERIFY2(pl.ok(), pl.ok() ? "" : pl.error().message.c_str());
-            for (int i = 0; i < 2; ++i) {
-                auto r = (*pl)->run(inputs);
-                QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
-                const double e = normalisedError(*r, reference);
+        everyArchitecture(**gpu, backend->get(), (dir.path() + "/tiny-cuda-fp16.dlpack").toStdString(), Precision::F16,
+            inputs, 2, [&](Arch arch, int i, const std::vector<Tensor>& r) {
+                const double e = normalisedError(r, reference);
                 if (first.empty())
-                    for (const auto& t : *r)
+                    for (const auto& t : r)
                         first.push_back(t.clone());
                 if (i == 1)
                     qInfo("%s fp16: normalised error %.2e against the CPU's float32, %.2e against preload fp16",
-                        archName(arch), e, normalisedError(*r, first));
+                        archName(arch), e, normalisedError(r, first));
                 QVERIFY(e <= 1e-2);
-            }
-        }
+            });
     }
 };
 
