@@ -88,7 +88,6 @@ Result<std::unique_ptr<Executor>> Executor::create(
     DL_ASSIGN(auto shapes, resolveInputShapes(e->m_graph, inputShapes));
     DL_TRY(e->plan(shapes, options));
     e->m_captureGraphs = options.captureGraphs;
-    e->m_halfCompute = options.halfCompute;
     if (!options.captureGraphs)
         e->m_graphNote = "not captured: turned off";
     else if (!e->m_backend->canCapture())
@@ -132,7 +131,7 @@ Status Executor::plan(const std::map<std::string, Shape>& inputShapes, const Exe
     m_nodeFirstOutput.assign(m_graph.nodes.size(), -1);
     for (size_t ni = 0; ni < m_graph.nodes.size(); ++ni) {
         const Node& node = m_graph.nodes[ni];
-        KernelRequest args { node, {}, m_graph.opset, m_halfCompute };
+        KernelRequest args { node, {}, m_graph.opset, options.halfCompute };
         std::vector<int> inIds;
         bool allConstant = true;
         for (const auto& inName : node.inputs) {

@@ -229,7 +229,6 @@ private:
     size_t m_weightBytes = 0;
     std::atomic<bool> m_cancel { false };
     bool m_captureGraphs = true;
-    bool m_halfCompute = false;
     std::unique_ptr<CapturedWork> m_captured;
     uint64_t m_bindings = 0; // bindLayer/unbindLayer calls so far: a capture holds the bindings of its time
     uint64_t m_capturedAt = 0; // m_bindings when m_captured was recorded

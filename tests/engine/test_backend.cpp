@@ -312,6 +312,7 @@ public:
     Stream& computeStream() override { return m_cpu.computeStream(); }
     Status supports(const KernelRequest& r) const override
     {
+        halfRequests += r.halfCompute;
         if (m_declinedOps.count(r.node.opType) || m_declinedNodes.count(r.node.name))
             return unsupported(r.node.describe() + ": declined by this backend");
         return m_cpu.supports(r);
@@ -341,6 +342,7 @@ public:
         return {};
     }
     size_t uploads = 0, downloads = 0, deviceBytes = 0, widens = 0;
+    mutable size_t halfRequests = 0; // kernel requests that asked for float16 compute
 
 protected:
     void deallocate(MemorySpace, std::byte*, size_t) override { }
@@ -743,8 +745,10 @@ private Q_SLOTS:
         auto backend = std::make_shared<SeparateDeviceBackend>(std::set<std::string> {}, std::set<std::string> {});
         ExecutorOptions eo;
         eo.backend = backend;
+        eo.halfCompute = true;
         auto exec = Executor::create(ref.graph, {}, eo);
         QVERIFY2(exec.ok(), exec.ok() ? "" : exec.error().message.c_str());
+        QVERIFY(backend->halfRequests > 0); // an fp16 run's planning asks the backend's kernels for float16
         const std::string path = (m_dir.path() + "/half.dlpack").toStdString();
         auto pack = packAndRelease(**exec, path, Precision::F16);
         QVERIFY2(pack.ok(), pack.ok() ? "" : pack.error().message.c_str());
