@@ -11,6 +11,7 @@ packages=(
     libonnx-dev libprotobuf-dev protobuf-compiler
     liburing-dev nlohmann-json3-dev libsqlite3-dev libssl-dev openssl
     libonnx-testdata darknet
+    dpkg-dev file lintian groff-base shared-mime-info
 )
 
 studio=ON
@@ -26,7 +27,7 @@ done
 # The studio's (and the Qt Test suites'): left out by --no-studio, the headless tree a board without Qt 6 builds.
 if [ "$studio" = ON ]; then
     packages+=(qt6-base-dev libqt6sql6-sqlite qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqcustomplot-dev
-        qtkeychain-qt6-dev xvfb xauth)
+        qtkeychain-qt6-dev xvfb xauth desktop-file-utils)
 fi
 
 missing=()

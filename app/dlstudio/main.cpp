@@ -23,6 +23,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
+#include <QLibraryInfo>
 #include <QLocale>
 #include <QPixmap>
 #include <QSettings>
@@ -73,8 +74,11 @@ struct CommandLine
     QStringList positional;
 };
 
-// --lang, else the language chosen in View → Language (dl::ui::MainWindow::LanguageKey), else the system's.
-void installLanguage(QTranslator& translator)
+// --lang, else the language chosen in View → Language (dl::ui::MainWindow::LanguageKey), else the system's. The
+// studio's own .qm files come from the installed tree (DL_TRANSLATIONS_DIR, relative to the program: what
+// `cmake --install` and the package lay out), else from the copies qt_add_translations compiled in under :/i18n;
+// Qt's, for its standard dialogs, from Qt's translations directory.
+void installLanguage(QTranslator& translator, QTranslator& qtTranslator)
 {
     QString language = languageArgument(QCoreApplication::arguments());
     if (language.isEmpty())
@@ -83,9 +87,16 @@ void installLanguage(QTranslator& translator)
                        .toString();
     const QLocale locale = language.isEmpty() ? QLocale() : QLocale(language);
     if (!language.isEmpty()) QLocale::setDefault(locale);
-    // The .qm files are compiled in by qt_add_translations under :/i18n.
-    if (translator.load(locale, QStringLiteral("dlstudio"), QStringLiteral("_"), QStringLiteral(":/i18n")))
-        QCoreApplication::installTranslator(&translator);
+    const QString installed
+        = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral(DL_TRANSLATIONS_DIR));
+    for (const QString& dir : { installed, QStringLiteral(":/i18n") })
+        if (translator.load(locale, QStringLiteral("dlstudio"), QStringLiteral("_"), dir)) {
+            QCoreApplication::installTranslator(&translator);
+            break;
+        }
+    if (qtTranslator.load(
+            locale, QStringLiteral("qtbase"), QStringLiteral("_"), QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+        QCoreApplication::installTranslator(&qtTranslator);
 }
 
 std::optional<CommandLine> parseCommandLine(QApplication& app)
@@ -280,8 +291,8 @@ int main(int argc, char** argv)
     QCoreApplication::setApplicationName(QStringLiteral("Studio"));
     QCoreApplication::setApplicationVersion(QLatin1String(DL_VERSION));
     QApplication::setWindowIcon(dl::ui::appIcon());
-    QTranslator translator;
-    installLanguage(translator);
+    QTranslator translator, qtTranslator;
+    installLanguage(translator, qtTranslator);
     const std::optional<CommandLine> cl = parseCommandLine(app);
     if (!cl) return 2;
 
