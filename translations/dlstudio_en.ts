@@ -727,6 +727,14 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>%1 at %2, %3; engine %4; certificate %5</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>&amp;Close Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close the model, stopping its run</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MemoryView</name>

@@ -730,6 +730,14 @@ Compare it with the fingerprint &apos;dlayer serve&apos; printed on the board. T
         <source>%1 at %2, %3; engine %4; certificate %5</source>
         <translation>%2의 %1, %3; 엔진 %4; 인증서 %5</translation>
     </message>
+    <message>
+        <source>&amp;Close Model</source>
+        <translation>모델 닫기(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Close the model, stopping its run</source>
+        <translation>모델을 닫고 진행 중인 실행을 멈춥니다</translation>
+    </message>
 </context>
 <context>
     <name>dl::ui::MemoryView</name>

@@ -422,6 +422,7 @@ void MainWindow::startChoiceRun(const plan::Choice& choice)
     r.splitBytes = plan->profiles.empty() ? 0 : static_cast<qint64>(plan->profileOf(choice).splitBytes);
     m_runInfo.reset();
     m_runId = m_session->start(r);
+    m_runModel = m_currentFile;
     m_verifyRunId = m_runId;
     if (m_runId) {
         statusBar()->showMessage(
@@ -540,6 +541,7 @@ quint64 MainWindow::startRun()
     RunRequest r = requestForModel();
     m_runInfo.reset();
     m_runId = m_session->start(r);
+    m_runModel = m_currentFile;
     if (m_runId) {
         statusBar()->showMessage(tr("Running %1 (%2) on the %3…")
                                      .arg(QFileInfo(m_currentFile).fileName(), QString::fromLatin1(archName(r.arch)),
@@ -573,8 +575,10 @@ void MainWindow::onRunStarted(const RunInfoPtr& info)
     m_runInfo = info;
     m_timeline->beginRun(info);
     m_memory->beginRun(info);
-    m_layerModel->setResident(info->resident, info->layerNames);
-    m_layerModel->setStored(info->layerStored, info->layerBytes, info->layerNames);
+    if (m_runModel == m_currentFile) {
+        m_layerModel->setResident(info->resident, info->layerNames);
+        m_layerModel->setStored(info->layerStored, info->layerBytes, info->layerNames);
+    }
     m_runControls->setProgress(tr("Running: %1, staging %2, reads by %3")
                                    .arg(QString::fromLatin1(archName(info->arch)),
                                        formatBytes(static_cast<size_t>(info->stagingBytes)), info->reader),
@@ -604,7 +608,8 @@ void MainWindow::onRunFinished(const RunOutcomePtr& outcome)
     QString message;
     switch (outcome->status) {
     case RunOutcome::Status::Ok:
-        m_layerModel->setRunStats(outcome->layers);
+        // Another model opened (or none) since the run started: its layers are not the table's.
+        if (m_runModel == m_currentFile) m_layerModel->setRunStats(outcome->layers);
         message = tr("%1: median %2 ms over %3 runs, weights %4 at peak, RSS %5")
                       .arg(QString::fromLatin1(outcome->info ? archName(outcome->info->arch) : ""))
                       .arg(QLocale().toString(outcome->medianMs, 'f', 1))
@@ -670,6 +675,11 @@ void MainWindow::createActions()
 
     m_recentMenu = fileMenu->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("menuRecent"));
+    m_closeAction = fileMenu->addAction(tr("&Close Model"), this, &MainWindow::closeModel);
+    m_closeAction->setObjectName(QStringLiteral("actionCloseModel"));
+    m_closeAction->setShortcut(QKeySequence::Close);
+    m_closeAction->setStatusTip(tr("Close the model, stopping its run"));
+    m_closeAction->setEnabled(false);
 
     QMenu* exportMenu = fileMenu->addMenu(tr("&Export"));
     exportMenu->addAction(tr("&Configuration…"), this, [this] {
@@ -818,6 +828,28 @@ bool MainWindow::isLoading() const
     return m_loader->isBusy();
 }
 
+void MainWindow::closeModel()
+{
+    cancelLoading();
+    stopRun();
+    if (m_summary) releaseCachedKernels(); // the model's compiled kernels go with it
+    m_summary.reset();
+    m_currentFile.clear();
+    m_weightsFile.clear();
+    m_layerModel->setSummary(nullptr);
+    m_summaryView->setSummary(nullptr);
+    m_timeline->clear();
+    m_memory->clear();
+    m_tradeoff->setResult(nullptr);
+    m_runControls->setModelReady(false);
+    m_runAction->setEnabled(false);
+    m_closeAction->setEnabled(false);
+    m_filter->clear();
+    updateLayerCount();
+    m_stack->setCurrentIndex(WelcomePage);
+    updateTitle();
+}
+
 void MainWindow::showOpenDialog()
 {
     auto settings = studioSettings();
@@ -863,6 +895,7 @@ void MainWindow::onLoadFinished(const LoadResultPtr& result)
         reportError(result->path, result->error);
         return;
     }
+    if (m_summary && result->path != m_currentFile) releaseCachedKernels(); // the model before goes, its kernels too
     m_summary = result->summary;
     m_currentFile = result->path;
     m_weightsFile = result->weightsPath;
@@ -881,6 +914,7 @@ void MainWindow::onLoadFinished(const LoadResultPtr& result)
     for (int column = 0; column < LayerTableModel::ColumnCount; ++column)
         m_layerView->setColumnWidth(column, std::min(m_layerView->columnWidth(column), 320));
     m_stack->setCurrentIndex(ModelPage);
+    m_closeAction->setEnabled(true);
     addRecentFile(result->path);
     updateTitle();
 

@@ -60,6 +60,8 @@ public:
     void openFile(const QString& path);
     // Cancels the load in progress, as the status bar's Cancel button does.
     void cancelLoading();
+    // File → Close Model: stops the model's run and a load in progress, empties the views and shows the welcome page.
+    void closeModel();
 
     bool isLoading() const;
     bool errorDialogsEnabled() const { return m_errorDialogs; }
@@ -200,6 +202,7 @@ private:
     QProgressBar* m_progress = nullptr;
     QToolButton* m_cancelButton = nullptr;
     QAction* m_cancelAction = nullptr;
+    QAction* m_closeAction = nullptr;
     QMenu* m_recentMenu = nullptr;
     std::shared_ptr<const ModelSummary> m_summary;
     QString m_currentFile;
@@ -215,6 +218,7 @@ private:
     QAction* m_stopAction = nullptr;
     QString m_storePath;
     quint64 m_runId = 0; // the run the views follow
+    QString m_runModel; // the model that run runs: its layers go to the layer table only while that model is open
     RunInfoPtr m_runInfo;
     RunOutcomePtr m_lastOutcome;
     TradeoffView* m_tradeoff = nullptr;

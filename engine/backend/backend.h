@@ -221,6 +221,10 @@ protected:
 
 // The CPU backend (backend/cpu), with `threads` OpenMP threads (0: the OpenMP default).
 std::shared_ptr<Backend> makeCpuBackend(int threads = 0);
+// Drops the kernels the CPU library keeps compiled for every shape it has seen (oneDNN's primitive cache, up to 1024 of
+// them): a program that opens model after model (the studio) calls it when it lets a model go, so that its memory
+// stays with the models it has open. Kernels in use keep working; the next run of a closed model compiles its own.
+void releaseCachedKernels();
 
 // Whether this build on this machine can run a backend, and if not why: for the CUDA backend, that the build has no
 // CUDA, or the device probe's reason naming the CUDA error (cudaErrorInsufficientDriver where there is no driver).

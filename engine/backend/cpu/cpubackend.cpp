@@ -169,4 +169,12 @@ std::shared_ptr<Backend> makeCpuBackend(int threads)
     return std::make_shared<cpu::CpuBackend>(threads);
 }
 
+void releaseCachedKernels()
+{
+    // Emptied by a capacity of none, then given its capacity back; primitives in use hold their own references.
+    const int capacity = dnnl::get_primitive_cache_capacity();
+    dnnl::set_primitive_cache_capacity(0);
+    dnnl::set_primitive_cache_capacity(capacity);
+}
+
 } // namespace dl
