@@ -14,6 +14,7 @@
 
 #include "appicon.h"
 #include "mainwindow.h"
+#include "processmemory.h"
 #include "runcontrols.h"
 #include "runsview.h"
 #include "tradeoffview.h"
@@ -286,6 +287,7 @@ void arrangeScreenshot(dl::ui::MainWindow& window, const CommandLine& cl, Automa
 
 int main(int argc, char** argv)
 {
+    dl::ui::limitMallocArenas(); // before any thread starts
     QApplication app(argc, argv);
     QCoreApplication::setOrganizationName(QStringLiteral("DemandLayering"));
     QCoreApplication::setApplicationName(QStringLiteral("Studio"));
