@@ -53,6 +53,6 @@ echo "== checking"
 lrelease=
 [ -x /usr/lib/qt6/bin/lrelease ] && lrelease=/usr/lib/qt6/bin/lrelease
 mkdir -p "$build/_check"
-TMPDIR=$build/_check bash "$root/tests/packaging/check_packages.sh" "$build/_packages" $lrelease
+TMPDIR=$build/_check bash "$root/tests/packaging/check_packages.sh" --strict "$build/_packages" $lrelease
 echo "== packages in $out:"
 (cd "$build/_packages" && for f in *.deb; do echo "   $out/$f ($(du -k "$f" | cut -f1) KiB)"; done)

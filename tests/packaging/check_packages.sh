@@ -2,14 +2,21 @@
 # Checks the Debian packages cpack made (packaging/CMakeLists.txt): their fields, their files, and the programs run
 # from a throwaway root they are unpacked into.
 #
-#   tests/packaging/check_packages.sh DIR [LRELEASE]
+#   tests/packaging/check_packages.sh [--strict] DIR [LRELEASE]
 #
 # DIR holds demand-layering-agent_*.deb and, where the studio was built, demand-layering-studio_*.deb. LRELEASE
 # (Qt's lrelease) lets the check prove the installed studio reads its translations from the installed tree.
+# --strict (scripts/package.sh): every library the programs load must come from a package; without it, libraries
+# from outside any package (a CUDA toolkit in /usr/local/cuda, which the build tree may link) are only reported.
 # Run by CTest (package_deb, from the build tree) and by scripts/package.sh (from the release tree). Each check
 # prints what it found; the first that fails ends the script with status 1.
 set -uo pipefail
-dir=${1:?usage: check_packages.sh DIR [LRELEASE]}
+strict=0
+if [ "${1:-}" = --strict ]; then
+    strict=1
+    shift
+fi
+dir=${1:?usage: check_packages.sh [--strict] DIR [LRELEASE]}
 lrelease=${2:-}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/dl-package-check.XXXXXX")
@@ -47,6 +54,34 @@ if [ ${#studio[@]} -eq 1 ]; then
     done
     ok "the studio's Depends names Qt's widgets, QtKeychain, the platform plugins and the engine's libraries"
 fi
+
+# --- every library the programs link comes from a package the Depends names (dpkg-shlibdeps passes over a library
+# no package owns without a word) ------------------------------------------------------------------------------
+for deb in "${debs[@]}"; do
+    depends=$(dpkg-deb --field "$deb" Depends)
+    mkdir -p "$work/libs"
+    dpkg-deb --extract "$deb" "$work/libs"
+    for bin in "$work"/libs/usr/bin/*; do
+        # The libraries the program names itself (ldd lists theirs too, which their own packages depend on).
+        needed=$(objdump -p "$bin" | awk '$1 == "NEEDED" {print $2}')
+        while read -r lib path; do
+            grep -qx -- "$lib" <<<"$needed" || continue
+            case "$path" in
+            not) fail "$(basename "$bin") needs $lib, which is nowhere on this machine" ;;
+            esac
+            owner=$(dpkg-query --search "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
+            [ -z "$owner" ] && owner=$(dpkg-query --search "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+            if [ -z "$owner" ]; then
+                [ "$strict" -eq 1 ] && fail "$(basename "$bin") loads $path, which no package installed"
+                echo "   note: $(basename "$bin") loads $path, which no package installed (not in Depends)"
+            elif [[ "$owner" != libc6 && "$depends" != *"$owner"* ]]; then
+                fail "$(basename "$bin") loads $lib from $owner, which $(basename "$deb")'s Depends does not name"
+            fi
+        done < <(ldd "$bin" | awk '$2 == "=>" {print $1, $3}')
+    done
+    rm -rf "$work/libs"
+done
+ok "every library the programs link comes from a package their Depends names$([ "$strict" -eq 1 ] && echo ', none from elsewhere')"
 
 # --- the files each package lays out ----------------------------------------------------------------------------
 expect_files() {

@@ -26,6 +26,7 @@ if [ -z "$mirror" ]; then
 fi
 
 root=$(mktemp -d "${TMPDIR:-/var/tmp}/dl-debian12.XXXXXX")
+chmod 755 "$root" # apt's downloads run as _apt, which must reach the lists inside
 cleanup() {
     for m in proc dev/pts dev; do mountpoint -q "$root/$m" && umount -l "$root/$m"; done
     rm -rf "$root"
