@@ -34,12 +34,16 @@ setup_args=(--no-build)
 [ "$studio" = OFF ] && setup_args+=(--no-studio)
 "$root/scripts/setup.sh" "${setup_args[@]}"
 
-# Debian's hardening: fortified functions, stack protector, read-only relocations bound at load.
-export CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
-export CXXFLAGS="$(dpkg-buildflags --get CXXFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
-export LDFLAGS="$(dpkg-buildflags --get LDFLAGS)"
+# Debian's hardening, all of it: fortified functions, stack protector, position-independent, read-only relocations
+# bound at load (bindnow, which Debian's default leaves out).
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+# Given as cache values, not through CFLAGS and LDFLAGS, which CMake reads only when it first configures a tree.
+cflags="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
+cxxflags="$(dpkg-buildflags --get CXXFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
+ldflags=$(dpkg-buildflags --get LDFLAGS)
 echo "== configuring $build (Release, prefix /usr, studio $studio)"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+    -DCMAKE_C_FLAGS="$cflags" -DCMAKE_CXX_FLAGS="$cxxflags" -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
     -DDL_BUILD_TESTS=OFF -DDL_BUILD_STUDIO="$studio" -DDL_WITH_CUDA=OFF "${cmake_args[@]}" >"$build.configure.log" 2>&1 ||
     { cat "$build.configure.log"; exit 1; }
 rm -f "$build.configure.log"

@@ -212,7 +212,7 @@ if command -v lintian >/dev/null; then
     suppress=()
     # A build linking a CUDA toolkit from outside Debian's packages (NVIDIA's, in /usr/local/cuda) needs its
     # RUNPATH to find it: lintian's custom-library-search-path. scripts/package.sh builds without CUDA.
-    if "$root/usr/bin/dlayer" --version | grep -q CUDA; then suppress=(--suppress-tags custom-library-search-path); fi
+    if "$root/usr/bin/dlayer" --version | grep -qE "CUDA [0-9]"; then suppress=(--suppress-tags custom-library-search-path); fi
     status=0
     lintian --fail-on error,warning "${suppress[@]}" "${debs[@]}" >"$work/lintian.log" 2>&1 || status=$?
     grep -v 'running with root privileges' "$work/lintian.log" | sed 's/^/   /'

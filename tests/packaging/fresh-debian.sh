@@ -59,8 +59,15 @@ echo "== the installed programs"
 status=0
 in_root dlayer --version | sed 's/^/   /' || status=1
 in_root sh -c 'man -w dlayer 2>/dev/null || ls /usr/share/man/man1/dlayer.1.gz' | sed 's/^/   man page: /' || status=1
+# A real run: YOLOv3-tiny (seeded weights) streamed by the two-stage pipeline from a pack made on first use.
+src=$(cd "$(dirname "$0")/../.." && pwd)
+cp "$src/resources/models/darknet/yolov3-tiny.cfg" "$root/tmp/"
+in_root dlayer run /tmp/yolov3-tiny.cfg --arch two-stage --budget 4M --iterations 2 --warmup 1 2>&1 |
+    tr '\r' '\n' | grep -v '^packing layer' | sed 's/^/   /' || status=1
 if in_root test -x /usr/bin/dlstudio; then
-    in_root env QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=/tmp dlstudio --version 2>&1 | sed 's/^/   /' || status=1
+    mkdir -m 0700 "$root/tmp/runtime"
+    in_root env QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=/tmp/runtime dlstudio --version 2>&1 | sed 's/^/   /' ||
+        status=1
 fi
 [ "$status" -eq 0 ] && echo "installed on a fresh Debian 12 and ran"
 exit "$status"
