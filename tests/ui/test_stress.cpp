@@ -240,6 +240,11 @@ private Q_SLOTS:
             100.0 * (afterLoop.heapMiB / afterFirst.heapMiB - 1.0));
         std::fflush(stdout);
         QVERIFY(failedLoads > 0 && runsOk > 0 && runsStopped > 0);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        // A sanitizer's allocator keeps freed memory in quarantine on purpose, and glibc's counts are not its own.
+        qInfo("a sanitized build: the memory is not compared");
+        return;
+#endif
         QVERIFY2(afterLoop.rssMiB <= 1.10 * afterFirst.rssMiB, "the studio's resident set grew by more than 10 %");
         QVERIFY2(afterLoop.heapMiB <= 1.10 * afterFirst.heapMiB, "the studio's heap grew by more than 10 %");
     }
