@@ -19,8 +19,10 @@
 #include <vector>
 
 // The hot loops are compiled twice, for AVX2 and for the x86-64 baseline (SSE2), and the loader picks one per
-// machine (GCC function multi-versioning). Elsewhere the plain loop is built for the configured target.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// machine (GCC function multi-versioning). Elsewhere the plain loop is built for the configured target, and so it is
+// under ThreadSanitizer: the loader runs the choosing function (an ifunc resolver) before TSan's runtime is up, and
+// the instrumented resolver crashes the program before main.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 #define DL_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define DL_SIMD_CLONES
