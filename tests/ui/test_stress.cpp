@@ -64,6 +64,23 @@ Memory measure()
 // What the loop does with model i after opening it.
 enum class Step { RunToEnd, StopRun, CloseWhileRunning, OpenNextWhileRunning, JustClose };
 
+// The runs a window finished, and the last outcome: a QSignalSpy would keep every outcome, which would count as the
+// studio's memory.
+struct RunsEnded
+{
+    int count = 0;
+    RunOutcomePtr last;
+    explicit RunsEnded(MainWindow& window)
+    {
+        QObject::connect(&window, &MainWindow::runFinished, &window, [this](const RunOutcomePtr& outcome) {
+            ++count;
+            last = outcome;
+        });
+    }
+    RunsEnded(const RunsEnded&) = delete;
+    RunsEnded& operator=(const RunsEnded&) = delete;
+};
+
 // Whether the layer table shows a run's kernel time in `row` (a dash where it has none).
 bool showsRunTime(const MainWindow& window, int row)
 {
@@ -128,12 +145,7 @@ private Q_SLOTS:
         window.show();
         QSignalSpy loaded(&window, &MainWindow::modelLoaded);
         QSignalSpy errors(&window, &MainWindow::errorOccurred);
-        int finished = 0;
-        RunOutcomePtr outcome;
-        connect(&window, &MainWindow::runFinished, this, [&](const RunOutcomePtr& o) {
-            ++finished;
-            outcome = o;
-        });
+        const RunsEnded ended(window);
         window.openFile(mediumModel());
         QVERIFY(waitForLoad(loaded, errors, 0, 0));
         window.runControls()->setArch(dl::Arch::Preload);
@@ -141,10 +153,10 @@ private Q_SLOTS:
         QVERIFY(window.startRun() != 0);
         window.openFile(copy);
         QVERIFY(waitForLoad(loaded, errors, 1, 0));
-        if (finished > 0) QSKIP("the run ended before the other model had loaded");
-        QVERIFY(QTest::qWaitFor([&] { return finished > 0; }, RunTimeoutMs));
-        QVERIFY2(outcome->status == RunOutcome::Status::Ok, qPrintable(outcome->error));
-        QVERIFY(outcome->layers.size() > 1);
+        if (ended.count > 0) QSKIP("the run ended before the other model had loaded");
+        QVERIFY(QTest::qWaitFor([&] { return ended.count > 0; }, RunTimeoutMs));
+        QVERIFY2(ended.last->status == RunOutcome::Status::Ok, qPrintable(ended.last->error));
+        QVERIFY(ended.last->layers.size() > 1);
         QCOMPARE(window.currentFile(), QFileInfo(copy).absoluteFilePath());
         QCOMPARE(window.layerModel()->rowCount(), static_cast<int>(window.summary()->layers.size()));
         for (int row = 0; row < window.layerModel()->rowCount(); ++row)
@@ -163,13 +175,7 @@ private Q_SLOTS:
         window.runControls()->setIterations(1, 2);
         QSignalSpy loaded(&window, &MainWindow::modelLoaded);
         QSignalSpy errors(&window, &MainWindow::errorOccurred);
-        // Runs ended, and the last outcome: a QSignalSpy would keep every outcome (and count as the studio's memory).
-        int finishedCount = 0;
-        RunOutcomePtr lastOutcome;
-        connect(&window, &MainWindow::runFinished, this, [&](const RunOutcomePtr& outcome) {
-            ++finishedCount;
-            lastOutcome = outcome;
-        });
+        const RunsEnded ended(window);
         auto* stack = window.findChild<QStackedWidget*>();
         QVERIFY(stack);
 
@@ -188,14 +194,14 @@ private Q_SLOTS:
                 return {};
             }
             for (const dl::Arch arch : archs) {
-                const int finishedBefore = finishedCount;
+                const int finishedBefore = ended.count;
                 window.runControls()->setArch(arch);
-                if (!window.startRun() || !QTest::qWaitFor([&] { return finishedCount > finishedBefore; }, RunTimeoutMs)
-                    || lastOutcome->status != RunOutcome::Status::Ok
-                    || lastOutcome->layers.size() != window.summary()->layers.size() || !showsRunTime(window, 0)) {
+                if (!window.startRun() || !QTest::qWaitFor([&] { return ended.count > finishedBefore; }, RunTimeoutMs)
+                    || ended.last->status != RunOutcome::Status::Ok
+                    || ended.last->layers.size() != window.summary()->layers.size() || !showsRunTime(window, 0)) {
                     QTest::qFail(qPrintable(QStringLiteral("a %1 run of the first model did not fill its table: %2")
                                                 .arg(QLatin1String(dl::archName(arch)),
-                                                    lastOutcome ? lastOutcome->error : QString())),
+                                                    ended.last ? ended.last->error : QString())),
                         __FILE__, __LINE__);
                     return {};
                 }
@@ -233,7 +239,7 @@ private Q_SLOTS:
             // A run starts once the one before has ended.
             QVERIFY(QTest::qWaitFor([&] { return !window.isRunning(); }, RunTimeoutMs));
             const Step step = i == 0 ? Step::RunToEnd : steps[i % 5];
-            const int finishedBefore = finishedCount;
+            const int finishedBefore = ended.count;
             if (step != Step::JustClose) {
                 window.runControls()->setArch(archs[i % 5]);
                 QVERIFY2(window.startRun() != 0, qPrintable(path));
@@ -241,8 +247,8 @@ private Q_SLOTS:
             }
             switch (step) {
             case Step::RunToEnd: {
-                QVERIFY(QTest::qWaitFor([&] { return finishedCount > finishedBefore; }, RunTimeoutMs));
-                const RunOutcomePtr outcome = lastOutcome;
+                QVERIFY(QTest::qWaitFor([&] { return ended.count > finishedBefore; }, RunTimeoutMs));
+                const RunOutcomePtr outcome = ended.last;
                 QVERIFY2(outcome->status == RunOutcome::Status::Ok,
                     qPrintable(path + QStringLiteral(": ") + outcome->error));
                 ++runsOk;
@@ -250,7 +256,7 @@ private Q_SLOTS:
             }
             case Step::StopRun:
                 window.stopRun();
-                QVERIFY(QTest::qWaitFor([&] { return finishedCount > finishedBefore; }, RunTimeoutMs));
+                QVERIFY(QTest::qWaitFor([&] { return ended.count > finishedBefore; }, RunTimeoutMs));
                 ++runsStopped;
                 break;
             case Step::CloseWhileRunning:
@@ -258,7 +264,7 @@ private Q_SLOTS:
                 QCOMPARE(stack->currentIndex(), 0); // the welcome page
                 QCOMPARE(window.layerModel()->rowCount(), 0);
                 QVERIFY(window.currentFile().isEmpty());
-                QVERIFY(QTest::qWaitFor([&] { return finishedCount > finishedBefore; }, RunTimeoutMs));
+                QVERIFY(QTest::qWaitFor([&] { return ended.count > finishedBefore; }, RunTimeoutMs));
                 ++runsStopped;
                 break;
             case Step::OpenNextWhileRunning: // the next model opens while this run goes on
