@@ -45,7 +45,7 @@ struct LocalSession::Job
 
     template <typename F> void post(F&& f)
     {
-        if (LocalSession* s = session.data()) QMetaObject::invokeMethod(s, std::forward<F>(f), Qt::QueuedConnection);
+        if (LocalSession* s = session.data()) postTo(s, std::forward<F>(f));
     }
     void progress(const QString& phase, int percent)
     {

@@ -7,6 +7,7 @@
 #include "remote/messages.h"
 #include "runbuild.h"
 #include "runstore.h"
+#include "workerthreads.h"
 
 #include <QFileInfo>
 #include <QMetaObject>
@@ -49,7 +50,7 @@ struct RemoteSession::Link
 
     template <typename F> void post(F&& f)
     {
-        if (RemoteSession* s = session.data()) QMetaObject::invokeMethod(s, std::forward<F>(f), Qt::QueuedConnection);
+        if (RemoteSession* s = session.data()) postTo(s, std::forward<F>(f));
     }
     void push(std::function<Status(remote::AgentClient&)> command)
     {

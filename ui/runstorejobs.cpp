@@ -63,9 +63,7 @@ quint64 RunStoreJobs::list(const QString& storePath)
                 else
                     error = qs(l.error().message);
             }
-            QMetaObject::invokeMethod(
-                this, [this, ticket, r = RunListPtr(runs), error] { Q_EMIT listed(ticket, r, error); },
-                Qt::QueuedConnection);
+            postTo(this, [this, ticket, r = RunListPtr(runs), error] { Q_EMIT listed(ticket, r, error); });
         },
         [this](quint64 ticket, const QString& what) {
             Q_EMIT listed(ticket, std::make_shared<const std::vector<store::RunSummary>>(), what);
@@ -84,8 +82,7 @@ quint64 RunStoreJobs::load(const QString& storePath, qint64 runId)
                 run = std::make_shared<const store::Run>(std::move(r).value());
             else
                 error = qs(r.error().message);
-            QMetaObject::invokeMethod(
-                this, [this, ticket, run, error] { Q_EMIT loaded(ticket, run, error); }, Qt::QueuedConnection);
+            postTo(this, [this, ticket, run, error] { Q_EMIT loaded(ticket, run, error); });
         },
         [this](quint64 ticket, const QString& what) { Q_EMIT loaded(ticket, nullptr, what); });
 }
@@ -98,8 +95,7 @@ quint64 RunStoreJobs::remove(const QString& storePath, qint64 runId)
             auto s = openExisting(storePath);
             const Status st = s.ok() ? (*s)->deleteRun(runId) : Status(s.error());
             if (!st.ok()) error = qs(st.error().message);
-            QMetaObject::invokeMethod(
-                this, [this, ticket, runId, error] { Q_EMIT removed(ticket, runId, error); }, Qt::QueuedConnection);
+            postTo(this, [this, ticket, runId, error] { Q_EMIT removed(ticket, runId, error); });
         },
         [this, runId](quint64 ticket, const QString& what) { Q_EMIT removed(ticket, runId, what); });
 }
@@ -115,8 +111,7 @@ quint64 RunStoreJobs::exportRun(const QString& storePath, qint64 runId, Export w
                 st = what == Export::ChromeTrace ? store::writeRunChromeTrace(*r, path.toStdString())
                                                  : store::writeRunLayersCsv(*r, path.toStdString());
             const QString error = st.ok() ? QString() : qs(st.error().message);
-            QMetaObject::invokeMethod(
-                this, [this, ticket, path, error] { Q_EMIT exported(ticket, path, error); }, Qt::QueuedConnection);
+            postTo(this, [this, ticket, path, error] { Q_EMIT exported(ticket, path, error); });
         },
         [this, path](quint64 ticket, const QString& what) { Q_EMIT exported(ticket, path, what); });
 }
