@@ -287,7 +287,7 @@ void arrangeScreenshot(dl::ui::MainWindow& window, const CommandLine& cl, Automa
 
 int main(int argc, char** argv)
 {
-    dl::ui::limitMallocArenas(); // before any thread starts
+    dl::ui::limitMallocRetention(); // before any thread starts
     QApplication app(argc, argv);
     QCoreApplication::setOrganizationName(QStringLiteral("DemandLayering"));
     QCoreApplication::setApplicationName(QStringLiteral("Studio"));
