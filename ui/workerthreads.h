@@ -18,6 +18,7 @@
 #include <list>
 #include <new>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -89,7 +90,7 @@ public:
     ~WorkerThreads() override
     {
         for (std::thread& t : m_threads)
-            t.join();
+            if (t.joinable()) t.join();
     }
 
     // Runs body() on a new thread named `name` (its first 15 bytes: the kernel's limit); `failed` (on this object's
@@ -99,8 +100,10 @@ public:
     {
         m_threads.emplace_back();
         const auto job = std::prev(m_threads.end());
-        *job = std::thread(
-            [this, job, name = name.toUtf8().left(15), body = std::move(body), failed = std::move(failed)]() mutable {
+        const Failed noThread = failed;
+        try {
+            *job = std::thread([this, job, name = name.toUtf8().left(15), body = std::move(body),
+                                   failed = std::move(failed)]() mutable {
                 pthread_setname_np(pthread_self(), name.constData());
                 std::optional<QString> what;
                 try {
@@ -120,6 +123,13 @@ public:
                     if (m_ended) m_ended();
                 });
             });
+        } catch (const std::system_error& e) { // no thread to be had (the process's limit): the job fails, and ends
+            m_threads.erase(job);
+            postTo(this, [this, what = QString::fromLocal8Bit(e.what()), noThread] {
+                if (noThread) noThread(what);
+                if (m_ended) m_ended();
+            });
+        }
     }
 
     // Runs work() on a new thread, then deliver(result) on this object's thread (unless it was destroyed meanwhile);

@@ -6,14 +6,18 @@
 #include "runrecorder.h"
 #include "runstore.h"
 #include "testmodels.h"
+#include "workerthreads.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <sqlite3.h>
+#include <sys/resource.h>
 
 #include <chrono>
+#include <fstream>
+#include <string>
 
 using namespace dl;
 using namespace dl::ui;
@@ -50,6 +54,44 @@ private:
 
 private Q_SLOTS:
     void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+    // Where no thread can be had (here: the address space capped just above what the process has mapped, so that a
+    // new thread's stack cannot be), a background job fails with the reason and still ends; nothing aborts.
+    void aJobWithNoThreadToBeHadFailsAndEnds()
+    {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        QSKIP("a sanitizer reserves its shadow memory in the address space this case caps");
+#endif
+        long mappedKb = 0;
+        {
+            std::ifstream status("/proc/self/status");
+            for (std::string line; std::getline(status, line);)
+                if (line.rfind("VmSize:", 0) == 0) mappedKb = std::stol(line.substr(7));
+        }
+        QVERIFY(mappedKb > 0);
+        rlimit before {};
+        QVERIFY(getrlimit(RLIMIT_AS, &before) == 0);
+        WorkerThreads workers(nullptr);
+        QString failure;
+        int ended = 0;
+        bool ran = false;
+        workers.onThreadEnded([&] { ++ended; });
+        rlimit capped = before;
+        capped.rlim_cur = static_cast<rlim_t>(mappedKb + 2048) * 1024; // 2 MiB more: no room for an 8 MiB stack
+        QVERIFY(setrlimit(RLIMIT_AS, &capped) == 0);
+        workers.start(
+            QStringLiteral("no-room"), [&ran] { ran = true; }, [&](const QString& what) { failure = what; });
+        QVERIFY(setrlimit(RLIMIT_AS, &before) == 0);
+        QVERIFY(QTest::qWaitFor([&] { return ended == 1; }, 5000));
+        QVERIFY(!ran);
+        QVERIFY2(!failure.isEmpty(), "the job's failure was not told");
+        QCOMPARE(workers.running(), 0);
+        qInfo("the job failed with: %s", qPrintable(failure));
+        // With the address space back, the next job runs.
+        workers.start(QStringLiteral("room"), [&ran] { ran = true; });
+        QVERIFY(QTest::qWaitFor([&] { return ended == 2; }, 5000));
+        QVERIFY(ran);
+    }
 
     void runIsBatchedAndRecorded()
     {
